@@ -1,0 +1,1 @@
+"""Smart Library domain core: pure Python, no Home Assistant imports."""

@@ -1,0 +1,187 @@
+"""Async Modbus TCP client for a branch controller, driven by its point map.
+
+No Home Assistant import: the integration's coordinator owns one `BranchController` per branch.
+Reads follow the map's read plan (one request per contiguous block); door releases are written as
+pulses the controller times itself, so nothing depends on the caller staying alive to relock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+import logging
+import time
+
+from pymodbus.client import AsyncModbusTcpClient
+from pymodbus.exceptions import ModbusException
+
+from .pointmap import PointMap, PulseKind, ReadBlock, Table
+
+_LOGGER = logging.getLogger(__name__)
+
+DEFAULT_PORT = 502
+DEFAULT_UNIT = 1
+DEFAULT_TIMEOUT = 3.0
+BACKOFF_MIN = 1.0
+BACKOFF_MAX = 30.0
+
+type PointValues = dict[str, int | bool]
+
+
+class ControllerError(Exception):
+    """Base class for controller errors."""
+
+
+class ControllerConnectionError(ControllerError):
+    """The controller cannot be reached."""
+
+
+class ControllerResponseError(ControllerError):
+    """The controller answered with an error (address outside its map, device busy, ...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleAddress:
+    """Where one I/O module of a branch is reached."""
+
+    host: str
+    port: int = DEFAULT_PORT
+    unit: int = DEFAULT_UNIT
+
+
+class BranchController:
+    """Reads and writes one branch's point map over Modbus TCP."""
+
+    def __init__(
+        self,
+        point_map: PointMap,
+        modules: Mapping[str, ModuleAddress],
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_gap: int = 0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Prepare the clients; nothing connects until the first request."""
+        missing = set(point_map.modules) - set(modules)
+        if missing:
+            raise ValueError(f"no address for module(s) {sorted(missing)}")
+        self.point_map = point_map
+        self.modules = dict(modules)
+        self._timeout = timeout
+        self._clock = clock
+        self._plan = point_map.read_plan(max_gap)
+        self._clients: dict[str, AsyncModbusTcpClient] = {}
+        self._lock = asyncio.Lock()
+        self._backoff = 0.0
+        self._retry_at = 0.0
+        self.requests = 0  # Modbus requests sent, for benchmarks and diagnostics
+
+    @property
+    def read_plan(self) -> list[ReadBlock]:
+        """Return the read requests one poll makes."""
+        return list(self._plan)
+
+    @property
+    def connected(self) -> bool:
+        """Return True if every module's connection is up."""
+        return bool(self._clients) and all(c.connected for c in self._clients.values())
+
+    def _client(self, module: str) -> AsyncModbusTcpClient:
+        client = self._clients.get(module)
+        if client is None:
+            address = self.modules[module]
+            client = AsyncModbusTcpClient(
+                address.host,
+                port=address.port,
+                timeout=self._timeout,
+                retries=0,
+                reconnect_delay=0,  # reconnection is ours, with backoff
+                name=f"smart_library:{module}",
+            )
+            self._clients[module] = client
+        return client
+
+    async def _ensure_connected(self, module: str) -> AsyncModbusTcpClient:
+        client = self._client(module)
+        if client.connected:
+            return client
+        now = self._clock()
+        if now < self._retry_at:
+            raise ControllerConnectionError("waiting before the next connection attempt")
+        if not await client.connect():
+            self._backoff = min(BACKOFF_MAX, max(BACKOFF_MIN, self._backoff * 2))
+            self._retry_at = now + self._backoff
+            address = self.modules[module]
+            raise ControllerConnectionError(f"cannot connect to {address.host}:{address.port}")
+        self._backoff = 0.0
+        self._retry_at = 0.0
+        return client
+
+    async def _call(self, module: str, what: str, **kwargs: object) -> object:
+        client = await self._ensure_connected(module)
+        self.requests += 1
+        try:
+            response = await getattr(client, what)(
+                device_id=self.modules[module].unit, **kwargs
+            )
+        except ModbusException as err:
+            client.close()
+            self._backoff = BACKOFF_MIN
+            self._retry_at = self._clock()  # one immediate retry on the next call
+            raise ControllerConnectionError(str(err)) from err
+        if response.isError():
+            raise ControllerResponseError(f"{what} {kwargs} -> {response}")
+        return response
+
+    async def test_connection(self) -> None:
+        """Connect and read the whole map once; raise ControllerError if that fails."""
+        self._retry_at = 0.0
+        await self.read_all()
+
+    async def read_all(self) -> PointValues:
+        """Read every point, one request per block of the read plan."""
+        async with self._lock:
+            values: PointValues = {}
+            for block in self._plan:
+                values.update(await self._read_block(block))
+            return values
+
+    async def _read_block(self, block: ReadBlock) -> PointValues:
+        method = {
+            Table.COIL: "read_coils",
+            Table.DISCRETE_INPUT: "read_discrete_inputs",
+            Table.HOLDING_REGISTER: "read_holding_registers",
+            Table.INPUT_REGISTER: "read_input_registers",
+        }[block.table]
+        response = await self._call(block.module, method, address=block.start, count=block.count)
+        raw = response.bits if block.table.is_bit else response.registers  # type: ignore[attr-defined]
+        return self.point_map.decode(block, raw)
+
+    async def write(self, key: str, value: int | bool) -> None:
+        """Write one point (coil or holding register)."""
+        point, wire = self.point_map.encode(key, value)
+        async with self._lock:
+            if point.table is Table.COIL:
+                await self._call(point.module, "write_coil", address=point.address, value=bool(wire))
+            else:
+                await self._call(point.module, "write_register", address=point.address, value=int(wire))
+
+    async def release_door(self, door_id: str, seconds: int) -> None:
+        """Release a door strike for `seconds`, timed by the controller.
+
+        With a seconds register the controller counts down and relocks by itself; with a module
+        pulse coil the module reverts the coil after its configured pulse width. Either way the
+        door relocks even if the caller dies right after this returns.
+        """
+        door = self.point_map.door(door_id)
+        if door.pulse is PulseKind.SECONDS_REGISTER:
+            await self.write(f"door.{door_id}.pulse", max(1, min(seconds, 0xFFFF)))
+        else:
+            await self.write(f"door.{door_id}.pulse", True)
+
+    async def close(self) -> None:
+        """Close every connection."""
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()

@@ -1,0 +1,1 @@
+"""Simulated Smart Library branch building (Modbus TCP + zeroconf)."""

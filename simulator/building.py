@@ -1,0 +1,368 @@
+"""A simulated library building behind a Modbus TCP server.
+
+The building serves the same point map the integration reads (`engine.pointmap`), and behaves like
+one: a door released by the controller opens when someone is waiting and closes again a few seconds
+later, the strike relocks by itself when the controller-timed pulse runs out, people come and go
+through the counter, a fire alarm releases every door (the controller's own fail-safe), the PA player
+is busy while a message plays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+import logging
+import math
+import random
+import time
+
+from pymodbus.constants import ExcCodes
+from pymodbus.datastore import ModbusServerContext
+from pymodbus.server import ModbusTcpServer
+
+from custom_components.smart_library.engine.pointmap import (
+    PA_COMMAND_PLAY,
+    PA_COMMAND_STOP,
+    Point,
+    PointMap,
+    PulseKind,
+    Table,
+    reference_map,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+# Function codes -> tables.
+_FC_TABLE = {
+    1: Table.COIL,
+    5: Table.COIL,
+    15: Table.COIL,
+    2: Table.DISCRETE_INPUT,
+    3: Table.HOLDING_REGISTER,
+    6: Table.HOLDING_REGISTER,
+    16: Table.HOLDING_REGISTER,
+    4: Table.INPUT_REGISTER,
+}
+
+
+@dataclass
+class _DoorState:
+    pulse_until: float = 0.0
+    open_since: float | None = None
+    close_at: float | None = None
+    waiting_in: int = 0
+    waiting_out: int = 0
+    push_at: float | None = None  # when the waiting person pushes the released door
+
+
+@dataclass
+class BuildingTiming:
+    """How fast the simulated building reacts (seconds)."""
+
+    tick: float = 0.05
+    door_open_delay: float = 0.3  # from release to the door swinging open when someone waits
+    door_open_time: float = 1.5  # how long a person holds the door
+    held_open_after: float = 30.0  # door open longer than this raises held-open
+    message_seconds: float = 3.0  # how long a PA message plays
+    module_pulse_seconds: float = 5.0  # pulse width of a module's pulse-output coil
+
+
+@dataclass
+class SimulatedBuilding:
+    """One branch building: its point map, its state and its behaviour."""
+
+    point_map: PointMap = field(default_factory=reference_map)
+    unit: int = 1
+    timing: BuildingTiming = field(default_factory=BuildingTiming)
+    clock: Callable[[], float] = time.monotonic
+    visitors_per_minute: float = 0.0  # > 0: random arrivals, for demos
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        """Build the register image from the map."""
+        self._values: dict[tuple[str, Table, int], int | bool] = {}
+        for point in self.point_map.points:
+            self._values[(point.module, point.table, point.address)] = (
+                False if point.table.is_bit else 0
+            )
+        self._doors = {door.id: _DoorState() for door in self.point_map.doors}
+        self._pa_until = 0.0
+        self._started = self.clock()
+        self._rng = random.Random(self.seed)
+        self._task: asyncio.Task[None] | None = None
+        self._server: ModbusTcpServer | None = None
+        self.host = "127.0.0.1"
+        self.port = 0
+        self.online = True
+        self.requests = 0
+        self.writes: list[tuple[str, int | bool]] = []
+        if "controller.ok" in self.point_map:
+            self.set("controller.ok", True)
+        for key in ("pa.volume",):
+            if key in self.point_map:
+                self.set(key, 60)
+
+    # -- state by key ---------------------------------------------------------------------------
+
+    def _where(self, point: Point) -> tuple[str, Table, int]:
+        return (point.module, point.table, point.address)
+
+    def get(self, key: str) -> int | bool:
+        """Return a point's current value (as the integration would decode it)."""
+        point = self.point_map[key]
+        raw = self._values[self._where(point)]
+        return bool(raw) != point.invert if point.table.is_bit else int(raw)
+
+    def set(self, key: str, value: int | bool) -> None:
+        """Set a point's value from the building side (a sensor changing)."""
+        point = self.point_map[key]
+        self._values[self._where(point)] = (
+            bool(value) != point.invert if point.table.is_bit else int(value) & 0xFFFF
+        )
+
+    def has(self, key: str) -> bool:
+        """Return True if the building's map has this point."""
+        return key in self.point_map
+
+    # -- what people and the fire panel do ------------------------------------------------------
+
+    def raise_fire_alarm(self) -> None:
+        """The fire panel goes into alarm."""
+        self.set("fire.alarm", True)
+        self._update(self.clock())
+
+    def clear_fire_alarm(self) -> None:
+        """The fire panel is reset."""
+        self.set("fire.alarm", False)
+        self._update(self.clock())
+
+    def set_fire_fault(self, on: bool) -> None:
+        """The fire panel reports (or clears) a fault."""
+        self.set("fire.fault", on)
+
+    def press_panic(self, button: str = "counter", on: bool = True) -> None:
+        """Press or release a panic button."""
+        self.set(f"panic.{button}", on)
+
+    def arrive(self, people: int = 1, door: str = "entrance") -> None:
+        """People wait outside a door; they go in when it is released."""
+        self._doors[door].waiting_in += people
+
+    def leave(self, people: int = 1, door: str = "entrance") -> None:
+        """People leave: egress never needs a release (push bar)."""
+        self._doors[door].waiting_out += people
+
+    def force_door(self, door: str = "entrance") -> None:
+        """Someone forces a door open."""
+        now = self.clock()
+        state = self._doors[door]
+        self._open_door(door, state, now)
+
+    @property
+    def inside(self) -> int:
+        """Return how many people the counter says are inside."""
+        if not self.has("counter.in"):
+            return 0
+        return (int(self.get("counter.in")) - int(self.get("counter.out"))) % 0x10000
+
+    # -- behaviour ------------------------------------------------------------------------------
+
+    def _released(self, door: str, now: float) -> bool:
+        hold = self.has(f"door.{door}.hold") and bool(self.get(f"door.{door}.hold"))
+        fire = self.has("fire.alarm") and bool(self.get("fire.alarm"))
+        return hold or fire or now < self._doors[door].pulse_until
+
+    def _open_door(self, door: str, state: _DoorState, now: float) -> None:
+        if state.open_since is None:
+            state.open_since = now
+            if self.has(f"door.{door}.forced") and not self._released(door, now):
+                self.set(f"door.{door}.forced", True)
+        state.close_at = now + self.timing.door_open_time
+        if self.has(f"door.{door}.open"):
+            self.set(f"door.{door}.open", True)
+
+    def _count(self, key: str, people: int) -> None:
+        if self.has(key):
+            self.set(key, (int(self.get(key)) + people) & 0xFFFF)
+
+    def _update(self, now: float) -> None:
+        """Advance the building to `now`."""
+        for door in self.point_map.doors:
+            state = self._doors[door.id]
+            released = self._released(door.id, now)
+            if door.pulse is PulseKind.SECONDS_REGISTER:
+                self.set(f"door.{door.id}.pulse", max(0, math.ceil(state.pulse_until - now)))
+            elif now >= state.pulse_until:
+                self.set(f"door.{door.id}.pulse", False)  # the module reverts its pulse coil
+            if self.has(f"door.{door.id}.released"):
+                self.set(f"door.{door.id}.released", released)
+            if state.waiting_out:
+                self._open_door(door.id, state, now)
+                self._count("counter.out", state.waiting_out)
+                state.waiting_out = 0
+            if state.waiting_in and released:
+                # Whoever waits walks in together, a moment after the click of the strike.
+                if state.push_at is None:
+                    state.push_at = now + self.timing.door_open_delay
+                elif now >= state.push_at:
+                    state.push_at = None
+                    self._open_door(door.id, state, now)
+                    self._count("counter.in", state.waiting_in)
+                    state.waiting_in = 0
+            elif not released:
+                state.push_at = None
+            if state.open_since is not None and state.close_at is not None and now >= state.close_at:
+                state.open_since = None
+                state.close_at = None
+                for what in ("open", "forced", "held_open"):
+                    if self.has(f"door.{door.id}.{what}"):
+                        self.set(f"door.{door.id}.{what}", False)
+            elif state.open_since is not None and now - state.open_since > self.timing.held_open_after:
+                if self.has(f"door.{door.id}.held_open"):
+                    self.set(f"door.{door.id}.held_open", True)
+        if self.has("pa.busy"):
+            self.set("pa.busy", now < self._pa_until)
+        if self.has("controller.heartbeat"):
+            self.set("controller.heartbeat", int(now - self._started) & 0xFFFF)
+
+    def _on_write(self, point: Point, value: int | bool, now: float) -> None:
+        self.writes.append((point.key, value))
+        family, _, rest = point.key.partition(".")
+        if family == "door" and rest.endswith(".pulse"):
+            door = self.point_map.door(rest.split(".")[0])
+            state = self._doors[door.id]
+            if door.pulse is PulseKind.SECONDS_REGISTER:
+                state.pulse_until = now + int(value) if int(value) > 0 else now
+            elif value:
+                state.pulse_until = now + self.timing.module_pulse_seconds
+        elif point.key == "pa.command":
+            if int(value) == PA_COMMAND_PLAY:
+                self._pa_until = now + self.timing.message_seconds
+            elif int(value) == PA_COMMAND_STOP:
+                self._pa_until = now
+            self.set("pa.command", 0)  # the player takes the command
+        self._update(now)
+
+    async def _run(self) -> None:
+        next_visitor = self._next_visitor(self.clock())
+        while True:
+            now = self.clock()
+            if next_visitor is not None and now >= next_visitor:
+                if self._rng.random() < 0.5 or self.inside == 0:
+                    self.arrive(1)
+                else:
+                    self.leave(1)
+                next_visitor = self._next_visitor(now)
+            self._update(now)
+            await asyncio.sleep(self.timing.tick)
+
+    def _next_visitor(self, now: float) -> float | None:
+        if self.visitors_per_minute <= 0:
+            return None
+        return now + self._rng.expovariate(self.visitors_per_minute / 60)
+
+    # -- Modbus server ---------------------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        """Serve the building on host:port (0 = a free port); return the port."""
+        self._server = ModbusTcpServer(_BuildingContext(self), address=(host, port))
+        await self._server.listen()
+        server = self._server.transport  # an asyncio.Server once listening
+        sockets = getattr(server, "sockets", None) or ()
+        self.host = host
+        self.port = int(sockets[0].getsockname()[1]) if sockets else port
+        self._task = asyncio.create_task(self._run())
+        _LOGGER.info("Simulated branch serving Modbus TCP on %s:%s", host, self.port)
+        return self.port
+
+    async def stop(self) -> None:
+        """Stop serving and behaving."""
+        if self._task:
+            self._task.cancel()
+            self._task = None
+        if self._server:
+            await self._server.shutdown()
+            self._server = None
+
+    async def serve_forever(self) -> None:
+        """Serve until cancelled."""
+        if self._server is None:
+            raise RuntimeError("start() first")
+        await self._server.serve_forever()
+
+    # -- request handling (called by the server context) ---------------------------------------
+
+    def read(self, unit: int, table: Table, address: int, count: int) -> list[int] | list[bool] | ExcCodes:
+        """Answer a read request, or an exception code for addresses outside the map."""
+        self.requests += 1
+        if not self.online:
+            return ExcCodes.DEVICE_BUSY
+        if unit not in (0, self.unit):
+            return ExcCodes.GATEWAY_NO_RESPONSE
+        self._update(self.clock())
+        out: list[int | bool] = []
+        for addr in range(address, address + count):
+            value = self._values.get(("main", table, addr))
+            if value is None:
+                return ExcCodes.ILLEGAL_ADDRESS
+            out.append(value)
+        return out  # type: ignore[return-value]
+
+    def write(self, unit: int, table: Table, address: int, values: list[int] | list[bool]) -> ExcCodes | None:
+        """Apply a write request to the building."""
+        self.requests += 1
+        if not self.online:
+            return ExcCodes.DEVICE_BUSY
+        if unit not in (0, self.unit):
+            return ExcCodes.GATEWAY_NO_RESPONSE
+        if not table.writable:
+            return ExcCodes.ILLEGAL_FUNCTION
+        points: list[tuple[Point, int | bool]] = []
+        for offset, value in enumerate(values):
+            point = self._point_at(table, address + offset)
+            if point is None:
+                return ExcCodes.ILLEGAL_ADDRESS
+            points.append((point, value))
+        now = self.clock()
+        for point, value in points:
+            self._values[self._where(point)] = bool(value) if table.is_bit else int(value)
+            self._on_write(point, self.get(point.key), now)
+        return None
+
+    def _point_at(self, table: Table, address: int) -> Point | None:
+        for point in self.point_map.points:
+            if point.table is table and point.address == address and point.module == "main":
+                return point
+        return None
+
+
+class _BuildingContext(ModbusServerContext):
+    """A server context that hands every request to the building model.
+
+    pymodbus 3.13's server calls `async_getValues` / `async_setValues` / `device_ids` on its context;
+    the deprecated datastore blocks (and their warnings) are not used.
+    """
+
+    def __init__(self, building: SimulatedBuilding) -> None:  # pylint: disable=super-init-not-called
+        self.building = building
+        self.simdevices = []
+
+    async def async_getValues(  # noqa: N802
+        self, device_id: int, func_code: int, address: int, count: int = 1
+    ) -> list[int] | list[bool] | ExcCodes:
+        table = _FC_TABLE.get(func_code)
+        if table is None:
+            return ExcCodes.ILLEGAL_FUNCTION
+        return self.building.read(device_id, table, address, count)
+
+    async def async_setValues(  # noqa: N802
+        self, device_id: int, func_code: int, address: int, values: list[int] | list[bool]
+    ) -> ExcCodes | None:
+        table = _FC_TABLE.get(func_code)
+        if table is None:
+            return ExcCodes.ILLEGAL_FUNCTION
+        return self.building.write(device_id, table, address, values)
+
+    def device_ids(self) -> list[int]:
+        return [self.building.unit]
