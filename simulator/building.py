@@ -61,7 +61,9 @@ class BuildingTiming:
     """How fast the simulated building reacts (seconds)."""
 
     tick: float = 0.05
-    door_open_delay: float = 0.3  # from release to the door swinging open when someone waits
+    door_open_delay: float = (
+        0.3  # from release to the door swinging open when someone waits
+    )
     door_open_time: float = 1.5  # how long a person holds the door
     held_open_after: float = 30.0  # door open longer than this raises held-open
     message_seconds: float = 3.0  # how long a PA message plays
@@ -128,17 +130,17 @@ class SimulatedBuilding:
     # -- what people and the fire panel do ------------------------------------------------------
 
     def raise_fire_alarm(self) -> None:
-        """The fire panel goes into alarm."""
+        """Put the fire panel into alarm."""
         self.set("fire.alarm", True)
         self._update(self.clock())
 
     def clear_fire_alarm(self) -> None:
-        """The fire panel is reset."""
+        """Reset the fire panel."""
         self.set("fire.alarm", False)
         self._update(self.clock())
 
     def set_fire_fault(self, on: bool) -> None:
-        """The fire panel reports (or clears) a fault."""
+        """Raise or clear the fire panel's fault output."""
         self.set("fire.fault", on)
 
     def press_panic(self, button: str = "counter", on: bool = True) -> None:
@@ -192,9 +194,13 @@ class SimulatedBuilding:
             state = self._doors[door.id]
             released = self._released(door.id, now)
             if door.pulse is PulseKind.SECONDS_REGISTER:
-                self.set(f"door.{door.id}.pulse", max(0, math.ceil(state.pulse_until - now)))
+                self.set(
+                    f"door.{door.id}.pulse", max(0, math.ceil(state.pulse_until - now))
+                )
             elif now >= state.pulse_until:
-                self.set(f"door.{door.id}.pulse", False)  # the module reverts its pulse coil
+                self.set(
+                    f"door.{door.id}.pulse", False
+                )  # the module reverts its pulse coil
             if self.has(f"door.{door.id}.released"):
                 self.set(f"door.{door.id}.released", released)
             if state.waiting_out:
@@ -212,13 +218,20 @@ class SimulatedBuilding:
                     state.waiting_in = 0
             elif not released:
                 state.push_at = None
-            if state.open_since is not None and state.close_at is not None and now >= state.close_at:
+            if (
+                state.open_since is not None
+                and state.close_at is not None
+                and now >= state.close_at
+            ):
                 state.open_since = None
                 state.close_at = None
                 for what in ("open", "forced", "held_open"):
                     if self.has(f"door.{door.id}.{what}"):
                         self.set(f"door.{door.id}.{what}", False)
-            elif state.open_since is not None and now - state.open_since > self.timing.held_open_after:
+            elif (
+                state.open_since is not None
+                and now - state.open_since > self.timing.held_open_after
+            ):
                 if self.has(f"door.{door.id}.held_open"):
                     self.set(f"door.{door.id}.held_open", True)
         if self.has("pa.busy"):
@@ -293,7 +306,9 @@ class SimulatedBuilding:
 
     # -- request handling (called by the server context) ---------------------------------------
 
-    def read(self, unit: int, table: Table, address: int, count: int) -> list[int] | list[bool] | ExcCodes:
+    def read(
+        self, unit: int, table: Table, address: int, count: int
+    ) -> list[int] | list[bool] | ExcCodes:
         """Answer a read request, or an exception code for addresses outside the map."""
         self.requests += 1
         if not self.online:
@@ -309,7 +324,9 @@ class SimulatedBuilding:
             out.append(value)
         return out  # type: ignore[return-value]
 
-    def write(self, unit: int, table: Table, address: int, values: list[int] | list[bool]) -> ExcCodes | None:
+    def write(
+        self, unit: int, table: Table, address: int, values: list[int] | list[bool]
+    ) -> ExcCodes | None:
         """Apply a write request to the building."""
         self.requests += 1
         if not self.online:
@@ -326,13 +343,19 @@ class SimulatedBuilding:
             points.append((point, value))
         now = self.clock()
         for point, value in points:
-            self._values[self._where(point)] = bool(value) if table.is_bit else int(value)
+            self._values[self._where(point)] = (
+                bool(value) if table.is_bit else int(value)
+            )
             self._on_write(point, self.get(point.key), now)
         return None
 
     def _point_at(self, table: Table, address: int) -> Point | None:
         for point in self.point_map.points:
-            if point.table is table and point.address == address and point.module == "main":
+            if (
+                point.table is table
+                and point.address == address
+                and point.module == "main"
+            ):
                 return point
         return None
 
@@ -357,7 +380,11 @@ class _BuildingContext(ModbusServerContext):
         return self.building.read(device_id, table, address, count)
 
     async def async_setValues(  # noqa: N802
-        self, device_id: int, func_code: int, address: int, values: list[int] | list[bool]
+        self,
+        device_id: int,
+        func_code: int,
+        address: int,
+        values: list[int] | list[bool],
     ) -> ExcCodes | None:
         table = _FC_TABLE.get(func_code)
         if table is None:

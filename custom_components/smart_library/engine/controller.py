@@ -23,8 +23,10 @@ _LOGGER = logging.getLogger(__name__)
 DEFAULT_PORT = 502
 DEFAULT_UNIT = 1
 DEFAULT_TIMEOUT = 3.0
-BACKOFF_MIN = 1.0
-BACKOFF_MAX = 30.0
+# A refused connection costs nothing, so it is retried on the next request and a controller that
+# comes back is seen within one poll. A connection attempt that times out (a silent host) costs the
+# whole timeout, so the following attempts are spaced out: 1, 2, 4 ... up to 30 requests skipped.
+MAX_BACKOFF_SKIPS = 30
 
 type PointValues = dict[str, int | bool]
 
@@ -73,8 +75,8 @@ class BranchController:
         self._plan = point_map.read_plan(max_gap)
         self._clients: dict[str, AsyncModbusTcpClient] = {}
         self._lock = asyncio.Lock()
-        self._backoff = 0.0
-        self._retry_at = 0.0
+        self._backoff = 0
+        self._skips_left = 0
         self.requests = 0  # Modbus requests sent, for benchmarks and diagnostics
 
     @property
@@ -106,16 +108,17 @@ class BranchController:
         client = self._client(module)
         if client.connected:
             return client
-        now = self._clock()
-        if now < self._retry_at:
-            raise ControllerConnectionError("waiting before the next connection attempt")
+        if self._skips_left > 0:
+            self._skips_left -= 1
+            raise ControllerConnectionError("backing off after a timed-out connection attempt")
+        started = self._clock()
         if not await client.connect():
-            self._backoff = min(BACKOFF_MAX, max(BACKOFF_MIN, self._backoff * 2))
-            self._retry_at = now + self._backoff
+            if self._clock() - started >= self._timeout * 0.9:
+                self._backoff = min(MAX_BACKOFF_SKIPS, max(1, self._backoff * 2))
+                self._skips_left = self._backoff
             address = self.modules[module]
             raise ControllerConnectionError(f"cannot connect to {address.host}:{address.port}")
-        self._backoff = 0.0
-        self._retry_at = 0.0
+        self._backoff = 0
         return client
 
     async def _call(self, module: str, what: str, **kwargs: object) -> object:
@@ -126,9 +129,7 @@ class BranchController:
                 device_id=self.modules[module].unit, **kwargs
             )
         except ModbusException as err:
-            client.close()
-            self._backoff = BACKOFF_MIN
-            self._retry_at = self._clock()  # one immediate retry on the next call
+            client.close()  # reconnect on the next request
             raise ControllerConnectionError(str(err)) from err
         if response.isError():
             raise ControllerResponseError(f"{what} {kwargs} -> {response}")
@@ -136,7 +137,7 @@ class BranchController:
 
     async def test_connection(self) -> None:
         """Connect and read the whole map once; raise ControllerError if that fails."""
-        self._retry_at = 0.0
+        self._skips_left = 0
         await self.read_all()
 
     async def read_all(self) -> PointValues:

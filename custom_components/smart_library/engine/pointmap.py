@@ -162,7 +162,7 @@ class PointMap:
         return self._by_key.get(key)
 
     def ids(self, family: str) -> list[str]:
-        """Return the ids of a family, e.g. ids("light") -> ["zone_1", ...], in map order."""
+        """Return the ids of a family in map order: for "light", ["zone_1", "zone_2", ...]."""
         prefix = f"{family}."
         found: list[str] = []
         for point in self.points:

@@ -1,0 +1,61 @@
+"""Smart Library: run a public library branch in self-access mode."""
+
+from __future__ import annotations
+
+import asyncio
+
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.typing import ConfigType
+
+from .const import DOMAIN, SUBENTRY_BRANCH
+from .coordinator import (
+    BranchCoordinator,
+    SmartLibraryConfigEntry,
+    SmartLibraryData,
+    controller_for,
+)
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+PLATFORMS: list[Platform] = [Platform.LIGHT]
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Set up the integration (actions are registered here, once)."""
+    return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: SmartLibraryConfigEntry) -> bool:
+    """Set up a library service and its branches."""
+    data = SmartLibraryData()
+    for subentry in entry.subentries.values():
+        if subentry.subentry_type != SUBENTRY_BRANCH:
+            continue
+        data.branches[subentry.subentry_id] = BranchCoordinator(
+            hass, entry, subentry, controller_for(dict(subentry.data))
+        )
+    # One branch that is offline must not keep the others down: its entities are unavailable and
+    # its coordinator keeps retrying. Only when every branch is unreachable is the entry not ready.
+    await asyncio.gather(*(c.async_refresh() for c in data.branches.values()))
+    # (Each coordinator closes its connection when the entry unloads or fails to set up.)
+    if data.branches and not any(c.last_update_success for c in data.branches.values()):
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN, translation_key="no_branch_reachable"
+        )
+    entry.runtime_data = data
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    entry.async_on_unload(entry.add_update_listener(_async_reload))
+    return True
+
+
+async def _async_reload(hass: HomeAssistant, entry: SmartLibraryConfigEntry) -> None:
+    """Reload when a branch is added, changed or removed."""
+    hass.config_entries.async_schedule_reload(entry.entry_id)
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: SmartLibraryConfigEntry) -> bool:
+    """Unload a library service."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)

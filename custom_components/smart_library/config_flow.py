@@ -1,0 +1,335 @@
+"""Config flow: a library service, then one sub-entry per branch building."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any, override
+
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    ConfigSubentry,
+    ConfigSubentryFlow,
+    SubentryFlowResult,
+)
+from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+)
+from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
+from homeassistant.util import slugify
+import probatio
+
+from .const import (
+    BACKEND_LOCAL,
+    CONF_BACKEND,
+    CONF_CONTROLLER_ID,
+    CONF_POINT_MAP,
+    CONF_RELEASE_SECONDS,
+    CONF_UNIT,
+    DEFAULT_POINT_MAP,
+    DEFAULT_PORT,
+    DEFAULT_RELEASE_SECONDS,
+    DEFAULT_UNIT,
+    DOMAIN,
+    LOGGER,
+    SUBENTRY_BRANCH,
+)
+from .coordinator import controller_for
+from .engine.controller import ControllerError
+from .engine.pointmap import POINT_MAPS
+
+CONF_SERVICE = "service"
+
+
+def _number(minimum: int, maximum: int) -> NumberSelector:
+    return NumberSelector(
+        NumberSelectorConfig(min=minimum, max=maximum, step=1, mode=NumberSelectorMode.BOX)
+    )
+
+
+def _branch_schema(defaults: dict[str, Any]) -> probatio.Schema:
+    """Return the form for a branch's controller."""
+    return probatio.Schema(
+        {
+            probatio.Required(CONF_NAME, default=defaults.get(CONF_NAME, "")): TextSelector(),
+            probatio.Required(CONF_HOST, default=defaults.get(CONF_HOST, "")): TextSelector(),
+            probatio.Required(
+                CONF_PORT, default=defaults.get(CONF_PORT, DEFAULT_PORT)
+            ): _number(1, 65535),
+            probatio.Required(
+                CONF_UNIT, default=defaults.get(CONF_UNIT, DEFAULT_UNIT)
+            ): _number(0, 247),
+            probatio.Required(
+                CONF_POINT_MAP, default=defaults.get(CONF_POINT_MAP, DEFAULT_POINT_MAP)
+            ): SelectSelector(
+                SelectSelectorConfig(
+                    options=list(POINT_MAPS),
+                    translation_key=CONF_POINT_MAP,
+                    mode=SelectSelectorMode.DROPDOWN,
+                )
+            ),
+            probatio.Required(
+                CONF_RELEASE_SECONDS,
+                default=defaults.get(CONF_RELEASE_SECONDS, DEFAULT_RELEASE_SECONDS),
+            ): _number(1, 30),
+        }
+    )
+
+
+def _clean(user_input: dict[str, Any]) -> dict[str, Any]:
+    """Normalise a branch form: numbers to int, host stripped."""
+    data = dict(user_input)
+    data[CONF_NAME] = str(data[CONF_NAME]).strip()
+    data[CONF_HOST] = str(data[CONF_HOST]).strip()
+    for key in (CONF_PORT, CONF_UNIT, CONF_RELEASE_SECONDS):
+        data[key] = int(data[key])
+    return data
+
+
+def _branch_unique_id(data: dict[str, Any]) -> str:
+    return f"{data[CONF_HOST]}:{data[CONF_PORT]}:{data[CONF_UNIT]}"
+
+
+async def _validate_branch(
+    hass: HomeAssistant, data: dict[str, Any], ignore: str | None = None
+) -> str | None:
+    """Return an error key for the branch form, or None if the controller answers."""
+    if not data[CONF_NAME]:
+        return "name_required"
+    if not data[CONF_HOST] or any(ch.isspace() for ch in data[CONF_HOST]):
+        return "invalid_host"
+    wanted = _branch_unique_id(data)
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        for subentry in entry.subentries.values():
+            if subentry.subentry_id != ignore and subentry.unique_id == wanted:
+                return "already_configured"
+    controller = controller_for(data)
+    try:
+        await controller.test_connection()
+    except ControllerError as err:
+        LOGGER.debug("Cannot reach controller at %s: %s", wanted, err)
+        return "cannot_connect"
+    finally:
+        await controller.close()
+    return None
+
+
+class SmartLibraryConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Set up a library service; discovered controllers become its branches."""
+
+    VERSION = 1
+
+    _discovered: dict[str, Any]
+
+    @classmethod
+    @callback
+    @override
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """Return the sub-entry types: branches."""
+        return {SUBENTRY_BRANCH: BranchSubentryFlow}
+
+    @override
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Create the library service (the membership backend lives here)."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            name = str(user_input[CONF_NAME]).strip()
+            if not slugify(name):
+                errors[CONF_NAME] = "name_required"
+            else:
+                await self.async_set_unique_id(slugify(name))
+                self._abort_if_unique_id_configured()
+                return self.async_create_entry(
+                    title=name, data={CONF_NAME: name, CONF_BACKEND: BACKEND_LOCAL}
+                )
+        return self.async_show_form(
+            step_id="user",
+            data_schema=probatio.Schema(
+                {
+                    probatio.Required(CONF_NAME): TextSelector(),
+                    probatio.Required(CONF_BACKEND, default=BACKEND_LOCAL): SelectSelector(
+                        SelectSelectorConfig(options=[BACKEND_LOCAL], translation_key=CONF_BACKEND)
+                    ),
+                }
+            ),
+            errors=errors,
+        )
+
+    @override
+    async def async_step_zeroconf(
+        self, discovery_info: ZeroconfServiceInfo
+    ) -> ConfigFlowResult:
+        """Handle a branch controller advertising itself on the network."""
+        props = discovery_info.properties
+        controller_id = str(props.get("id") or "").strip()
+        if not controller_id:
+            return self.async_abort(reason="not_smart_library")
+        host = str(discovery_info.ip_address)
+        port = int(discovery_info.port or DEFAULT_PORT)
+        # A controller we already know: follow it to its new address instead of duplicating it.
+        for entry in self.hass.config_entries.async_entries(DOMAIN):
+            for subentry in entry.subentries.values():
+                if subentry.data.get(CONF_CONTROLLER_ID) != controller_id:
+                    continue
+                if (subentry.data[CONF_HOST], subentry.data[CONF_PORT]) != (host, port):
+                    data = dict(subentry.data) | {CONF_HOST: host, CONF_PORT: port}
+                    self.hass.config_entries.async_update_subentry(
+                        entry, subentry, data=data, unique_id=_branch_unique_id(data)
+                    )
+                return self.async_abort(reason="already_configured")
+        await self.async_set_unique_id(f"controller_{controller_id}")
+        self._discovered = {
+            CONF_NAME: str(props.get("branch") or discovery_info.name.split(".")[0]),
+            CONF_HOST: host,
+            CONF_PORT: port,
+            CONF_UNIT: int(str(props.get("unit") or DEFAULT_UNIT)),
+            CONF_POINT_MAP: str(props.get("map") or DEFAULT_POINT_MAP),
+            CONF_RELEASE_SECONDS: DEFAULT_RELEASE_SECONDS,
+            CONF_CONTROLLER_ID: controller_id,
+        }
+        if self._discovered[CONF_POINT_MAP] not in POINT_MAPS:
+            return self.async_abort(reason="unknown_point_map")
+        self.context["title_placeholders"] = {
+            "name": self._discovered[CONF_NAME],
+            "host": host,
+        }
+        return await self.async_step_zeroconf_confirm()
+
+    async def async_step_zeroconf_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Offer the discovered controller as a branch of a library service."""
+        entries = self.hass.config_entries.async_entries(DOMAIN)
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = _clean(self._discovered | {CONF_NAME: user_input[CONF_NAME]})
+            error = await _validate_branch(self.hass, data)
+            if error == "already_configured":
+                return self.async_abort(reason="already_configured")
+            if error:
+                errors["base"] = error
+            else:
+                title = data.pop(CONF_NAME)
+                branch = {
+                    "data": data,
+                    "subentry_type": SUBENTRY_BRANCH,
+                    "title": title,
+                    "unique_id": _branch_unique_id(data),
+                }
+                if entries:
+                    entry = self.hass.config_entries.async_get_entry(user_input[CONF_SERVICE])
+                    if entry is None:
+                        return self.async_abort(reason="service_not_found")
+                    self.hass.config_entries.async_add_subentry(
+                        entry,
+                        ConfigSubentry(
+                            data=MappingProxyType(data),
+                            subentry_type=SUBENTRY_BRANCH,
+                            title=title,
+                            unique_id=branch["unique_id"],
+                        ),
+                    )
+                    return self.async_abort(
+                        reason="branch_added",
+                        description_placeholders={"name": title, "service": entry.title},
+                    )
+                service = str(user_input.get(CONF_SERVICE, "")).strip()
+                if not slugify(service):
+                    errors[CONF_SERVICE] = "name_required"
+                else:
+                    await self.async_set_unique_id(slugify(service), raise_on_progress=False)
+                    self._abort_if_unique_id_configured()
+                    return self.async_create_entry(
+                        title=service,
+                        data={CONF_NAME: service, CONF_BACKEND: BACKEND_LOCAL},
+                        subentries=[branch],  # type: ignore[list-item]
+                    )
+        schema: dict[Any, Any] = {
+            probatio.Required(CONF_NAME, default=self._discovered[CONF_NAME]): TextSelector()
+        }
+        if entries:
+            schema[probatio.Required(CONF_SERVICE, default=entries[0].entry_id)] = SelectSelector(
+                SelectSelectorConfig(
+                    options=[SelectOptionDict(value=e.entry_id, label=e.title) for e in entries]
+                )
+            )
+        else:
+            schema[probatio.Required(CONF_SERVICE)] = TextSelector()
+        return self.async_show_form(
+            step_id="zeroconf_confirm",
+            data_schema=probatio.Schema(schema),
+            description_placeholders={
+                "name": self._discovered[CONF_NAME],
+                "host": f"{self._discovered[CONF_HOST]}:{self._discovered[CONF_PORT]}",
+            },
+            errors=errors,
+        )
+
+
+class BranchSubentryFlow(ConfigSubentryFlow):
+    """Add or change a branch building: its controller's address and point map."""
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Add a branch."""
+        errors: dict[str, str] = {}
+        defaults: dict[str, Any] = {}
+        if user_input is not None:
+            data = _clean(user_input)
+            defaults = data
+            error = await _validate_branch(self.hass, data)
+            if error == "already_configured":
+                return self.async_abort(reason="already_configured")
+            if error:
+                errors["base"] = error
+            else:
+                title = data.pop(CONF_NAME)
+                return self.async_create_entry(
+                    title=title, data=data, unique_id=_branch_unique_id(data)
+                )
+        return self.async_show_form(
+            step_id="user", data_schema=_branch_schema(defaults), errors=errors
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change a branch's controller address or settings."""
+        subentry = self._get_reconfigure_subentry()
+        errors: dict[str, str] = {}
+        defaults: dict[str, Any] = dict(subentry.data) | {CONF_NAME: subentry.title}
+        if user_input is not None:
+            data = _clean(user_input)
+            defaults = data
+            error = await _validate_branch(self.hass, data, ignore=subentry.subentry_id)
+            if error:
+                errors["base"] = error
+            else:
+                title = data.pop(CONF_NAME)
+                if CONF_CONTROLLER_ID in subentry.data:
+                    data[CONF_CONTROLLER_ID] = subentry.data[CONF_CONTROLLER_ID]
+                return self.async_update_and_abort(
+                    self._get_entry(),
+                    subentry,
+                    title=title,
+                    data=data,
+                    unique_id=_branch_unique_id(data),
+                )
+        return self.async_show_form(
+            step_id="reconfigure", data_schema=_branch_schema(defaults), errors=errors
+        )

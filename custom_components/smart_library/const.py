@@ -1,0 +1,28 @@
+"""Constants for the Smart Library integration."""
+
+from datetime import timedelta
+import logging
+from typing import Final
+
+DOMAIN: Final = "smart_library"
+LOGGER = logging.getLogger(__package__)
+
+MANUFACTURER: Final = "Smart Library"
+ZEROCONF_TYPE: Final = "_smart-library._tcp.local."
+
+SUBENTRY_BRANCH: Final = "branch"
+
+CONF_BACKEND: Final = "backend"
+BACKEND_LOCAL: Final = "local"
+
+CONF_UNIT: Final = "unit"
+CONF_POINT_MAP: Final = "point_map"
+CONF_CONTROLLER_ID: Final = "controller_id"
+CONF_RELEASE_SECONDS: Final = "release_seconds"
+
+DEFAULT_PORT: Final = 502
+DEFAULT_UNIT: Final = 1
+DEFAULT_POINT_MAP: Final = "reference"
+DEFAULT_RELEASE_SECONDS: Final = 5
+
+SCAN_INTERVAL: Final = timedelta(seconds=1)

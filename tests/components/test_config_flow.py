@@ -1,0 +1,288 @@
+"""Every path of the config flow: the service, branch sub-entries, zeroconf discovery."""
+
+from __future__ import annotations
+
+from ipaddress import ip_address
+import socket
+from typing import Any
+
+from homeassistant.config_entries import SOURCE_USER, SOURCE_ZEROCONF, ConfigEntryState
+from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.smart_library.const import (
+    CONF_BACKEND,
+    CONF_CONTROLLER_ID,
+    CONF_POINT_MAP,
+    CONF_RELEASE_SECONDS,
+    CONF_UNIT,
+    DOMAIN,
+    SUBENTRY_BRANCH,
+    ZEROCONF_TYPE,
+)
+from simulator.building import SimulatedBuilding
+from tests.conftest import branch_data
+
+pytestmark = pytest.mark.usefixtures("socket_enabled")
+
+
+def _closed_port() -> int:
+    """Return a port on 127.0.0.1 that nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _form(building: SimulatedBuilding, **changes: Any) -> dict[str, Any]:
+    return {CONF_NAME: "Oadby Library"} | branch_data(building) | changes
+
+
+def _discovery(building: SimulatedBuilding, **props: str) -> ZeroconfServiceInfo:
+    return ZeroconfServiceInfo(
+        ip_address=ip_address("127.0.0.1"),
+        ip_addresses=[ip_address("127.0.0.1")],
+        hostname="oadby-controller.local.",
+        name=f"Oadby Library.{ZEROCONF_TYPE}",
+        port=building.port,
+        type=ZEROCONF_TYPE,
+        properties={"id": "SL-0001", "branch": "Oadby Library", "map": "reference", "unit": "1"}
+        | props,
+    )
+
+
+async def test_user_creates_the_service(hass: HomeAssistant) -> None:
+    """A library service is created from a name; a second with the same name is refused."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_NAME: "  ", CONF_BACKEND: "local"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_NAME: "name_required"}
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_NAME: "Shire Libraries", CONF_BACKEND: "local"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Shire Libraries"
+    assert result["data"] == {CONF_NAME: "Shire Libraries", CONF_BACKEND: "local"}
+    assert result["result"].unique_id == "shire_libraries"
+
+    again = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    again = await hass.config_entries.flow.async_configure(
+        again["flow_id"], {CONF_NAME: "Shire Libraries", CONF_BACKEND: "local"}
+    )
+    assert again["type"] is FlowResultType.ABORT
+    assert again["reason"] == "already_configured"
+
+
+async def _service(hass: HomeAssistant) -> MockConfigEntry:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Shire Libraries",
+        unique_id="shire_libraries",
+        data={CONF_NAME: "Shire Libraries", CONF_BACKEND: "local"},
+    )
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+async def test_add_branch_tries_the_controller_first(
+    hass: HomeAssistant, building: SimulatedBuilding
+) -> None:
+    """A branch is saved only once its controller answers; errors keep what was typed."""
+    entry = await _service(hass)
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_BRANCH), context={"source": SOURCE_USER}
+    )
+    assert result["type"] is FlowResultType.FORM
+
+    dead = _closed_port()
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], _form(building, port=dead)
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "cannot_connect"}
+
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], _form(building, host="not a host")
+    )
+    assert result["errors"] == {"base": "invalid_host"}
+
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], _form(building, name="   ")
+    )
+    assert result["errors"] == {"base": "name_required"}
+
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], _form(building)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Oadby Library"
+    await hass.async_block_till_done()
+    (subentry,) = entry.subentries.values()
+    assert subentry.unique_id == f"127.0.0.1:{building.port}:1"
+    assert dict(subentry.data) == {
+        CONF_HOST: "127.0.0.1",
+        CONF_PORT: building.port,
+        CONF_UNIT: 1,
+        CONF_POINT_MAP: "reference",
+        CONF_RELEASE_SECONDS: 5,
+    }
+    # The service reloads with the new branch: its entities exist and read the building.
+    assert hass.states.get("light.oadby_library_lighting_zone_1") is not None
+
+    again = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_BRANCH), context={"source": SOURCE_USER}
+    )
+    again = await hass.config_entries.subentries.async_configure(
+        again["flow_id"], _form(building, name="Oadby again")
+    )
+    assert again["type"] is FlowResultType.ABORT
+    assert again["reason"] == "already_configured"
+
+
+async def test_reconfigure_branch(
+    hass: HomeAssistant, building: SimulatedBuilding, init_integration: MockConfigEntry
+) -> None:
+    """A branch's address and release time can be changed; a dead address is refused."""
+    entry = init_integration
+    result = await entry.start_subentry_reconfigure_flow(hass, "branch_oadby")
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure"
+
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], _form(building, port=_closed_port())
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], _form(building, name="Oadby Library (new)", release_seconds=8)
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    subentry = entry.subentries["branch_oadby"]
+    assert subentry.title == "Oadby Library (new)"
+    assert subentry.data[CONF_RELEASE_SECONDS] == 8
+
+
+async def test_zeroconf_with_no_service_creates_both(
+    hass: HomeAssistant, building: SimulatedBuilding
+) -> None:
+    """A discovered controller, with no service yet, creates the service and the branch."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=_discovery(building)
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "zeroconf_confirm"
+    assert result["description_placeholders"] == {
+        "name": "Oadby Library",
+        "host": f"127.0.0.1:{building.port}",
+    }
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_NAME: "Oadby Library", "service": "Shire Libraries"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    entry = result["result"]
+    assert entry.title == "Shire Libraries"
+    assert entry.unique_id == "shire_libraries"
+    (subentry,) = entry.subentries.values()
+    assert subentry.title == "Oadby Library"
+    assert subentry.data[CONF_CONTROLLER_ID] == "SL-0001"
+    await hass.async_block_till_done()
+    assert hass.states.get("light.oadby_library_lighting_zone_1") is not None
+
+
+async def test_zeroconf_adds_a_branch_to_the_existing_service(
+    hass: HomeAssistant, building: SimulatedBuilding
+) -> None:
+    """With a service already set up, a discovered controller becomes one of its branches."""
+    entry = await _service(hass)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=_discovery(building)
+    )
+    assert result["step_id"] == "zeroconf_confirm"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_NAME: "Oadby", "service": entry.entry_id}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "branch_added"
+    (subentry,) = entry.subentries.values()
+    assert subentry.title == "Oadby"
+    assert subentry.data[CONF_CONTROLLER_ID] == "SL-0001"
+
+
+async def test_zeroconf_known_controller_follows_its_new_address(
+    hass: HomeAssistant, building: SimulatedBuilding, mock_config_entry: MockConfigEntry
+) -> None:
+    """A configured controller seen at a new address updates its branch instead of duplicating."""
+    subentry = mock_config_entry.subentries["branch_oadby"]
+    moved = dict(subentry.data) | {CONF_CONTROLLER_ID: "SL-0001", CONF_PORT: 1}
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_subentry(mock_config_entry, subentry, data=moved)
+
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=_discovery(building)
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert len(mock_config_entry.subentries) == 1
+    assert mock_config_entry.subentries["branch_oadby"].data[CONF_PORT] == building.port
+
+
+@pytest.mark.parametrize(
+    ("props", "reason"),
+    [({"id": ""}, "not_smart_library"), ({"map": "mystery"}, "unknown_point_map")],
+)
+async def test_zeroconf_refuses_what_it_cannot_use(
+    hass: HomeAssistant, building: SimulatedBuilding, props: dict[str, str], reason: str
+) -> None:
+    """An advertisement without an id, or with a map we don't know, is not offered."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=_discovery(building, **props)
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == reason
+
+
+async def test_zeroconf_confirm_errors(hass: HomeAssistant, building: SimulatedBuilding) -> None:
+    """The confirm step reports an unreachable controller and a missing service name."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=_discovery(building)
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_NAME: "Oadby Library", "service": " "}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"service": "name_required"}
+
+    port = building.port
+    await building.stop()
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_NAME: "Oadby Library", "service": "Shire"}
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+    await building.start("127.0.0.1", port)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_NAME: "Oadby Library", "service": "Shire"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_entry_not_ready_when_no_branch_answers(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, building: SimulatedBuilding
+) -> None:
+    """A service whose only branch is unreachable retries later instead of failing."""
+    await building.stop()
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
