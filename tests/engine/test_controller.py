@@ -1,0 +1,132 @@
+"""The Modbus client against the simulated building over real TCP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, Iterator
+import itertools
+import socket
+
+import pytest
+
+from custom_components.smart_library.engine.controller import (
+    BranchController,
+    ControllerConnectionError,
+    ControllerResponseError,
+    ModuleAddress,
+)
+from custom_components.smart_library.engine.pointmap import Point, PointMap, Table
+from simulator.building import BuildingTiming, SimulatedBuilding
+
+pytestmark = pytest.mark.usefixtures("socket_enabled")
+
+
+@pytest.fixture
+async def building(socket_enabled: None) -> AsyncGenerator[SimulatedBuilding]:
+    """Serve a simulated building on a free port of 127.0.0.1."""
+    sim = SimulatedBuilding(timing=BuildingTiming(tick=0.02, door_open_delay=0.05))
+    await sim.start()
+    yield sim
+    await sim.stop()
+
+
+@pytest.fixture
+async def controller(building: SimulatedBuilding) -> AsyncGenerator[BranchController]:
+    """Return a client for the building."""
+    client = BranchController(
+        building.point_map,
+        {"main": ModuleAddress("127.0.0.1", building.port)},
+        timeout=1,
+    )
+    yield client
+    await client.close()
+
+
+async def test_one_request_per_block(
+    building: SimulatedBuilding, controller: BranchController
+) -> None:
+    """A poll of the whole reference building costs four Modbus requests, not one per point."""
+    await controller.read_all()
+    before = building.requests
+    values = await controller.read_all()
+    assert building.requests - before == 4
+    assert len(values) == len(building.point_map.points) == 29
+    assert values["controller.ok"] is True
+    assert values["pa.volume"] == 60
+
+
+async def test_write_is_seen_by_the_building_and_read_back(
+    building: SimulatedBuilding, controller: BranchController
+) -> None:
+    """A coil written by the client switches the building's contactor and reads back."""
+    await controller.write("pc.group_2", True)
+    assert building.get("pc.group_2") is True
+    assert (await controller.read_all())["pc.group_2"] is True
+
+
+async def test_release_is_timed_by_the_controller(
+    building: SimulatedBuilding, controller: BranchController
+) -> None:
+    """After a release the door relocks by itself, even with the client gone."""
+    building.arrive(1)
+    await controller.release_door("entrance", 1)
+    await controller.close()  # the caller dies right after asking
+    assert building.get("door.entrance.released") is True
+    await asyncio.sleep(0.5)
+    assert building.get("counter.in") == 1  # the member walked in
+    await asyncio.sleep(1.0)
+    assert building.get("door.entrance.released") is False
+    assert building.get("door.entrance.pulse") == 0
+
+
+async def test_address_outside_the_map_is_an_error_response(
+    building: SimulatedBuilding,
+) -> None:
+    """A map that points past the controller's registers gets a clear error, not garbage."""
+    wrong = PointMap("wrong", (Point("light.x", Table.COIL, 100),))
+    client = BranchController(
+        wrong, {"main": ModuleAddress("127.0.0.1", building.port)}
+    )
+    with pytest.raises(ControllerResponseError):
+        await client.read_all()
+    await client.close()
+
+
+async def test_lost_and_back_within_one_request(
+    building: SimulatedBuilding, controller: BranchController
+) -> None:
+    """A refused connection fails fast; the next request after the controller returns succeeds."""
+    await controller.read_all()
+    port = building.port
+    await building.stop()
+    for _ in range(3):
+        with pytest.raises(ControllerConnectionError):
+            await controller.read_all()
+    await building.start("127.0.0.1", port)
+    assert (await controller.read_all())["controller.ok"] is True
+
+
+def _unused_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_timed_out_connects_back_off() -> None:
+    """After a connection attempt that used up the timeout, the next attempts are spaced out."""
+    ticks: Iterator[float] = itertools.count(0.0, 5.0)  # every clock read: 5 s later
+    client = BranchController(
+        SimulatedBuilding().point_map,
+        {"main": ModuleAddress("127.0.0.1", _unused_port())},
+        timeout=1,
+        clock=lambda: next(ticks),
+    )
+    attempts = []
+    for _ in range(8):
+        try:
+            await client.read_all()
+        except ControllerConnectionError as err:
+            attempts.append("backing off" not in str(err))
+    await client.close()
+    # tried, skipped 1, tried, skipped 2, tried, skipped 4 ...
+    assert attempts == [True, False, True, False, False, True, False, False]
