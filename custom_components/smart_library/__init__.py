@@ -20,7 +20,14 @@ from .coordinator import (
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
-PLATFORMS: list[Platform] = [Platform.LIGHT]
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.LIGHT,
+    Platform.LOCK,
+    Platform.MEDIA_PLAYER,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
@@ -28,7 +35,9 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     return True
 
 
-async def async_setup_entry(hass: HomeAssistant, entry: SmartLibraryConfigEntry) -> bool:
+async def async_setup_entry(
+    hass: HomeAssistant, entry: SmartLibraryConfigEntry
+) -> bool:
     """Set up a library service and its branches."""
     data = SmartLibraryData()
     for subentry in entry.subentries.values():
@@ -56,6 +65,8 @@ async def _async_reload(hass: HomeAssistant, entry: SmartLibraryConfigEntry) -> 
     hass.config_entries.async_schedule_reload(entry.entry_id)
 
 
-async def async_unload_entry(hass: HomeAssistant, entry: SmartLibraryConfigEntry) -> bool:
+async def async_unload_entry(
+    hass: HomeAssistant, entry: SmartLibraryConfigEntry
+) -> bool:
     """Unload a library service."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)

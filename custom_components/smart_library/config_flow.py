@@ -53,7 +53,9 @@ CONF_SERVICE = "service"
 
 def _number(minimum: int, maximum: int) -> NumberSelector:
     return NumberSelector(
-        NumberSelectorConfig(min=minimum, max=maximum, step=1, mode=NumberSelectorMode.BOX)
+        NumberSelectorConfig(
+            min=minimum, max=maximum, step=1, mode=NumberSelectorMode.BOX
+        )
     )
 
 
@@ -61,8 +63,12 @@ def _branch_schema(defaults: dict[str, Any]) -> probatio.Schema:
     """Return the form for a branch's controller."""
     return probatio.Schema(
         {
-            probatio.Required(CONF_NAME, default=defaults.get(CONF_NAME, "")): TextSelector(),
-            probatio.Required(CONF_HOST, default=defaults.get(CONF_HOST, "")): TextSelector(),
+            probatio.Required(
+                CONF_NAME, default=defaults.get(CONF_NAME, "")
+            ): TextSelector(),
+            probatio.Required(
+                CONF_HOST, default=defaults.get(CONF_HOST, "")
+            ): TextSelector(),
             probatio.Required(
                 CONF_PORT, default=defaults.get(CONF_PORT, DEFAULT_PORT)
             ): _number(1, 65535),
@@ -161,8 +167,12 @@ class SmartLibraryConfigFlow(ConfigFlow, domain=DOMAIN):
             data_schema=probatio.Schema(
                 {
                     probatio.Required(CONF_NAME): TextSelector(),
-                    probatio.Required(CONF_BACKEND, default=BACKEND_LOCAL): SelectSelector(
-                        SelectSelectorConfig(options=[BACKEND_LOCAL], translation_key=CONF_BACKEND)
+                    probatio.Required(
+                        CONF_BACKEND, default=BACKEND_LOCAL
+                    ): SelectSelector(
+                        SelectSelectorConfig(
+                            options=[BACKEND_LOCAL], translation_key=CONF_BACKEND
+                        )
                     ),
                 }
             ),
@@ -231,7 +241,9 @@ class SmartLibraryConfigFlow(ConfigFlow, domain=DOMAIN):
                     "unique_id": _branch_unique_id(data),
                 }
                 if entries:
-                    entry = self.hass.config_entries.async_get_entry(user_input[CONF_SERVICE])
+                    entry = self.hass.config_entries.async_get_entry(
+                        user_input[CONF_SERVICE]
+                    )
                     if entry is None:
                         return self.async_abort(reason="service_not_found")
                     self.hass.config_entries.async_add_subentry(
@@ -245,13 +257,18 @@ class SmartLibraryConfigFlow(ConfigFlow, domain=DOMAIN):
                     )
                     return self.async_abort(
                         reason="branch_added",
-                        description_placeholders={"name": title, "service": entry.title},
+                        description_placeholders={
+                            "name": title,
+                            "service": entry.title,
+                        },
                     )
                 service = str(user_input.get(CONF_SERVICE, "")).strip()
                 if not slugify(service):
                     errors[CONF_SERVICE] = "name_required"
                 else:
-                    await self.async_set_unique_id(slugify(service), raise_on_progress=False)
+                    await self.async_set_unique_id(
+                        slugify(service), raise_on_progress=False
+                    )
                     self._abort_if_unique_id_configured()
                     return self.async_create_entry(
                         title=service,
@@ -259,12 +276,19 @@ class SmartLibraryConfigFlow(ConfigFlow, domain=DOMAIN):
                         subentries=[branch],  # type: ignore[list-item]
                     )
         schema: dict[Any, Any] = {
-            probatio.Required(CONF_NAME, default=self._discovered[CONF_NAME]): TextSelector()
+            probatio.Required(
+                CONF_NAME, default=self._discovered[CONF_NAME]
+            ): TextSelector()
         }
         if entries:
-            schema[probatio.Required(CONF_SERVICE, default=entries[0].entry_id)] = SelectSelector(
-                SelectSelectorConfig(
-                    options=[SelectOptionDict(value=e.entry_id, label=e.title) for e in entries]
+            schema[probatio.Required(CONF_SERVICE, default=entries[0].entry_id)] = (
+                SelectSelector(
+                    SelectSelectorConfig(
+                        options=[
+                            SelectOptionDict(value=e.entry_id, label=e.title)
+                            for e in entries
+                        ]
+                    )
                 )
             )
         else:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.const import CONF_HOST, CONF_PORT
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.event import async_track_time_change
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from .const import (
@@ -20,13 +22,15 @@ from .const import (
     LOGGER,
     SCAN_INTERVAL,
 )
+from .engine.announcements import Announcement
 from .engine.controller import (
     BranchController,
     ControllerError,
     ModuleAddress,
     PointValues,
 )
-from .engine.pointmap import POINT_MAPS
+from .engine.occupancy import Occupancy
+from .engine.pointmap import PA_COMMAND_PLAY, PA_COMMAND_STOP, POINT_MAPS
 
 type SmartLibraryConfigEntry = ConfigEntry[SmartLibraryData]
 
@@ -75,28 +79,108 @@ class BranchCoordinator(DataUpdateCoordinator[PointValues]):
         self.release_seconds = int(
             subentry.data.get(CONF_RELEASE_SECONDS, DEFAULT_RELEASE_SECONDS)
         )
+        self.point_map = controller.point_map
+        self.occupancy = Occupancy()
+        self._fire_handled = False
+        entry.async_on_unload(
+            async_track_time_change(
+                hass, self._async_new_day, hour=0, minute=0, second=0
+            )
+        )
+
+    @callback
+    def _async_new_day(self, now: datetime) -> None:
+        """Start a new day's entry count at local midnight (Home Assistant's time zone)."""
+        self.occupancy.new_day()
+        self.async_update_listeners()
+
+    @property
+    def fire_alarm(self) -> bool:
+        """Return True while the fire panel reports an alarm."""
+        return bool(self.data and self.data.get("fire.alarm"))
 
     async def _async_update_data(self) -> PointValues:
-        """Read the whole point map."""
+        """Read the whole point map; apply the fire rule; count people."""
         try:
-            return await self.controller.read_all()
+            values = await self.controller.read_all()
+            if values.get("fire.alarm"):
+                await self._release_all_doors(values)
+            else:
+                self._fire_handled = False
         except ControllerError as err:
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="controller_unreachable",
                 translation_placeholders={"branch": self.subentry.title},
             ) from err
+        if "counter.in" in values and "counter.out" in values:
+            self.occupancy.update(int(values["counter.in"]), int(values["counter.out"]))
+        return values
+
+    async def _release_all_doors(self, values: PointValues) -> None:
+        """Fire rule: while the fire input is active every door of the branch is held released.
+
+        The controller's own fail-safe releases the strikes too; this also holds them released in
+        software so they stay open until a person locks them again after the alarm.
+        """
+        if not self._fire_handled:
+            LOGGER.warning(
+                "Fire alarm at %s: releasing every door", self.subentry.title
+            )
+            self._fire_handled = True
+        for door in self.point_map.doors:
+            key = f"door.{door.id}.hold"
+            if key in self.point_map and not values.get(key):
+                await self.controller.write(key, True)
+                values[key] = True
+
+    async def async_release_door(
+        self, door_id: str, seconds: int | None = None
+    ) -> None:
+        """Release a door for a moment; the controller times it and relocks by itself."""
+        try:
+            await self.controller.release_door(door_id, seconds or self.release_seconds)
+        except ControllerError as err:
+            raise self._write_failed() from err
+        await self.async_refresh()
+
+    async def async_hold_door(self, door_id: str, released: bool) -> None:
+        """Hold a door released (staffed hours) or locked; locking is refused during a fire alarm."""
+        if not released and self.fire_alarm:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="fire_alarm_no_lock",
+                translation_placeholders={"branch": self.subentry.title},
+            )
+        await self.async_write(f"door.{door_id}.hold", released)
+
+    async def async_play(self, zone_mask: int, message: Announcement) -> None:
+        """Play a stored message on the PA zones in `zone_mask`."""
+        try:
+            await self.controller.write("pa.message", message.number)
+            await self.controller.write("pa.zones", zone_mask)
+            await self.controller.write("pa.command", PA_COMMAND_PLAY)
+        except ControllerError as err:
+            raise self._write_failed() from err
+        await self.async_refresh()
+
+    async def async_stop_pa(self) -> None:
+        """Stop the PA player."""
+        await self.async_write("pa.command", PA_COMMAND_STOP)
+
+    def _write_failed(self) -> HomeAssistantError:
+        return HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="write_failed",
+            translation_placeholders={"branch": self.subentry.title},
+        )
 
     async def async_write(self, key: str, value: int | bool) -> None:
         """Write a point, then read back so the entity shows the controller's state."""
         try:
             await self.controller.write(key, value)
         except ControllerError as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="write_failed",
-                translation_placeholders={"branch": self.subentry.title},
-            ) from err
+            raise self._write_failed() from err
         await self.async_refresh()
 
     async def async_shutdown(self) -> None:

@@ -49,14 +49,21 @@ def _discovery(building: SimulatedBuilding, **props: str) -> ZeroconfServiceInfo
         name=f"Oadby Library.{ZEROCONF_TYPE}",
         port=building.port,
         type=ZEROCONF_TYPE,
-        properties={"id": "SL-0001", "branch": "Oadby Library", "map": "reference", "unit": "1"}
+        properties={
+            "id": "SL-0001",
+            "branch": "Oadby Library",
+            "map": "reference",
+            "unit": "1",
+        }
         | props,
     )
 
 
 async def test_user_creates_the_service(hass: HomeAssistant) -> None:
     """A library service is created from a name; a second with the same name is refused."""
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "user"
 
@@ -74,7 +81,9 @@ async def test_user_creates_the_service(hass: HomeAssistant) -> None:
     assert result["data"] == {CONF_NAME: "Shire Libraries", CONF_BACKEND: "local"}
     assert result["result"].unique_id == "shire_libraries"
 
-    again = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    again = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
     again = await hass.config_entries.flow.async_configure(
         again["flow_id"], {CONF_NAME: "Shire Libraries", CONF_BACKEND: "local"}
     )
@@ -165,7 +174,8 @@ async def test_reconfigure_branch(
     assert result["errors"] == {"base": "cannot_connect"}
 
     result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], _form(building, name="Oadby Library (new)", release_seconds=8)
+        result["flow_id"],
+        _form(building, name="Oadby Library (new)", release_seconds=8),
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
@@ -253,7 +263,9 @@ async def test_zeroconf_refuses_what_it_cannot_use(
     assert result["reason"] == reason
 
 
-async def test_zeroconf_confirm_errors(hass: HomeAssistant, building: SimulatedBuilding) -> None:
+async def test_zeroconf_confirm_errors(
+    hass: HomeAssistant, building: SimulatedBuilding
+) -> None:
     """The confirm step reports an unreachable controller and a missing service name."""
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": SOURCE_ZEROCONF}, data=_discovery(building)

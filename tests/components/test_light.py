@@ -45,7 +45,9 @@ async def test_zones_are_entities_of_the_branch_device(
         state = hass.states.get(f"light.oadby_library_lighting_zone_{zone}")
         assert state is not None
         assert state.state == STATE_OFF
-        assert state.attributes["friendly_name"] == f"Oadby Library Lighting zone {zone}"
+        assert (
+            state.attributes["friendly_name"] == f"Oadby Library Lighting zone {zone}"
+        )
     entry = entity_registry.async_get(ZONE_2)
     assert entry is not None
     assert entry.unique_id == "branch_oadby_light.zone_2"

@@ -110,14 +110,18 @@ class BranchController:
             return client
         if self._skips_left > 0:
             self._skips_left -= 1
-            raise ControllerConnectionError("backing off after a timed-out connection attempt")
+            raise ControllerConnectionError(
+                "backing off after a timed-out connection attempt"
+            )
         started = self._clock()
         if not await client.connect():
             if self._clock() - started >= self._timeout * 0.9:
                 self._backoff = min(MAX_BACKOFF_SKIPS, max(1, self._backoff * 2))
                 self._skips_left = self._backoff
             address = self.modules[module]
-            raise ControllerConnectionError(f"cannot connect to {address.host}:{address.port}")
+            raise ControllerConnectionError(
+                f"cannot connect to {address.host}:{address.port}"
+            )
         self._backoff = 0
         return client
 
@@ -155,7 +159,9 @@ class BranchController:
             Table.HOLDING_REGISTER: "read_holding_registers",
             Table.INPUT_REGISTER: "read_input_registers",
         }[block.table]
-        response = await self._call(block.module, method, address=block.start, count=block.count)
+        response = await self._call(
+            block.module, method, address=block.start, count=block.count
+        )
         raw = response.bits if block.table.is_bit else response.registers  # type: ignore[attr-defined]
         return self.point_map.decode(block, raw)
 
@@ -164,9 +170,16 @@ class BranchController:
         point, wire = self.point_map.encode(key, value)
         async with self._lock:
             if point.table is Table.COIL:
-                await self._call(point.module, "write_coil", address=point.address, value=bool(wire))
+                await self._call(
+                    point.module, "write_coil", address=point.address, value=bool(wire)
+                )
             else:
-                await self._call(point.module, "write_register", address=point.address, value=int(wire))
+                await self._call(
+                    point.module,
+                    "write_register",
+                    address=point.address,
+                    value=int(wire),
+                )
 
     async def release_door(self, door_id: str, seconds: int) -> None:
         """Release a door strike for `seconds`, timed by the controller.

@@ -34,6 +34,7 @@ MAX_BITS_PER_READ = 2000
 
 PA_COMMAND_PLAY = 1
 PA_COMMAND_STOP = 2
+PA_KEYS = ("pa.message", "pa.zones", "pa.volume", "pa.command", "pa.busy")
 
 
 class Table(StrEnum):
@@ -123,6 +124,8 @@ class PointMap:
     points: tuple[Point, ...]
     doors: tuple[Door, ...] = ()
     modules: tuple[str, ...] = ("main",)
+    # PA zones, in bit order of the `pa.zones` register (bit 0 = first zone).
+    pa_zones: tuple[str, ...] = ()
     description: str = ""
     _by_key: dict[str, Point] = field(init=False, repr=False, compare=False)
 
@@ -147,6 +150,10 @@ class PointMap:
         for door in self.doors:
             if f"door.{door.id}.pulse" not in by_key:
                 raise PointMapError(f"door {door.id} has no pulse point")
+        if self.pa_zones:
+            missing = [k for k in PA_KEYS if k not in by_key]
+            if missing or len(self.pa_zones) > 16:
+                raise PointMapError(f"PA zones need the PA player's points {missing}")
         object.__setattr__(self, "_by_key", by_key)
 
     def __contains__(self, key: object) -> bool:
@@ -204,7 +211,9 @@ class PointMap:
                 blocks.append(_block(module, table, run))
         return blocks
 
-    def decode(self, block: ReadBlock, raw: Iterable[int | bool]) -> dict[str, int | bool]:
+    def decode(
+        self, block: ReadBlock, raw: Iterable[int | bool]
+    ) -> dict[str, int | bool]:
         """Turn the values of one read block into point values by key.
 
         Bit reads come back padded to whole bytes: only the first `count` values are used.
@@ -238,7 +247,9 @@ def _block(module: str, table: Table, run: list[Point]) -> ReadBlock:
     return ReadBlock(module, table, start, run[-1].address - start + 1, tuple(run))
 
 
-def _points(table: Table, keys: Iterable[str], start: int = 0, module: str = "main") -> list[Point]:
+def _points(
+    table: Table, keys: Iterable[str], start: int = 0, module: str = "main"
+) -> list[Point]:
     return [Point(key, table, start + i, module) for i, key in enumerate(keys)]
 
 
@@ -253,7 +264,10 @@ def reference_map() -> PointMap:
     coils += [f"pc.group_{n}" for n in (1, 2)]
     inputs: list[str] = []
     for door in ("entrance", "meeting_room"):
-        inputs += [f"door.{door}.{what}" for what in ("released", "open", "forced", "held_open")]
+        inputs += [
+            f"door.{door}.{what}"
+            for what in ("released", "open", "forced", "held_open")
+        ]
     inputs += ["fire.alarm", "fire.fault", "panic.counter", "pa.busy", "controller.ok"]
     holding = ["door.entrance.pulse", "door.meeting_room.pulse"]
     holding += ["pa.message", "pa.zones", "pa.volume", "pa.command"]
@@ -271,6 +285,7 @@ def reference_map() -> PointMap:
             Door("entrance", DoorKind.ENTRANCE, PulseKind.SECONDS_REGISTER),
             Door("meeting_room", DoorKind.MEETING_ROOM, PulseKind.SECONDS_REGISTER),
         ),
+        pa_zones=("zone_1", "zone_2", "zone_3"),
     )
 
 

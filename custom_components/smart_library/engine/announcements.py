@@ -1,0 +1,53 @@
+"""The PA player's stored messages: what a branch can announce without staff.
+
+The message player in the building holds pre-recorded messages by number (the seeds: announcements
+from 15 minutes before closing, last call, evacuation). The numbers are the ones the reference
+controller and the simulator use; a branch whose player is loaded differently maps its own numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    """One stored message."""
+
+    number: int
+    key: str  # stable id, also the translation key of its title
+    title: str  # English title (the UI translates by key)
+    category: str  # "closing", "safety", "information"
+
+
+ANNOUNCEMENTS: tuple[Announcement, ...] = (
+    Announcement(1, "welcome", "Welcome to the library", "information"),
+    Announcement(2, "closing_15", "The library closes in 15 minutes", "closing"),
+    Announcement(
+        3,
+        "closing_10",
+        "The library closes in 10 minutes; public PCs switch off now",
+        "closing",
+    ),
+    Announcement(4, "closing_5", "The library closes in 5 minutes", "closing"),
+    Announcement(5, "last_call", "Last call: please leave the building now", "closing"),
+    Announcement(6, "closed", "The library is now closed", "closing"),
+    Announcement(
+        7, "evacuate", "Fire alarm: leave the building by the nearest exit", "safety"
+    ),
+    Announcement(8, "all_clear", "The emergency is over", "safety"),
+    Announcement(9, "staffed_soon", "Staff will be here shortly", "information"),
+    Announcement(
+        10, "event_starting", "The evening event is about to start", "information"
+    ),
+)
+
+_BY_NUMBER = {a.number: a for a in ANNOUNCEMENTS}
+_BY_KEY = {a.key: a for a in ANNOUNCEMENTS}
+
+
+def announcement(ref: int | str) -> Announcement:
+    """Return a stored message by number or key; KeyError if there is none."""
+    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+        return _BY_NUMBER[int(ref)]
+    return _BY_KEY[ref]

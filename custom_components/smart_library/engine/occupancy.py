@@ -1,0 +1,46 @@
+"""People counting from a door counter's raw totals.
+
+The counter gives two 16-bit totals (in, out) that wrap at 65536 and restart at 0 when the
+controller reboots. From their changes between polls this keeps how many people are inside (never
+below zero) and how many came in today.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+WRAP = 0x10000
+# A jump larger than this between two polls (a second apart) is a counter restart, not people.
+MAX_PLAUSIBLE_STEP = 1000
+
+
+@dataclass
+class Occupancy:
+    """Running occupancy of one branch."""
+
+    inside: int = 0
+    entries_today: int = 0
+    _last_in: int | None = None
+    _last_out: int | None = None
+
+    def update(self, raw_in: int, raw_out: int) -> int:
+        """Take a new reading of the counter's totals; return how many came in since the last."""
+        if self._last_in is None or self._last_out is None:
+            self._last_in, self._last_out = raw_in, raw_out
+            return 0
+        came_in = (raw_in - self._last_in) % WRAP
+        went_out = (raw_out - self._last_out) % WRAP
+        self._last_in, self._last_out = raw_in, raw_out
+        if came_in > MAX_PLAUSIBLE_STEP or went_out > MAX_PLAUSIBLE_STEP:
+            return 0  # the controller restarted its counter: start again from here
+        self.inside = max(0, self.inside + came_in - went_out)
+        self.entries_today += came_in
+        return came_in
+
+    def reset_inside(self) -> None:
+        """Start the count of people inside from zero (at closing, once the building is checked)."""
+        self.inside = 0
+
+    def new_day(self) -> None:
+        """Start a new day's entry count."""
+        self.entries_today = 0
