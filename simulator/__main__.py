@@ -16,6 +16,8 @@ import contextlib
 import logging
 import sys
 
+from custom_components.smart_library.engine.pointmap import POINT_MAPS
+
 from .advertise import Advertiser, service_info
 from .building import SimulatedBuilding
 
@@ -37,6 +39,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--unit", type=int, default=1, help="Modbus unit id (default 1)"
+    )
+    parser.add_argument(
+        "--map",
+        default="reference",
+        choices=sorted(POINT_MAPS),
+        help="point map to serve; a map with several I/O modules serves each on the next port",
     )
     parser.add_argument(
         "--name", default="Demo Branch", help="branch name it advertises"
@@ -116,7 +124,10 @@ async def main(argv: list[str] | None = None) -> None:
     )
     logging.getLogger("pymodbus").setLevel(logging.WARNING)
     building = SimulatedBuilding(
-        unit=args.unit, visitors_per_minute=args.visitors_per_minute, seed=args.seed
+        point_map=POINT_MAPS[args.map],
+        unit=args.unit,
+        visitors_per_minute=args.visitors_per_minute,
+        seed=args.seed,
     )
     await building.start(args.host, args.port)
     advertiser = None
@@ -128,12 +139,14 @@ async def main(argv: list[str] | None = None) -> None:
                 building.port,
                 controller_id=args.id,
                 unit=args.unit,
+                point_map=args.map,
             )
         )
         await advertiser.start()
         _LOGGER.info("Advertised %s over zeroconf as %s", args.name, args.id)
     print(
-        f"Simulated branch {args.name!r} on {args.host}:{building.port} unit {args.unit}",
+        f"Simulated branch {args.name!r} ({args.map} map) on {args.host}, unit {args.unit}: "
+        + ", ".join(f"{module} port {port}" for module, port in building.ports.items()),
         flush=True,
     )
     try:

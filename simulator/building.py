@@ -93,9 +93,9 @@ class SimulatedBuilding:
         self._started = self.clock()
         self._rng = random.Random(self.seed)
         self._task: asyncio.Task[None] | None = None
-        self._server: ModbusTcpServer | None = None
+        self._servers: dict[str, ModbusTcpServer] = {}
         self.host = "127.0.0.1"
-        self.port = 0
+        self.ports: dict[str, int] = {}
         self.online = True
         self.requests = 0
         self.writes: list[tuple[str, int | bool]] = []
@@ -277,37 +277,50 @@ class SimulatedBuilding:
 
     # -- Modbus server ---------------------------------------------------------------------------
 
+    @property
+    def port(self) -> int:
+        """Return the port of the first (or only) I/O module."""
+        return self.ports.get(self.point_map.modules[0], 0)
+
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
-        """Serve the building on host:port (0 = a free port); return the port."""
-        self._server = ModbusTcpServer(_BuildingContext(self), address=(host, port))
-        await self._server.listen()
-        server = self._server.transport  # an asyncio.Server once listening
-        sockets = getattr(server, "sockets", None) or ()
+        """Serve every I/O module of the map, each on its own port, and start behaving.
+
+        The first module listens on `port` (0 = a free port), the next ones on the following
+        ports (or free ports when `port` is 0), as separate modules on a real network would.
+        Restarting after stop() reuses the ports the modules had. Returns the first port.
+        """
         self.host = host
-        self.port = int(sockets[0].getsockname()[1]) if sockets else port
+        for index, module in enumerate(self.point_map.modules):
+            wanted = self.ports.get(module) or (port + index if port else 0)
+            server = ModbusTcpServer(
+                _BuildingContext(self, module), address=(host, wanted)
+            )
+            await server.listen()
+            sockets = getattr(server.transport, "sockets", None) or ()
+            self.ports[module] = int(sockets[0].getsockname()[1]) if sockets else wanted
+            self._servers[module] = server
+            _LOGGER.info(
+                "Simulated branch module %s serving Modbus TCP on %s:%s",
+                module,
+                host,
+                self.ports[module],
+            )
         self._task = asyncio.create_task(self._run())
-        _LOGGER.info("Simulated branch serving Modbus TCP on %s:%s", host, self.port)
         return self.port
 
     async def stop(self) -> None:
-        """Stop serving and behaving."""
+        """Stop serving and behaving (the building's state is kept)."""
         if self._task:
             self._task.cancel()
             self._task = None
-        if self._server:
-            await self._server.shutdown()
-            self._server = None
-
-    async def serve_forever(self) -> None:
-        """Serve until cancelled."""
-        if self._server is None:
-            raise RuntimeError("start() first")
-        await self._server.serve_forever()
+        for server in self._servers.values():
+            await server.shutdown()
+        self._servers.clear()
 
     # -- request handling (called by the server context) ---------------------------------------
 
     def read(
-        self, unit: int, table: Table, address: int, count: int
+        self, module: str, unit: int, table: Table, address: int, count: int
     ) -> list[int] | list[bool] | ExcCodes:
         """Answer a read request, or an exception code for addresses outside the map."""
         self.requests += 1
@@ -318,14 +331,19 @@ class SimulatedBuilding:
         self._update(self.clock())
         out: list[int | bool] = []
         for addr in range(address, address + count):
-            value = self._values.get(("main", table, addr))
+            value = self._values.get((module, table, addr))
             if value is None:
                 return ExcCodes.ILLEGAL_ADDRESS
             out.append(value)
         return out  # type: ignore[return-value]
 
     def write(
-        self, unit: int, table: Table, address: int, values: list[int] | list[bool]
+        self,
+        module: str,
+        unit: int,
+        table: Table,
+        address: int,
+        values: list[int] | list[bool],
     ) -> ExcCodes | None:
         """Apply a write request to the building."""
         self.requests += 1
@@ -337,7 +355,7 @@ class SimulatedBuilding:
             return ExcCodes.ILLEGAL_FUNCTION
         points: list[tuple[Point, int | bool]] = []
         for offset, value in enumerate(values):
-            point = self._point_at(table, address + offset)
+            point = self._point_at(module, table, address + offset)
             if point is None:
                 return ExcCodes.ILLEGAL_ADDRESS
             points.append((point, value))
@@ -349,12 +367,12 @@ class SimulatedBuilding:
             self._on_write(point, self.get(point.key), now)
         return None
 
-    def _point_at(self, table: Table, address: int) -> Point | None:
+    def _point_at(self, module: str, table: Table, address: int) -> Point | None:
         for point in self.point_map.points:
             if (
                 point.table is table
                 and point.address == address
-                and point.module == "main"
+                and point.module == module
             ):
                 return point
         return None
@@ -367,8 +385,9 @@ class _BuildingContext(ModbusServerContext):
     the deprecated datastore blocks (and their warnings) are not used.
     """
 
-    def __init__(self, building: SimulatedBuilding) -> None:  # pylint: disable=super-init-not-called
+    def __init__(self, building: SimulatedBuilding, module: str) -> None:  # pylint: disable=super-init-not-called
         self.building = building
+        self.module = module
         self.simdevices = []
 
     async def async_getValues(  # noqa: N802
@@ -377,7 +396,7 @@ class _BuildingContext(ModbusServerContext):
         table = _FC_TABLE.get(func_code)
         if table is None:
             return ExcCodes.ILLEGAL_FUNCTION
-        return self.building.read(device_id, table, address, count)
+        return self.building.read(self.module, device_id, table, address, count)
 
     async def async_setValues(  # noqa: N802
         self,
@@ -389,7 +408,7 @@ class _BuildingContext(ModbusServerContext):
         table = _FC_TABLE.get(func_code)
         if table is None:
             return ExcCodes.ILLEGAL_FUNCTION
-        return self.building.write(device_id, table, address, values)
+        return self.building.write(self.module, device_id, table, address, values)
 
     def device_ids(self) -> list[int]:
         return [self.building.unit]

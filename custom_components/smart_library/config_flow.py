@@ -6,6 +6,7 @@ from types import MappingProxyType
 from typing import Any, override
 
 from homeassistant.config_entries import (
+    SOURCE_RECONFIGURE,
     ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
@@ -33,6 +34,7 @@ from .const import (
     BACKEND_LOCAL,
     CONF_BACKEND,
     CONF_CONTROLLER_ID,
+    CONF_MODULES,
     CONF_POINT_MAP,
     CONF_RELEASE_SECONDS,
     CONF_UNIT,
@@ -106,28 +108,39 @@ def _branch_unique_id(data: dict[str, Any]) -> str:
     return f"{data[CONF_HOST]}:{data[CONF_PORT]}:{data[CONF_UNIT]}"
 
 
+def _host_error(host: str) -> str | None:
+    if not host or any(ch.isspace() for ch in host):
+        return "invalid_host"
+    return None
+
+
+async def _probe(data: dict[str, Any], module: str | None = None) -> str | None:
+    """Return "cannot_connect" unless the controller (or one of its modules) answers."""
+    controller = controller_for(data)
+    try:
+        await controller.test_connection(module)
+    except ControllerError as err:
+        LOGGER.debug("Cannot reach controller of %s: %s", data.get(CONF_NAME), err)
+        return "cannot_connect"
+    finally:
+        await controller.close()
+    return None
+
+
 async def _validate_branch(
     hass: HomeAssistant, data: dict[str, Any], ignore: str | None = None
 ) -> str | None:
-    """Return an error key for the branch form, or None if the controller answers."""
+    """Return an error key for a branch's first module, or None if it answers."""
     if not data[CONF_NAME]:
         return "name_required"
-    if not data[CONF_HOST] or any(ch.isspace() for ch in data[CONF_HOST]):
-        return "invalid_host"
+    if error := _host_error(data[CONF_HOST]):
+        return error
     wanted = _branch_unique_id(data)
     for entry in hass.config_entries.async_entries(DOMAIN):
         for subentry in entry.subentries.values():
             if subentry.subentry_id != ignore and subentry.unique_id == wanted:
                 return "already_configured"
-    controller = controller_for(data)
-    try:
-        await controller.test_connection()
-    except ControllerError as err:
-        LOGGER.debug("Cannot reach controller at %s: %s", wanted, err)
-        return "cannot_connect"
-    finally:
-        await controller.close()
-    return None
+    return await _probe(data, POINT_MAPS[data[CONF_POINT_MAP]].modules[0])
 
 
 class SmartLibraryConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -305,55 +318,122 @@ class SmartLibraryConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class BranchSubentryFlow(ConfigSubentryFlow):
-    """Add or change a branch building: its controller's address and point map."""
+    """Add or change a branch building: its controller's address and point map.
+
+    A point map with several I/O modules asks for each further module's address in turn.
+    """
+
+    _data: dict[str, Any]
+    _pending: list[str]
+
+    def _module_schema(self, module: str) -> probatio.Schema:
+        defaults = self._data.get(CONF_MODULES, {}).get(module, {})
+        return probatio.Schema(
+            {
+                probatio.Required(
+                    CONF_HOST, default=defaults.get(CONF_HOST, "")
+                ): TextSelector(),
+                probatio.Required(
+                    CONF_PORT, default=defaults.get(CONF_PORT, DEFAULT_PORT)
+                ): _number(1, 65535),
+                probatio.Required(
+                    CONF_UNIT, default=defaults.get(CONF_UNIT, DEFAULT_UNIT)
+                ): _number(0, 247),
+            }
+        )
 
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         """Add a branch."""
-        errors: dict[str, str] = {}
-        defaults: dict[str, Any] = {}
-        if user_input is not None:
-            data = _clean(user_input)
-            defaults = data
-            error = await _validate_branch(self.hass, data)
-            if error == "already_configured":
-                return self.async_abort(reason="already_configured")
-            if error:
-                errors["base"] = error
-            else:
-                title = data.pop(CONF_NAME)
-                return self.async_create_entry(
-                    title=title, data=data, unique_id=_branch_unique_id(data)
-                )
-        return self.async_show_form(
-            step_id="user", data_schema=_branch_schema(defaults), errors=errors
-        )
+        return await self._async_step_branch("user", user_input, {}, None)
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         """Change a branch's controller address or settings."""
         subentry = self._get_reconfigure_subentry()
+        defaults = dict(subentry.data) | {CONF_NAME: subentry.title}
+        return await self._async_step_branch(
+            "reconfigure", user_input, defaults, subentry.subentry_id
+        )
+
+    async def _async_step_branch(
+        self,
+        step_id: str,
+        user_input: dict[str, Any] | None,
+        defaults: dict[str, Any],
+        ignore: str | None,
+    ) -> SubentryFlowResult:
         errors: dict[str, str] = {}
-        defaults: dict[str, Any] = dict(subentry.data) | {CONF_NAME: subentry.title}
         if user_input is not None:
             data = _clean(user_input)
             defaults = data
-            error = await _validate_branch(self.hass, data, ignore=subentry.subentry_id)
+            error = await _validate_branch(self.hass, data, ignore)
+            if error == "already_configured" and ignore is None:
+                return self.async_abort(reason="already_configured")
             if error:
                 errors["base"] = error
             else:
-                title = data.pop(CONF_NAME)
-                if CONF_CONTROLLER_ID in subentry.data:
-                    data[CONF_CONTROLLER_ID] = subentry.data[CONF_CONTROLLER_ID]
-                return self.async_update_and_abort(
-                    self._get_entry(),
-                    subentry,
-                    title=title,
-                    data=data,
-                    unique_id=_branch_unique_id(data),
+                previous = (
+                    dict(self._get_reconfigure_subentry().data)
+                    if ignore is not None
+                    else {}
                 )
+                if previous.get(CONF_POINT_MAP) == data[CONF_POINT_MAP]:
+                    if CONF_MODULES in previous:
+                        data[CONF_MODULES] = previous[CONF_MODULES]
+                if CONF_CONTROLLER_ID in previous:
+                    data[CONF_CONTROLLER_ID] = previous[CONF_CONTROLLER_ID]
+                self._data = data
+                self._pending = list(POINT_MAPS[data[CONF_POINT_MAP]].modules[1:])
+                return await self.async_step_module()
         return self.async_show_form(
-            step_id="reconfigure", data_schema=_branch_schema(defaults), errors=errors
+            step_id=step_id, data_schema=_branch_schema(defaults), errors=errors
+        )
+
+    async def async_step_module(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Ask for the address of the map's next I/O module; save when none is left."""
+        errors: dict[str, str] = {}
+        if self._pending and user_input is not None:
+            module = self._pending[0]
+            address: dict[str, Any] = {
+                CONF_HOST: str(user_input[CONF_HOST]).strip(),
+                CONF_PORT: int(user_input[CONF_PORT]),
+                CONF_UNIT: int(user_input[CONF_UNIT]),
+            }
+            modules = dict(self._data.get(CONF_MODULES, {})) | {module: address}
+            candidate = self._data | {CONF_MODULES: modules}
+            error = _host_error(address[CONF_HOST]) or await _probe(candidate, module)
+            if error:
+                errors["base"] = error
+            else:
+                self._data = candidate
+                self._pending.pop(0)
+                user_input = None
+        if self._pending:
+            module = self._pending[0]
+            return self.async_show_form(
+                step_id="module",
+                data_schema=self._module_schema(module),
+                description_placeholders={
+                    "module": module,
+                    "map": POINT_MAPS[self._data[CONF_POINT_MAP]].description,
+                },
+                errors=errors,
+            )
+        data = dict(self._data)
+        title = data.pop(CONF_NAME)
+        if self.source == SOURCE_RECONFIGURE:
+            return self.async_update_and_abort(
+                self._get_entry(),
+                self._get_reconfigure_subentry(),
+                title=title,
+                data=data,
+                unique_id=_branch_unique_id(data),
+            )
+        return self.async_create_entry(
+            title=title, data=data, unique_id=_branch_unique_id(data)
         )

@@ -19,6 +19,7 @@ CONF_UNIT: Final = "unit"
 CONF_POINT_MAP: Final = "point_map"
 CONF_CONTROLLER_ID: Final = "controller_id"
 CONF_RELEASE_SECONDS: Final = "release_seconds"
+CONF_MODULES: Final = "modules"  # addresses of a map's second and further I/O modules
 
 DEFAULT_PORT: Final = 502
 DEFAULT_UNIT: Final = 1

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.const import CONF_HOST, CONF_PORT
@@ -13,6 +15,7 @@ from homeassistant.helpers.event import async_track_time_change
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from .const import (
+    CONF_MODULES,
     CONF_POINT_MAP,
     CONF_RELEASE_SECONDS,
     CONF_UNIT,
@@ -42,15 +45,27 @@ class SmartLibraryData:
     branches: dict[str, BranchCoordinator] = field(default_factory=dict)
 
 
-def controller_for(data: dict[str, object]) -> BranchController:
-    """Build the controller client a branch's configuration describes."""
-    point_map = POINT_MAPS[str(data.get(CONF_POINT_MAP, DEFAULT_POINT_MAP))]
-    address = ModuleAddress(
-        host=str(data[CONF_HOST]),
-        port=int(str(data[CONF_PORT])),
-        unit=int(str(data[CONF_UNIT])),
+def module_address(data: Mapping[str, Any]) -> ModuleAddress:
+    """Return a module's address from its host/port/unit fields."""
+    return ModuleAddress(
+        host=str(data[CONF_HOST]), port=int(data[CONF_PORT]), unit=int(data[CONF_UNIT])
     )
-    return BranchController(point_map, dict.fromkeys(point_map.modules, address))
+
+
+def controller_for(data: Mapping[str, Any]) -> BranchController:
+    """Build the controller client a branch's configuration describes.
+
+    The branch's own host/port/unit address the map's first module; a map with several I/O
+    modules keeps the others under `modules`.
+    """
+    point_map = POINT_MAPS[str(data.get(CONF_POINT_MAP, DEFAULT_POINT_MAP))]
+    first, *others = point_map.modules
+    extra: Mapping[str, Any] = data.get(CONF_MODULES, {})
+    modules = {first: module_address(data)}
+    modules |= {
+        m: module_address(extra[m]) if m in extra else modules[first] for m in others
+    }
+    return BranchController(point_map, modules)
 
 
 class BranchCoordinator(DataUpdateCoordinator[PointValues]):

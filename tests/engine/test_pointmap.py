@@ -7,6 +7,7 @@ import pytest
 from custom_components.smart_library.engine.pointmap import (
     MAX_BITS_PER_READ,
     MAX_REGISTERS_PER_READ,
+    POINT_MAPS,
     Door,
     DoorKind,
     Point,
@@ -132,3 +133,22 @@ def test_invalid_maps_are_refused(
     """A map with clashing keys or addresses, or a door without a release, cannot be built."""
     with pytest.raises(PointMapError, match=message):
         PointMap("bad", points, doors)
+
+
+def test_generic_module_maps() -> None:
+    """The documented generic I/O module maps read in one request per module and table."""
+    moxa = POINT_MAPS["moxa_e1214_e1212"]
+    assert moxa.modules == ("e1214", "e1212")
+    assert [(b.module, b.table, b.start, b.count) for b in moxa.read_plan()] == [
+        ("e1212", Table.COIL, 0, 3),
+        ("e1214", Table.COIL, 0, 6),
+        ("e1214", Table.DISCRETE_INPUT, 0, 5),
+    ]
+    assert {d.pulse for d in moxa.doors} == {PulseKind.MODULE_PULSE_COIL}
+    adam = POINT_MAPS["adam_6050"]
+    assert [(b.table, b.start, b.count) for b in adam.read_plan()] == [
+        (Table.COIL, 16, 6),
+        (Table.DISCRETE_INPUT, 0, 4),
+    ]
+    assert [d.id for d in adam.doors] == ["entrance"]
+    assert not adam.pa_zones

@@ -139,10 +139,13 @@ class BranchController:
             raise ControllerResponseError(f"{what} {kwargs} -> {response}")
         return response
 
-    async def test_connection(self) -> None:
-        """Connect and read the whole map once; raise ControllerError if that fails."""
+    async def test_connection(self, module: str | None = None) -> None:
+        """Connect and read the whole map (or one module's part) once; raise ControllerError if that fails."""
         self._skips_left = 0
-        await self.read_all()
+        async with self._lock:
+            for block in self._plan:
+                if module is None or block.module == module:
+                    await self._read_block(block)
 
     async def read_all(self) -> PointValues:
         """Read every point, one request per block of the read plan."""

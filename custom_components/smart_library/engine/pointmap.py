@@ -289,4 +289,69 @@ def reference_map() -> PointMap:
     )
 
 
-POINT_MAPS: Mapping[str, PointMap] = {"reference": reference_map()}
+def moxa_e1214_e1212_map() -> PointMap:
+    """Return a branch wired to a Moxa ioLogik E1214 (doors, two zones) and an E1212 (the rest).
+
+    E1214 relays (coils 0-5, function 5): R0 entrance strike in the module's pulse-output mode,
+    R1 entrance strike hold (wired in parallel with R0), R2/R3 the meeting-room door likewise,
+    R4/R5 lighting zones 1 and 2. E1214 inputs (function 2, 0-5): entrance contact, meeting-room
+    contact, fire-panel alarm relay, fire-panel fault relay, panic button. E1212 outputs (coils 0-2):
+    lighting zone 3, PC groups 1 and 2. No PA player and no people counter: the modules have none.
+    """
+    e1214, e1212 = "e1214", "e1212"
+    return PointMap(
+        name="moxa_e1214_e1212",
+        description="Moxa ioLogik E1214 (doors, lights) + E1212 (lights, PCs)",
+        modules=(e1214, e1212),
+        points=(
+            Point("door.entrance.pulse", Table.COIL, 0, e1214),
+            Point("door.entrance.hold", Table.COIL, 1, e1214),
+            Point("door.meeting_room.pulse", Table.COIL, 2, e1214),
+            Point("door.meeting_room.hold", Table.COIL, 3, e1214),
+            Point("light.zone_1", Table.COIL, 4, e1214),
+            Point("light.zone_2", Table.COIL, 5, e1214),
+            Point("door.entrance.open", Table.DISCRETE_INPUT, 0, e1214),
+            Point("door.meeting_room.open", Table.DISCRETE_INPUT, 1, e1214),
+            Point("fire.alarm", Table.DISCRETE_INPUT, 2, e1214),
+            Point("fire.fault", Table.DISCRETE_INPUT, 3, e1214),
+            Point("panic.counter", Table.DISCRETE_INPUT, 4, e1214),
+            Point("light.zone_3", Table.COIL, 0, e1212),
+            Point("pc.group_1", Table.COIL, 1, e1212),
+            Point("pc.group_2", Table.COIL, 2, e1212),
+        ),
+        doors=(
+            Door("entrance", DoorKind.ENTRANCE, PulseKind.MODULE_PULSE_COIL),
+            Door("meeting_room", DoorKind.MEETING_ROOM, PulseKind.MODULE_PULSE_COIL),
+        ),
+    )
+
+
+def adam_6050_map() -> PointMap:
+    """Return a small branch on one Advantech ADAM-6050 (12 DI, 6 DO).
+
+    Inputs (function 2, 0-4): entrance contact, fire-panel alarm relay, fire-panel fault relay,
+    panic button. Outputs (coils 16-21): DO0 entrance strike in pulse-output mode, DO1 entrance
+    strike hold, DO2/DO3 lighting zones 1 and 2, DO4/DO5 PC groups 1 and 2.
+    """
+    return PointMap(
+        name="adam_6050",
+        description="Advantech ADAM-6050: one door, two lighting zones, two PC groups",
+        points=(
+            Point("door.entrance.open", Table.DISCRETE_INPUT, 0),
+            Point("fire.alarm", Table.DISCRETE_INPUT, 1),
+            Point("fire.fault", Table.DISCRETE_INPUT, 2),
+            Point("panic.counter", Table.DISCRETE_INPUT, 3),
+            Point("door.entrance.pulse", Table.COIL, 16),
+            Point("door.entrance.hold", Table.COIL, 17),
+            Point("light.zone_1", Table.COIL, 18),
+            Point("light.zone_2", Table.COIL, 19),
+            Point("pc.group_1", Table.COIL, 20),
+            Point("pc.group_2", Table.COIL, 21),
+        ),
+        doors=(Door("entrance", DoorKind.ENTRANCE, PulseKind.MODULE_PULSE_COIL),),
+    )
+
+
+POINT_MAPS: Mapping[str, PointMap] = {
+    m.name: m for m in (reference_map(), moxa_e1214_e1212_map(), adam_6050_map())
+}
