@@ -152,3 +152,11 @@ def test_generic_module_maps() -> None:
     ]
     assert [d.id for d in adam.doors] == ["entrance"]
     assert not adam.pa_zones
+
+
+def test_per_point_plan_is_the_naive_baseline() -> None:
+    """The benchmark's baseline reads every point on its own: 29 requests for the reference map."""
+    ref = reference_map()
+    plan = ref.read_plan(per_point=True)
+    assert len(plan) == len(ref.points) == 29
+    assert all(b.count == 1 for b in plan)

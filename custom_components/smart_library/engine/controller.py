@@ -62,6 +62,7 @@ class BranchController:
         *,
         timeout: float = DEFAULT_TIMEOUT,
         max_gap: int = 0,
+        per_point: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """Prepare the clients; nothing connects until the first request."""
@@ -72,7 +73,7 @@ class BranchController:
         self.modules = dict(modules)
         self._timeout = timeout
         self._clock = clock
-        self._plan = point_map.read_plan(max_gap)
+        self._plan = point_map.read_plan(max_gap, per_point=per_point)
         self._clients: dict[str, AsyncModbusTcpClient] = {}
         self._lock = asyncio.Lock()
         self._backoff = 0

@@ -186,12 +186,17 @@ class PointMap:
                 return door
         raise KeyError(door_id)
 
-    def read_plan(self, max_gap: int = 0) -> list[ReadBlock]:
+    def read_plan(
+        self, max_gap: int = 0, *, per_point: bool = False
+    ) -> list[ReadBlock]:
         """Group every point into as few read requests as the map allows.
 
         Points in the same module and table whose addresses are contiguous (or at most `max_gap`
         unused addresses apart) share one request, split only at the protocol's per-request limits.
+        `per_point` gives the naive plan instead, one request per point (the benchmark's baseline).
         """
+        if per_point:
+            return [_block(p.module, p.table, [p]) for p in self.points]
         groups: dict[tuple[str, Table], list[Point]] = {}
         for point in self.points:
             groups.setdefault((point.module, point.table), []).append(point)
