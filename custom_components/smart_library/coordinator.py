@@ -172,9 +172,13 @@ class BranchCoordinator(DataUpdateCoordinator[PointValues]):
     async def async_play(self, zone_mask: int, message: Announcement) -> None:
         """Play a stored message on the PA zones in `zone_mask`."""
         try:
-            await self.controller.write("pa.message", message.number)
-            await self.controller.write("pa.zones", zone_mask)
-            await self.controller.write("pa.command", PA_COMMAND_PLAY)
+            await self.controller.write_many(
+                {
+                    "pa.message": message.number,
+                    "pa.zones": zone_mask,
+                    "pa.command": PA_COMMAND_PLAY,
+                }
+            )
         except ControllerError as err:
             raise self._write_failed() from err
         await self.async_refresh()

@@ -171,19 +171,30 @@ class BranchController:
 
     async def write(self, key: str, value: int | bool) -> None:
         """Write one point (coil or holding register)."""
-        point, wire = self.point_map.encode(key, value)
+        await self.write_many({key: value})
+
+    async def write_many(self, values: Mapping[str, int | bool]) -> None:
+        """Write several points in order, with no other request in between.
+
+        (A PA announcement is message, zones, then play: two zones asking at once must not mix.)
+        """
+        encoded = [self.point_map.encode(key, value) for key, value in values.items()]
         async with self._lock:
-            if point.table is Table.COIL:
-                await self._call(
-                    point.module, "write_coil", address=point.address, value=bool(wire)
-                )
-            else:
-                await self._call(
-                    point.module,
-                    "write_register",
-                    address=point.address,
-                    value=int(wire),
-                )
+            for point, wire in encoded:
+                if point.table is Table.COIL:
+                    await self._call(
+                        point.module,
+                        "write_coil",
+                        address=point.address,
+                        value=bool(wire),
+                    )
+                else:
+                    await self._call(
+                        point.module,
+                        "write_register",
+                        address=point.address,
+                        value=int(wire),
+                    )
 
     async def release_door(self, door_id: str, seconds: int) -> None:
         """Release a door strike for `seconds`, timed by the controller.
