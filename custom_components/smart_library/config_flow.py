@@ -224,7 +224,9 @@ class SmartLibraryConfigFlow(ConfigFlow, domain=DOMAIN):
             CONF_RELEASE_SECONDS: DEFAULT_RELEASE_SECONDS,
             CONF_CONTROLLER_ID: controller_id,
         }
-        if self._discovered[CONF_POINT_MAP] not in POINT_MAPS:
+        # Only a controller that carries the whole map on itself can be set up from its advertisement.
+        point_map = POINT_MAPS.get(self._discovered[CONF_POINT_MAP])
+        if point_map is None or len(point_map.modules) > 1:
             return self.async_abort(reason="unknown_point_map")
         self.context["title_placeholders"] = {
             "name": self._discovered[CONF_NAME],

@@ -298,3 +298,76 @@ async def test_entry_not_ready_when_no_branch_answers(
     await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
     assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
+
+
+async def test_zeroconf_controller_already_added_by_hand(
+    hass: HomeAssistant, building: SimulatedBuilding, init_integration: MockConfigEntry
+) -> None:
+    """A discovered controller that was already added by address is not added twice."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=_discovery(building)
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_NAME: "Oadby again", "service": init_integration.entry_id},
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert len(init_integration.subentries) == 1
+
+
+async def test_zeroconf_service_removed_meanwhile(
+    hass: HomeAssistant, building: SimulatedBuilding
+) -> None:
+    """If the chosen service is deleted while the form is open, the flow says so."""
+    entry = await _service(hass)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=_discovery(building)
+    )
+    await hass.config_entries.async_remove(entry.entry_id)
+    await _service(hass)  # another service exists, but not the one chosen
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_NAME: "Oadby", "service": entry.entry_id}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "service_not_found"
+
+
+async def test_zeroconf_multi_module_map_not_offered(
+    hass: HomeAssistant, building: SimulatedBuilding
+) -> None:
+    """A map spread over several modules needs every module's address: not from one advert."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": SOURCE_ZEROCONF},
+        data=_discovery(building, map="moxa_e1214_e1212"),
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "unknown_point_map"
+
+
+async def test_reconfigure_onto_another_branch_is_refused(
+    hass: HomeAssistant, building: SimulatedBuilding, init_integration: MockConfigEntry
+) -> None:
+    """A branch cannot be pointed at a controller another branch already uses."""
+    other = SimulatedBuilding()
+    await other.start()
+    try:
+        result = await hass.config_entries.subentries.async_init(
+            (init_integration.entry_id, SUBENTRY_BRANCH),
+            context={"source": SOURCE_USER},
+        )
+        await hass.config_entries.subentries.async_configure(
+            result["flow_id"], _form(other, name="Wigston", port=other.port)
+        )
+        await hass.async_block_till_done()
+        result = await init_integration.start_subentry_reconfigure_flow(
+            hass, "branch_oadby"
+        )
+        result = await hass.config_entries.subentries.async_configure(
+            result["flow_id"], _form(building, port=other.port)
+        )
+        assert result["type"] is FlowResultType.FORM
+        assert result["errors"] == {"base": "already_configured"}
+    finally:
+        await other.stop()

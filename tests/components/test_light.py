@@ -15,6 +15,7 @@ from homeassistant.const import (
     STATE_UNAVAILABLE,
 )
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
@@ -117,3 +118,43 @@ async def test_controller_lost_and_back(
             break
     assert hass.states.get(ZONE_2).state == STATE_ON
     assert "data recovered" in caplog.text
+
+
+async def test_command_to_a_lost_controller_is_a_clear_error(
+    hass: HomeAssistant, building: SimulatedBuilding, init_integration: MockConfigEntry
+) -> None:
+    """Switching a zone while the controller is away fails with a translated error."""
+    await building.stop()
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            LIGHT_DOMAIN, SERVICE_TURN_ON, {ATTR_ENTITY_ID: ZONE_2}, blocking=True
+        )
+    assert err.value.translation_key == "write_failed"
+    assert (
+        str(err.value) == "The controller of Oadby Library did not accept the command"
+    )
+
+
+async def test_unique_ids_survive_a_restart(
+    hass: HomeAssistant,
+    entity_registry: er.EntityRegistry,
+    init_integration: MockConfigEntry,
+) -> None:
+    """Reloading the service keeps every entity's id (and so its history and automations)."""
+    before = {
+        e.unique_id: e.entity_id
+        for e in er.async_entries_for_config_entry(
+            entity_registry, init_integration.entry_id
+        )
+    }
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    after = {
+        e.unique_id: e.entity_id
+        for e in er.async_entries_for_config_entry(
+            entity_registry, init_integration.entry_id
+        )
+    }
+    assert after == before
+    assert len(before) > 20
+    assert hass.states.get(ZONE_2).state == STATE_OFF
