@@ -33,7 +33,7 @@ from .engine.controller import (
     PointValues,
 )
 from .engine.occupancy import Occupancy
-from .engine.pointmap import PA_COMMAND_PLAY, PA_COMMAND_STOP, POINT_MAPS
+from .engine.pointmap import PA_COMMAND_STOP, POINT_MAPS
 
 type SmartLibraryConfigEntry = ConfigEntry[SmartLibraryData]
 
@@ -172,13 +172,7 @@ class BranchCoordinator(DataUpdateCoordinator[PointValues]):
     async def async_play(self, zone_mask: int, message: Announcement) -> None:
         """Play a stored message on the PA zones in `zone_mask`."""
         try:
-            await self.controller.write_many(
-                {
-                    "pa.message": message.number,
-                    "pa.zones": zone_mask,
-                    "pa.command": PA_COMMAND_PLAY,
-                }
-            )
+            await self.controller.play_announcement(message.number, zone_mask)
         except ControllerError as err:
             raise self._write_failed() from err
         await self.async_refresh()

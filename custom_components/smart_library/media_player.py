@@ -21,7 +21,7 @@ from .coordinator import BranchCoordinator, SmartLibraryConfigEntry
 from .engine.announcements import ANNOUNCEMENTS, Announcement, announcement
 from .entity import BranchEntity
 
-PARALLEL_UPDATES = 1
+PARALLEL_UPDATES = 0
 MEDIA_TYPE = "announcement"
 
 

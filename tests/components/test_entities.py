@@ -335,3 +335,26 @@ async def test_counter_wrap_and_restart(
     building.set("counter.out", 0)
     await _poll(hass)
     assert hass.states.get(INSIDE).state == "5"
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_announcement_in_every_zone_at_once(
+    hass: HomeAssistant, building: SimulatedBuilding
+) -> None:
+    """One call for all zones plays the message once, in every zone (one player, many zones)."""
+    zones = [PA_1, PA_2, "media_player.oadby_library_pa_zone_3"]
+    await hass.services.async_call(
+        MP_DOMAIN,
+        SERVICE_PLAY_MEDIA,
+        {
+            ATTR_ENTITY_ID: zones,
+            ATTR_MEDIA_CONTENT_ID: "last_call",
+            ATTR_MEDIA_CONTENT_TYPE: "announcement",
+        },
+        blocking=True,
+    )
+    assert building.get("pa.zones") == 0b111
+    assert building.get("pa.message") == 5
+    assert [w for w in building.writes if w[0] == "pa.command"] == [("pa.command", 1)]
+    await _poll(hass)
+    assert {hass.states.get(z).state for z in zones} == {MediaPlayerState.PLAYING}

@@ -16,7 +16,7 @@ import time
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
 
-from .pointmap import PointMap, PulseKind, ReadBlock, Table
+from .pointmap import PA_COMMAND_PLAY, PointMap, PulseKind, ReadBlock, Table
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -178,23 +178,46 @@ class BranchController:
 
         (A PA announcement is message, zones, then play: two zones asking at once must not mix.)
         """
-        encoded = [self.point_map.encode(key, value) for key, value in values.items()]
+        for key, value in values.items():
+            self.point_map.encode(
+                key, value
+            )  # refuse bad input before writing anything
         async with self._lock:
-            for point, wire in encoded:
-                if point.table is Table.COIL:
-                    await self._call(
-                        point.module,
-                        "write_coil",
-                        address=point.address,
-                        value=bool(wire),
-                    )
-                else:
-                    await self._call(
-                        point.module,
-                        "write_register",
-                        address=point.address,
-                        value=int(wire),
-                    )
+            for key, value in values.items():
+                await self._write_point(key, value)
+
+    async def play_announcement(self, number: int, zone_mask: int) -> None:
+        """Play stored message `number` on the PA zones in `zone_mask`.
+
+        One player serves every zone: if it is already playing this message (another zone asked a
+        moment ago), the zones are added to the running announcement instead of restarting it.
+        """
+        async with self._lock:
+            busy = await self._read_point("pa.busy")
+            playing = await self._read_point("pa.message")
+            zones = int(await self._read_point("pa.zones"))
+            if busy and playing == number:
+                await self._write_point("pa.zones", zones | zone_mask)
+                return
+            await self._write_point("pa.message", number)
+            await self._write_point("pa.zones", zone_mask)
+            await self._write_point("pa.command", PA_COMMAND_PLAY)
+
+    async def _read_point(self, key: str) -> int | bool:
+        point = self.point_map[key]
+        block = ReadBlock(point.module, point.table, point.address, 1, (point,))
+        return (await self._read_block(block))[key]
+
+    async def _write_point(self, key: str, value: int | bool) -> None:
+        point, wire = self.point_map.encode(key, value)
+        if point.table is Table.COIL:
+            await self._call(
+                point.module, "write_coil", address=point.address, value=bool(wire)
+            )
+        else:
+            await self._call(
+                point.module, "write_register", address=point.address, value=int(wire)
+            )
 
     async def release_door(self, door_id: str, seconds: int) -> None:
         """Release a door strike for `seconds`, timed by the controller.
