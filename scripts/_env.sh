@@ -119,3 +119,18 @@ ensure_venv() {
   in_env python -m pip install -q -r requirements_test.txt -r requirements_dev.txt
   echo "$want" >"$marker"
 }
+
+# What a real Home Assistant with its UI needs beyond the test harness (scripts/develop only):
+# the pinned frontend and the requirements of the always-loaded integrations. Cached separately.
+ensure_develop_deps() {
+  ensure_venv
+  local marker want
+  if [[ "$MODE" == host ]]; then marker="$VENV/.smart-library-develop"; else marker="$ROOTFS$VENV/.smart-library-develop"; fi
+  want="$(req_hash)-$(sha256sum "$REPO/scripts/develop_deps.py" | cut -c1-16)"
+  [[ "$(cat "$marker" 2>/dev/null || true)" == "$want" ]] && return 0
+  log "Installing the Home Assistant frontend and the always-loaded integrations' requirements (once)"
+  in_env bash -c 'python scripts/develop_deps.py >/tmp/develop-requirements.txt &&
+    python -m pip install -q -r /tmp/develop-requirements.txt \
+      -c "$(python -c "import homeassistant, os; print(os.path.join(os.path.dirname(homeassistant.__file__), \"package_constraints.txt\"))")"'
+  echo "$want" >"$marker"
+}

@@ -1,0 +1,217 @@
+"""Onboard a fresh Home Assistant and add the demo library service and branch, over its REST API.
+
+Run by scripts/develop inside the project's environment, once Home Assistant is up. Idempotent:
+an onboarded instance is logged into, an existing service is kept. With --check it also verifies
+that the branch's entities answer, prints them, and stops Home Assistant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import Any
+
+import aiohttp
+
+BASE = "http://127.0.0.1:8123"
+CLIENT_ID = f"{BASE}/"
+USER = {
+    "name": "Demo",
+    "username": "demo",
+    "password": "demo-library",
+    "language": "en",
+}
+SERVICE = {"name": "Demo Library Service", "backend": "local"}
+
+
+def branch(port: int) -> dict[str, Any]:
+    """Return the demo branch's form: the simulator on this machine."""
+    return {
+        "name": "Demo Branch",
+        "host": "127.0.0.1",
+        "port": port,
+        "unit": 1,
+        "point_map": "reference",
+        "release_seconds": 5,
+    }
+
+
+async def wait_up(session: aiohttp.ClientSession, seconds: float = 120) -> None:
+    """Wait until Home Assistant answers its onboarding endpoint."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        try:
+            async with session.get(f"{BASE}/api/onboarding") as resp:
+                if resp.status in (200, 401, 404):
+                    return
+        except aiohttp.ClientError:
+            pass
+        if asyncio.get_running_loop().time() > deadline:
+            raise SystemExit("Home Assistant did not come up")
+        await asyncio.sleep(0.5)
+
+
+async def token_for(session: aiohttp.ClientSession, code: str) -> str:
+    """Exchange an authorisation code for an access token."""
+    async with session.post(
+        f"{BASE}/auth/token",
+        data={"grant_type": "authorization_code", "code": code, "client_id": CLIENT_ID},
+    ) as resp:
+        resp.raise_for_status()
+        return str((await resp.json())["access_token"])
+
+
+async def onboard_or_login(session: aiohttp.ClientSession) -> str:
+    """Onboard with the demo user the first time; log in afterwards. Return a token."""
+    async with session.get(f"{BASE}/api/onboarding") as resp:
+        steps = await resp.json() if resp.status == 200 else []
+    done = {step["step"] for step in steps if step.get("done")}
+    if steps and "user" not in done:
+        async with session.post(
+            f"{BASE}/api/onboarding/users", json=USER | {"client_id": CLIENT_ID}
+        ) as resp:
+            resp.raise_for_status()
+            token = await token_for(session, (await resp.json())["auth_code"])
+        auth = {"Authorization": f"Bearer {token}"}
+        for step, body in (
+            ("core_config", {}),
+            ("analytics", {}),
+            (
+                "integration",
+                {"client_id": CLIENT_ID, "redirect_uri": f"{BASE}/?auth_callback=1"},
+            ),
+        ):
+            if step not in done:
+                async with session.post(
+                    f"{BASE}/api/onboarding/{step}", json=body, headers=auth
+                ) as resp:
+                    resp.raise_for_status()
+        print("Onboarding done: user demo created", flush=True)
+        return token
+    async with session.post(
+        f"{BASE}/auth/login_flow",
+        json={
+            "client_id": CLIENT_ID,
+            "handler": ["homeassistant", None],
+            "redirect_uri": CLIENT_ID,
+        },
+    ) as resp:
+        flow = await resp.json()
+    async with session.post(
+        f"{BASE}/auth/login_flow/{flow['flow_id']}",
+        json={
+            "username": USER["username"],
+            "password": USER["password"],
+            "client_id": CLIENT_ID,
+        },
+    ) as resp:
+        result = await resp.json()
+    if result.get("type") != "create_entry":
+        raise SystemExit(f"Cannot log in as demo: {result}")
+    return await token_for(session, result["result"])
+
+
+async def add_demo_library(
+    session: aiohttp.ClientSession, auth: dict[str, str], port: int
+) -> None:
+    """Add the library service and its demo branch through the real config flows."""
+    async with session.get(
+        f"{BASE}/api/config/config_entries/entry",
+        params={"domain": "smart_library"},
+        headers=auth,
+    ) as resp:
+        entries = await resp.json()
+    if entries:
+        entry_id = entries[0]["entry_id"]
+    else:
+        async with session.post(
+            f"{BASE}/api/config/config_entries/flow",
+            json={"handler": "smart_library", "show_advanced_options": False},
+            headers=auth,
+        ) as resp:
+            flow = await resp.json()
+        async with session.post(
+            f"{BASE}/api/config/config_entries/flow/{flow['flow_id']}",
+            json=SERVICE,
+            headers=auth,
+        ) as resp:
+            result = await resp.json()
+        if result.get("type") != "create_entry":
+            raise SystemExit(f"Could not add the library service: {result}")
+        entry_id = result["result"]["entry_id"]
+        print("Added library service 'Demo Library Service'", flush=True)
+    async with session.get(
+        f"{BASE}/api/config/config_entries/entry", headers=auth
+    ) as resp:
+        has_branch = any(
+            e["entry_id"] == entry_id and e.get("num_subentries")
+            for e in await resp.json()
+        )
+    if has_branch:
+        return
+    async with session.post(
+        f"{BASE}/api/config/config_entries/subentries/flow",
+        json={"handler": [entry_id, "branch"], "show_advanced_options": False},
+        headers=auth,
+    ) as resp:
+        flow = await resp.json()
+    async with session.post(
+        f"{BASE}/api/config/config_entries/subentries/flow/{flow['flow_id']}",
+        json=branch(port),
+        headers=auth,
+    ) as resp:
+        result = await resp.json()
+    if result.get("type") != "create_entry":
+        raise SystemExit(f"Could not add the demo branch: {result}")
+    print("Added branch 'Demo Branch' (the simulator)", flush=True)
+
+
+async def branch_states(
+    session: aiohttp.ClientSession, auth: dict[str, str], seconds: float = 30
+) -> list[dict[str, Any]]:
+    """Return the demo branch's entity states once they are available."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        async with session.get(f"{BASE}/api/states", headers=auth) as resp:
+            states = [s for s in await resp.json() if "demo_branch" in s["entity_id"]]
+        if states and all(s["state"] != "unavailable" for s in states):
+            return states
+        if asyncio.get_running_loop().time() > deadline:
+            return states
+        await asyncio.sleep(0.5)
+
+
+async def main() -> int:
+    """Set the instance up; with --check verify and stop it."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--check", action="store_true")
+    parser.add_argument(
+        "--port", type=int, default=5020, help="the simulator's Modbus port"
+    )
+    args = parser.parse_args()
+    async with aiohttp.ClientSession() as session:
+        await wait_up(session)
+        token = await onboard_or_login(session)
+        auth = {"Authorization": f"Bearer {token}"}
+        await add_demo_library(session, auth, args.port)
+        if not args.check:
+            return 0
+        states = await branch_states(session, auth)
+        for state in sorted(states, key=lambda s: s["entity_id"]):
+            print(f"  {state['entity_id']:55} {state['state']}")
+        ok = bool(states) and all(s["state"] != "unavailable" for s in states)
+        print(
+            f"{len(states)} entities of Demo Branch answer on the REST API"
+            if ok
+            else "FAILED"
+        )
+        async with session.post(
+            f"{BASE}/api/services/homeassistant/stop", headers=auth
+        ) as resp:
+            resp.raise_for_status()
+        return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
