@@ -203,23 +203,41 @@ class SmartLibraryConfigFlow(ConfigFlow, domain=DOMAIN):
             return self.async_abort(reason="not_smart_library")
         host = str(discovery_info.ip_address)
         port = int(discovery_info.port or DEFAULT_PORT)
-        # A controller we already know: follow it to its new address instead of duplicating it.
+        unit = int(str(props.get("unit") or DEFAULT_UNIT))
+        address_id = _branch_unique_id(
+            {CONF_HOST: host, CONF_PORT: port, CONF_UNIT: unit}
+        )
         for entry in self.hass.config_entries.async_entries(DOMAIN):
             for subentry in entry.subentries.values():
-                if subentry.data.get(CONF_CONTROLLER_ID) != controller_id:
-                    continue
-                if (subentry.data[CONF_HOST], subentry.data[CONF_PORT]) != (host, port):
-                    data = dict(subentry.data) | {CONF_HOST: host, CONF_PORT: port}
+                known_id = subentry.data.get(CONF_CONTROLLER_ID)
+                if known_id == controller_id:
+                    # A controller we know: follow it to its new address, don't duplicate it.
+                    if (subentry.data[CONF_HOST], subentry.data[CONF_PORT]) != (
+                        host,
+                        port,
+                    ):
+                        data = dict(subentry.data) | {CONF_HOST: host, CONF_PORT: port}
+                        self.hass.config_entries.async_update_subentry(
+                            entry,
+                            subentry,
+                            data=data,
+                            unique_id=_branch_unique_id(data),
+                        )
+                    return self.async_abort(reason="already_configured")
+                if known_id is None and subentry.unique_id == address_id:
+                    # Added by hand at this address: learn its id so it is followed from now on.
                     self.hass.config_entries.async_update_subentry(
-                        entry, subentry, data=data, unique_id=_branch_unique_id(data)
+                        entry,
+                        subentry,
+                        data=dict(subentry.data) | {CONF_CONTROLLER_ID: controller_id},
                     )
-                return self.async_abort(reason="already_configured")
+                    return self.async_abort(reason="already_configured")
         await self.async_set_unique_id(f"controller_{controller_id}")
         self._discovered = {
             CONF_NAME: str(props.get("branch") or discovery_info.name.split(".")[0]),
             CONF_HOST: host,
             CONF_PORT: port,
-            CONF_UNIT: int(str(props.get("unit") or DEFAULT_UNIT)),
+            CONF_UNIT: unit,
             CONF_POINT_MAP: str(props.get("map") or DEFAULT_POINT_MAP),
             CONF_RELEASE_SECONDS: DEFAULT_RELEASE_SECONDS,
             CONF_CONTROLLER_ID: controller_id,

@@ -307,13 +307,12 @@ async def test_zeroconf_controller_already_added_by_hand(
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": SOURCE_ZEROCONF}, data=_discovery(building)
     )
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
-        {CONF_NAME: "Oadby again", "service": init_integration.entry_id},
-    )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
     assert len(init_integration.subentries) == 1
+    # It learnt the controller's id, so a later move to a new address is followed.
+    subentry = init_integration.subentries["branch_oadby"]
+    assert subentry.data[CONF_CONTROLLER_ID] == "SL-0001"
 
 
 async def test_zeroconf_service_removed_meanwhile(
