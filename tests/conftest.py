@@ -17,10 +17,12 @@ from custom_components.smart_library.const import (
     CONF_BACKEND,
     CONF_POINT_MAP,
     CONF_RELEASE_SECONDS,
+    CONF_SCHEDULE,
     CONF_UNIT,
     DOMAIN,
     SUBENTRY_BRANCH,
 )
+from custom_components.smart_library.engine.schedule import Schedule
 from simulator.building import BuildingTiming, SimulatedBuilding
 
 
@@ -52,6 +54,8 @@ def branch_data(building: SimulatedBuilding, **changes: Any) -> dict[str, Any]:
         CONF_UNIT: 1,
         CONF_POINT_MAP: "reference",
         CONF_RELEASE_SECONDS: 5,
+        # Closed all week unless a test says otherwise: doors stay as the test sets them.
+        CONF_SCHEDULE: Schedule().to_dict(),
     } | changes
 
 

@@ -17,6 +17,7 @@ from .coordinator import (
     SmartLibraryData,
     controller_for,
 )
+from .hours import BranchHours, HoursStore
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -25,6 +26,7 @@ PLATFORMS: list[Platform] = [
     Platform.LIGHT,
     Platform.LOCK,
     Platform.MEDIA_PLAYER,
+    Platform.SELECT,
     Platform.SENSOR,
     Platform.SWITCH,
 ]
@@ -54,8 +56,14 @@ async def async_setup_entry(
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN, translation_key="no_branch_reachable"
         )
+    store = HoursStore(hass, entry.entry_id)
+    await store.async_load()
+    for subentry_id, coordinator in data.branches.items():
+        data.hours[subentry_id] = BranchHours(hass, coordinator, store)
     entry.runtime_data = data
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    for hours in data.hours.values():
+        entry.async_on_unload(await hours.async_start())
     entry.async_on_unload(entry.add_update_listener(_async_reload))
     return True
 

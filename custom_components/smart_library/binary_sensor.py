@@ -15,7 +15,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import BranchCoordinator, SmartLibraryConfigEntry
-from .entity import BranchEntity
+from .entity import BranchEntity, HoursEntity
+from .hours import BranchHours
 
 PARALLEL_UPDATES = 0
 
@@ -78,6 +79,7 @@ async def async_setup_entry(
             for description in _descriptions(coordinator)
         ]
         entities.append(ControllerConnected(coordinator))
+        entities.append(OpenToMembers(entry.runtime_data.hours[subentry_id]))
         async_add_entities(entities, config_subentry_id=subentry_id)
 
 
@@ -120,3 +122,18 @@ class ControllerConnected(BranchEntity, BinarySensorEntity):
     def is_on(self) -> bool:
         """Return True while the last poll succeeded."""
         return self.coordinator.last_update_success
+
+
+class OpenToMembers(HoursEntity, BinarySensorEntity):
+    """Whether members may come in now (staffed, smart or event time)."""
+
+    _attr_translation_key = "open_to_members"
+
+    def __init__(self, hours: BranchHours) -> None:
+        """Initialise the sensor."""
+        super().__init__(hours, "open_to_members")
+
+    @property
+    def is_on(self) -> bool:
+        """Return True while the branch is open to members."""
+        return self.hours.open_to_members

@@ -37,6 +37,8 @@ from .const import (
     CONF_MODULES,
     CONF_POINT_MAP,
     CONF_RELEASE_SECONDS,
+    CONF_SCHEDULE,
+    CONF_STAFFED_FREE_ENTRY,
     CONF_UNIT,
     DEFAULT_POINT_MAP,
     DEFAULT_PORT,
@@ -49,6 +51,7 @@ from .const import (
 from .coordinator import controller_for
 from .engine.controller import ControllerError
 from .engine.pointmap import POINT_MAPS
+from .engine.schedule import example_schedule
 
 CONF_SERVICE = "service"
 
@@ -266,6 +269,7 @@ class SmartLibraryConfigFlow(ConfigFlow, domain=DOMAIN):
             if error:
                 errors["base"] = error
             else:
+                data[CONF_SCHEDULE] = example_schedule().to_dict()
                 title = data.pop(CONF_NAME)
                 branch = {
                     "data": data,
@@ -403,8 +407,9 @@ class BranchSubentryFlow(ConfigSubentryFlow):
                 if previous.get(CONF_POINT_MAP) == data[CONF_POINT_MAP]:
                     if CONF_MODULES in previous:
                         data[CONF_MODULES] = previous[CONF_MODULES]
-                if CONF_CONTROLLER_ID in previous:
-                    data[CONF_CONTROLLER_ID] = previous[CONF_CONTROLLER_ID]
+                for key in (CONF_CONTROLLER_ID, CONF_SCHEDULE, CONF_STAFFED_FREE_ENTRY):
+                    if key in previous:
+                        data[key] = previous[key]
                 self._data = data
                 self._pending = list(POINT_MAPS[data[CONF_POINT_MAP]].modules[1:])
                 return await self.async_step_module()
@@ -446,6 +451,7 @@ class BranchSubentryFlow(ConfigSubentryFlow):
             )
         data = dict(self._data)
         title = data.pop(CONF_NAME)
+        data.setdefault(CONF_SCHEDULE, example_schedule().to_dict())
         if self.source == SOURCE_RECONFIGURE:
             return self.async_update_and_abort(
                 self._get_entry(),

@@ -20,6 +20,12 @@ CONF_POINT_MAP: Final = "point_map"
 CONF_CONTROLLER_ID: Final = "controller_id"
 CONF_RELEASE_SECONDS: Final = "release_seconds"
 CONF_MODULES: Final = "modules"  # addresses of a map's second and further I/O modules
+CONF_SCHEDULE: Final = (
+    "schedule"  # the weekly plan (engine.schedule.Schedule.to_dict())
+)
+CONF_STAFFED_FREE_ENTRY: Final = (
+    "staffed_free_entry"  # doors held open in staffed hours
+)
 
 DEFAULT_PORT: Final = 502
 DEFAULT_UNIT: Final = 1

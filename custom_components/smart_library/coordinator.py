@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.const import CONF_HOST, CONF_PORT
@@ -35,6 +35,9 @@ from .engine.controller import (
 from .engine.occupancy import Occupancy
 from .engine.pointmap import PA_COMMAND_STOP, POINT_MAPS
 
+if TYPE_CHECKING:
+    from .hours import BranchHours
+
 type SmartLibraryConfigEntry = ConfigEntry[SmartLibraryData]
 
 
@@ -43,6 +46,7 @@ class SmartLibraryData:
     """Runtime data of a library service: its branches by sub-entry id."""
 
     branches: dict[str, BranchCoordinator] = field(default_factory=dict)
+    hours: dict[str, BranchHours] = field(default_factory=dict)
 
 
 def module_address(data: Mapping[str, Any]) -> ModuleAddress:

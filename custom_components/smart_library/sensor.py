@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from homeassistant.components.sensor import RestoreSensor, SensorStateClass
+from datetime import datetime
+from typing import Any
+
+from homeassistant.components.sensor import (
+    RestoreSensor,
+    SensorDeviceClass,
+    SensorEntity,
+    SensorStateClass,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from .coordinator import BranchCoordinator, SmartLibraryConfigEntry
-from .entity import BranchEntity
+from .engine.schedule import Mode
+from .entity import BranchEntity, HoursEntity
+from .hours import BranchHours
 
 PARALLEL_UPDATES = 0
 
@@ -18,7 +28,12 @@ async def async_setup_entry(
     entry: SmartLibraryConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the occupancy sensors of every branch that has a people counter."""
+    """Add the opening-hours sensors of every branch, and occupancy where it has a counter."""
+    for subentry_id, hours in entry.runtime_data.hours.items():
+        async_add_entities(
+            [ModeSensor(hours), NextChangeSensor(hours), ClosesAtSensor(hours)],
+            config_subentry_id=subentry_id,
+        )
     for subentry_id, coordinator in entry.runtime_data.branches.items():
         if "counter.in" in coordinator.point_map:
             async_add_entities(
@@ -77,3 +92,66 @@ class EntriesToday(BranchEntity, RestoreSensor):
     def native_value(self) -> int:
         """Return today's entries."""
         return self.coordinator.occupancy.entries_today
+
+
+class ModeSensor(HoursEntity, SensorEntity):
+    """What the branch is doing now: staffed, smart, event or closed."""
+
+    _attr_device_class = SensorDeviceClass.ENUM
+    _attr_options = [m.value for m in Mode]
+    _attr_translation_key = "mode"
+
+    def __init__(self, hours: BranchHours) -> None:
+        """Initialise the sensor."""
+        super().__init__(hours, "mode")
+
+    @property
+    def native_value(self) -> str:
+        """Return the mode."""
+        return self.hours.mode.value
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """Return whether the mode is set by hand."""
+        return {"override": self.hours.override}
+
+
+class NextChangeSensor(HoursEntity, SensorEntity):
+    """When the mode next changes, per the opening hours."""
+
+    _attr_device_class = SensorDeviceClass.TIMESTAMP
+    _attr_translation_key = "next_change"
+
+    def __init__(self, hours: BranchHours) -> None:
+        """Initialise the sensor."""
+        super().__init__(hours, "next_change")
+
+    @property
+    def native_value(self) -> datetime | None:
+        """Return the instant of the next change."""
+        return self.hours.next_change[0] if self.hours.next_change else None
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """Return the mode the branch changes to."""
+        return {
+            "next_mode": self.hours.next_change[1].value
+            if self.hours.next_change
+            else None
+        }
+
+
+class ClosesAtSensor(HoursEntity, SensorEntity):
+    """When the branch closes (unknown while it is closed)."""
+
+    _attr_device_class = SensorDeviceClass.TIMESTAMP
+    _attr_translation_key = "closes_at"
+
+    def __init__(self, hours: BranchHours) -> None:
+        """Initialise the sensor."""
+        super().__init__(hours, "closes_at")
+
+    @property
+    def native_value(self) -> datetime | None:
+        """Return the closing instant of the current open stretch."""
+        return self.hours.closes_at

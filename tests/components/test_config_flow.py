@@ -19,11 +19,13 @@ from custom_components.smart_library.const import (
     CONF_CONTROLLER_ID,
     CONF_POINT_MAP,
     CONF_RELEASE_SECONDS,
+    CONF_SCHEDULE,
     CONF_UNIT,
     DOMAIN,
     SUBENTRY_BRANCH,
     ZEROCONF_TYPE,
 )
+from custom_components.smart_library.engine.schedule import example_schedule
 from simulator.building import SimulatedBuilding
 from tests.conftest import branch_data
 
@@ -38,7 +40,11 @@ def _closed_port() -> int:
 
 
 def _form(building: SimulatedBuilding, **changes: Any) -> dict[str, Any]:
-    return {CONF_NAME: "Oadby Library"} | branch_data(building) | changes
+    form = {CONF_NAME: "Oadby Library"} | branch_data(building) | changes
+    del form[
+        CONF_SCHEDULE
+    ]  # not a field of the form: the plan is edited on its own step
+    return form
 
 
 def _discovery(building: SimulatedBuilding, **props: str) -> ZeroconfServiceInfo:
@@ -145,6 +151,8 @@ async def test_add_branch_tries_the_controller_first(
         CONF_UNIT: 1,
         CONF_POINT_MAP: "reference",
         CONF_RELEASE_SECONDS: 5,
+        # A new branch starts from a typical plan, for the manager to edit.
+        CONF_SCHEDULE: example_schedule().to_dict(),
     }
     # The service reloads with the new branch: its entities exist and read the building.
     assert hass.states.get("light.oadby_library_lighting_zone_1") is not None

@@ -94,7 +94,9 @@ async def test_add_branch_asks_for_each_module(
     assert "lock.wigston_library_entrance_door" in states
     assert "light.wigston_library_lighting_zone_3" in states  # on the second module
     assert "switch.wigston_library_public_pcs_2" in states
-    assert not any(e.startswith(("media_player.", "sensor.")) for e in states)
+    assert not any(e.startswith("media_player.") for e in states)
+    assert "sensor.wigston_library_people_inside" not in states
+    assert "sensor.wigston_library_mode" in states
     assert "binary_sensor.wigston_library_entrance_door_forced" not in states
 
     # A door on a pulse-mode relay: one write, the module reverts the relay itself.

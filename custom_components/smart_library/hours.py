@@ -1,0 +1,270 @@
+"""A branch's opening hours at run time: the mode now, the next change, closing; doors follow.
+
+The weekly plan lives in the branch's sub-entry (edited in its Reconfigure > Opening hours form).
+Exceptions, one-off events and a manual mode override change often, through actions and the
+mode select, so they live in the service's storage and change without a reload.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers.event import async_call_later, async_track_point_in_utc_time
+from homeassistant.helpers.storage import Store
+from homeassistant.util import dt as dt_util
+
+from .const import CONF_SCHEDULE, CONF_STAFFED_FREE_ENTRY, DOMAIN, LOGGER
+from .coordinator import BranchCoordinator
+from .engine.schedule import Mode, Schedule, ScheduleError
+
+OVERRIDE_AUTOMATIC = "automatic"
+# The count of people inside starts again from zero this long after closing: long enough for the
+# closing routine to see (and staff to deal with) anyone still counted inside.
+OCCUPANCY_RESET_AFTER_CLOSING = 30 * 60
+OVERRIDES = (OVERRIDE_AUTOMATIC, *(m.value for m in Mode))
+STORAGE_VERSION = 1
+
+
+def schedule_error(err: ScheduleError) -> ServiceValidationError:
+    """Return the translated error for a schedule rule that was broken."""
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key=f"schedule_{err.code}",
+        translation_placeholders=err.placeholders,
+    )
+
+
+class HoursStore:
+    """The service's stored exceptions, events and overrides, by branch sub-entry id."""
+
+    def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
+        """Prepare the store file for one library service."""
+        self._store: Store[dict[str, Any]] = Store(
+            hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}.hours"
+        )
+        self.data: dict[str, Any] = {}
+
+    async def async_load(self) -> None:
+        """Load what was stored."""
+        self.data = await self._store.async_load() or {}
+
+    def branch(self, subentry_id: str) -> dict[str, Any]:
+        """Return one branch's stored part."""
+        return dict(self.data.get(subentry_id, {}))
+
+    async def async_save(self, subentry_id: str, part: dict[str, Any]) -> None:
+        """Store one branch's part (written before the change is acknowledged)."""
+        self.data = self.data | {subentry_id: part}
+        await self._store.async_save(self.data)
+
+
+class BranchHours:
+    """The opening hours of one branch, kept current as time passes."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        coordinator: BranchCoordinator,
+        store: HoursStore,
+    ) -> None:
+        """Build the branch's schedule from its plan and the stored changes."""
+        self.hass = hass
+        self.coordinator = coordinator
+        self._store = store
+        subentry = coordinator.subentry
+        self._subentry_id = subentry.subentry_id
+        stored = store.branch(subentry.subentry_id)
+        base = Schedule.from_dict(subentry.data.get(CONF_SCHEDULE) or {})
+        self.schedule = Schedule.from_dict(
+            base.to_dict()
+            | {
+                "exceptions": stored.get("exceptions", []),
+                "events": stored.get("events", []),
+            }
+        )
+        self.override: str = stored.get("override", OVERRIDE_AUTOMATIC)
+        self._override_until: datetime | None = dt_util.parse_datetime(
+            stored.get("override_until") or ""
+        )
+        self.staffed_free_entry: list[str] = list(
+            subentry.data.get(CONF_STAFFED_FREE_ENTRY, ["entrance"])
+        )
+        self.mode = Mode.CLOSED
+        self.next_change: tuple[datetime, Mode] | None = None
+        self.closes_at: datetime | None = None
+        self._listeners: list[CALLBACK_TYPE] = []
+        self._unsub_timer: CALLBACK_TYPE | None = None
+        self._unsub_reset: CALLBACK_TYPE | None = None
+        self._applied_mode: Mode | None = None
+
+    # -- state ---------------------------------------------------------------------------------
+
+    @property
+    def open_to_members(self) -> bool:
+        """Return True while members may come in (staffed, smart or an event)."""
+        return self.mode.is_open
+
+    def _recompute(self) -> None:
+        now = dt_util.utcnow()
+        zone = dt_util.get_default_time_zone()
+        if self._override_until is not None and now >= self._override_until:
+            self.override, self._override_until = OVERRIDE_AUTOMATIC, None
+        scheduled = self.schedule.mode_at(now, zone)
+        self.next_change = self.schedule.next_change(now, zone)
+        if self.override == OVERRIDE_AUTOMATIC:
+            self.mode = scheduled
+        else:
+            self.mode = Mode(self.override)
+        if not self.mode.is_open:
+            self.closes_at = None
+        elif scheduled.is_open:
+            self.closes_at = self.schedule.closes_at(now, zone)
+        else:
+            self.closes_at = (
+                self._override_until
+            )  # opened by hand until the next change
+
+    @callback
+    def async_add_listener(self, update: Callable[[], None]) -> CALLBACK_TYPE:
+        """Call `update` whenever the mode or the times change."""
+        self._listeners.append(update)
+
+        def remove() -> None:
+            self._listeners.remove(update)
+
+        return remove
+
+    @callback
+    def _async_changed(self, now: datetime | None = None) -> None:
+        self._recompute()
+        self._schedule_next()
+        for update in list(self._listeners):
+            update()
+        if self._applied_mode is not self.mode:
+            was_open = self._applied_mode is not None and self._applied_mode.is_open
+            self._applied_mode = self.mode
+            self._follow_occupancy(was_open)
+            self.coordinator.config_entry.async_create_background_task(
+                self.hass, self._async_apply_access(), f"{DOMAIN} doors follow mode"
+            )
+
+    async def async_start(self) -> CALLBACK_TYPE:
+        """Put the doors in the current mode's state, then follow the clock.
+
+        Returns the function that stops following it.
+        """
+        self._recompute()
+        self._applied_mode = self.mode
+        await self._async_apply_access()
+        self._async_changed()
+
+        def stop() -> None:
+            for unsub in (self._unsub_timer, self._unsub_reset):
+                if unsub:
+                    unsub()
+            self._unsub_timer = self._unsub_reset = None
+
+        return stop
+
+    def _follow_occupancy(self, was_open: bool) -> None:
+        if self._unsub_reset:
+            self._unsub_reset()
+            self._unsub_reset = None
+        if was_open and not self.mode.is_open:
+            self._unsub_reset = async_call_later(
+                self.hass, OCCUPANCY_RESET_AFTER_CLOSING, self._async_reset_occupancy
+            )
+
+    @callback
+    def _async_reset_occupancy(self, now: datetime) -> None:
+        self._unsub_reset = None
+        self.coordinator.occupancy.reset_inside()
+        self.coordinator.async_update_listeners()
+
+    def _schedule_next(self) -> None:
+        if self._unsub_timer:
+            self._unsub_timer()
+            self._unsub_timer = None
+        instants = [
+            t
+            for t in (self.next_change and self.next_change[0], self._override_until)
+            if t
+        ]
+        if instants:
+            self._unsub_timer = async_track_point_in_utc_time(
+                self.hass, self._async_changed, dt_util.as_utc(min(instants))
+            )
+
+    async def _async_apply_access(self) -> None:
+        """Doors follow the mode: free entry where staff are present, card + PIN otherwise.
+
+        Staffed hours and events hold released the doors configured for free entry; smart hours
+        and closed time hold nothing (smart: card + PIN at the reader; closed: nobody enters).
+        Leaving is always possible: the strike controls entry only. A fire alarm keeps every door
+        released whatever the mode.
+        """
+        coordinator = self.coordinator
+        if coordinator.fire_alarm:
+            return
+        free = self.mode in (Mode.STAFFED, Mode.EVENT)
+        for door in coordinator.point_map.doors:
+            key = f"door.{door.id}.hold"
+            held = free and door.id in self.staffed_free_entry
+            if (
+                key not in coordinator.point_map
+                or (coordinator.data or {}).get(key) == held
+            ):
+                continue
+            try:
+                await coordinator.async_hold_door(door.id, held)
+            except (
+                HomeAssistantError
+            ) as err:  # one door that cannot be set must not stop the rest
+                LOGGER.warning(
+                    "%s: could not set %s for %s mode: %s",
+                    coordinator.subentry.title,
+                    door.id,
+                    self.mode,
+                    err,
+                )
+
+    # -- changes ---------------------------------------------------------------------------------
+
+    async def async_set_schedule(self, schedule: Schedule) -> None:
+        """Store a changed schedule's exceptions and events, then follow it."""
+        data = schedule.to_dict()
+        await self._save(exceptions=data["exceptions"], events=data["events"])
+        self.schedule = schedule
+        self._async_changed()
+
+    async def async_set_override(self, override: str) -> None:
+        """Force a mode until the next scheduled change, or go back to automatic."""
+        if override not in OVERRIDES:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="invalid_override",
+                translation_placeholders={"option": override},
+            )
+        until = None
+        if override != OVERRIDE_AUTOMATIC and self.next_change is not None:
+            until = self.next_change[0]
+        await self._save(
+            override=override, override_until=until.isoformat() if until else None
+        )
+        self.override, self._override_until = override, until
+        self._async_changed()
+
+    async def _save(self, **changes: Any) -> None:
+        part = self._store.branch(self._subentry_id) | changes
+        await self._store.async_save(self._subentry_id, part)
+
+    def change(self, edit: Callable[[Schedule], Schedule]) -> Schedule:
+        """Return the schedule with an edit applied, or a translated error (nothing is stored)."""
+        try:
+            return edit(self.schedule)
+        except ScheduleError as err:
+            raise schedule_error(err) from err
