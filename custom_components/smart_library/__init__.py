@@ -18,6 +18,7 @@ from .coordinator import (
     controller_for,
 )
 from .hours import BranchHours, HoursStore
+from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -34,6 +35,7 @@ PLATFORMS: list[Platform] = [
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Set up the integration (actions are registered here, once)."""
+    async_setup_services(hass)
     return True
 
 

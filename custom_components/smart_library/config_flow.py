@@ -25,6 +25,7 @@ from homeassistant.helpers.selector import (
     SelectSelectorConfig,
     SelectSelectorMode,
     TextSelector,
+    TimeSelector,
 )
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 from homeassistant.util import slugify
@@ -51,9 +52,21 @@ from .const import (
 from .coordinator import controller_for
 from .engine.controller import ControllerError
 from .engine.pointmap import POINT_MAPS
-from .engine.schedule import example_schedule
+from .engine.schedule import (
+    WEEKDAYS,
+    Mode,
+    Schedule,
+    ScheduleError,
+    example_schedule,
+    format_periods,
+    format_time,
+    parse_periods,
+    parse_time,
+)
 
 CONF_SERVICE = "service"
+CONF_LATEST_SMART_END = "latest_smart_end"
+CONF_CLEARANCE = "clearance_minutes"
 
 
 def _number(minimum: int, maximum: int) -> NumberSelector:
@@ -375,11 +388,90 @@ class BranchSubentryFlow(ConfigSubentryFlow):
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
+        """Choose what to change: the controller connection or the opening hours."""
+        return self.async_show_menu(
+            step_id="reconfigure", menu_options=["connection", "hours"]
+        )
+
+    async def async_step_connection(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
         """Change a branch's controller address or settings."""
         subentry = self._get_reconfigure_subentry()
         defaults = dict(subentry.data) | {CONF_NAME: subentry.title}
         return await self._async_step_branch(
-            "reconfigure", user_input, defaults, subentry.subentry_id
+            "connection", user_input, defaults, subentry.subentry_id
+        )
+
+    async def async_step_hours(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Edit the weekly plan: staffed and smart periods per weekday, without YAML."""
+        subentry = self._get_reconfigure_subentry()
+        current = Schedule.from_dict(subentry.data.get(CONF_SCHEDULE) or {})
+        errors: dict[str, str] = {}
+        placeholders = {"detail": ""}
+        doors = [d.id for d in POINT_MAPS[subentry.data[CONF_POINT_MAP]].doors]
+        if user_input is not None:
+            try:
+                week = [
+                    parse_periods(user_input.get(f"{day}_staffed", ""), Mode.STAFFED)
+                    + parse_periods(user_input.get(f"{day}_smart", ""), Mode.SMART)
+                    for day in WEEKDAYS
+                ]
+                schedule = Schedule(
+                    week=tuple(tuple(day) for day in week),
+                    latest_smart_end=parse_time(user_input[CONF_LATEST_SMART_END]),
+                    clearance_minutes=int(user_input[CONF_CLEARANCE]),
+                )
+            except ScheduleError as err:
+                errors["base"] = f"schedule_{err.code}"
+                placeholders["detail"] = ", ".join(err.placeholders.values())
+            else:
+                data = dict(subentry.data) | {
+                    CONF_SCHEDULE: schedule.to_dict(),
+                    CONF_STAFFED_FREE_ENTRY: list(
+                        user_input.get(CONF_STAFFED_FREE_ENTRY, [])
+                    ),
+                }
+                return self.async_update_and_abort(
+                    self._get_entry(), subentry, data=data
+                )
+        defaults: dict[str, Any] = {
+            CONF_LATEST_SMART_END: format_time(current.latest_smart_end),
+            CONF_CLEARANCE: current.clearance_minutes,
+            CONF_STAFFED_FREE_ENTRY: subentry.data.get(
+                CONF_STAFFED_FREE_ENTRY, doors[:1]
+            ),
+        }
+        for n, day in enumerate(WEEKDAYS):
+            defaults[f"{day}_staffed"] = format_periods(current.week[n], Mode.STAFFED)
+            defaults[f"{day}_smart"] = format_periods(current.week[n], Mode.SMART)
+        if user_input is not None:
+            defaults |= user_input
+        fields: dict[Any, Any] = {}
+        for day in WEEKDAYS:
+            for mode in ("staffed", "smart"):
+                key = f"{day}_{mode}"
+                fields[probatio.Optional(key, default=defaults[key])] = TextSelector()
+        fields[
+            probatio.Required(
+                CONF_LATEST_SMART_END, default=defaults[CONF_LATEST_SMART_END]
+            )
+        ] = TimeSelector()
+        fields[probatio.Required(CONF_CLEARANCE, default=defaults[CONF_CLEARANCE])] = (
+            _number(0, 120)
+        )
+        fields[
+            probatio.Optional(
+                CONF_STAFFED_FREE_ENTRY, default=defaults[CONF_STAFFED_FREE_ENTRY]
+            )
+        ] = SelectSelector(SelectSelectorConfig(options=doors, multiple=True))
+        return self.async_show_form(
+            step_id="hours",
+            data_schema=probatio.Schema(fields),
+            errors=errors,
+            description_placeholders=placeholders,
         )
 
     async def _async_step_branch(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from ipaddress import ip_address
 import socket
 from typing import Any
@@ -25,7 +26,12 @@ from custom_components.smart_library.const import (
     SUBENTRY_BRANCH,
     ZEROCONF_TYPE,
 )
-from custom_components.smart_library.engine.schedule import example_schedule
+from custom_components.smart_library.engine.schedule import (
+    Mode,
+    Period,
+    Schedule,
+    example_schedule,
+)
 from simulator.building import SimulatedBuilding
 from tests.conftest import branch_data
 
@@ -173,8 +179,13 @@ async def test_reconfigure_branch(
     """A branch's address and release time can be changed; a dead address is refused."""
     entry = init_integration
     result = await entry.start_subentry_reconfigure_flow(hass, "branch_oadby")
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["connection", "hours"]
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"next_step_id": "connection"}
+    )
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "reconfigure"
+    assert result["step_id"] == "connection"
 
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], _form(building, port=_closed_port())
@@ -372,9 +383,53 @@ async def test_reconfigure_onto_another_branch_is_refused(
             hass, "branch_oadby"
         )
         result = await hass.config_entries.subentries.async_configure(
+            result["flow_id"], {"next_step_id": "connection"}
+        )
+        result = await hass.config_entries.subentries.async_configure(
             result["flow_id"], _form(building, port=other.port)
         )
         assert result["type"] is FlowResultType.FORM
         assert result["errors"] == {"base": "already_configured"}
     finally:
         await other.stop()
+
+
+async def test_edit_opening_hours(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """A manager edits the weekly plan in a form; rule breaks are shown, nothing is lost."""
+    entry = init_integration
+    result = await entry.start_subentry_reconfigure_flow(hass, "branch_oadby")
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"next_step_id": "hours"}
+    )
+    assert result["step_id"] == "hours"
+    form = {
+        "monday_staffed": "09:00-13:00",
+        "monday_smart": "13:00-22:00",
+        "latest_smart_end": "21:30:00",
+        "clearance_minutes": 0,
+        "staffed_free_entry": ["entrance"],
+    }
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], form
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "schedule_smart_ends_too_late"}
+    assert "22:00" in result["description_placeholders"]["detail"]
+    assert entry.subentries["branch_oadby"].data[CONF_SCHEDULE] == Schedule().to_dict()
+
+    form["monday_smart"] = "13:00-21:30"
+    form["tuesday_smart"] = "08:00-21:30"
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], form
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    saved = Schedule.from_dict(entry.subentries["branch_oadby"].data[CONF_SCHEDULE])
+    assert saved.week[0] == (
+        Period(time(9), time(13), Mode.STAFFED),
+        Period(time(13), time(21, 30), Mode.SMART),
+    )
+    assert saved.week[1] == (Period(time(8), time(21, 30), Mode.SMART),)
+    assert saved.week[6] == ()

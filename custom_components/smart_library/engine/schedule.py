@@ -63,17 +63,22 @@ class ScheduleError(ValueError):
         super().__init__(f"{code}: {self.placeholders}")
 
 
-def _parse_time(value: Any) -> time:
+def parse_time(value: Any) -> time:
+    """Parse "HH:MM" (or "HH:MM:SS", as a time selector gives) into a time."""
     if isinstance(value, time):
         return value
+    hours, _, rest = str(value).strip().partition(":")
+    minutes, _, seconds = rest.partition(":")
     try:
-        hours, minutes = str(value).strip().split(":")
+        if seconds.strip("0"):
+            raise ScheduleError("invalid_time", value=value)
         return time(int(hours), int(minutes))
     except ValueError, TypeError:
         raise ScheduleError("invalid_time", value=value) from None
 
 
-def _fmt(value: time) -> str:
+def format_time(value: time) -> str:
+    """Format a time as HH:MM."""
     return value.strftime("%H:%M")
 
 
@@ -94,13 +99,13 @@ class Period:
             raise ScheduleError("invalid_mode", mode=data.get("mode")) from None
         if mode not in (Mode.STAFFED, Mode.SMART):
             raise ScheduleError("invalid_mode", mode=mode)
-        return cls(_parse_time(data.get("start")), _parse_time(data.get("end")), mode)
+        return cls(parse_time(data.get("start")), parse_time(data.get("end")), mode)
 
     def as_dict(self) -> dict[str, str]:
         """Return the period as plain JSON types."""
         return {
-            "start": _fmt(self.start),
-            "end": _fmt(self.end),
+            "start": format_time(self.start),
+            "end": format_time(self.end),
             "mode": self.mode.value,
         }
 
@@ -147,23 +152,23 @@ def _check_day(
             raise ScheduleError(
                 "start_after_end",
                 day=where,
-                start=_fmt(period.start),
-                end=_fmt(period.end),
+                start=format_time(period.start),
+                end=format_time(period.end),
             )
         if period.mode is Mode.SMART and period.end > latest_smart_end:
             raise ScheduleError(
                 "smart_ends_too_late",
                 day=where,
-                end=_fmt(period.end),
-                latest=_fmt(latest_smart_end),
+                end=format_time(period.end),
+                latest=format_time(latest_smart_end),
             )
     for before, after in zip(ordered, ordered[1:], strict=False):
         if after.start < before.end:
             raise ScheduleError(
                 "overlapping_periods",
                 day=where,
-                first=_fmt(before.start),
-                second=_fmt(after.start),
+                first=format_time(before.start),
+                second=format_time(after.start),
             )
     return ordered
 
@@ -376,7 +381,9 @@ class Schedule:
             raise ScheduleError("closed_that_day", date=day.isoformat())
         last = periods[-1]
         if new_end <= last.end:
-            raise ScheduleError("not_later", end=_fmt(last.end), new_end=_fmt(new_end))
+            raise ScheduleError(
+                "not_later", end=format_time(last.end), new_end=format_time(new_end)
+            )
         periods[-1] = replace(last, end=new_end)
         label = "extended"
         return self.with_exception(DayException(day, tuple(periods), label))
@@ -385,7 +392,7 @@ class Schedule:
         """Return the schedule with nothing open after `at` on that day."""
         periods = self.planned_periods(day)
         if not periods or at >= periods[-1].end:
-            raise ScheduleError("not_earlier", date=day.isoformat(), at=_fmt(at))
+            raise ScheduleError("not_earlier", date=day.isoformat(), at=format_time(at))
         kept = tuple(replace(p, end=min(p.end, at)) for p in periods if p.start < at)
         return self.with_exception(DayException(day, kept, "closed early"))
 
@@ -415,7 +422,7 @@ class Schedule:
                 }
                 for e in self.events
             ],
-            "latest_smart_end": _fmt(self.latest_smart_end),
+            "latest_smart_end": format_time(self.latest_smart_end),
             "clearance_minutes": self.clearance_minutes,
         }
 
@@ -445,7 +452,7 @@ class Schedule:
                 )
                 for e in data.get("events", [])
             )
-            latest = _parse_time(data.get("latest_smart_end", "21:30"))
+            latest = parse_time(data.get("latest_smart_end", "21:30"))
             clearance = int(data.get("clearance_minutes", 0))
         except ScheduleError:
             raise
@@ -463,14 +470,16 @@ def parse_periods(text: str, mode: Mode) -> list[Period]:
         start, sep, end = part.partition("-")
         if not sep:
             raise ScheduleError("invalid_period", period=part.strip())
-        periods.append(Period(_parse_time(start), _parse_time(end), mode))
+        periods.append(Period(parse_time(start), parse_time(end), mode))
     return periods
 
 
 def format_periods(periods: Iterable[Period], mode: Mode) -> str:
     """Format one mode's periods of a day for a form field."""
     return ", ".join(
-        f"{_fmt(p.start)}-{_fmt(p.end)}" for p in periods if p.mode is mode
+        f"{format_time(p.start)}-{format_time(p.end)}"
+        for p in periods
+        if p.mode is mode
     )
 
 
