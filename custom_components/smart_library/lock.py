@@ -57,8 +57,12 @@ class DoorLock(BranchEntity, LockEntity):
 
     @property
     def is_open(self) -> bool | None:
-        """Return True while the door itself stands open."""
-        return self._point("open")
+        """Return True while the strike is released and the door stands open.
+
+        A locked door pushed open from inside (leaving is always possible) stays "locked": the
+        door contact has its own sensor.
+        """
+        return self._point("open") and self.is_locked is False
 
     @property
     def is_opening(self) -> bool | None:
