@@ -8,8 +8,13 @@ from homeassistant.components.automation.config import async_validate_config_ite
 from homeassistant.components.blueprint import models
 from homeassistant.components.blueprint.schemas import BLUEPRINT_SCHEMA
 from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
 from homeassistant.util.yaml import load_yaml_dict
 import pytest
+from pytest_homeassistant_custom_component.common import async_mock_service
+
+from custom_components.smart_library.const import DOMAIN
+from simulator.building import SimulatedBuilding
 
 BLUEPRINTS = (
     Path(__file__).resolve().parents[2] / "blueprints" / "automation" / "smart_library"
@@ -81,3 +86,84 @@ async def test_automation_config_from_each_blueprint_validates(
         )
         assert config is not None
         assert config.validation_error is None, (name, config.validation_error)
+
+
+async def _use(hass: HomeAssistant, name: str, inputs: dict[str, Any]) -> None:
+    target = Path(hass.config.path("blueprints/automation/smart_library"))
+    target.mkdir(parents=True, exist_ok=True)
+    (target / f"{name}.yaml").write_text((BLUEPRINTS / f"{name}.yaml").read_text())
+    assert await async_setup_component(
+        hass,
+        "automation",
+        {
+            "automation": {
+                "use_blueprint": {"path": f"smart_library/{name}.yaml", "input": inputs}
+            }
+        },
+    )
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_evacuation_drives_the_building(
+    hass: HomeAssistant, building: SimulatedBuilding
+) -> None:
+    """Fire alarm: the evacuation message everywhere, every light on, staff told; reset told too."""
+    notes = async_mock_service(hass, "notify", "duty_phone")
+    await _use(
+        hass,
+        "evacuation",
+        {
+            "fire_alarm": "binary_sensor.oadby_library_fire_alarm",
+            "pa_zones": [f"media_player.oadby_library_pa_zone_{n}" for n in (1, 2, 3)],
+            "lights": [f"light.oadby_library_lighting_zone_{n}" for n in (1, 2, 3)],
+            "notify_action": "notify.duty_phone",
+        },
+    )
+    building.raise_fire_alarm()
+    coordinator = next(
+        iter(
+            hass.config_entries.async_entries(DOMAIN)[0].runtime_data.branches.values()
+        )
+    )
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert (building.get("pa.message"), building.get("pa.zones")) == (7, 0b111)
+    assert all(building.get(f"light.zone_{n}") for n in (1, 2, 3))
+    assert building.get("door.entrance.hold") is True  # the integration's own fire rule
+    assert notes[0].data["title"] == "FIRE ALARM"
+    assert "Oadby Library" in notes[0].data["message"]
+
+    building.clear_fire_alarm()
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert notes[1].data["title"] == "Fire alarm cleared"
+    assert building.get("door.entrance.hold") is True  # until a person locks up
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_staff_alerts(hass: HomeAssistant, building: SimulatedBuilding) -> None:
+    """The panic button and a forced door reach the duty phone."""
+    notes = async_mock_service(hass, "notify", "duty_phone")
+    await _use(
+        hass,
+        "staff_alerts",
+        {
+            "panic": ["binary_sensor.oadby_library_panic_button_counter"],
+            "door_alarms": ["binary_sensor.oadby_library_entrance_door_forced"],
+            "controller": "binary_sensor.oadby_library_controller_connected",
+            "notify_action": "notify.duty_phone",
+        },
+    )
+    coordinator = next(
+        iter(
+            hass.config_entries.async_entries(DOMAIN)[0].runtime_data.branches.values()
+        )
+    )
+    building.press_panic("counter")
+    building.force_door("entrance")
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert sorted(n.data["title"] for n in notes) == [
+        "Door alarm",
+        "Panic button pressed",
+    ]

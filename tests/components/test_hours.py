@@ -1,0 +1,186 @@
+"""Opening-hours actions and the mode override, through Home Assistant."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import time
+from typing import Any
+
+import freezegun
+from homeassistant.components.select import (
+    DOMAIN as SELECT_DOMAIN,
+    SERVICE_SELECT_OPTION,
+)
+from homeassistant.const import ATTR_ENTITY_ID, ATTR_OPTION
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import device_registry as dr
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
+
+from custom_components.smart_library.const import CONF_SCHEDULE, DOMAIN
+from custom_components.smart_library.engine.schedule import Mode, Period, Schedule
+from simulator.building import SimulatedBuilding
+
+MODE = "sensor.oadby_library_mode"
+CLOSES = "sensor.oadby_library_closes_at"
+OVERRIDE = "select.oadby_library_mode_override"
+EVENINGS = Schedule(week=((Period(time(18), time(21), Mode.SMART),),) * 7)
+
+
+@pytest.fixture
+def clock() -> Iterator[Any]:
+    """Home Assistant's clock: Tuesday 24 November 2026, 17:00 in London."""
+    with freezegun.freeze_time("2026-11-24 17:00:00+00:00", tick=True) as frozen:
+        yield frozen
+
+
+@pytest.fixture
+async def branch(
+    hass: HomeAssistant,
+    clock: Any,
+    building: SimulatedBuilding,
+    mock_config_entry: MockConfigEntry,
+) -> str:
+    """Set up a branch open 18:00-21:00 every evening; return its device id."""
+    await hass.config.async_update(time_zone="Europe/London")
+    subentry = mock_config_entry.subentries["branch_oadby"]
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_subentry(
+        mock_config_entry,
+        subentry,
+        data=dict(subentry.data) | {CONF_SCHEDULE: EVENINGS.to_dict()},
+    )
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, "branch_oadby"), mock_config_entry.entry_id
+    )
+    assert device is not None
+    return device.id
+
+
+async def _call(hass: HomeAssistant, service: str, **data: Any) -> Any:
+    return await hass.services.async_call(
+        DOMAIN, service, data, blocking=True, return_response=service == "add_event"
+    )
+
+
+def _state(hass: HomeAssistant, entity_id: str) -> str:
+    state = hass.states.get(entity_id)
+    assert state is not None
+    return state.state
+
+
+async def test_event_extend_close_early(
+    hass: HomeAssistant, clock: Any, branch: str
+) -> None:
+    """An evening talk keeps the branch open; extending and closing early move the close."""
+    assert _state(hass, CLOSES) == "unknown"  # closed at 17:00
+    response = await _call(
+        hass,
+        "add_event",
+        branch=branch,
+        title="Author talk",
+        start="2026-11-24 21:00:00",
+        end="2026-11-24 22:30:00",
+    )
+    clock.move_to("2026-11-24 19:00:00+00:00")
+    async_fire_time_changed(hass, dt_util.utcnow())
+    await hass.async_block_till_done()
+    assert _state(hass, MODE) == Mode.SMART
+    assert _state(hass, CLOSES) == "2026-11-24T22:30:00+00:00"
+
+    await _call(hass, "remove_event", branch=branch, event_id=response["event_id"])
+    assert _state(hass, CLOSES) == "2026-11-24T21:00:00+00:00"
+    await _call(hass, "extend_today", branch=branch, until="21:30")
+    assert _state(hass, CLOSES) == "2026-11-24T21:30:00+00:00"
+    await _call(hass, "close_early", branch=branch, at="20:00")
+    assert _state(hass, CLOSES) == "2026-11-24T20:00:00+00:00"
+    # The change is an exception for today only; removing it restores the plan.
+    await _call(hass, "remove_exception", branch=branch, date="2026-11-24")
+    assert _state(hass, CLOSES) == "2026-11-24T21:00:00+00:00"
+
+
+@pytest.mark.parametrize(
+    ("service", "data", "key"),
+    [
+        ("extend_today", {"until": "22:00"}, "schedule_smart_ends_too_late"),
+        ("close_early", {"at": "22:00"}, "schedule_not_earlier"),
+        ("remove_exception", {"date": "2026-12-25"}, "schedule_no_exception"),
+        ("remove_event", {"event_id": "nope"}, "schedule_no_event"),
+        (
+            "add_event",
+            {
+                "title": "Backwards",
+                "start": "2026-11-24 22:00:00",
+                "end": "2026-11-24 21:00:00",
+            },
+            "schedule_start_after_end",
+        ),
+        (
+            "add_exception",
+            {"date": "2026-11-26", "staffed": "nine to five"},
+            "schedule_invalid_period",
+        ),
+    ],
+)
+async def test_bad_requests_are_refused_and_lose_nothing(
+    hass: HomeAssistant, branch: str, service: str, data: dict[str, Any], key: str
+) -> None:
+    """Each rule break is a translated error; the branch's hours are unchanged."""
+    before = _state(hass, "sensor.oadby_library_next_change")
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(hass, service, branch=branch, **data)
+    assert err.value.translation_key == key
+    assert str(err.value)  # a readable, translated message
+    assert _state(hass, "sensor.oadby_library_next_change") == before
+
+
+async def test_unknown_branch(hass: HomeAssistant, branch: str) -> None:
+    """An action aimed at something that is not a branch says so."""
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(hass, "extend_today", branch="not-a-device", until="21:30")
+    assert err.value.translation_key == "unknown_branch"
+
+
+async def test_override_until_the_next_change(
+    hass: HomeAssistant, clock: Any, branch: str, building: SimulatedBuilding
+) -> None:
+    """Forcing staffed opens the branch now (free entry); at the next change it is automatic."""
+    await hass.services.async_call(
+        SELECT_DOMAIN,
+        SERVICE_SELECT_OPTION,
+        {ATTR_ENTITY_ID: OVERRIDE, ATTR_OPTION: "staffed"},
+        blocking=True,
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert _state(hass, MODE) == Mode.STAFFED
+    assert _state(hass, OVERRIDE) == "staffed"
+    assert building.get("door.entrance.hold") is True
+
+    clock.move_to(
+        "2026-11-24 18:00:00+00:00"
+    )  # the scheduled change: smart hours begin
+    async_fire_time_changed(hass, dt_util.utcnow())
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert _state(hass, OVERRIDE) == "automatic"
+    assert _state(hass, MODE) == Mode.SMART
+    assert building.get("door.entrance.hold") is False
+
+    # It is stored: a restart keeps an override in force.
+    await hass.services.async_call(
+        SELECT_DOMAIN,
+        SERVICE_SELECT_OPTION,
+        {ATTR_ENTITY_ID: OVERRIDE, ATTR_OPTION: "closed"},
+        blocking=True,
+    )
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert _state(hass, MODE) == Mode.CLOSED
+    assert _state(hass, CLOSES) == "unknown"
