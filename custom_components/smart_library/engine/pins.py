@@ -1,0 +1,163 @@
+"""PINs: salted and peppered key derivation, constant-time checks, lock-out after wrong PINs.
+
+A PIN exists in clear only inside one request. What is stored is
+`scrypt$<log2 n>$<r>$<p>$<salt>$<key>`, where key = scrypt(HMAC-SHA256(pepper, pin), salt). The
+pepper is a secret kept apart from the member data (Home Assistant keeps it in its own storage
+file), so a copy of the member store alone cannot be attacked offline. The parameters travel with
+each hash, so they can be raised later without invalidating stored PINs.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+import hashlib
+import hmac
+import re
+import secrets
+
+PIN_RE = re.compile(r"\d{4,8}")
+PEPPER_BYTES = 32
+SALT_BYTES = 16
+# scrypt cost: 16 MiB and a few tens of milliseconds per check on a small server; a door waits
+# for one check, an attacker with the store (but not the pepper) has nothing to work with.
+SCRYPT_LOG2_N = 14
+SCRYPT_R = 8
+SCRYPT_P = 1
+KEY_BYTES = 32
+
+
+class PinFormatError(ValueError):
+    """A PIN that is not 4 to 8 digits. Its message never contains the PIN."""
+
+    def __init__(self) -> None:
+        """Create the error without the offending value."""
+        super().__init__("A PIN is 4 to 8 digits")
+
+
+def new_pepper() -> bytes:
+    """Return a fresh random pepper."""
+    return secrets.token_bytes(PEPPER_BYTES)
+
+
+def valid_pin(pin: str) -> bool:
+    """Return True for 4 to 8 ASCII digits."""
+    return PIN_RE.fullmatch(pin) is not None and pin.isascii()
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+def _derive(
+    pin: str, pepper: bytes, salt: bytes, log2_n: int, r: int, p: int
+) -> bytes:
+    peppered = hmac.new(pepper, pin.encode("ascii"), hashlib.sha256).digest()
+    return hashlib.scrypt(
+        peppered,
+        salt=salt,
+        n=1 << log2_n,
+        r=r,
+        p=p,
+        maxmem=(1 << log2_n) * r * 128 * 2,
+        dklen=KEY_BYTES,
+    )
+
+
+def hash_pin(pin: str, pepper: bytes) -> str:
+    """Return the stored form of a PIN; raise PinFormatError unless it is 4-8 digits."""
+    if not valid_pin(pin):
+        raise PinFormatError
+    salt = secrets.token_bytes(SALT_BYTES)
+    key = _derive(pin, pepper, salt, SCRYPT_LOG2_N, SCRYPT_R, SCRYPT_P)
+    return f"scrypt${SCRYPT_LOG2_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(key)}"
+
+
+# A well-formed hash of nothing, so an unknown card costs as much time as a known one.
+_DUMMY_SALT = bytes(SALT_BYTES)
+
+
+def verify_pin(pin: str, stored: str | None, pepper: bytes) -> bool:
+    """Return True when `pin` matches the stored hash (constant time in the key comparison).
+
+    An unknown card or a member without a PIN (`stored` None) still pays for one derivation, so
+    the time taken does not tell whether a card exists.
+    """
+    try:
+        scheme, log2_n, r, p, salt_b64, key_b64 = (stored or "").split("$")
+        if scheme != "scrypt":
+            raise ValueError(scheme)
+        salt, key = base64.b64decode(salt_b64), base64.b64decode(key_b64)
+        params = (int(log2_n), int(r), int(p))
+    except ValueError:
+        salt, key, params = _DUMMY_SALT, b"", (SCRYPT_LOG2_N, SCRYPT_R, SCRYPT_P)
+        stored = None
+    candidate = _derive(pin if valid_pin(pin) else "0000", pepper, salt, *params)
+    matches = hmac.compare_digest(candidate, key)
+    return matches and stored is not None and valid_pin(pin)
+
+
+@dataclass(frozen=True)
+class LockoutPolicy:
+    """How many wrong PINs in what window lock a card, and for how long."""
+
+    attempts: int = 5
+    window: timedelta = timedelta(minutes=15)
+    duration: timedelta = timedelta(minutes=15)
+
+
+@dataclass
+class Lockout:
+    """Wrong-PIN counting per card, shared by every door of a library service.
+
+    Keyed by whatever the caller gives (the store passes a card's digest, never the number).
+    """
+
+    policy: LockoutPolicy = field(default_factory=LockoutPolicy)
+    _failures: dict[str, deque[datetime]] = field(default_factory=dict)
+    _locked_until: dict[str, datetime] = field(default_factory=dict)
+
+    def locked_until(self, key: str, now: datetime) -> datetime | None:
+        """Return when the lock-out of `key` ends, or None when it is not locked out."""
+        until = self._locked_until.get(key)
+        if until is None:
+            return None
+        if now >= until:
+            del self._locked_until[key]
+            return None
+        return until
+
+    def failure(self, key: str, now: datetime) -> datetime | None:
+        """Count a wrong PIN; return the end of the lock-out it starts, if it starts one."""
+        failures = self._failures.setdefault(key, deque())
+        failures.append(now)
+        while failures and now - failures[0] > self.policy.window:
+            failures.popleft()
+        if len(failures) >= self.policy.attempts:
+            failures.clear()
+            until = now + self.policy.duration
+            self._locked_until[key] = until
+            return until
+        return None
+
+    def success(self, key: str) -> None:
+        """A right PIN clears the card's count of wrong ones."""
+        self._failures.pop(key, None)
+
+    def clear(self, key: str) -> None:
+        """Lift a lock-out (a member of staff set a new PIN)."""
+        self._failures.pop(key, None)
+        self._locked_until.pop(key, None)
+
+    def snapshot(self) -> dict[str, str]:
+        """Return the running lock-outs as key -> ISO end time (to persist)."""
+        return {k: v.isoformat() for k, v in self._locked_until.items()}
+
+    def restore(self, saved: dict[str, str], now: datetime) -> None:
+        """Take back lock-outs saved before a restart (a restart must not lift one)."""
+        for key, value in saved.items():
+            until = datetime.fromisoformat(value)
+            if until > now:
+                self._locked_until[key] = until

@@ -1,0 +1,155 @@
+"""The local membership store: import/export, changes, and durability across a kill -9."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+import os
+from pathlib import Path
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from custom_components.smart_library.engine.membership import (
+    Member,
+    MemberError,
+    Restriction,
+)
+from custom_components.smart_library.engine.pins import hash_pin, new_pepper
+from custom_components.smart_library.engine.store import MembershipStore
+
+TODAY = date(2026, 11, 24)
+ROOT = Path(__file__).resolve().parents[2]
+
+LMS_EXPORT = """\ufeffBarcode,Patron Name,Date of Birth,Expiry Date,Induction,Status
+20000001,Ann Reader,14/02/1971,31/01/2028,2026-05-01,
+20000002,Bo Young,2011-03-03,2027-12-31,,
+20000003,,1999-13-01,2028-01-01,,
+,No Card,1980-01-01,2028-01-01,,
+20000004,Cy Later,2030-01-01,2028-01-01,,
+20000005,Di Barred,1980-01-01,2028-01-01,2025-01-01,barred
+20000001,Ann Again,1971-02-14,2028-01-31,,
+20000006,Ed Odd,1980-01-01,2028-01-01,,suspended
+20000007,Fay Plain,1980-01-01,,,
+"""
+
+
+def test_import_takes_good_rows_and_reports_the_rest(tmp_path: Path) -> None:
+    """Rows are taken or refused with a reason; a refused row's card is shown masked."""
+    store = MembershipStore(tmp_path / "m.db")
+    report = store.import_csv(LMS_EXPORT, TODAY).as_dict()
+    assert (report["taken"], report["added"], report["updated"]) == (3, 3, 0)
+    assert [(r["row"], r["reason"]) for r in report["refused"]] == [
+        (4, "invalid_birth_date"),
+        (5, "invalid_card"),
+        (6, "birth_date_in_future"),
+        (8, "duplicate_card"),
+        (9, "invalid_restriction"),
+        (10, "missing_card_expiry"),
+    ]
+    assert report["refused"][0]["card"] == "••••0003"
+    ann = store.require("20000001")
+    assert (ann.name, ann.birth_date, ann.induction_date) == (
+        "Ann Reader",
+        date(1971, 2, 14),
+        date(2026, 5, 1),
+    )
+    assert store.require("20000005").restriction is Restriction.BARRED
+
+    # A second import updates, keeps the PIN, and adds nothing twice.
+    pepper = new_pepper()
+    store.change("20000001", lambda m: replace(m, pin_hash=hash_pin("1234", pepper)))
+    report = store.import_csv(
+        "card,name,birth_date,card_expiry\n20000001,Ann R,1971-02-14,2029-01-31\n", TODAY
+    ).as_dict()
+    assert (report["added"], report["updated"]) == (0, 1)
+    ann = store.require("20000001")
+    assert ann.card_expiry == date(2029, 1, 31) and ann.pin_hash is not None
+    assert ann.induction_date == date(2026, 5, 1)  # not in the file: kept
+    assert store.count() == 3
+
+
+def test_import_without_needed_columns_writes_nothing(tmp_path: Path) -> None:
+    """A file without the card, birth date or expiry column is refused as a whole."""
+    store = MembershipStore(tmp_path / "m.db")
+    with pytest.raises(MemberError, match="import_no_card_column"):
+        store.import_csv("name,birth_date\nA,1980-01-01\n", TODAY)
+    with pytest.raises(MemberError, match="import_missing_column"):
+        store.import_csv("card,birth_date\n12345678,1980-01-01\n", TODAY)
+    assert store.count() == 0
+
+
+def test_export_round_trip_never_has_pins(tmp_path: Path) -> None:
+    """An export re-imports to the same members and carries no PIN or hash."""
+    store = MembershipStore(tmp_path / "m.db")
+    pepper = new_pepper()
+    store.add(
+        Member(
+            "30000001",
+            date(1980, 1, 1),
+            date(2028, 1, 1),
+            "Gil",
+            date(2026, 1, 1),
+            pin_hash=hash_pin("86420", pepper),
+        ),
+        TODAY,
+    )
+    text = store.export_csv()
+    assert "scrypt" not in text and "pin" not in text.lower()
+    other = MembershipStore(tmp_path / "n.db")
+    assert other.import_csv(text, TODAY).taken == 1
+    copy = other.require("30000001")
+    assert copy.pin_hash is None
+    assert copy.name == "Gil" and copy.induction_date == date(2026, 1, 1)
+
+
+def test_add_change_remove(tmp_path: Path) -> None:
+    """A taken card, an unknown card and impossible dates are refused with codes."""
+    store = MembershipStore(tmp_path / "m.db")
+    ann = Member("40000001", date(1980, 1, 1), date(2028, 1, 1))
+    store.add(ann, TODAY)
+    with pytest.raises(MemberError, match="member_exists"):
+        store.add(ann, TODAY)
+    with pytest.raises(MemberError, match="birth_date_in_future"):
+        store.add(Member("40000002", date(2027, 1, 1), date(2028, 1, 1)), TODAY)
+    with pytest.raises(MemberError, match="unknown_member") as err:
+        store.require("49999999")
+    assert "49999999" not in str(err.value.placeholders)
+    with pytest.raises(MemberError, match="invalid_card"):
+        store.add(Member("12", date(1980, 1, 1), date(2028, 1, 1)), TODAY)
+    assert store.remove("40000001") and not store.remove("40000001")
+
+
+KILLED_WRITER = textwrap.dedent(
+    """
+    import sys, time
+    from datetime import date
+    sys.path.insert(0, {root!r})
+    from custom_components.smart_library.engine.membership import Member, Restriction
+    from custom_components.smart_library.engine.store import MembershipStore
+    store = MembershipStore({db!r})
+    store.add(Member("50000001", date(1980, 1, 1), date(2028, 1, 1)), date(2026, 11, 24))
+    store.change("50000001", lambda m: m.__class__(**{{**m.__dict__, "restriction": Restriction.BARRED}}))
+    print("acknowledged", flush=True)
+    time.sleep(60)
+    """
+)
+
+
+def test_an_acknowledged_change_survives_kill_9(tmp_path: Path) -> None:
+    """A member barred and acknowledged is still barred after the process is killed outright."""
+    db = tmp_path / "m.db"
+    process = subprocess.Popen(
+        [sys.executable, "-c", KILLED_WRITER.format(root=str(ROOT), db=str(db))],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline().strip() == "acknowledged"
+    os.kill(process.pid, signal.SIGKILL)
+    assert process.wait(timeout=10) == -signal.SIGKILL
+    store = MembershipStore(db)
+    assert store.require("50000001").restriction is Restriction.BARRED
