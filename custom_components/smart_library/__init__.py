@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
+from .access import LibraryAccess, store_path
 from .const import DOMAIN, SUBENTRY_BRANCH
 from .coordinator import (
     BranchCoordinator,
@@ -18,12 +21,15 @@ from .coordinator import (
     controller_for,
 )
 from .hours import BranchHours, HoursStore
+from .http import AccessView
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
+    Platform.CALENDAR,
+    Platform.EVENT,
     Platform.LIGHT,
     Platform.LOCK,
     Platform.MEDIA_PLAYER,
@@ -36,6 +42,7 @@ PLATFORMS: list[Platform] = [
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Set up the integration (actions are registered here, once)."""
     async_setup_services(hass)
+    hass.http.register_view(AccessView)
     return True
 
 
@@ -62,6 +69,10 @@ async def async_setup_entry(
     await store.async_load()
     for subentry_id, coordinator in data.branches.items():
         data.hours[subentry_id] = BranchHours(hass, coordinator, store)
+    data.access = await LibraryAccess.async_open(
+        hass, entry.entry_id, dict(entry.options)
+    )
+    entry.async_on_unload(data.access.async_close)
     entry.runtime_data = data
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     for hours in data.hours.values():
@@ -80,3 +91,19 @@ async def async_unload_entry(
 ) -> bool:
     """Unload a library service."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(
+    hass: HomeAssistant, entry: SmartLibraryConfigEntry
+) -> None:
+    """Delete a removed library service's member store and its pepper (personal data)."""
+    path = store_path(hass, entry.entry_id)
+
+    def delete() -> None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+    await hass.async_add_executor_job(delete)
+    await Store[dict[str, str]](
+        hass, 1, f"{DOMAIN}.{entry.entry_id}.pepper"
+    ).async_remove()

@@ -79,6 +79,8 @@ async def async_setup_entry(
             for description in _descriptions(coordinator)
         ]
         entities.append(ControllerConnected(coordinator))
+        if "counter.in" in coordinator.point_map:
+            entities.append(Tailgating(coordinator))
         entities.append(OpenToMembers(entry.runtime_data.hours[subentry_id]))
         async_add_entities(entities, config_subentry_id=subentry_id)
 
@@ -137,3 +139,19 @@ class OpenToMembers(HoursEntity, BinarySensorEntity):
     def is_on(self) -> bool:
         """Return True while the branch is open to members."""
         return self.hours.open_to_members
+
+
+class Tailgating(BranchEntity, BinarySensorEntity):
+    """On for a while after more people came in on a card release than it admitted."""
+
+    _attr_device_class = BinarySensorDeviceClass.PROBLEM
+    _attr_translation_key = "tailgating"
+
+    def __init__(self, coordinator: BranchCoordinator) -> None:
+        """Initialise the tailgating sensor."""
+        super().__init__(coordinator, "tailgating")
+
+    @property
+    def is_on(self) -> bool:
+        """Return True while a tailgating report is recent."""
+        return self.coordinator.tailgating

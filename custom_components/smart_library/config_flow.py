@@ -12,6 +12,7 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
     ConfigSubentry,
     ConfigSubentryFlow,
+    OptionsFlowWithReload,
     SubentryFlowResult,
 )
 from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
@@ -35,15 +36,23 @@ from .const import (
     BACKEND_LOCAL,
     CONF_BACKEND,
     CONF_CONTROLLER_ID,
+    CONF_LOCKOUT_ATTEMPTS,
+    CONF_LOCKOUT_MINUTES,
+    CONF_LOCKOUT_WINDOW,
     CONF_MODULES,
     CONF_POINT_MAP,
     CONF_RELEASE_SECONDS,
+    CONF_ROOM_GRACE,
     CONF_SCHEDULE,
     CONF_STAFFED_FREE_ENTRY,
     CONF_UNIT,
+    DEFAULT_LOCKOUT_ATTEMPTS,
+    DEFAULT_LOCKOUT_MINUTES,
+    DEFAULT_LOCKOUT_WINDOW,
     DEFAULT_POINT_MAP,
     DEFAULT_PORT,
     DEFAULT_RELEASE_SECONDS,
+    DEFAULT_ROOM_GRACE,
     DEFAULT_UNIT,
     DOMAIN,
     LOGGER,
@@ -174,6 +183,12 @@ class SmartLibraryConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> dict[str, type[ConfigSubentryFlow]]:
         """Return the sub-entry types: branches."""
         return {SUBENTRY_BRANCH: BranchSubentryFlow}
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> ServiceOptionsFlow:
+        """Return the service's options flow: lock-out and meeting-room settings."""
+        return ServiceOptionsFlow()
 
     @override
     async def async_step_user(
@@ -351,6 +366,39 @@ class SmartLibraryConfigFlow(ConfigFlow, domain=DOMAIN):
                 "host": f"{self._discovered[CONF_HOST]}:{self._discovered[CONF_PORT]}",
             },
             errors=errors,
+        )
+
+
+ACCESS_OPTIONS = (
+    (CONF_LOCKOUT_ATTEMPTS, DEFAULT_LOCKOUT_ATTEMPTS, 2, 20),
+    (CONF_LOCKOUT_WINDOW, DEFAULT_LOCKOUT_WINDOW, 1, 1440),
+    (CONF_LOCKOUT_MINUTES, DEFAULT_LOCKOUT_MINUTES, 1, 1440),
+    (CONF_ROOM_GRACE, DEFAULT_ROOM_GRACE, 0, 120),
+)
+
+
+class ServiceOptionsFlow(OptionsFlowWithReload):
+    """Card + PIN settings of the library service: lock-out after wrong PINs, room grace."""
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show and save the settings."""
+        if user_input is not None:
+            return self.async_create_entry(
+                data={key: int(value) for key, value in user_input.items()}
+            )
+        options = self.config_entry.options
+        return self.async_show_form(
+            step_id="init",
+            data_schema=probatio.Schema(
+                {
+                    probatio.Required(key, default=options.get(key, default)): _number(
+                        low, high
+                    )
+                    for key, default, low, high in ACCESS_OPTIONS
+                }
+            ),
         )
 
 

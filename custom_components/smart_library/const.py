@@ -33,3 +33,22 @@ DEFAULT_POINT_MAP: Final = "reference"
 DEFAULT_RELEASE_SECONDS: Final = 5
 
 SCAN_INTERVAL: Final = timedelta(seconds=1)
+
+# Card + PIN access (the service entry's options)
+CONF_LOCKOUT_ATTEMPTS: Final = "lockout_attempts"
+CONF_LOCKOUT_WINDOW: Final = "lockout_window"  # minutes
+CONF_LOCKOUT_MINUTES: Final = "lockout_minutes"
+CONF_ROOM_GRACE: Final = "room_grace"  # minutes before a booking the room opens
+DEFAULT_LOCKOUT_ATTEMPTS: Final = 5
+DEFAULT_LOCKOUT_WINDOW: Final = 15
+DEFAULT_LOCKOUT_MINUTES: Final = 15
+DEFAULT_ROOM_GRACE: Final = 10
+
+EVENT_ACCESS: Final = "smart_library_access"
+EVENT_TAILGATING: Final = "smart_library_tailgating"
+TAILGATING_SHOWN: Final = timedelta(
+    minutes=2
+)  # how long the tailgating sensor stays on
+# After a release, entries are counted against the admitted party for this long beyond the
+# release itself (the door closing behind the last of them).
+ENTRY_WATCH_EXTRA: Final = timedelta(seconds=5)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+import time
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers.event import async_track_time_change
+from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.helpers.event import async_call_later, async_track_time_change
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from .const import (
@@ -22,8 +24,11 @@ from .const import (
     DEFAULT_POINT_MAP,
     DEFAULT_RELEASE_SECONDS,
     DOMAIN,
+    ENTRY_WATCH_EXTRA,
+    EVENT_TAILGATING,
     LOGGER,
     SCAN_INTERVAL,
+    TAILGATING_SHOWN,
 )
 from .engine.announcements import Announcement
 from .engine.controller import (
@@ -32,10 +37,11 @@ from .engine.controller import (
     ModuleAddress,
     PointValues,
 )
-from .engine.occupancy import Occupancy
-from .engine.pointmap import PA_COMMAND_STOP, POINT_MAPS
+from .engine.occupancy import EntryWatch, Occupancy
+from .engine.pointmap import PA_COMMAND_STOP, POINT_MAPS, DoorKind
 
 if TYPE_CHECKING:
+    from .access import LibraryAccess
     from .hours import BranchHours
 
 type SmartLibraryConfigEntry = ConfigEntry[SmartLibraryData]
@@ -47,6 +53,12 @@ class SmartLibraryData:
 
     branches: dict[str, BranchCoordinator] = field(default_factory=dict)
     hours: dict[str, BranchHours] = field(default_factory=dict)
+    access: LibraryAccess | None = None
+
+
+def signal_access(subentry_id: str) -> str:
+    """Return the dispatcher signal for a branch's access events."""
+    return f"{DOMAIN}_{subentry_id}_access"
 
 
 def module_address(data: Mapping[str, Any]) -> ModuleAddress:
@@ -101,6 +113,11 @@ class BranchCoordinator(DataUpdateCoordinator[PointValues]):
         self.point_map = controller.point_map
         self.occupancy = Occupancy()
         self._fire_handled = False
+        self._watch: EntryWatch | None = None
+        self._watch_door = "entrance"
+        self.tailgating = False
+        self._unsub_tailgating: Callable[[], None] | None = None
+        entry.async_on_unload(self._cancel_tailgating)
         entry.async_on_unload(
             async_track_time_change(
                 hass, self._async_new_day, hour=0, minute=0, second=0
@@ -133,8 +150,79 @@ class BranchCoordinator(DataUpdateCoordinator[PointValues]):
                 translation_placeholders={"branch": self.subentry.title},
             ) from err
         if "counter.in" in values and "counter.out" in values:
-            self.occupancy.update(int(values["counter.in"]), int(values["counter.out"]))
+            came_in = self.occupancy.update(
+                int(values["counter.in"]), int(values["counter.out"])
+            )
+            self._count_entries(came_in)
         return values
+
+    # -- tailgating -----------------------------------------------------------------------------
+
+    def watch_entry(self, door_id: str, party: int) -> None:
+        """After a card release at the entrance, count who comes in against the admitted party."""
+        if (
+            "counter.in" not in self.point_map
+            or self.point_map.door(door_id).kind is not DoorKind.ENTRANCE
+            or (self.data and self.data.get(f"door.{door_id}.hold"))
+        ):
+            return  # no counter on this door, or it is held free anyway
+        until = (
+            time.monotonic() + self.release_seconds + ENTRY_WATCH_EXTRA.total_seconds()
+        )
+        if self._watch is not None and time.monotonic() < self._watch.until:
+            self._watch.admit(party, until)
+        else:
+            self._watch = EntryWatch(party, until)
+        self._watch_door = door_id
+
+    def _count_entries(self, came_in: int) -> None:
+        watch = self._watch
+        if watch is None:
+            return
+        if tailgaters := watch.count(came_in):
+            self._report_tailgating(watch.party, watch.came_in, tailgaters)
+        if time.monotonic() >= watch.until:
+            self._watch = None
+
+    def _report_tailgating(self, admitted: int, came_in: int, extra: int) -> None:
+        data = {
+            "branch": self.subentry.title,
+            "door": self._watch_door,
+            "admitted": admitted,
+            "came_in": came_in,
+            "tailgaters": extra,
+        }
+        LOGGER.info(
+            "Tailgating at %s: %s came in on a release for %s",
+            self.subentry.title,
+            came_in,
+            admitted,
+        )
+        self.tailgating = True
+        self._cancel_tailgating()
+        self._unsub_tailgating = async_call_later(
+            self.hass, TAILGATING_SHOWN, self._tailgating_over
+        )
+        async_dispatcher_send(
+            self.hass,
+            signal_access(self.subentry.subentry_id),
+            self._watch_door,
+            "tailgating",
+            data,
+        )
+        self.hass.bus.async_fire(EVENT_TAILGATING, data)
+
+    @callback
+    def _tailgating_over(self, _now: datetime) -> None:
+        self._unsub_tailgating = None
+        self.tailgating = False
+        self.async_update_listeners()
+
+    @callback
+    def _cancel_tailgating(self) -> None:
+        if self._unsub_tailgating is not None:
+            self._unsub_tailgating()
+            self._unsub_tailgating = None
 
     async def _release_all_doors(self, values: PointValues) -> None:
         """Fire rule: while the fire input is active every door of the branch is held released.

@@ -11,8 +11,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.event import async_call_later, async_track_point_in_utc_time
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
@@ -268,3 +270,23 @@ class BranchHours:
             return edit(self.schedule)
         except ScheduleError as err:
             raise schedule_error(err) from err
+
+
+def branch_hours(hass: HomeAssistant, device_id: str) -> BranchHours:
+    """Return the hours of the branch whose device was chosen, or a translated error."""
+    device = dr.async_get(hass).async_get(device_id)
+    if device is not None:
+        for entry in hass.config_entries.async_loaded_entries(DOMAIN):
+            if entry.state is ConfigEntryState.LOADED:
+                for identifier in device.identifiers:
+                    if (
+                        identifier[0] == DOMAIN
+                        and identifier[1] in entry.runtime_data.hours
+                    ):
+                        hours: BranchHours = entry.runtime_data.hours[identifier[1]]
+                        return hours
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="unknown_branch",
+        translation_placeholders={"branch": device_id},
+    )

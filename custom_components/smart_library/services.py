@@ -6,7 +6,6 @@ from datetime import datetime, time
 from typing import Any
 import uuid
 
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import (
     HomeAssistant,
     ServiceCall,
@@ -14,14 +13,14 @@ from homeassistant.core import (
     SupportsResponse,
     callback,
 )
-from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
 import probatio
 
 from .const import DOMAIN
 from .engine.schedule import DayException, Event, Mode, ScheduleError, parse_periods
-from .hours import BranchHours, schedule_error
+from .hours import BranchHours, branch_hours, schedule_error
+from .member_services import async_setup_member_services
 
 ATTR_BRANCH = "branch"
 ATTR_DATE = "date"
@@ -64,26 +63,6 @@ SCHEMAS: dict[str, probatio.Schema] = {
     "extend_today": probatio.Schema(BRANCH | {probatio.Required(ATTR_UNTIL): cv.time}),
     "close_early": probatio.Schema(BRANCH | {probatio.Required(ATTR_AT): cv.time}),
 }
-
-
-def branch_hours(hass: HomeAssistant, device_id: str) -> BranchHours:
-    """Return the hours of the branch whose device was chosen, or a translated error."""
-    device = dr.async_get(hass).async_get(device_id)
-    if device is not None:
-        for entry in hass.config_entries.async_loaded_entries(DOMAIN):
-            if entry.state is ConfigEntryState.LOADED:
-                for identifier in device.identifiers:
-                    if (
-                        identifier[0] == DOMAIN
-                        and identifier[1] in entry.runtime_data.hours
-                    ):
-                        hours: BranchHours = entry.runtime_data.hours[identifier[1]]
-                        return hours
-    raise ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key="unknown_branch",
-        translation_placeholders={"branch": device_id},
-    )
 
 
 def _local(value: datetime) -> datetime:
@@ -174,3 +153,4 @@ def async_setup_services(hass: HomeAssistant) -> None:
             schema=SCHEMAS[name],
             supports_response=RESPONDS.get(name, SupportsResponse.NONE),
         )
+    async_setup_member_services(hass)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from homeassistant.components.automation.config import async_validate_config_item
 from homeassistant.components.blueprint import models

@@ -76,6 +76,8 @@ async def _call(
     "platform",
     [
         Platform.BINARY_SENSOR,
+        Platform.CALENDAR,
+        Platform.EVENT,
         Platform.LIGHT,
         Platform.LOCK,
         Platform.MEDIA_PLAYER,

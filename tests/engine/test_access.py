@@ -10,10 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from custom_components.smart_library.engine.access import (
-    AccessDecider,
-    AccessRequest,
-)
+from custom_components.smart_library.engine.access import AccessDecider, AccessRequest
 from custom_components.smart_library.engine.membership import (
     Booking,
     Member,
@@ -56,7 +53,7 @@ def member(card: str, born: date, **changes: object) -> Member:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[MembershipStore]:
-    """A store with one member of each kind the rules tell apart."""
+    """Give a store with one member of each kind the rules tell apart."""
     db = MembershipStore(tmp_path / "members.db")
     for m in (
         member("10000001", date(1980, 5, 1)),  # adult, fine
@@ -88,7 +85,7 @@ def store(tmp_path: Path) -> Iterator[MembershipStore]:
 
 @pytest.fixture
 def decider(store: MembershipStore) -> AccessDecider:
-    """A decider with the default lock-out (5 wrong PINs in 15 min lock 15 min)."""
+    """Give a decider with the default lock-out (5 wrong PINs in 15 min lock 15 min)."""
     return AccessDecider(store, PEPPER, now=NOW)
 
 
@@ -106,7 +103,9 @@ def ask(
     request = AccessRequest(
         branch="oadby",
         door=door,
-        door_kind=DoorKind.MEETING_ROOM if door == "meeting_room" else DoorKind.ENTRANCE,
+        door_kind=DoorKind.MEETING_ROOM
+        if door == "meeting_room"
+        else DoorKind.ENTRANCE,
         card=card,
         pin=pin,
         at=at,
@@ -138,7 +137,9 @@ def ask(
         ("10000009", "2468", Reason.UNDER_16),
     ],
 )
-def test_each_rule(decider: AccessDecider, card: str, pin: str, expected: Reason) -> None:
+def test_each_rule(
+    decider: AccessDecider, card: str, pin: str, expected: Reason
+) -> None:
     """Every refusal of the seeds has its own reason."""
     assert ask(decider, card, pin) is expected
 
@@ -236,9 +237,7 @@ def test_lockout(store: MembershipStore) -> None:
     # A restart does not lift it.
     again = AccessDecider(store, PEPPER, now=locked_at)
     assert ask(again, "10000001", at=locked_at) is Reason.LOCKED_OUT
-    assert (
-        ask(again, "10000001", at=NOW + timedelta(minutes=9 + 15)) is Reason.GRANTED
-    )
+    assert ask(again, "10000001", at=NOW + timedelta(minutes=9 + 15)) is Reason.GRANTED
 
 
 def test_lockout_window_and_policy(store: MembershipStore) -> None:
@@ -267,7 +266,9 @@ def test_meeting_room(store: MembershipStore) -> None:
     decider = AccessDecider(store, PEPPER, now=NOW)
     start = NOW.replace(hour=19, minute=0)
     store.add_booking(
-        Booking("b1", "oadby", "meeting_room", "10000001", start, start + timedelta(hours=1))
+        Booking(
+            "b1", "oadby", "meeting_room", "10000001", start, start + timedelta(hours=1)
+        )
     )
     assert ask(decider, "10000001", door="meeting_room") is Reason.ROOM_NOT_BOOKED
     before = start - timedelta(minutes=10)
@@ -277,10 +278,18 @@ def test_meeting_room(store: MembershipStore) -> None:
         is Reason.ROOM_NOT_BOOKED
     )
     end = start + timedelta(hours=1)
-    assert ask(decider, "10000001", door="meeting_room", at=end) is Reason.ROOM_NOT_BOOKED
+    assert (
+        ask(decider, "10000001", door="meeting_room", at=end) is Reason.ROOM_NOT_BOOKED
+    )
     # A booking in another branch does not open this one's room.
     other = AccessRequest(
-        "wigston", "meeting_room", DoorKind.MEETING_ROOM, "10000001", "2468", start, True
+        "wigston",
+        "meeting_room",
+        DoorKind.MEETING_ROOM,
+        "10000001",
+        "2468",
+        start,
+        True,
     )
     assert decider.decide(other).reason is Reason.ROOM_NOT_BOOKED
     # A barred booker is still barred.

@@ -63,7 +63,8 @@ def test_import_takes_good_rows_and_reports_the_rest(tmp_path: Path) -> None:
     pepper = new_pepper()
     store.change("20000001", lambda m: replace(m, pin_hash=hash_pin("1234", pepper)))
     report = store.import_csv(
-        "card,name,birth_date,card_expiry\n20000001,Ann R,1971-02-14,2029-01-31\n", TODAY
+        "card,name,birth_date,card_expiry\n20000001,Ann R,1971-02-14,2029-01-31\n",
+        TODAY,
     ).as_dict()
     assert (report["added"], report["updated"]) == (0, 1)
     ann = store.require("20000001")

@@ -41,7 +41,9 @@ class AccessRequest:
     open_to_members: bool
     fire_alarm: bool = False
     minors: int = 0  # accompanied under-16s the card holder declares
-    adult_card: str | None = None  # when the card is an under-16's: the accompanying adult
+    adult_card: str | None = (
+        None  # when the card is an under-16's: the accompanying adult
+    )
     adult_pin: str | None = None
 
     def __repr__(self) -> str:
@@ -77,7 +79,7 @@ class AccessDecider:
     ) -> None:
         """Create the decider; lock-outs saved before a restart are taken back."""
         self.store = store
-        self._pepper = pepper
+        self.pepper = pepper
         self.lockout = Lockout(policy or LockoutPolicy())
         self.room_grace = room_grace
         self.lockout.restore(store.lockouts(), now or datetime.now().astimezone())
@@ -96,7 +98,7 @@ class AccessDecider:
         until = self.lockout.locked_until(key, at)
         if until is not None:
             return Reason.LOCKED_OUT
-        if verify_pin(pin, stored, self._pepper):
+        if verify_pin(pin, stored, self.pepper):
             self.lockout.success(key)
             return Reason.GRANTED
         until = self.lockout.failure(key, at)
@@ -111,13 +113,13 @@ class AccessDecider:
         try:
             card = normalise_card(card)
         except MemberError:
-            verify_pin(pin, None, self._pepper)  # same time as a real check
+            verify_pin(pin, None, self.pepper)  # same time as a real check
             return Reason.UNKNOWN_CARD, None
         holder: Member | StaffCard | None = self.store.staff(card) or self.store.member(
             card
         )
         if holder is None:
-            verify_pin(pin, None, self._pepper)
+            verify_pin(pin, None, self.pepper)
             return Reason.UNKNOWN_CARD, None
         checked = self._check_pin(card, pin, holder.pin_hash, at)
         return (checked if isinstance(checked, Reason) else Reason.LOCKED_OUT), holder

@@ -46,7 +46,9 @@ class Reason(StrEnum):
     ROOM_NOT_BOOKED = "room_not_booked"
     ADULT_UNDER_18 = "adult_under_18"
     OUTSIDE_WINDOW = "outside_window"  # a staff/contractor card outside its hours
-    FIRE_ALARM = "fire_alarm"  # card checks are suspended; the doors are already released
+    FIRE_ALARM = (
+        "fire_alarm"  # card checks are suspended; the doors are already released
+    )
 
 
 class MemberError(ValueError):
@@ -190,7 +192,9 @@ def parse_windows(text: str) -> tuple[StaffWindow, ...]:
                 if first not in WEEKDAYS or (last and last not in WEEKDAYS):
                     raise MemberError("invalid_window", window=part)
                 a, b = WEEKDAYS.index(first), WEEKDAYS.index(last or first)
-                days.update(range(a, b + 1) if a <= b else [*range(a, 7), *range(b + 1)])
+                days.update(
+                    range(a, b + 1) if a <= b else [*range(a, 7), *range(b + 1)]
+                )
         start_text, sep, end_text = words[-1].partition("-")
         try:
             start, end = time.fromisoformat(start_text), time.fromisoformat(end_text)

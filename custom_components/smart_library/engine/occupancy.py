@@ -44,3 +44,30 @@ class Occupancy:
     def new_day(self) -> None:
         """Start a new day's entry count."""
         self.entries_today = 0
+
+
+@dataclass
+class EntryWatch:
+    """Entries counted through a door while a card release is open, against the admitted party.
+
+    More people through than were admitted (the member plus the minors they declared) is
+    tailgating. Times are monotonic seconds.
+    """
+
+    party: int
+    until: float
+    came_in: int = 0
+    reported: bool = False
+
+    def admit(self, party: int, until: float) -> None:
+        """Another grant at the same door while this watch runs."""
+        self.party += party
+        self.until = max(self.until, until)
+
+    def count(self, came_in: int) -> int:
+        """Count entries; return how many tailgaters to report now (0 when none or reported)."""
+        self.came_in += came_in
+        if self.reported or self.came_in <= self.party:
+            return 0
+        self.reported = True
+        return self.came_in - self.party

@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
 
 PIN_RE = re.compile(r"\d{4,8}")
 PEPPER_BYTES = 32
@@ -52,7 +53,7 @@ def _b64(raw: bytes) -> str:
 
 
 def _derive(
-    pin: str, pepper: bytes, salt: bytes, log2_n: int, r: int, p: int
+    pin: str, pepper: bytes, salt: bytes, *, log2_n: int, r: int, p: int
 ) -> bytes:
     peppered = hmac.new(pepper, pin.encode("ascii"), hashlib.sha256).digest()
     return hashlib.scrypt(
@@ -71,7 +72,7 @@ def hash_pin(pin: str, pepper: bytes) -> str:
     if not valid_pin(pin):
         raise PinFormatError
     salt = secrets.token_bytes(SALT_BYTES)
-    key = _derive(pin, pepper, salt, SCRYPT_LOG2_N, SCRYPT_R, SCRYPT_P)
+    key = _derive(pin, pepper, salt, log2_n=SCRYPT_LOG2_N, r=SCRYPT_R, p=SCRYPT_P)
     return f"scrypt${SCRYPT_LOG2_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(key)}"
 
 
@@ -87,14 +88,21 @@ def verify_pin(pin: str, stored: str | None, pepper: bytes) -> bool:
     """
     try:
         scheme, log2_n, r, p, salt_b64, key_b64 = (stored or "").split("$")
-        if scheme != "scrypt":
-            raise ValueError(scheme)
         salt, key = base64.b64decode(salt_b64), base64.b64decode(key_b64)
         params = (int(log2_n), int(r), int(p))
     except ValueError:
+        scheme = ""
+    if scheme != "scrypt":
         salt, key, params = _DUMMY_SALT, b"", (SCRYPT_LOG2_N, SCRYPT_R, SCRYPT_P)
         stored = None
-    candidate = _derive(pin if valid_pin(pin) else "0000", pepper, salt, *params)
+    candidate = _derive(
+        pin if valid_pin(pin) else "0000",
+        pepper,
+        salt,
+        log2_n=params[0],
+        r=params[1],
+        p=params[2],
+    )
     matches = hmac.compare_digest(candidate, key)
     return matches and stored is not None and valid_pin(pin)
 
@@ -118,38 +126,43 @@ class Lockout:
     policy: LockoutPolicy = field(default_factory=LockoutPolicy)
     _failures: dict[str, deque[datetime]] = field(default_factory=dict)
     _locked_until: dict[str, datetime] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def locked_until(self, key: str, now: datetime) -> datetime | None:
         """Return when the lock-out of `key` ends, or None when it is not locked out."""
-        until = self._locked_until.get(key)
-        if until is None:
-            return None
-        if now >= until:
-            del self._locked_until[key]
-            return None
-        return until
+        with self._lock:
+            until = self._locked_until.get(key)
+            if until is None:
+                return None
+            if now >= until:
+                del self._locked_until[key]
+                return None
+            return until
 
     def failure(self, key: str, now: datetime) -> datetime | None:
         """Count a wrong PIN; return the end of the lock-out it starts, if it starts one."""
-        failures = self._failures.setdefault(key, deque())
-        failures.append(now)
-        while failures and now - failures[0] > self.policy.window:
-            failures.popleft()
-        if len(failures) >= self.policy.attempts:
-            failures.clear()
+        with self._lock:
+            failures = self._failures.setdefault(key, deque())
+            failures.append(now)
+            while failures and now - failures[0] > self.policy.window:
+                failures.popleft()
+            if len(failures) < self.policy.attempts:
+                return None
+            del self._failures[key]
             until = now + self.policy.duration
             self._locked_until[key] = until
             return until
-        return None
 
     def success(self, key: str) -> None:
-        """A right PIN clears the card's count of wrong ones."""
-        self._failures.pop(key, None)
+        """Clear the count of wrong PINs after a right one."""
+        with self._lock:
+            self._failures.pop(key, None)
 
     def clear(self, key: str) -> None:
         """Lift a lock-out (a member of staff set a new PIN)."""
-        self._failures.pop(key, None)
-        self._locked_until.pop(key, None)
+        with self._lock:
+            self._failures.pop(key, None)
+            self._locked_until.pop(key, None)
 
     def snapshot(self) -> dict[str, str]:
         """Return the running lock-outs as key -> ISO end time (to persist)."""

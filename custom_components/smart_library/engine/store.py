@@ -243,7 +243,7 @@ class MembershipStore:
         placeholders = ",".join("?" * len(_MEMBER_COLUMNS))
         try:
             self._write(
-                f"INSERT INTO members ({','.join(_MEMBER_COLUMNS)}) VALUES ({placeholders})",
+                f"INSERT INTO members ({','.join(_MEMBER_COLUMNS)}) VALUES ({placeholders})",  # noqa: S608 - column names are constants
                 _member_row(member),
             )
         except sqlite3.IntegrityError as err:
@@ -263,18 +263,23 @@ class MembershipStore:
                 rows = self._db.execute(
                     "SELECT * FROM members WHERE card = ?", (card,)
                 ).fetchall()
-                if not rows:
-                    raise MemberError("unknown_member", card=mask_card(card))
-                member = edit(_member(rows[0]))
+                member = edit(self._found(rows, card))
                 row = _member_row(replace(member, card=card))
                 self._db.execute(
-                    f"UPDATE members SET {sets} WHERE card = ?", (*row[1:], card)
+                    f"UPDATE members SET {sets} WHERE card = ?",  # noqa: S608 - constants
+                    (*row[1:], card),
                 )
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
         return member
+
+    @staticmethod
+    def _found(rows: list[sqlite3.Row], card: str) -> Member:
+        if not rows:
+            raise MemberError("unknown_member", card=mask_card(card))
+        return _member(rows[0])
 
     def remove(self, card: str) -> bool:
         """Remove a member (and their bookings); return False when there was none."""
@@ -367,13 +372,13 @@ class MembershipStore:
                     if values["card"] in existing:
                         sets = ",".join(f"{c} = ?" for c in names[1:])
                         self._db.execute(
-                            f"UPDATE members SET {sets} WHERE card = ?",
+                            f"UPDATE members SET {sets} WHERE card = ?",  # noqa: S608 - column names are constants
                             (*[values[c] for c in names[1:]], values["card"]),
                         )
                         report.updated += 1
                     else:
                         self._db.execute(
-                            f"INSERT INTO members ({','.join(names)}) "
+                            f"INSERT INTO members ({','.join(names)}) "  # noqa: S608 - column names are constants
                             f"VALUES ({','.join('?' * len(names))})",
                             [values[c] for c in names],
                         )
@@ -431,7 +436,7 @@ class MembershipStore:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(EXPORT_COLUMNS)
         for row in self._read(
-            f"SELECT {','.join(EXPORT_COLUMNS)} FROM members ORDER BY card"
+            f"SELECT {','.join(EXPORT_COLUMNS)} FROM members ORDER BY card"  # noqa: S608 - column names are constants
         ):
             writer.writerow(["" if v is None else v for v in row])
         return out.getvalue()

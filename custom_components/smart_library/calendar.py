@@ -1,0 +1,180 @@
+"""Meeting-room bookings: a calendar per branch; a room door opens only for the booker's card.
+
+Create a booking from Home Assistant's calendar (or `calendar.create_event`): the summary is its
+title, the description holds the booker's library card number (shown masked from then on), the
+location names the room (optional when the branch has one meeting room).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+import re
+from typing import Any
+import uuid
+
+from homeassistant.components.calendar import (
+    CalendarEntity,
+    CalendarEntityFeature,
+    CalendarEvent,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util import dt as dt_util
+
+from .access import LibraryAccess
+from .const import DOMAIN
+from .coordinator import BranchCoordinator, SmartLibraryConfigEntry
+from .engine.membership import Booking, mask_card, normalise_card
+from .engine.pointmap import DoorKind
+from .entity import branch_device_info
+
+PARALLEL_UPDATES = 0
+
+_CARD_IN_TEXT = re.compile(
+    r"(?:card\s*(?:number|no\.?)?\s*[:#]?\s*)?([0-9A-Za-z]{4,20})", re.IGNORECASE
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: SmartLibraryConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add a room-bookings calendar to every branch with a meeting room."""
+    access = entry.runtime_data.access
+    assert access is not None
+    for subentry_id, coordinator in entry.runtime_data.branches.items():
+        if any(d.kind is DoorKind.MEETING_ROOM for d in coordinator.point_map.doors):
+            async_add_entities(
+                [RoomBookings(coordinator, access)], config_subentry_id=subentry_id
+            )
+
+
+class RoomBookings(CalendarEntity):
+    """The meeting-room bookings of one branch."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+    _attr_translation_key = "room_bookings"
+    _attr_supported_features = (
+        CalendarEntityFeature.CREATE_EVENT | CalendarEntityFeature.DELETE_EVENT
+    )
+
+    def __init__(self, coordinator: BranchCoordinator, access: LibraryAccess) -> None:
+        """Initialise the branch's calendar."""
+        subentry = coordinator.subentry
+        self._branch = subentry.subentry_id
+        self._title = subentry.title
+        self._rooms = [
+            d.id for d in coordinator.point_map.doors if d.kind is DoorKind.MEETING_ROOM
+        ]
+        self._access = access
+        self._bookings: list[Booking] = []
+        self._attr_unique_id = f"{subentry.subentry_id}_room_bookings"
+        self._attr_device_info = branch_device_info(subentry)
+
+    async def async_added_to_hass(self) -> None:
+        """Load the branch's bookings."""
+        await super().async_added_to_hass()
+        await self._async_reload()
+
+    async def _async_reload(self) -> None:
+        self._bookings = await self._access.async_run(
+            lambda: self._access.store.bookings(self._branch, dt_util.now())
+        )
+
+    def _event(self, booking: Booking) -> CalendarEvent:
+        return CalendarEvent(
+            start=dt_util.as_local(booking.start),
+            end=dt_util.as_local(booking.end),
+            summary=booking.title,
+            description=f"Booked with card {mask_card(booking.card)}",
+            location=booking.room,
+            uid=booking.id,
+        )
+
+    @property
+    def event(self) -> CalendarEvent | None:
+        """Return the booking under way, or the next one."""
+        now = dt_util.now()
+        upcoming = [b for b in self._bookings if b.end > now]
+        return self._event(min(upcoming, key=lambda b: b.start)) if upcoming else None
+
+    async def async_get_events(
+        self, hass: HomeAssistant, start_date: datetime, end_date: datetime
+    ) -> list[CalendarEvent]:
+        """Return the bookings between two times."""
+        bookings = await self._access.async_run(
+            lambda: self._access.store.bookings(self._branch, start_date, end_date)
+        )
+        return [self._event(b) for b in bookings]
+
+    def _error(self, key: str, **placeholders: str) -> ServiceValidationError:
+        return ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key=key,
+            translation_placeholders=placeholders or None,
+        )
+
+    def _room(self, location: str) -> str:
+        wanted = location.strip().lower().replace(" ", "_")
+        if not wanted and len(self._rooms) == 1:
+            return self._rooms[0]
+        if wanted in self._rooms:
+            return wanted
+        raise self._error(
+            "booking_unknown_room",
+            room=location,
+            rooms=", ".join(self._rooms),
+        )
+
+    async def async_create_event(self, **kwargs: Any) -> None:
+        """Book a room: the description carries the booker's card, the location the room."""
+        start, end = kwargs["dtstart"], kwargs["dtend"]
+        if not isinstance(start, datetime) or not isinstance(end, datetime):
+            raise self._error("booking_needs_times")
+        start, end = dt_util.as_local(start), dt_util.as_local(end)
+        if end <= start:
+            raise self._error("booking_end_before_start")
+        match = _CARD_IN_TEXT.search(kwargs.get("description") or "")
+        if match is None:
+            raise self._error("booking_needs_card")
+        card = normalise_card(match.group(1))
+        room = self._room(kwargs.get("location") or "")
+        booking = Booking(
+            id=uuid.uuid4().hex,
+            branch=self._branch,
+            room=room,
+            card=card,
+            start=start,
+            end=end,
+            title=str(kwargs.get("summary") or ""),
+        )
+
+        def book() -> None:
+            store = self._access.store
+            store.require(card)  # only a member's card can open a room
+            for other in store.bookings(self._branch, start, end):
+                if other.room == room:
+                    raise self._error("booking_overlaps", room=room)
+            store.add_booking(booking)
+
+        await self._access.async_run(book)
+        await self._async_reload()
+        self.async_write_ha_state()
+
+    async def async_delete_event(
+        self,
+        uid: str,
+        recurrence_id: str | None = None,
+        recurrence_range: str | None = None,
+    ) -> None:
+        """Cancel a booking."""
+        removed = await self._access.async_run(
+            lambda: self._access.store.remove_booking(uid)
+        )
+        if not removed:
+            raise self._error("booking_not_found")
+        await self._async_reload()
+        self.async_write_ha_state()
