@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
+import uuid
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -34,7 +35,7 @@ from .const import (
 )
 from .coordinator import BranchCoordinator, signal_access
 from .engine.access import AccessDecider, AccessRequest, Decision
-from .engine.membership import MemberError
+from .engine.membership import Booking, MemberError, normalise_card
 from .engine.pins import LockoutPolicy, PinFormatError, new_pepper
 from .engine.store import MembershipStore
 
@@ -42,6 +43,20 @@ _T = TypeVar("_T")
 
 # Reasons the Home Assistant side adds to the engine's.
 REASON_CONTROLLER_UNREACHABLE = "controller_unreachable"
+
+
+def signal_bookings(subentry_id: str) -> str:
+    """Return the dispatcher signal telling a branch's calendar its bookings changed."""
+    return f"{DOMAIN}_{subentry_id}_bookings"
+
+
+def booking_error(key: str, **placeholders: str) -> ServiceValidationError:
+    """Return a translated error about a room booking."""
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key=key,
+        translation_placeholders=placeholders or None,
+    )
 
 
 def store_path(hass: HomeAssistant, entry_id: str) -> Path:
@@ -147,6 +162,50 @@ class LibraryAccess:
             return await self.hass.async_add_executor_job(job)
         except (MemberError, PinFormatError) as err:
             raise member_error(err) from None
+
+    async def async_book(
+        self,
+        branch: str,
+        rooms: list[str],
+        *,
+        room: str,
+        card: str,
+        start: datetime,
+        end: datetime,
+        title: str,
+    ) -> Booking:
+        """Book a meeting room of a branch for a member's card; tell its calendar."""
+        wanted = room.strip().lower().replace(" ", "_")
+        if not wanted and len(rooms) == 1:
+            wanted = rooms[0]
+        if wanted not in rooms:
+            raise booking_error(
+                "booking_unknown_room", room=room, rooms=", ".join(rooms) or "-"
+            )
+        start, end = dt_util.as_local(start), dt_util.as_local(end)
+        if end <= start:
+            raise booking_error("booking_end_before_start")
+
+        def book() -> Booking:
+            booking = Booking(
+                id=uuid.uuid4().hex,
+                branch=branch,
+                room=wanted,
+                card=normalise_card(card),
+                start=start,
+                end=end,
+                title=title,
+            )
+            self.store.require(booking.card)  # only a member's card can open a room
+            for other in self.store.bookings(branch, start, end):
+                if other.room == wanted:
+                    raise booking_error("booking_overlaps", room=wanted)
+            self.store.add_booking(booking)
+            return booking
+
+        booking = await self.async_run(book)
+        async_dispatcher_send(self.hass, signal_bookings(branch))
+        return booking
 
     async def async_request(
         self,

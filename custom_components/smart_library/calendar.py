@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import datetime
 import re
 from typing import Any
-import uuid
 
 from homeassistant.components.calendar import (
     CalendarEntity,
@@ -18,14 +17,13 @@ from homeassistant.components.calendar import (
     CalendarEvent,
 )
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
-from .access import LibraryAccess
-from .const import DOMAIN
+from .access import LibraryAccess, booking_error, signal_bookings
 from .coordinator import BranchCoordinator, SmartLibraryConfigEntry
-from .engine.membership import Booking, mask_card, normalise_card
+from .engine.membership import Booking, mask_card
 from .engine.pointmap import DoorKind
 from .entity import branch_device_info
 
@@ -75,9 +73,18 @@ class RoomBookings(CalendarEntity):
         self._attr_device_info = branch_device_info(subentry)
 
     async def async_added_to_hass(self) -> None:
-        """Load the branch's bookings."""
+        """Load the branch's bookings; follow changes made by actions."""
         await super().async_added_to_hass()
         await self._async_reload()
+        self.async_on_remove(
+            async_dispatcher_connect(
+                self.hass, signal_bookings(self._branch), self._async_changed
+            )
+        )
+
+    async def _async_changed(self) -> None:
+        await self._async_reload()
+        self.async_write_ha_state()
 
     async def _async_reload(self) -> None:
         self._bookings = await self._access.async_run(
@@ -110,59 +117,23 @@ class RoomBookings(CalendarEntity):
         )
         return [self._event(b) for b in bookings]
 
-    def _error(self, key: str, **placeholders: str) -> ServiceValidationError:
-        return ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key=key,
-            translation_placeholders=placeholders or None,
-        )
-
-    def _room(self, location: str) -> str:
-        wanted = location.strip().lower().replace(" ", "_")
-        if not wanted and len(self._rooms) == 1:
-            return self._rooms[0]
-        if wanted in self._rooms:
-            return wanted
-        raise self._error(
-            "booking_unknown_room",
-            room=location,
-            rooms=", ".join(self._rooms),
-        )
-
     async def async_create_event(self, **kwargs: Any) -> None:
         """Book a room: the description carries the booker's card, the location the room."""
         start, end = kwargs["dtstart"], kwargs["dtend"]
         if not isinstance(start, datetime) or not isinstance(end, datetime):
-            raise self._error("booking_needs_times")
-        start, end = dt_util.as_local(start), dt_util.as_local(end)
-        if end <= start:
-            raise self._error("booking_end_before_start")
+            raise booking_error("booking_needs_times")
         match = _CARD_IN_TEXT.search(kwargs.get("description") or "")
         if match is None:
-            raise self._error("booking_needs_card")
-        card = normalise_card(match.group(1))
-        room = self._room(kwargs.get("location") or "")
-        booking = Booking(
-            id=uuid.uuid4().hex,
-            branch=self._branch,
-            room=room,
-            card=card,
+            raise booking_error("booking_needs_card")
+        await self._access.async_book(
+            self._branch,
+            self._rooms,
+            room=kwargs.get("location") or "",
+            card=match.group(1),
             start=start,
             end=end,
             title=str(kwargs.get("summary") or ""),
         )
-
-        def book() -> None:
-            store = self._access.store
-            store.require(card)  # only a member's card can open a room
-            for other in store.bookings(self._branch, start, end):
-                if other.room == room:
-                    raise self._error("booking_overlaps", room=room)
-            store.add_booking(booking)
-
-        await self._access.async_run(book)
-        await self._async_reload()
-        self.async_write_ha_state()
 
     async def async_delete_event(
         self,
@@ -175,6 +146,5 @@ class RoomBookings(CalendarEntity):
             lambda: self._access.store.remove_booking(uid)
         )
         if not removed:
-            raise self._error("booking_not_found")
-        await self._async_reload()
-        self.async_write_ha_state()
+            raise booking_error("booking_not_found")
+        await self._async_changed()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 
 from .coordinator import SmartLibraryConfigEntry
 
@@ -34,4 +35,21 @@ async def async_get_config_entry_diagnostics(
             "people_inside": coordinator.occupancy.inside,
             "entries_today": coordinator.occupancy.entries_today,
         }
-    return {"service": dict(entry.data), "branches": branches}
+    membership: dict[str, Any] = {}
+    if (access := entry.runtime_data.access) is not None:
+        # Counts only: no card number, name or date of a member leaves the store here.
+        membership = await hass.async_add_executor_job(
+            access.store.counts, dt_util.now().date()
+        )
+        membership["lockout_policy"] = {
+            "attempts": access.decider.lockout.policy.attempts,
+            "window_minutes": access.decider.lockout.policy.window.total_seconds() / 60,
+            "minutes": access.decider.lockout.policy.duration.total_seconds() / 60,
+        }
+        membership["cards_locked_out"] = len(access.decider.lockout.snapshot())
+    return {
+        "service": dict(entry.data),
+        "options": dict(entry.options),
+        "membership": membership,
+        "branches": branches,
+    }

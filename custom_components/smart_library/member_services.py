@@ -6,7 +6,7 @@ passed to the engine and forgotten; a card number is only ever echoed masked.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -41,6 +41,7 @@ from .engine.membership import (
     parse_windows,
 )
 from .engine.pins import hash_pin
+from .engine.pointmap import DoorKind
 from .hours import branch_hours
 
 ATTR_CARD = "card"
@@ -62,6 +63,11 @@ ATTR_DOOR = "door"
 ATTR_MINORS = "minors"
 ATTR_ADULT_CARD = "adult_card"
 ATTR_ADULT_PIN = "adult_pin"
+
+ATTR_ROOM = "room"
+ATTR_START = "start"
+ATTR_END = "end"
+ATTR_TITLE = "title"
 
 STAFF_ROLES = ["staff", "cleaner", "security", "contractor"]
 
@@ -114,6 +120,16 @@ MEMBER_SCHEMAS: dict[str, probatio.Schema] = {
         }
     ),
     "remove_staff_card": probatio.Schema(CARD),
+    "book_room": probatio.Schema(
+        {
+            probatio.Required(ATTR_BRANCH): cv.string,
+            probatio.Optional(ATTR_ROOM, default=""): cv.string,
+            probatio.Required(ATTR_CARD): cv.string,
+            probatio.Required(ATTR_START): cv.datetime,
+            probatio.Required(ATTR_END): cv.datetime,
+            probatio.Optional(ATTR_TITLE, default=""): cv.string,
+        }
+    ),
 }
 
 REQUEST_ACCESS_SCHEMA = probatio.Schema(
@@ -129,6 +145,37 @@ REQUEST_ACCESS_SCHEMA = probatio.Schema(
         probatio.Optional(ATTR_ADULT_PIN): cv.string,
     }
 )
+
+
+SECRET_FIELDS = (ATTR_PIN, ATTR_ADULT_PIN)
+CARD_FIELDS = (ATTR_CARD, ATTR_ADULT_CARD)
+REDACTED = "********"
+
+
+def redacting(schema: probatio.Schema) -> Any:
+    """Wrap an action's schema so the caller's data loses its secrets once validated.
+
+    Home Assistant fires a `call_service` event with the data the caller passed, after the
+    schema ran, and the recorder keeps that event; a script trace keeps the same dict. The
+    handler gets the validated copy; what was passed in is left with the PIN replaced and the
+    card masked, so neither reaches the event bus, the database or a trace.
+    """
+
+    def validate(data: Any) -> Any:
+        try:
+            return schema(dict(data))
+        finally:
+            if isinstance(data, MutableMapping):
+                for key in SECRET_FIELDS:
+                    if key in data:
+                        data[key] = REDACTED
+                for key in CARD_FIELDS:
+                    if isinstance(data.get(key), str):
+                        data[key] = mask_card(data[key])
+                if isinstance(data.get(ATTR_CSV), str):  # an import carries card numbers
+                    data[ATTR_CSV] = f"({data[ATTR_CSV].count(chr(10))} lines of CSV)"
+
+    return validate
 
 
 def _access(call: ServiceCall) -> LibraryAccess:
@@ -325,6 +372,35 @@ async def _remove_staff_card(
     return None
 
 
+async def _book_room(call: ServiceCall) -> ServiceResponse:
+    coordinator = branch_hours(call.hass, call.data[ATTR_BRANCH]).coordinator
+    access: LibraryAccess | None = coordinator.config_entry.runtime_data.access
+    if access is None:
+        raise _error("unknown_branch", branch=call.data[ATTR_BRANCH])
+    rooms = [
+        d.id for d in coordinator.point_map.doors if d.kind is DoorKind.MEETING_ROOM
+    ]
+
+    def local(value: Any) -> Any:
+        return (
+            value
+            if value.tzinfo
+            else value.replace(tzinfo=dt_util.get_default_time_zone())
+        )
+
+    booking = await access.async_book(
+        coordinator.subentry.subentry_id,
+        rooms,
+        room=call.data[ATTR_ROOM],
+        card=call.data[ATTR_CARD],
+        start=local(call.data[ATTR_START]),
+        end=local(call.data[ATTR_END]),
+        title=call.data[ATTR_TITLE],
+    )
+    result: ServiceResponse = {"booking_id": booking.id, "room": booking.room}
+    return result if call.return_response else None
+
+
 MEMBER_HANDLERS: dict[
     str, Callable[[LibraryAccess, ServiceCall], Awaitable[ServiceResponse]]
 ] = {
@@ -369,7 +445,7 @@ async def async_request_access(
 @callback
 def async_setup_member_services(hass: HomeAssistant) -> None:
     """Register the membership actions (admin only) and `request_access`."""
-    for name, handler in MEMBER_HANDLERS.items():
+    for name, handler in MEMBER_HANDLERS.items():  # book_room is registered below
 
         async def handle(call: ServiceCall, handler: Any = handler) -> ServiceResponse:
             result: ServiceResponse = await handler(_access(call), call)
@@ -380,11 +456,20 @@ def async_setup_member_services(hass: HomeAssistant) -> None:
             DOMAIN,
             name,
             handle,
-            schema=MEMBER_SCHEMAS[name],
+            schema=redacting(MEMBER_SCHEMAS[name]),
             supports_response=SupportsResponse.ONLY
             if name in ONLY_RESPONSE
             else SupportsResponse.OPTIONAL,
         )
+
+    async_register_admin_service(
+        hass,
+        DOMAIN,
+        "book_room",
+        _book_room,
+        schema=redacting(MEMBER_SCHEMAS["book_room"]),
+        supports_response=SupportsResponse.OPTIONAL,
+    )
 
     async def request_access(call: ServiceCall) -> ServiceResponse:
         result = await async_request_access(call.hass, dict(call.data))
@@ -395,6 +480,6 @@ def async_setup_member_services(hass: HomeAssistant) -> None:
         DOMAIN,
         "request_access",
         request_access,
-        schema=REQUEST_ACCESS_SCHEMA,
+        schema=redacting(REQUEST_ACCESS_SCHEMA),
         supports_response=SupportsResponse.OPTIONAL,
     )

@@ -126,17 +126,22 @@ class Member:
             return Reason.UNDER_16
         if self.card_expiry < day:
             return Reason.CARD_EXPIRED
+        if self.renewed_on is not None and (
+            self.induction_date is None or self.induction_date < self.renewed_on
+        ):
+            return Reason.INDUCTION_OUTDATED
         if self.induction_date is None:
             return Reason.INDUCTION_NEEDED
-        if self.renewed_on is not None and self.induction_date < self.renewed_on:
-            return Reason.INDUCTION_OUTDATED
         return Reason.GRANTED
 
     def renewed(self, day: date, expiry: date) -> Member:
-        """Return the member after a card renewal: new expiry, a new induction needed."""
+        """Return the member after a card renewal: new expiry, a new induction needed.
+
+        The old induction no longer counts, even one done earlier the same day.
+        """
         if expiry <= day:
             raise MemberError("expiry_not_after_renewal")
-        return replace(self, card_expiry=expiry, renewed_on=day)
+        return replace(self, card_expiry=expiry, renewed_on=day, induction_date=None)
 
 
 def check_member_fields(member: Member, today: date) -> None:

@@ -312,7 +312,14 @@ class MembershipStore:
         for member in self.members():
             total += 1
             active += member.eligibility(today).value == "granted"
-        return {"members": total, "smart_access": active}
+        staff = int(self._read("SELECT COUNT(*) FROM staff")[0][0])
+        bookings = int(self._read("SELECT COUNT(*) FROM bookings")[0][0])
+        return {
+            "members": total,
+            "smart_access": active,
+            "staff_cards": staff,
+            "bookings": bookings,
+        }
 
     # -- import / export ------------------------------------------------------------------------
 

@@ -1,0 +1,202 @@
+"""No PIN and no full card number in a log line, an event, a state, diagnostics or an error.
+
+Every access path is driven with distinctive secrets, with every logger at DEBUG; then the log,
+every event fired on the bus (including Home Assistant's own `call_service`, which the recorder
+keeps), every state and attribute, the diagnostics and every error message are searched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import date, timedelta
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+from homeassistant.const import ATTR_ENTITY_ID, ATTR_OPTION, MATCH_ALL
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import device_registry as dr
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+
+from custom_components.smart_library.access import store_path
+from custom_components.smart_library.const import DOMAIN, EVENT_ACCESS
+from simulator.building import SimulatedBuilding
+
+CARD = "29876543210123"
+CHILD = "29876543210456"
+STAFF = "CLEANER77331"
+UNKNOWN = "29999999999999"
+IMPORTED = "29876500011122"
+PINS = ("73914682", "51739264", "86203157", "93715")
+SECRETS = (CARD, CHILD, STAFF, UNKNOWN, IMPORTED, *PINS)
+
+
+async def test_no_secret_anywhere(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    building: SimulatedBuilding,
+    caplog: pytest.LogCaptureFixture,
+    hass_client: Callable[[], Awaitable[TestClient]],
+) -> None:
+    """Drive every path; find no PIN and no full card number anywhere."""
+    assert await async_setup_component(hass, "diagnostics", {})
+    caplog.set_level(logging.DEBUG)
+    events: list[Event] = []
+    hass.bus.async_listen(MATCH_ALL, events.append)
+    errors: list[str] = []
+    pin, other_pin, adult_pin, staff_pin = PINS
+    entry = init_integration
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, "branch_oadby"), entry.entry_id
+    )
+    assert device is not None
+    today = dt_util.now().date()
+
+    async def act(service: str, data: dict[str, Any]) -> Any:
+        try:
+            return await hass.services.async_call(
+                DOMAIN, service, data, blocking=True, return_response=True
+            )
+        except HomeAssistantError as err:
+            errors.append(str(err))
+            return None
+
+    await hass.services.async_call(
+        "select",
+        "select_option",
+        {ATTR_ENTITY_ID: "select.oadby_library_mode_override", ATTR_OPTION: "smart"},
+        blocking=True,
+    )
+    member = {"birth_date": date(1980, 1, 1), "card_expiry": today + timedelta(days=99)}
+    await act(
+        "enroll_member", {"card": CARD, "pin": pin, "induction_date": today} | member
+    )
+    await act("enroll_member", {"card": CARD, "pin": pin} | member)  # already enrolled
+    await act(
+        "enroll_member",
+        {"card": CHILD, "pin": other_pin}
+        | member
+        | {"birth_date": today.replace(year=today.year - 10)},
+    )
+    await act("enroll_member", {"card": UNKNOWN + "X", "pin": "12"} | member)  # bad PIN
+    await act("set_pin", {"card": CARD, "pin": adult_pin})
+    await act("set_pin", {"card": UNKNOWN, "pin": pin})
+    await act(
+        "import_members",
+        {
+            "csv": f"card,birth_date,card_expiry\n{IMPORTED},1990-01-01,2030-01-01\n{UNKNOWN},bad,2030-01-01\n"
+        },
+    )
+    await act(
+        "add_staff_card",
+        {
+            "card": STAFF,
+            "name": "Cleaner",
+            "role": "cleaner",
+            "windows": "00:00-23:59",
+            "pin": staff_pin,
+        },
+    )
+    await act(
+        "add_staff_card",
+        {
+            "card": CARD,
+            "name": "x",
+            "role": "staff",
+            "windows": "00:00-23:59",
+            "pin": staff_pin,
+        },
+    )
+    for card, typed, extra in (
+        (CARD, adult_pin, {}),
+        (CARD, adult_pin, {"minors": 1}),
+        (CHILD, other_pin, {"adult_card": CARD, "adult_pin": adult_pin}),
+        (STAFF, staff_pin, {}),
+        (UNKNOWN, pin, {}),
+        (CARD, adult_pin, {"door": "meeting_room"}),
+        (IMPORTED, pin, {}),
+        *((CARD, pin, {}) for _ in range(6)),  # wrong PINs, then locked out
+        (CARD, adult_pin, {"door": "no_such_door"}),
+    ):
+        await act(
+            "request_access", {"branch": device.id, "card": card, "pin": typed} | extra
+        )
+    await act(
+        "book_room",
+        {
+            "branch": device.id,
+            "card": CARD,
+            "start": dt_util.now(),
+            "end": dt_util.now() + timedelta(hours=1),
+        },
+    )
+    await act(
+        "book_room",
+        {
+            "branch": device.id,
+            "card": UNKNOWN,
+            "start": dt_util.now(),
+            "end": dt_util.now() + timedelta(hours=1),
+        },
+    )
+    await act(
+        "bar_member",
+        {"card": CARD, "reason": "test", "review_date": today + timedelta(days=30)},
+    )
+    await act("remove_member", {"card": UNKNOWN})
+    exported = await act("export_members", {})
+    assert (
+        CARD in exported["csv"]
+    )  # the export is the one place a card is whole (admin only)
+
+    client = await hass_client()
+    for body in (
+        {"branch": device.id, "card": CARD, "pin": adult_pin},
+        {"branch": device.id, "card": UNKNOWN, "pin": pin},
+        {"branch": "nowhere", "card": CARD, "pin": pin},
+        {"branch": device.id, "card": CARD, "pin": pin, "minors": "many"},
+    ):
+        response = await client.post("/api/smart_library/access", json=body)
+        errors.append(await response.text())
+    await hass.async_block_till_done()
+
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    states = [json.dumps(s.as_dict(), default=str) for s in hass.states.async_all()]
+    bus = [json.dumps(e.as_dict(), default=str) for e in events]
+    places = {
+        "log": caplog.text,
+        "events": "\n".join(bus),
+        "states": "\n".join(states),
+        "diagnostics": json.dumps(diagnostics, default=str),
+        "errors": "\n".join(errors),
+    }
+    assert len(errors) >= 8 and len(bus) > 20
+    reasons = {e.data["reason"] for e in events if e.event_type == EVENT_ACCESS}
+    assert reasons >= {
+        "granted",
+        "staff",
+        "unknown_card",
+        "wrong_pin",
+        "locked_out",
+        "room_not_booked",
+    }
+    for where, text in places.items():
+        for secret in SECRETS:
+            assert secret not in text, f"{secret} found in {where}"
+    # The store holds PINs only as salted, peppered hashes.
+    raw = b"".join(
+        p.read_bytes()
+        for p in Path(store_path(hass, entry.entry_id)).parent.iterdir()
+        if p.name.startswith(entry.entry_id)
+    )
+    for secret in PINS:
+        assert secret.encode() not in raw
