@@ -374,22 +374,17 @@ class MembershipStore:
                     r[0]
                     for r in self._db.execute("SELECT card FROM members").fetchall()
                 }
-                for _number, values in rows.values():
-                    names = list(values)
-                    if values["card"] in existing:
-                        sets = ",".join(f"{c} = ?" for c in names[1:])
-                        self._db.execute(
-                            f"UPDATE members SET {sets} WHERE card = ?",  # noqa: S608 - column names are constants
-                            (*[values[c] for c in names[1:]], values["card"]),
-                        )
-                        report.updated += 1
-                    else:
-                        self._db.execute(
-                            f"INSERT INTO members ({','.join(names)}) "  # noqa: S608 - column names are constants
-                            f"VALUES ({','.join('?' * len(names))})",
-                            [values[c] for c in names],
-                        )
-                        report.added += 1
+                report.updated = sum(1 for card in rows if card in existing)
+                report.added = len(rows) - report.updated
+                if rows:
+                    names = list(next(iter(rows.values()))[1])  # every row has the same
+                    updates = ",".join(f"{c} = excluded.{c}" for c in names[1:])
+                    self._db.executemany(
+                        f"INSERT INTO members ({','.join(names)}) "  # noqa: S608 - constants
+                        f"VALUES ({','.join('?' * len(names))}) "
+                        f"ON CONFLICT(card) DO UPDATE SET {updates}",
+                        ([values[c] for c in names] for _n, values in rows.values()),
+                    )
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
