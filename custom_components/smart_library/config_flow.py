@@ -12,7 +12,7 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
     ConfigSubentry,
     ConfigSubentryFlow,
-    OptionsFlowWithReload,
+    OptionsFlow,
     SubentryFlowResult,
 )
 from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
@@ -377,8 +377,11 @@ ACCESS_OPTIONS = (
 )
 
 
-class ServiceOptionsFlow(OptionsFlowWithReload):
-    """Card + PIN settings of the library service: lock-out after wrong PINs, room grace."""
+class ServiceOptionsFlow(OptionsFlow):
+    """Card + PIN settings of the library service: lock-out after wrong PINs, room grace.
+
+    Saving reloads the service (its update listener), so the doors use the new settings.
+    """
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None

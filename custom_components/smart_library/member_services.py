@@ -172,7 +172,9 @@ def redacting(schema: probatio.Schema) -> Any:
                 for key in CARD_FIELDS:
                     if isinstance(data.get(key), str):
                         data[key] = mask_card(data[key])
-                if isinstance(data.get(ATTR_CSV), str):  # an import carries card numbers
+                if isinstance(
+                    data.get(ATTR_CSV), str
+                ):  # an import carries card numbers
                     data[ATTR_CSV] = f"({data[ATTR_CSV].count(chr(10))} lines of CSV)"
 
     return validate
