@@ -36,7 +36,9 @@ WITH_PIN = 200  # members given a PIN (each costs one key derivation to set)
 def _lms_export(members: int, rng: random.Random) -> str:
     lines = ["Barcode,Patron Name,Date of Birth,Expiry Date,Induction"]
     for n in range(members):
-        born = date(1940 + rng.randrange(70), 1 + rng.randrange(12), 1 + rng.randrange(28))
+        born = date(
+            1940 + rng.randrange(70), 1 + rng.randrange(12), 1 + rng.randrange(28)
+        )
         lines.append(
             f"2{n:013d},Member {n},{born:%d/%m/%Y},{2027 + rng.randrange(3)}-06-30,"
             f"2026-0{1 + rng.randrange(9)}-15"
@@ -88,7 +90,9 @@ async def main() -> None:
         start = time.perf_counter()
         for card in holders:
             hashed = hash_pin("2468", pepper)
-            store.change(card, lambda m, h=hashed: m.__class__(**{**m.__dict__, "pin_hash": h}))
+            store.change(
+                card, lambda m, h=hashed: m.__class__(**{**m.__dict__, "pin_hash": h})
+            )
         per_pin = (time.perf_counter() - start) / WITH_PIN * 1000
         print(f"  set a PIN (key derivation + durable write) {per_pin:7.2f} ms each")
         store.close()
@@ -138,7 +142,9 @@ async def main() -> None:
                 await controller.release_door("entrance", 5)
             elapsed = (time.perf_counter() - t) * 1000
             (granted if decision.granted else refused).append(elapsed)
-        writes = sum(1 for key, v in building.writes if key == "door.entrance.pulse" and v)
+        writes = sum(
+            1 for key, v in building.writes if key == "door.entrance.pulse" and v
+        )
         print(_row("request_access, granted (incl. release)", granted))
         print(_row("request_access, refused", refused))
         print(_row("request_access, all", granted + refused))
