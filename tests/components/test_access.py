@@ -549,3 +549,111 @@ async def test_http_endpoint(
     response = await client.post("/api/smart_library/access", data="not json")
     assert response.status == HTTPStatus.BAD_REQUEST
     assert releases(building) == 1
+
+
+EXPIRED, NEW, RENEWED, BARRED, WARNED, LOCKED = (f"2123400000001{n}" for n in range(6))
+STAFF_CARD = "STAFF0001"
+
+
+async def population(hass: HomeAssistant) -> None:
+    """Add a member for each refusal the rules give, a locked-out card and a staff card."""
+    today = dt_util.now().date()
+    base = {"birth_date": date(1980, 1, 1), "pin": PIN}
+    good = base | {"card_expiry": today + timedelta(days=90), "induction_date": today}
+    for card, data in (
+        (EXPIRED, good | {"card_expiry": today - timedelta(days=1)}),
+        (NEW, base | {"card_expiry": today + timedelta(days=90)}),
+        (RENEWED, good),
+        (BARRED, good),
+        (WARNED, good),
+        (LOCKED, good),
+    ):
+        await call(hass, "enroll_member", {"card": card} | data)
+    await call(
+        hass,
+        "renew_card",
+        {"card": RENEWED, "card_expiry": today + timedelta(days=700)},
+    )
+    await call(
+        hass,
+        "bar_member",
+        {"card": BARRED, "reason": "x", "review_date": today + timedelta(days=60)},
+    )
+    await call(hass, "issue_final_warning", {"card": WARNED, "reason": "y"})
+    for _ in range(5):
+        await request(hass, LOCKED, "0000")
+    await call(
+        hass,
+        "add_staff_card",
+        {
+            "card": STAFF_CARD,
+            "name": "Security",
+            "role": "security",
+            "windows": "00:00-23:59",
+            "pin": "97531",
+        },
+    )
+
+
+# reason: (card, pin, extra fields, what happens to the branch first)
+EVERY_REASON: dict[str, tuple[str, str, dict[str, Any], str | None]] = {
+    "granted": (ADULT, PIN, {}, None),
+    "staff": (STAFF_CARD, "97531", {}, "closed"),
+    "unknown_card": ("21230000000000", PIN, {}, None),
+    "wrong_pin": (ADULT, "1111", {}, None),
+    "locked_out": (LOCKED, PIN, {}, None),
+    "under_16": (CHILD, PIN, {}, None),
+    "induction_needed": (NEW, PIN, {}, None),
+    "card_expired": (EXPIRED, PIN, {}, None),
+    "induction_outdated": (RENEWED, PIN, {}, None),
+    "barred": (BARRED, PIN, {}, None),
+    "final_warning": (WARNED, PIN, {}, None),
+    "not_open": (ADULT, PIN, {}, "closed"),
+    "room_not_booked": (ADULT, PIN, {"door": "meeting_room"}, None),
+    "adult_under_18": (TEEN, PIN, {"minors": 1}, None),
+    "fire_alarm": (ADULT, PIN, {}, "fire"),
+}
+
+
+@pytest.mark.usefixtures("members")
+@pytest.mark.parametrize("transport", ["action", "http"])
+@pytest.mark.parametrize("reason", list(EVERY_REASON))
+async def test_every_reason_through_action_and_http(
+    hass: HomeAssistant,
+    building: SimulatedBuilding,
+    hass_client: Callable[[], Awaitable[TestClient]],
+    transport: str,
+    reason: str,
+) -> None:
+    """Each rule of the seeds gives its own reason, the same through the action and over HTTP."""
+    await population(hass)
+    card, pin, extra, situation = EVERY_REASON[reason]
+    if situation == "closed":
+        await hass.services.async_call(
+            "select",
+            "select_option",
+            {
+                ATTR_ENTITY_ID: "select.oadby_library_mode_override",
+                ATTR_OPTION: "closed",
+            },
+            blocking=True,
+        )
+    elif situation == "fire":
+        building.raise_fire_alarm()
+        entry = hass.config_entries.async_entries(DOMAIN)[0]
+        await entry.runtime_data.branches["branch_oadby"].async_refresh()
+    before = releases(building)
+    if transport == "action":
+        answer = await request(hass, card, pin, **extra)
+    else:
+        client = await hass_client()
+        response = await client.post(
+            "/api/smart_library/access",
+            json={"branch": branch_device(hass), "card": card, "pin": pin} | extra,
+        )
+        assert response.status == HTTPStatus.OK
+        answer = await response.json()
+    assert answer["reason"] == reason
+    granted = reason in ("granted", "staff")
+    assert answer["granted"] is granted
+    assert releases(building) - before == (1 if granted else 0)
