@@ -65,6 +65,7 @@ cat <<MSG
   Smart Library is running: http://127.0.0.1:8123
   Log in as  demo / demo-library
   Facilities dashboard: http://127.0.0.1:8123/smart-library
+  Demo members: cards 20000000000001..3, PIN 1234 (smart_library.request_access)
   Simulator: Modbus TCP on 127.0.0.1:$PORT (log: .cache/develop-config/simulator.log)
   Home Assistant log: .cache/develop-config/hass.log      Ctrl-C stops everything.
 

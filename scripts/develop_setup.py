@@ -167,6 +167,64 @@ async def add_demo_library(
     print("Added branch 'Demo Branch' (the simulator)", flush=True)
 
 
+DEMO_MEMBERS = """card,name,birth_date,card_expiry,induction_date
+20000000000001,Ann Reader,1972-04-01,2028-12-31,2026-01-15
+20000000000002,Bo Student,2009-02-01,2028-12-31,2026-03-01
+20000000000003,Cy Newcomer,1990-07-07,2028-12-31,
+"""
+DEMO_PIN = "1234"
+
+
+async def service(
+    session: aiohttp.ClientSession,
+    auth: dict[str, str],
+    name: str,
+    data: dict[str, Any],
+) -> Any:
+    """Call a smart_library action over REST and return its response."""
+    async with session.post(
+        f"{BASE}/api/services/smart_library/{name}?return_response",
+        json=data,
+        headers=auth,
+    ) as resp:
+        resp.raise_for_status()
+        return (await resp.json()).get("service_response")
+
+
+async def add_demo_members(
+    session: aiohttp.ClientSession, auth: dict[str, str]
+) -> None:
+    """Import three demo members (the first time) and give each the demo PIN."""
+    if (await service(session, auth, "export_members", {}))["members"]:
+        return
+    report = await service(session, auth, "import_members", {"csv": DEMO_MEMBERS})
+    for line in DEMO_MEMBERS.splitlines()[1:]:
+        await service(
+            session, auth, "set_pin", {"card": line.split(",")[0], "pin": DEMO_PIN}
+        )
+    print(f"Imported {report['taken']} demo members (PIN {DEMO_PIN})", flush=True)
+
+
+async def try_the_door(
+    session: aiohttp.ClientSession, auth: dict[str, str]
+) -> dict[str, Any]:
+    """Ask for the entrance with the first demo card over the readers' HTTP endpoint."""
+    async with session.post(
+        f"{BASE}/api/template",
+        json={"template": "{{ device_id('lock.demo_branch_entrance_door') }}"},
+        headers=auth,
+    ) as resp:
+        device = await resp.text()
+    async with session.post(
+        f"{BASE}/api/smart_library/access",
+        json={"branch": device, "card": "20000000000001", "pin": DEMO_PIN},
+        headers=auth,
+    ) as resp:
+        resp.raise_for_status()
+        result: dict[str, Any] = await resp.json()
+        return result
+
+
 async def branch_states(
     session: aiohttp.ClientSession, auth: dict[str, str], seconds: float = 30
 ) -> list[dict[str, Any]]:
@@ -195,9 +253,10 @@ async def main() -> int:
         token = await onboard_or_login(session)
         auth = {"Authorization": f"Bearer {token}"}
         await add_demo_library(session, auth, args.port)
+        states = await branch_states(session, auth)
+        await add_demo_members(session, auth)
         if not args.check:
             return 0
-        states = await branch_states(session, auth)
         for state in sorted(states, key=lambda s: s["entity_id"]):
             print(f"  {state['entity_id']:55} {state['state']}")
         ok = bool(states) and all(s["state"] != "unavailable" for s in states)
@@ -206,6 +265,9 @@ async def main() -> int:
             if ok
             else "FAILED"
         )
+        decision = await try_the_door(session, auth)
+        print(f"Card 20000000000001 at the entrance over HTTP: {decision}")
+        ok = ok and decision.get("reason") in ("granted", "not_open")
         async with session.post(
             f"{BASE}/api/services/homeassistant/stop", headers=auth
         ) as resp:
