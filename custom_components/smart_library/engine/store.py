@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 import csv
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 import io
 from pathlib import Path
 import re
@@ -126,6 +126,12 @@ def parse_date(text: str) -> date:
         day, month, year = text.split("/")
         return date(int(year), int(month), int(day))
     return date.fromisoformat(text)
+
+
+def _utc(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("a booking time must carry its time zone")
+    return moment.astimezone(UTC).isoformat()
 
 
 def _member(row: sqlite3.Row) -> Member:
@@ -497,8 +503,8 @@ class MembershipStore:
                 booking.branch,
                 booking.room,
                 normalise_card(booking.card),
-                booking.start.isoformat(),
-                booking.end.isoformat(),
+                _utc(booking.start),
+                _utc(booking.end),
                 booking.title,
             ),
         )
@@ -510,9 +516,13 @@ class MembershipStore:
     def bookings(
         self, branch: str, start: datetime | None = None, end: datetime | None = None
     ) -> list[Booking]:
-        """Return a branch's bookings overlapping [start, end), by start time."""
+        """Return a branch's bookings overlapping [start, end), by start time.
+
+        Times are kept in UTC, so the text order is the time order across clock changes.
+        """
         rows = self._read(
-            "SELECT * FROM bookings WHERE branch = ? ORDER BY start", (branch,)
+            "SELECT * FROM bookings WHERE branch = ? AND end > ? ORDER BY start",
+            (branch, _utc(start) if start else ""),
         )
         found = [
             Booking(
