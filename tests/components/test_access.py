@@ -284,36 +284,26 @@ async def test_tailgating(hass: HomeAssistant, building: SimulatedBuilding) -> N
 async def test_staff_card_windows(hass: HomeAssistant) -> None:
     """A cleaner's card opens in its window even when closed, and not outside it."""
     now = dt_util.now()
-    start = (now - timedelta(minutes=30)).strftime("%H:%M")
-    end = (now + timedelta(minutes=30)).strftime("%H:%M")
-    await call(
-        hass,
-        "add_staff_card",
-        {
-            "card": "CLEAN001",
-            "name": "Evening cleaner",
-            "role": "cleaner",
-            "windows": f"{start}-{end}",
-            "pin": "97531",
-        },
-    )
+
+    async def cleaner_hours(start: timedelta, end: timedelta) -> None:
+        await call(
+            hass,
+            "add_staff_card",
+            {
+                "card": "CLEAN001",
+                "name": "Evening cleaner",
+                "role": "cleaner",
+                "windows": f"{now + start:%H:%M}-{now + end:%H:%M}",
+                "pin": "97531",
+            },
+        )
+
+    await cleaner_hours(timedelta(minutes=-30), timedelta(minutes=30))
     answer = await request(hass, "CLEAN001", "97531")
     assert (answer["granted"], answer["reason"]) == (True, "staff")
     state = hass.states.get(ENTRANCE_EVENTS)
     assert state.attributes["role"] == "cleaner"
-    later = (now + timedelta(hours=2)).strftime("%H:%M")
-    much_later = (now + timedelta(hours=3)).strftime("%H:%M")
-    await call(
-        hass,
-        "add_staff_card",
-        {
-            "card": "CLEAN001",
-            "name": "Evening cleaner",
-            "role": "cleaner",
-            "windows": f"{later}-{much_later}",
-            "pin": "97531",
-        },
-    )
+    await cleaner_hours(timedelta(hours=2), timedelta(hours=3))
     assert (await request(hass, "CLEAN001", "97531"))["reason"] == "outside_window"
     with pytest.raises(ServiceValidationError) as err:
         await call(

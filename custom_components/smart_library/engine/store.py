@@ -85,17 +85,10 @@ _MEMBER_COLUMNS = (
     "restriction_reason",
     "pin_hash",
 )
-# Columns of an export, and what an import reads. Never the PIN hash.
-EXPORT_COLUMNS = (
-    "card",
-    "name",
-    "birth_date",
-    "card_expiry",
-    "induction_date",
-    "renewed_on",
-    "restriction",
-    "restriction_date",
-    "review_date",
+# Columns of an export, and what an import reads: never the PIN hash (nor the free-text reason
+# of a restriction, which stays with the service that gave it).
+EXPORT_COLUMNS = tuple(
+    c for c in _MEMBER_COLUMNS if c not in {"restriction_reason", "pin_hash"}
 )
 # Header names library management systems use for the same thing.
 _ALIASES = {
