@@ -42,7 +42,7 @@ async def wait_up(session: aiohttp.ClientSession, seconds: float = 120) -> None:
     deadline = asyncio.get_running_loop().time() + seconds
     while True:
         try:
-            async with session.get(f"{BASE}/api/onboarding") as resp:
+            async with session.get("/api/onboarding") as resp:
                 if resp.status in (200, 401, 404):
                     return
         except aiohttp.ClientError:
@@ -55,7 +55,7 @@ async def wait_up(session: aiohttp.ClientSession, seconds: float = 120) -> None:
 async def token_for(session: aiohttp.ClientSession, code: str) -> str:
     """Exchange an authorisation code for an access token."""
     async with session.post(
-        f"{BASE}/auth/token",
+        "/auth/token",
         data={"grant_type": "authorization_code", "code": code, "client_id": CLIENT_ID},
     ) as resp:
         resp.raise_for_status()
@@ -64,12 +64,12 @@ async def token_for(session: aiohttp.ClientSession, code: str) -> str:
 
 async def onboard_or_login(session: aiohttp.ClientSession) -> str:
     """Onboard with the demo user the first time; log in afterwards. Return a token."""
-    async with session.get(f"{BASE}/api/onboarding") as resp:
+    async with session.get("/api/onboarding") as resp:
         steps = await resp.json() if resp.status == 200 else []
     done = {step["step"] for step in steps if step.get("done")}
     if steps and "user" not in done:
         async with session.post(
-            f"{BASE}/api/onboarding/users", json=USER | {"client_id": CLIENT_ID}
+            "/api/onboarding/users", json=USER | {"client_id": CLIENT_ID}
         ) as resp:
             resp.raise_for_status()
             token = await token_for(session, (await resp.json())["auth_code"])
@@ -84,13 +84,13 @@ async def onboard_or_login(session: aiohttp.ClientSession) -> str:
         ):
             if step not in done:
                 async with session.post(
-                    f"{BASE}/api/onboarding/{step}", json=body, headers=auth
+                    f"/api/onboarding/{step}", json=body, headers=auth
                 ) as resp:
                     resp.raise_for_status()
         print("Onboarding done: user demo created", flush=True)
         return token
     async with session.post(
-        f"{BASE}/auth/login_flow",
+        "/auth/login_flow",
         json={
             "client_id": CLIENT_ID,
             "handler": ["homeassistant", None],
@@ -99,7 +99,7 @@ async def onboard_or_login(session: aiohttp.ClientSession) -> str:
     ) as resp:
         flow = await resp.json()
     async with session.post(
-        f"{BASE}/auth/login_flow/{flow['flow_id']}",
+        f"/auth/login_flow/{flow['flow_id']}",
         json={
             "username": USER["username"],
             "password": USER["password"],
@@ -117,7 +117,7 @@ async def add_demo_library(
 ) -> None:
     """Add the library service and its demo branch through the real config flows."""
     async with session.get(
-        f"{BASE}/api/config/config_entries/entry",
+        "/api/config/config_entries/entry",
         params={"domain": "smart_library"},
         headers=auth,
     ) as resp:
@@ -126,13 +126,13 @@ async def add_demo_library(
         entry_id = entries[0]["entry_id"]
     else:
         async with session.post(
-            f"{BASE}/api/config/config_entries/flow",
+            "/api/config/config_entries/flow",
             json={"handler": "smart_library", "show_advanced_options": False},
             headers=auth,
         ) as resp:
             flow = await resp.json()
         async with session.post(
-            f"{BASE}/api/config/config_entries/flow/{flow['flow_id']}",
+            f"/api/config/config_entries/flow/{flow['flow_id']}",
             json=SERVICE,
             headers=auth,
         ) as resp:
@@ -141,9 +141,7 @@ async def add_demo_library(
             raise SystemExit(f"Could not add the library service: {result}")
         entry_id = result["result"]["entry_id"]
         print("Added library service 'Demo Library Service'", flush=True)
-    async with session.get(
-        f"{BASE}/api/config/config_entries/entry", headers=auth
-    ) as resp:
+    async with session.get("/api/config/config_entries/entry", headers=auth) as resp:
         has_branch = any(
             e["entry_id"] == entry_id and e.get("num_subentries")
             for e in await resp.json()
@@ -151,13 +149,13 @@ async def add_demo_library(
     if has_branch:
         return
     async with session.post(
-        f"{BASE}/api/config/config_entries/subentries/flow",
+        "/api/config/config_entries/subentries/flow",
         json={"handler": [entry_id, "branch"], "show_advanced_options": False},
         headers=auth,
     ) as resp:
         flow = await resp.json()
     async with session.post(
-        f"{BASE}/api/config/config_entries/subentries/flow/{flow['flow_id']}",
+        f"/api/config/config_entries/subentries/flow/{flow['flow_id']}",
         json=branch(port),
         headers=auth,
     ) as resp:
@@ -183,7 +181,7 @@ async def service(
 ) -> Any:
     """Call a smart_library action over REST and return its response."""
     async with session.post(
-        f"{BASE}/api/services/smart_library/{name}?return_response",
+        f"/api/services/smart_library/{name}?return_response",
         json=data,
         headers=auth,
     ) as resp:
@@ -210,13 +208,13 @@ async def try_the_door(
 ) -> dict[str, Any]:
     """Ask for the entrance with the first demo card over the readers' HTTP endpoint."""
     async with session.post(
-        f"{BASE}/api/template",
+        "/api/template",
         json={"template": "{{ device_id('lock.demo_branch_entrance_door') }}"},
         headers=auth,
     ) as resp:
         device = await resp.text()
     async with session.post(
-        f"{BASE}/api/smart_library/access",
+        "/api/smart_library/access",
         json={"branch": device, "card": "20000000000001", "pin": DEMO_PIN},
         headers=auth,
     ) as resp:
@@ -231,7 +229,7 @@ async def branch_states(
     """Return the demo branch's entity states once they are available."""
     deadline = asyncio.get_running_loop().time() + seconds
     while True:
-        async with session.get(f"{BASE}/api/states", headers=auth) as resp:
+        async with session.get("/api/states", headers=auth) as resp:
             states = [s for s in await resp.json() if "demo_branch" in s["entity_id"]]
         if states and all(s["state"] != "unavailable" for s in states):
             return states
@@ -248,7 +246,7 @@ async def main() -> int:
         "--port", type=int, default=5020, help="the simulator's Modbus port"
     )
     args = parser.parse_args()
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(base_url=BASE) as session:
         await wait_up(session)
         token = await onboard_or_login(session)
         auth = {"Authorization": f"Bearer {token}"}
@@ -269,7 +267,7 @@ async def main() -> int:
         print(f"Card 20000000000001 at the entrance over HTTP: {decision}")
         ok = ok and decision.get("reason") in ("granted", "not_open")
         async with session.post(
-            f"{BASE}/api/services/homeassistant/stop", headers=auth
+            "/api/services/homeassistant/stop", headers=auth
         ) as resp:
             resp.raise_for_status()
         return 0 if ok else 1

@@ -33,7 +33,7 @@ from custom_components.smart_library.engine.schedule import (
     example_schedule,
 )
 from simulator.building import SimulatedBuilding
-from tests.conftest import branch_data
+from tests.components.conftest import branch_data
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 

@@ -1,0 +1,81 @@
+"""Fixtures for the Home Assistant tests: a library service whose branch is the simulated building."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
+
+from custom_components.smart_library.const import (
+    BACKEND_LOCAL,
+    CONF_BACKEND,
+    CONF_POINT_MAP,
+    CONF_RELEASE_SECONDS,
+    CONF_SCHEDULE,
+    CONF_UNIT,
+    DOMAIN,
+    SUBENTRY_BRANCH,
+)
+from custom_components.smart_library.engine.schedule import Schedule
+from simulator.building import SimulatedBuilding
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Let Home Assistant load custom_components/smart_library."""
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Serialise snapshots the way Home Assistant core does (stable ids, no timestamps)."""
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)
+
+
+def branch_data(building: SimulatedBuilding, **changes: Any) -> dict[str, Any]:
+    """Return a branch sub-entry's data for the simulated building."""
+    return {
+        CONF_HOST: "127.0.0.1",
+        CONF_PORT: building.port,
+        CONF_UNIT: 1,
+        CONF_POINT_MAP: "reference",
+        CONF_RELEASE_SECONDS: 5,
+        # Closed all week unless a test says otherwise: doors stay as the test sets them.
+        CONF_SCHEDULE: Schedule().to_dict(),
+    } | changes
+
+
+@pytest.fixture
+def mock_config_entry(building: SimulatedBuilding) -> MockConfigEntry:
+    """Return a library service with one branch: the simulated building."""
+    data = branch_data(building)
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Shire Libraries",
+        unique_id="shire_libraries",
+        data={CONF_NAME: "Shire Libraries", CONF_BACKEND: BACKEND_LOCAL},
+        subentries_data=[
+            {
+                "data": data,
+                "subentry_id": "branch_oadby",
+                "subentry_type": SUBENTRY_BRANCH,
+                "title": "Oadby Library",
+                "unique_id": f"127.0.0.1:{building.port}:1",
+            }
+        ],
+    )
+
+
+@pytest.fixture
+async def init_integration(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+) -> MockConfigEntry:
+    """Set the library service up against the simulated building."""
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    return mock_config_entry
