@@ -120,8 +120,9 @@ ensure_venv() {
   echo "$want" >"$marker"
 }
 
-# What a real Home Assistant with its UI needs beyond the test harness (scripts/develop only):
-# the pinned frontend and the requirements of the always-loaded integrations. Cached separately.
+# What a real Home Assistant with its UI needs beyond the test harness:
+# the pinned frontend and the requirements of the always-loaded integrations. scripts/develop and
+# scripts/test (which also starts real Home Assistant processes) install it; cached separately.
 ensure_develop_deps() {
   ensure_venv
   local marker want
