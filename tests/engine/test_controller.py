@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator
 import itertools
 import socket
 
@@ -113,20 +113,36 @@ def _unused_port() -> int:
 
 
 async def test_timed_out_connects_back_off() -> None:
-    """After a connection attempt that used up the timeout, the next attempts are spaced out."""
-    ticks: Iterator[float] = itertools.count(0.0, 5.0)  # every clock read: 5 s later
+    """After an attempt that used up the timeout, the next waits 1 s, then 2 s, never longer.
+
+    Requests in between fail at once (a door command does not hang for the timeout), and a
+    controller that returns is tried again within two seconds.
+    """
+    now = 0.0
     client = BranchController(
         SimulatedBuilding().point_map,
         {"main": ModuleAddress("127.0.0.1", _unused_port())},
         timeout=1,
-        clock=lambda: next(ticks),
+        clock=lambda: now,
     )
-    attempts = []
-    for _ in range(8):
-        try:
+
+    async def silent_host() -> bool:
+        # Loopback refuses at once; a pulled cable is silent until the timeout.
+        nonlocal now
+        now += 1.0
+        return False
+
+    client._client("main").connect = silent_host  # type: ignore[method-assign]  # noqa: SLF001
+    attempts: list[tuple[float, float]] = []
+    while now < 12:
+        started = now
+        with pytest.raises(ControllerConnectionError) as err:
             await client.read_all()
-        except ControllerConnectionError as err:
-            attempts.append("backing off" not in str(err))
+        if "backing off" in str(err.value):
+            assert now == started  # failed at once
+        else:
+            attempts.append((started, now))
+        now += 0.25  # the next poll or command
     await client.close()
-    # tried, skipped 1, tried, skipped 2, tried, skipped 4 ...
-    assert attempts == [True, False, True, False, False, True, False, False]
+    pauses = [b[0] - a[1] for a, b in itertools.pairwise(attempts)]
+    assert pauses == [1.0, 2.0, 2.0, 2.0]

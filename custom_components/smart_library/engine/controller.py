@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 import logging
 import time
@@ -24,11 +25,36 @@ DEFAULT_PORT = 502
 DEFAULT_UNIT = 1
 DEFAULT_TIMEOUT = 3.0
 # A refused connection costs nothing, so it is retried on the next request and a controller that
-# comes back is seen within one poll. A connection attempt that times out (a silent host) costs the
-# whole timeout, so the following attempts are spaced out: 1, 2, 4 ... up to 30 requests skipped.
-MAX_BACKOFF_SKIPS = 30
+# comes back is seen within one poll. A connection attempt that times out (a silent host: a cable
+# pulled, a switch down) costs the whole timeout, so the next attempt waits 1 s, then 2 s, never
+# more: meanwhile requests (a door command, say) fail at once instead of hanging for the timeout,
+# and a controller that returns is still seen within a couple of seconds.
+FIRST_BACKOFF_SECONDS = 1.0
+MAX_BACKOFF_SECONDS = 2.0
 
 type PointValues = dict[str, int | bool]
+
+# pymodbus logs a warning or an error on every failed attempt, and a branch is polled every few
+# seconds: a controller that is away for an hour would fill the log. The coordinator says once
+# that it is away and once that it is back; pymodbus's own lines are kept for our debug logging.
+_IN_OUR_REQUEST: ContextVar[bool] = ContextVar("smart_library_request", default=False)
+
+
+class _OwnRequestsQuiet(logging.Filter):
+    """Let pymodbus's warnings about *our* requests through only when we debug.
+
+    Scoped by a context variable set around our requests, so another integration's use of pymodbus
+    in the same Home Assistant (core's modbus, say) logs exactly as before.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Return False for a pymodbus warning raised inside one of our requests."""
+        if record.levelno >= logging.WARNING and _IN_OUR_REQUEST.get():
+            return _LOGGER.isEnabledFor(logging.DEBUG)
+        return True
+
+
+logging.getLogger("pymodbus.logging").addFilter(_OwnRequestsQuiet())
 
 
 class ControllerError(Exception):
@@ -76,8 +102,8 @@ class BranchController:
         self._plan = point_map.read_plan(max_gap, per_point=per_point)
         self._clients: dict[str, AsyncModbusTcpClient] = {}
         self._lock = asyncio.Lock()
-        self._backoff = 0
-        self._skips_left = 0
+        self._backoff = 0.0  # seconds to wait after the last timed-out attempt
+        self._next_attempt = 0.0
         self.requests = 0  # Modbus requests sent, for benchmarks and diagnostics
 
     @property
@@ -109,40 +135,46 @@ class BranchController:
         client = self._client(module)
         if client.connected:
             return client
-        if self._skips_left > 0:
-            self._skips_left -= 1
+        if self._clock() < self._next_attempt:
             raise ControllerConnectionError(
                 "backing off after a timed-out connection attempt"
             )
         started = self._clock()
         if not await client.connect():
-            if self._clock() - started >= self._timeout * 0.9:
-                self._backoff = min(MAX_BACKOFF_SKIPS, max(1, self._backoff * 2))
-                self._skips_left = self._backoff
+            ended = self._clock()
+            if ended - started >= self._timeout * 0.9:
+                self._backoff = min(
+                    MAX_BACKOFF_SECONDS, max(FIRST_BACKOFF_SECONDS, self._backoff * 2)
+                )
+                self._next_attempt = ended + self._backoff
             address = self.modules[module]
             raise ControllerConnectionError(
                 f"cannot connect to {address.host}:{address.port}"
             )
-        self._backoff = 0
+        self._backoff = 0.0
         return client
 
     async def _call(self, module: str, what: str, **kwargs: object) -> object:
-        client = await self._ensure_connected(module)
-        self.requests += 1
+        token = _IN_OUR_REQUEST.set(True)
         try:
-            response = await getattr(client, what)(
-                device_id=self.modules[module].unit, **kwargs
-            )
-        except ModbusException as err:
-            client.close()  # reconnect on the next request
-            raise ControllerConnectionError(str(err)) from err
+            client = await self._ensure_connected(module)
+            self.requests += 1
+            try:
+                response = await getattr(client, what)(
+                    device_id=self.modules[module].unit, **kwargs
+                )
+            except ModbusException as err:
+                client.close()  # reconnect on the next request
+                raise ControllerConnectionError(str(err)) from err
+        finally:
+            _IN_OUR_REQUEST.reset(token)
         if response.isError():
             raise ControllerResponseError(f"{what} {kwargs} -> {response}")
         return response
 
     async def test_connection(self, module: str | None = None) -> None:
         """Connect and read the whole map (or one module's part) once; raise ControllerError if that fails."""
-        self._skips_left = 0
+        self._next_attempt = 0.0
         async with self._lock:
             for block in self._plan:
                 if module is None or block.module == module:
