@@ -25,6 +25,7 @@ REASONS = {
     "not_open": "branch not open to members now",
     "room_not_booked": "room not booked for this card now",
     "adult_under_18": "accompanying adult under 18",
+    "adult_not_member": "accompanying adult's card is not a member's",
     "outside_window": "staff card outside its hours",
     "fire_alarm": "fire alarm: entry suspended",
     "controller_unreachable": "door controller not answering",

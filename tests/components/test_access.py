@@ -601,6 +601,12 @@ EVERY_REASON: dict[str, tuple[str, str, dict[str, Any], str | None]] = {
     "not_open": (ADULT, PIN, {}, "closed"),
     "room_not_booked": (ADULT, PIN, {"door": "meeting_room"}, None),
     "adult_under_18": (TEEN, PIN, {"minors": 1}, None),
+    "adult_not_member": (
+        CHILD,
+        PIN,
+        {"adult_card": STAFF_CARD, "adult_pin": "97531"},
+        None,
+    ),
     "fire_alarm": (ADULT, PIN, {}, "fire"),
 }
 

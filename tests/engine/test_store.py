@@ -16,6 +16,7 @@ import pytest
 from custom_components.smart_library.engine.membership import (
     Member,
     MemberError,
+    Reason,
     Restriction,
 )
 from custom_components.smart_library.engine.pins import hash_pin, new_pepper
@@ -24,24 +25,31 @@ from custom_components.smart_library.engine.store import MembershipStore
 TODAY = date(2026, 11, 24)
 ROOT = Path(__file__).resolve().parents[2]
 
-LMS_EXPORT = """\ufeffBarcode,Patron Name,Date of Birth,Expiry Date,Induction,Status
-20000001,Ann Reader,14/02/1971,31/01/2028,2026-05-01,
-20000002,Bo Young,2011-03-03,2027-12-31,,
-20000003,,1999-13-01,2028-01-01,,
-,No Card,1980-01-01,2028-01-01,,
-20000004,Cy Later,2030-01-01,2028-01-01,,
-20000005,Di Barred,1980-01-01,2028-01-01,2025-01-01,barred
-20000001,Ann Again,1971-02-14,2028-01-31,,
-20000006,Ed Odd,1980-01-01,2028-01-01,,suspended
-20000007,Fay Plain,1980-01-01,,,
+LMS_EXPORT = """\ufeffBarcode,Patron Name,Date of Birth,Expiry Date,Induction,Status,Review Date
+20000001,Ann Reader,14/02/1971,31/01/2028,2026-05-01,,
+20000002,Bo Young,2011-03-03,2027-12-31,,,
+20000003,,1999-13-01,2028-01-01,,,
+,No Card,1980-01-01,2028-01-01,,,
+20000004,Cy Later,2030-01-01,2028-01-01,,,
+20000005,Di Barred,1980-01-01,2028-01-01,2025-01-01,barred,2027-01-31
+20000001,Ann Again,1971-02-14,2028-01-31,,,
+20000006,Ed Odd,1980-01-01,2028-01-01,,on holiday,
+20000007,Fay Plain,1980-01-01,,,,
+20000008,Gus Suspended,1980-01-01,2028-01-01,,Suspended,
+20000009,Hal Active,1980-01-01,2028-01-01,2026-02-02,Active,
+20000010,Ida Soon,1980-01-01,2028-01-01,2026-12-01,,
 """
 
 
 def test_import_takes_good_rows_and_reports_the_rest(tmp_path: Path) -> None:
-    """Rows are taken or refused with a reason; a refused row's card is shown masked."""
+    """Rows are taken or refused with a reason; a refused row's card is shown masked.
+
+    The checks are the staff actions' own: a bar needs a review date, an induction cannot be in
+    the future. The statuses library systems write (Active, Suspended ...) are understood.
+    """
     store = MembershipStore(tmp_path / "m.db")
     report = store.import_csv(LMS_EXPORT, TODAY).as_dict()
-    assert (report["taken"], report["added"], report["updated"]) == (3, 3, 0)
+    assert (report["taken"], report["added"], report["updated"]) == (4, 4, 0)
     assert [(r["row"], r["reason"]) for r in report["refused"]] == [
         (4, "invalid_birth_date"),
         (5, "invalid_card"),
@@ -49,6 +57,8 @@ def test_import_takes_good_rows_and_reports_the_rest(tmp_path: Path) -> None:
         (8, "duplicate_card"),
         (9, "invalid_restriction"),
         (10, "missing_card_expiry"),
+        (11, "missing_review_date"),
+        (13, "induction_in_future"),
     ]
     assert report["refused"][0]["card"] == "••••0003"
     ann = store.require("20000001")
@@ -58,6 +68,8 @@ def test_import_takes_good_rows_and_reports_the_rest(tmp_path: Path) -> None:
         date(2026, 5, 1),
     )
     assert store.require("20000005").restriction is Restriction.BARRED
+    assert store.require("20000005").review_date == date(2027, 1, 31)
+    assert store.require("20000009").restriction is Restriction.NONE
 
     # A second import updates, keeps the PIN, and adds nothing twice.
     pepper = new_pepper()
@@ -70,7 +82,8 @@ def test_import_takes_good_rows_and_reports_the_rest(tmp_path: Path) -> None:
     ann = store.require("20000001")
     assert ann.card_expiry == date(2029, 1, 31) and ann.pin_hash is not None
     assert ann.induction_date == date(2026, 5, 1)  # not in the file: kept
-    assert store.count() == 3
+    assert ann.renewed_on == TODAY  # a later expiry is a renewal: a new induction is due
+    assert store.count() == 4
 
 
 def test_import_without_needed_columns_writes_nothing(tmp_path: Path) -> None:
@@ -105,6 +118,28 @@ def test_export_round_trip_never_has_pins(tmp_path: Path) -> None:
     copy = other.require("30000001")
     assert copy.pin_hash is None
     assert copy.name == "Gil" and copy.induction_date == date(2026, 1, 1)
+
+
+def test_an_import_that_renews_a_card_asks_for_a_new_induction(tmp_path: Path) -> None:
+    """A file that moves a card's expiry later is a renewal: the old induction stops counting."""
+    store = MembershipStore(tmp_path / "m.db")
+    store.import_csv(
+        "barcode,dob,expiry,inducted\n30000009,1980-01-01,2026-10-31,2025-01-10\n", TODAY
+    )
+    assert store.require("30000009").eligibility(TODAY) is Reason.CARD_EXPIRED
+
+    renewal = "barcode,dob,expiry,inducted\n30000009,1980-01-01,2028-10-31,2025-01-10\n"
+    assert store.import_csv(renewal, TODAY).updated == 1
+    member = store.require("30000009")
+    assert member.renewed_on == TODAY
+    assert member.eligibility(TODAY) is Reason.INDUCTION_OUTDATED
+    # The same file a week later is no second renewal: still waiting for the induction.
+    store.import_csv(renewal, date(2026, 12, 1))
+    assert store.require("30000009").renewed_on == TODAY
+
+    inducted = "barcode,dob,expiry,inducted\n30000009,1980-01-01,2028-10-31,2026-11-24\n"
+    store.import_csv(inducted, TODAY)
+    assert store.require("30000009").eligibility(TODAY) is Reason.GRANTED
 
 
 def test_add_change_remove(tmp_path: Path) -> None:

@@ -162,8 +162,11 @@ class AccessDecider:
             adult_reason, adult = self._holder(
                 request.adult_card, request.adult_pin, request.at
             )
-            if adult_reason is not Reason.GRANTED or not isinstance(adult, Member):
+            if adult_reason is not Reason.GRANTED or adult is None:
                 return refuse(adult_reason)
+            if not isinstance(adult, Member):
+                # A staff card has no birth date to check: the adult must be a member.
+                return refuse(Reason.ADULT_NOT_MEMBER)
             if adult.age(today) < ADULT_AGE:
                 return refuse(Reason.ADULT_UNDER_18)
             eligibility = adult.eligibility(today)

@@ -104,6 +104,39 @@ _ALIASES = {
 }
 
 
+# What library management systems write in a status column, as our restrictions.
+_LMS_STATUSES = {
+    "": "none",
+    "active": "none",
+    "ok": "none",
+    "current": "none",
+    "valid": "none",
+    "barred": "barred",
+    "banned": "barred",
+    "suspended": "barred",
+    "warning": "final_warning",
+    "final_warning": "final_warning",
+}
+
+
+def _mark_renewals(
+    rows: Mapping[str, tuple[int, dict[str, Any]]],
+    existing: Mapping[str, tuple[str | None, str | None]],
+    today: date,
+) -> None:
+    """Record a renewal where a file moves an existing card's expiry later (no renewal column).
+
+    A renewal needs a new induction (seed 001): the renewed card stays refused until an induction
+    on or after the renewal date is recorded, exactly as after the renew_card action.
+    """
+    for card, (_number, values) in rows.items():
+        expiry, renewed_on = existing.get(card, (None, None))
+        if expiry is not None and values["card_expiry"] > expiry:
+            values["renewed_on"] = today.isoformat()
+        else:
+            values["renewed_on"] = renewed_on
+
+
 def _d(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
@@ -370,9 +403,13 @@ class MembershipStore:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 existing = {
-                    r[0]
-                    for r in self._db.execute("SELECT card FROM members").fetchall()
+                    r[0]: (r[1], r[2])
+                    for r in self._db.execute(
+                        "SELECT card, card_expiry, renewed_on FROM members"
+                    ).fetchall()
                 }
+                if "renewed_on" not in columns:
+                    _mark_renewals(rows, existing, today)
                 report.updated = sum(1 for card in rows if card in existing)
                 report.added = len(rows) - report.updated
                 if rows:
@@ -421,12 +458,17 @@ class MembershipStore:
             except ValueError as err:
                 raise MemberError(f"invalid_{column}") from err
         if "restriction" in columns:
-            text = cell("restriction").lower().replace(" ", "_") or "none"
+            text = cell("restriction").lower().replace(" ", "_").replace("-", "_")
+            text = _LMS_STATUSES.get(text, text)
             if text not in {r.value for r in Restriction}:
                 raise MemberError("invalid_restriction")
             values["restriction"] = text
+            if text == Restriction.BARRED and not values.get("review_date"):
+                raise MemberError("missing_review_date")  # as bar_member asks for one
         if date.fromisoformat(values["birth_date"]) > today:
             raise MemberError("birth_date_in_future")
+        if (values.get("induction_date") or "") > today.isoformat():
+            raise MemberError("induction_in_future")
         if "name" not in columns:
             del values["name"]
         return values
