@@ -15,7 +15,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
-from homeassistant.helpers.event import async_call_later, async_track_point_in_utc_time
+from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
@@ -24,9 +24,6 @@ from .coordinator import BranchCoordinator
 from .engine.schedule import Mode, Schedule, ScheduleError
 
 OVERRIDE_AUTOMATIC = "automatic"
-# The count of people inside starts again from zero this long after closing: long enough for the
-# closing routine to see (and staff to deal with) anyone still counted inside.
-OCCUPANCY_RESET_AFTER_CLOSING = 30 * 60
 OVERRIDES = (OVERRIDE_AUTOMATIC, *(m.value for m in Mode))
 STORAGE_VERSION = 1
 
@@ -100,8 +97,10 @@ class BranchHours:
         self.closes_at: datetime | None = None
         self._listeners: list[CALLBACK_TYPE] = []
         self._unsub_timer: CALLBACK_TYPE | None = None
-        self._unsub_reset: CALLBACK_TYPE | None = None
         self._applied_mode: Mode | None = None
+        # A door the mode could not be applied to (the controller away at the change): tried again
+        # once the controller answers.
+        self._doors_pending = False
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -163,29 +162,42 @@ class BranchHours:
         self._applied_mode = self.mode
         await self._async_apply_access()
         self._async_changed()
+        unsub_poll = self.coordinator.async_add_listener(self._async_polled)
 
         def stop() -> None:
-            for unsub in (self._unsub_timer, self._unsub_reset):
-                if unsub:
-                    unsub()
-            self._unsub_timer = self._unsub_reset = None
+            unsub_poll()
+            if self._unsub_timer:
+                self._unsub_timer()
+            self._unsub_timer = None
 
         return stop
 
-    def _follow_occupancy(self, was_open: bool) -> None:
-        if self._unsub_reset:
-            self._unsub_reset()
-            self._unsub_reset = None
-        if was_open and not self.mode.is_open:
-            self._unsub_reset = async_call_later(
-                self.hass, OCCUPANCY_RESET_AFTER_CLOSING, self._async_reset_occupancy
+    @callback
+    def _async_polled(self) -> None:
+        """After a poll: if the doors missed a mode change while the controller was away, apply it."""
+        if self._doors_pending and self.coordinator.last_update_success:
+            self._doors_pending = False  # set again if this attempt fails too
+            self.coordinator.config_entry.async_create_background_task(
+                self.hass, self._async_apply_access(), f"{DOMAIN} doors follow mode"
             )
 
-    @callback
-    def _async_reset_occupancy(self, now: datetime) -> None:
-        self._unsub_reset = None
-        self.coordinator.occupancy.reset_inside()
-        self.coordinator.async_update_listeners()
+    def _follow_occupancy(self, was_open: bool) -> None:
+        """Start the people count from zero when the branch opens, never at closing.
+
+        Counters drift (a missed exit), so each opening starts from zero. Resetting at closing
+        instead would tell the closing routine the building is empty while someone may still be
+        inside, and it would put the lights out on them: overnight the count stays as counted.
+        """
+        if self.mode.is_open and not was_open:
+            occupancy = self.coordinator.occupancy
+            if occupancy.inside:
+                LOGGER.info(
+                    "%s opens with %d still counted inside since closing; counting from zero",
+                    self.coordinator.subentry.title,
+                    occupancy.inside,
+                )
+                occupancy.reset_inside()
+                self.coordinator.async_update_listeners()
 
     def _schedule_next(self) -> None:
         if self._unsub_timer:
@@ -226,6 +238,7 @@ class BranchHours:
             except (
                 HomeAssistantError
             ) as err:  # one door that cannot be set must not stop the rest
+                self._doors_pending = True
                 LOGGER.warning(
                     "%s: could not set %s for %s mode: %s",
                     coordinator.subentry.title,

@@ -184,3 +184,67 @@ async def test_override_until_the_next_change(
     await hass.async_block_till_done()
     assert _state(hass, MODE) == Mode.CLOSED
     assert _state(hass, CLOSES) == "unknown"
+
+
+async def _refresh(hass: HomeAssistant) -> None:
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        for coordinator in entry.runtime_data.branches.values():
+            await coordinator.async_refresh()
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def test_doors_catch_up_with_a_change_missed_while_the_controller_was_away(
+    hass: HomeAssistant, clock: Any, branch: str, building: SimulatedBuilding
+) -> None:
+    """Staffed (entrance held open) until 18:00; the controller is away at 18:00; once it is
+    back the entrance is no longer held: smart hours are card + PIN."""
+    await hass.services.async_call(
+        SELECT_DOMAIN,
+        SERVICE_SELECT_OPTION,
+        {ATTR_ENTITY_ID: OVERRIDE, ATTR_OPTION: "staffed"},
+        blocking=True,
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert building.get("door.entrance.hold") is True
+
+    port = building.port
+    await building.stop()
+    clock.move_to("2026-11-24 18:00:00+00:00")
+    async_fire_time_changed(hass, dt_util.utcnow())
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert _state(hass, MODE) == Mode.SMART
+    assert building.get("door.entrance.hold") is True  # nobody could tell it
+
+    await building.start("127.0.0.1", port)
+    await _refresh(hass)
+    assert _state(hass, "lock.oadby_library_entrance_door") == "locked"
+    assert building.get("door.entrance.hold") is False
+
+
+async def test_people_counted_inside_at_closing_stay_counted_until_opening(
+    hass: HomeAssistant, clock: Any, branch: str, building: SimulatedBuilding
+) -> None:
+    """A reader still counted inside at 21:00 is not made to vanish from the count overnight
+    (the closing routine would think the building empty); the next opening counts from zero."""
+    people = "sensor.oadby_library_people_inside"
+    clock.move_to("2026-11-24 19:00:00+00:00")
+    async_fire_time_changed(hass, dt_util.utcnow())
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await _refresh(hass)
+    # Two came in (with cards), one left: the counter's totals say so.
+    building.set("counter.in", int(building.get("counter.in")) + 2)
+    building.set("counter.out", int(building.get("counter.out")) + 1)
+    await _refresh(hass)
+    assert _state(hass, people) == "1"
+
+    for moment in ("2026-11-24 21:00:00", "2026-11-24 22:30:00", "2026-11-25 08:00:00"):
+        clock.move_to(f"{moment}+00:00")
+        async_fire_time_changed(hass, dt_util.utcnow())
+        await _refresh(hass)
+        assert _state(hass, people) == "1", moment
+
+    clock.move_to("2026-11-25 18:00:00+00:00")  # the next opening
+    async_fire_time_changed(hass, dt_util.utcnow())
+    await _refresh(hass)
+    assert _state(hass, MODE) == Mode.SMART
+    assert _state(hass, people) == "0"

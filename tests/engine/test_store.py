@@ -82,7 +82,9 @@ def test_import_takes_good_rows_and_reports_the_rest(tmp_path: Path) -> None:
     ann = store.require("20000001")
     assert ann.card_expiry == date(2029, 1, 31) and ann.pin_hash is not None
     assert ann.induction_date == date(2026, 5, 1)  # not in the file: kept
-    assert ann.renewed_on == TODAY  # a later expiry is a renewal: a new induction is due
+    assert (
+        ann.renewed_on == TODAY
+    )  # a later expiry is a renewal: a new induction is due
     assert store.count() == 4
 
 
@@ -124,7 +126,8 @@ def test_an_import_that_renews_a_card_asks_for_a_new_induction(tmp_path: Path) -
     """A file that moves a card's expiry later is a renewal: the old induction stops counting."""
     store = MembershipStore(tmp_path / "m.db")
     store.import_csv(
-        "barcode,dob,expiry,inducted\n30000009,1980-01-01,2026-10-31,2025-01-10\n", TODAY
+        "barcode,dob,expiry,inducted\n30000009,1980-01-01,2026-10-31,2025-01-10\n",
+        TODAY,
     )
     assert store.require("30000009").eligibility(TODAY) is Reason.CARD_EXPIRED
 
@@ -137,7 +140,9 @@ def test_an_import_that_renews_a_card_asks_for_a_new_induction(tmp_path: Path) -
     store.import_csv(renewal, date(2026, 12, 1))
     assert store.require("30000009").renewed_on == TODAY
 
-    inducted = "barcode,dob,expiry,inducted\n30000009,1980-01-01,2028-10-31,2026-11-24\n"
+    inducted = (
+        "barcode,dob,expiry,inducted\n30000009,1980-01-01,2028-10-31,2026-11-24\n"
+    )
     store.import_csv(inducted, TODAY)
     assert store.require("30000009").eligibility(TODAY) is Reason.GRANTED
 

@@ -45,7 +45,9 @@ class Reason(StrEnum):
     NOT_OPEN = "not_open"
     ROOM_NOT_BOOKED = "room_not_booked"
     ADULT_UNDER_18 = "adult_under_18"
-    ADULT_NOT_MEMBER = "adult_not_member"  # a staff card offered as a child's accompanying adult
+    ADULT_NOT_MEMBER = (
+        "adult_not_member"  # a staff card offered as a child's accompanying adult
+    )
     OUTSIDE_WINDOW = "outside_window"  # a staff/contractor card outside its hours
     FIRE_ALARM = (
         "fire_alarm"  # card checks are suspended; the doors are already released

@@ -38,7 +38,7 @@ class Occupancy:
         return came_in
 
     def reset_inside(self) -> None:
-        """Start the count of people inside from zero (at closing, once the building is checked)."""
+        """Start the count of people inside from zero (when the branch opens)."""
         self.inside = 0
 
     def new_day(self) -> None:
