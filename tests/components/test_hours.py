@@ -196,8 +196,11 @@ async def _refresh(hass: HomeAssistant) -> None:
 async def test_doors_catch_up_with_a_change_missed_while_the_controller_was_away(
     hass: HomeAssistant, clock: Any, branch: str, building: SimulatedBuilding
 ) -> None:
-    """Staffed (entrance held open) until 18:00; the controller is away at 18:00; once it is
-    back the entrance is no longer held: smart hours are card + PIN."""
+    """A door change the controller missed is made once it answers again.
+
+    Staffed (entrance held open) until 18:00, the controller away at 18:00: once it is back the
+    entrance is no longer held, as smart hours need card + PIN.
+    """
     await hass.services.async_call(
         SELECT_DOMAIN,
         SERVICE_SELECT_OPTION,
@@ -224,8 +227,11 @@ async def test_doors_catch_up_with_a_change_missed_while_the_controller_was_away
 async def test_people_counted_inside_at_closing_stay_counted_until_opening(
     hass: HomeAssistant, clock: Any, branch: str, building: SimulatedBuilding
 ) -> None:
-    """A reader still counted inside at 21:00 is not made to vanish from the count overnight
-    (the closing routine would think the building empty); the next opening counts from zero."""
+    """Someone counted inside at closing stays counted; the next opening counts from zero.
+
+    Resetting at closing would make them vanish, and the closing routine would think the
+    building empty and put the lights out.
+    """
     people = "sensor.oadby_library_people_inside"
     clock.move_to("2026-11-24 19:00:00+00:00")
     async_fire_time_changed(hass, dt_util.utcnow())
