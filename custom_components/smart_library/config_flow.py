@@ -500,11 +500,17 @@ class BranchSubentryFlow(ConfigSubentryFlow):
             defaults[f"{day}_smart"] = format_periods(current.week[n], Mode.SMART)
         if user_input is not None:
             defaults |= user_input
+        # Suggested, not default: a field the manager empties must close that day (a default
+        # would quietly put the old hours back, as the frontend leaves an empty field out).
         fields: dict[Any, Any] = {}
         for day in WEEKDAYS:
             for mode in ("staffed", "smart"):
                 key = f"{day}_{mode}"
-                fields[probatio.Optional(key, default=defaults[key])] = TextSelector()
+                fields[
+                    probatio.Optional(
+                        key, description={"suggested_value": defaults.get(key, "")}
+                    )
+                ] = TextSelector()
         fields[
             probatio.Required(
                 CONF_LATEST_SMART_END, default=defaults[CONF_LATEST_SMART_END]
@@ -515,7 +521,8 @@ class BranchSubentryFlow(ConfigSubentryFlow):
         )
         fields[
             probatio.Optional(
-                CONF_STAFFED_FREE_ENTRY, default=defaults[CONF_STAFFED_FREE_ENTRY]
+                CONF_STAFFED_FREE_ENTRY,
+                description={"suggested_value": defaults[CONF_STAFFED_FREE_ENTRY]},
             )
         ] = SelectSelector(SelectSelectorConfig(options=doors, multiple=True))
         return self.async_show_form(

@@ -433,3 +433,27 @@ async def test_edit_opening_hours(
     )
     assert saved.week[1] == (Period(time(8), time(21, 30), Mode.SMART),)
     assert saved.week[6] == ()
+
+    # The form shows the saved plan; emptying a day's fields (the frontend then leaves them out)
+    # closes that day, and emptying the free-entry doors leaves every door on card + PIN.
+    result = await entry.start_subentry_reconfigure_flow(hass, "branch_oadby")
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"next_step_id": "hours"}
+    )
+    shown = {str(key): key.description for key in result["data_schema"].schema}
+    assert shown["monday_smart"] == {"suggested_value": "13:00-21:30"}
+    assert shown["staffed_free_entry"] == {"suggested_value": ["entrance"]}
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {
+            "tuesday_smart": "08:00-21:30",
+            "latest_smart_end": "21:30:00",
+            "clearance_minutes": 0,
+        },
+    )
+    assert result["reason"] == "reconfigure_successful"
+    data = entry.subentries["branch_oadby"].data
+    saved = Schedule.from_dict(data[CONF_SCHEDULE])
+    assert saved.week[0] == ()
+    assert saved.week[1] == (Period(time(8), time(21, 30), Mode.SMART),)
+    assert data["staffed_free_entry"] == []
