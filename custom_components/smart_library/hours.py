@@ -124,10 +124,14 @@ class BranchHours:
             self.closes_at = None
         elif scheduled.is_open:
             self.closes_at = self.schedule.closes_at(now, zone)
-        else:
+        elif self._override_until is not None:
+            # Opened by hand: until the override ends, and on if the plan is open from then.
             self.closes_at = (
-                self._override_until
-            )  # opened by hand until the next change
+                self.schedule.closes_at(self._override_until, zone)
+                or self._override_until
+            )
+        else:
+            self.closes_at = None
 
     @callback
     def async_add_listener(self, update: Callable[[], None]) -> CALLBACK_TYPE:
@@ -265,8 +269,13 @@ class BranchHours:
                 translation_placeholders={"option": override},
             )
         until = None
-        if override != OVERRIDE_AUTOMATIC and self.next_change is not None:
-            until = self.next_change[0]
+        if override != OVERRIDE_AUTOMATIC:
+            try:
+                until = self.schedule.override_end(
+                    dt_util.utcnow(), dt_util.get_default_time_zone(), Mode(override)
+                )
+            except ScheduleError as err:
+                raise schedule_error(err) from err
         await self._save(
             override=override, override_until=until.isoformat() if until else None
         )

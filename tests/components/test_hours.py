@@ -162,6 +162,8 @@ async def test_override_until_the_next_change(
     assert _state(hass, MODE) == Mode.STAFFED
     assert _state(hass, OVERRIDE) == "staffed"
     assert building.get("door.entrance.hold") is True
+    # Staffed by hand until 18:00, then smart hours by the plan: it closes at 21:00.
+    assert _state(hass, CLOSES) == "2026-11-24T21:00:00+00:00"
 
     clock.move_to(
         "2026-11-24 18:00:00+00:00"
@@ -254,3 +256,34 @@ async def test_people_counted_inside_at_closing_stay_counted_until_opening(
     await _refresh(hass)
     assert _state(hass, MODE) == Mode.SMART
     assert _state(hass, people) == "0"
+
+
+async def test_smart_cannot_be_forced_after_the_latest_smart_time(
+    hass: HomeAssistant, clock: Any, branch: str
+) -> None:
+    """At 22:00 smart mode is refused with a clear error; an event may be opened by hand.
+
+    The event closes at midnight at the latest, never at the next morning's opening.
+    """
+    clock.move_to("2026-11-24 22:00:00+00:00")
+    async_fire_time_changed(hass, dt_util.utcnow())
+    await hass.async_block_till_done(wait_background_tasks=True)
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            SELECT_DOMAIN,
+            SERVICE_SELECT_OPTION,
+            {ATTR_ENTITY_ID: OVERRIDE, ATTR_OPTION: "smart"},
+            blocking=True,
+        )
+    assert err.value.translation_key == "schedule_smart_too_late_now"
+    assert "21:30" in str(err.value)
+    assert _state(hass, MODE) == Mode.CLOSED
+
+    await hass.services.async_call(
+        SELECT_DOMAIN,
+        SERVICE_SELECT_OPTION,
+        {ATTR_ENTITY_ID: OVERRIDE, ATTR_OPTION: "event"},
+        blocking=True,
+    )
+    assert _state(hass, MODE) == Mode.EVENT
+    assert _state(hass, CLOSES) == "2026-11-25T00:00:00+00:00"

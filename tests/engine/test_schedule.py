@@ -270,3 +270,29 @@ def test_closing_timeline() -> None:
     assert timeline["announce_15"] == at(TUESDAY, 21, 15)
     assert timeline["pcs_off"] == at(TUESDAY, 21, 20)
     assert timeline["closed"] == closes
+
+
+def test_a_mode_forced_by_hand_gives_way_to_the_plan() -> None:
+    """Until the plan's next change, never past midnight; smart never past the latest time."""
+    assert SMART_EVENING.override_end(at(TUESDAY, 17), LONDON, Mode.STAFFED) == at(
+        TUESDAY, 18
+    )
+    assert SMART_EVENING.override_end(at(TUESDAY, 19), LONDON, Mode.CLOSED) == at(
+        TUESDAY, 21, 30
+    )
+    closed_all_week = Schedule()
+    wednesday = TUESDAY + timedelta(days=1)
+    assert closed_all_week.override_end(at(TUESDAY, 20), LONDON, Mode.EVENT) == at(
+        wednesday, 0
+    )
+    assert closed_all_week.override_end(at(TUESDAY, 20), LONDON, Mode.SMART) == at(
+        TUESDAY, 21, 30
+    )
+    with pytest.raises(ScheduleError, match="smart_too_late_now") as err:
+        closed_all_week.override_end(at(TUESDAY, 22), LONDON, Mode.SMART)
+    assert err.value.placeholders == {"now": "22:00", "latest": "21:30"}
+    # The night the clocks go back: midnight is still midnight, local time.
+    sunday = date(2026, 10, 25)
+    assert closed_all_week.override_end(
+        at(sunday - timedelta(days=1), 23), LONDON, Mode.STAFFED
+    ) == at(sunday, 0)

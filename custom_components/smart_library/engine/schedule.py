@@ -345,6 +345,29 @@ class Schedule:
                 return seg.start.astimezone(zone)
         return None
 
+    def override_end(self, instant: datetime, zone: tzinfo, mode: Mode) -> datetime:
+        """Return when a mode forced by hand at `instant` gives way to the plan again.
+
+        At the plan's next change, and at the latest at the end of that local day: a branch
+        opened by hand is never left open overnight unnoticed. Smart hours forced by hand end at
+        the latest smart time too, and cannot be forced once it has passed.
+        """
+        local = _aware(instant).astimezone(zone)
+        end = _local(local.date() + timedelta(days=1), time(0), zone)
+        change = self.next_change(instant, zone)
+        if change is not None:
+            end = min(end, change[0])
+        if mode is Mode.SMART:
+            latest = _local(local.date(), self.latest_smart_end, zone)
+            if local >= latest:
+                raise ScheduleError(
+                    "smart_too_late_now",
+                    now=format_time(local.time()),
+                    latest=format_time(self.latest_smart_end),
+                )
+            end = min(end, latest)
+        return end
+
     # -- changes (each returns a new Schedule) ----------------------------------------------
 
     def with_week(self, week: Iterable[Iterable[Period]]) -> Schedule:
