@@ -168,3 +168,52 @@ async def test_staff_alerts(hass: HomeAssistant, building: SimulatedBuilding) ->
         "Door alarm",
         "Panic button pressed",
     ]
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_closing_without_pa_or_counter_and_a_door_that_will_not_lock(
+    hass: HomeAssistant, building: SimulatedBuilding
+) -> None:
+    """A branch with no PA and no people counter (a generic I/O module) can use the countdown.
+
+    At closing a door that cannot be locked (here a fire alarm holds it released) does not stop
+    the rest: the lights still go out as planned.
+    """
+    await _use(
+        hass,
+        "closing_countdown",
+        {
+            "closes_at": "sensor.oadby_library_closes_at",
+            "mode_sensor": "sensor.oadby_library_mode",
+            "lights": [f"light.oadby_library_lighting_zone_{n}" for n in (2, 3)],
+            "doors": ["lock.oadby_library_entrance_door"],
+        },
+    )
+    coordinator = next(
+        iter(
+            hass.config_entries.async_entries(DOMAIN)[0].runtime_data.branches.values()
+        )
+    )
+
+    async def mode(option: str) -> None:
+        await hass.services.async_call(
+            "select",
+            "select_option",
+            {"entity_id": "select.oadby_library_mode_override", "option": option},
+            blocking=True,
+        )
+        await hass.async_block_till_done(wait_background_tasks=True)
+
+    await mode("event")  # opened by hand for an evening talk
+    building.set("light.zone_2", True)
+    building.set("light.zone_3", True)
+    building.raise_fire_alarm()
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+
+    await mode("closed")
+    assert hass.states.get("sensor.oadby_library_mode").state == "closed"
+    assert building.get("light.zone_2") is False
+    assert building.get("light.zone_3") is False
+    assert building.get("door.entrance.hold") is True  # the fire rule wins over "lock"
+    assert building.get("pa.message") == 0  # no PA zones chosen: nothing played
