@@ -29,9 +29,18 @@ from .entity import branch_device_info
 
 PARALLEL_UPDATES = 0
 
-_CARD_IN_TEXT = re.compile(
-    r"(?:card\s*(?:number|no\.?)?\s*[:#]?\s*)?([0-9A-Za-z]{4,20})", re.IGNORECASE
+# The booker's card in a booking's description: the word after "card" ("Card: 2123...", "card no
+# 2123..."), else the first word with a digit in it ("Jane Smith 2123..."): a name is not a card.
+_CARD_AFTER_WORD = re.compile(
+    r"\bcard\s*(?:number|no\.?)?\s*[:#]?\s*([0-9A-Za-z]{4,20})\b", re.IGNORECASE
 )
+_CARD_LIKE = re.compile(r"\b(?=[A-Za-z]*\d)([0-9A-Za-z]{4,20})\b")
+
+
+def card_in_text(text: str) -> str | None:
+    """Return the card number a booking's description gives, or None."""
+    match = _CARD_AFTER_WORD.search(text) or _CARD_LIKE.search(text)
+    return match.group(1) if match else None
 
 
 async def async_setup_entry(
@@ -122,14 +131,14 @@ class RoomBookings(CalendarEntity):
         start, end = kwargs["dtstart"], kwargs["dtend"]
         if not isinstance(start, datetime) or not isinstance(end, datetime):
             raise booking_error("booking_needs_times")
-        match = _CARD_IN_TEXT.search(kwargs.get("description") or "")
-        if match is None:
+        card = card_in_text(kwargs.get("description") or "")
+        if card is None:
             raise booking_error("booking_needs_card")
         await self._access.async_book(
             self._branch,
             self._rooms,
             room=kwargs.get("location") or "",
-            card=match.group(1),
+            card=card,
             start=start,
             end=end,
             title=str(kwargs.get("summary") or ""),

@@ -16,6 +16,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.smart_library.access import store_path
+from custom_components.smart_library.calendar import card_in_text
 from custom_components.smart_library.const import DOMAIN, EVENT_ACCESS, EVENT_TAILGATING
 from custom_components.smart_library.logbook import async_describe_events
 from simulator.building import SimulatedBuilding
@@ -127,7 +128,7 @@ async def test_calendar_ui_booking_and_cancel(
             "entity_id": CALENDAR,
             "event": {
                 "summary": "Family history group",
-                "description": CARD,
+                "description": f"Booked by Ann Reader, card {CARD}",
                 "location": "Meeting room",
                 "dtstart": start.isoformat(),
                 "dtend": (start + timedelta(hours=2)).isoformat(),
@@ -242,3 +243,18 @@ async def test_removing_the_service_deletes_member_data(
     await hass.async_block_till_done()
     assert not path.exists()
     assert not list(path.parent.glob(f"{init_integration.entry_id}*"))
+
+
+@pytest.mark.parametrize(
+    ("text", "card"),
+    [
+        ("21230000000011", "21230000000011"),
+        ("Booked by Jane Smith, card 21230000000011", "21230000000011"),
+        ("Card no. 21230000000011 (Jane)", "21230000000011"),
+        ("Jane Smith 21230000000011", "21230000000011"),
+        ("Booked by Jane Smith", None),
+    ],
+)
+def test_the_card_in_a_booking_description(text: str, card: str | None) -> None:
+    """A booking's description may say the card as people write it; a name is not a card."""
+    assert card_in_text(text) == card
