@@ -1,9 +1,15 @@
 """Access benchmark: 100,000 members; request_access p50/p99 end to end, import, memory, start-up.
 
-The request path is the one the `request_access` action runs: the decision (store lookup, lock-out,
-one scrypt key derivation) in a worker thread, then on a grant the controller-timed release
-written over Modbus TCP to a simulated building on 127.0.0.1. Home Assistant's own service-call
-overhead is not included. Usage: bench/access [--members 100000] [--requests 400]
+Two parts, one run, one simulated building on 127.0.0.1:
+- In a real Home Assistant process (set up over REST as scripts/develop does it): the members
+  imported with the import_members action, then request_access end to end: over the readers'
+  HTTP endpoint and as the action over REST (auth, schema, store lookup, lock-out, one scrypt key
+  derivation, the release written to the simulator over Modbus TCP, the event and the poll that
+  confirms it). Start-up is the integration's reload with 100,000 members; memory is the
+  process's peak RSS.
+- The engine alone, for comparison: the same decision and release without Home Assistant.
+
+Usage: bench/access [--members 100000] [--requests 400]
 """
 
 from __future__ import annotations
@@ -28,9 +34,12 @@ from custom_components.smart_library.engine.controller import (
 from custom_components.smart_library.engine.pins import hash_pin, new_pepper
 from custom_components.smart_library.engine.pointmap import DoorKind
 from custom_components.smart_library.engine.store import MembershipStore
+from scripts import develop_setup
+from scripts.hass_process import HomeAssistantProcess
 from simulator.building import SimulatedBuilding
 
 WITH_PIN = 200  # members given a PIN (each costs one key derivation to set)
+WITH_PIN_IN_HA = 40  # the same, set with the set_pin action
 
 
 def _lms_export(members: int, rng: random.Random) -> str:
@@ -58,6 +67,117 @@ def _row(label: str, values: list[float]) -> str:
     )
 
 
+async def in_home_assistant(
+    tmp: Path, text: str, cards: list[str], requests: int
+) -> None:
+    """Measure request_access in a real Home Assistant process."""
+    rng = random.Random(7)
+    building = SimulatedBuilding()
+    await building.start()
+    instance = HomeAssistantProcess(tmp / "config")
+    start = time.perf_counter()
+    session = await instance.start()
+    auth = instance.auth
+    try:
+        await develop_setup.add_demo_library(session, auth, building.port)
+        await develop_setup.branch_states(session, auth)
+        print(
+            f"  Home Assistant up, service and branch added {time.perf_counter() - start:7.2f} s"
+        )
+        start = time.perf_counter()
+        report = await instance.action("smart_library", "import_members", {"csv": text})
+        print(
+            f"  import_members action ({len(cards):,} rows)      "
+            f"{time.perf_counter() - start:7.2f} s   {report['taken']:,} taken"
+        )
+        holders = rng.sample(cards, WITH_PIN_IN_HA)
+        pins: list[float] = []
+        for card in holders:
+            t = time.perf_counter()
+            await instance.action(
+                "smart_library", "set_pin", {"card": card, "pin": "2468"}
+            )
+            pins.append((time.perf_counter() - t) * 1000)
+        print(_row("set_pin action", pins))
+        # Open to members whatever the hour the benchmark runs: an event opened by hand.
+        await instance.action(
+            "select",
+            "select_option",
+            {"entity_id": "select.demo_branch_mode_override", "option": "event"},
+        )
+        async with session.get(
+            "/api/config/config_entries/entry",
+            params={"domain": "smart_library"},
+            headers=auth,
+        ) as resp:
+            entry_id = (await resp.json())[0]["entry_id"]
+        start = time.perf_counter()
+        async with session.post(
+            f"/api/config/config_entries/entry/{entry_id}/reload", headers=auth
+        ) as resp:
+            resp.raise_for_status()
+            assert not (await resp.json()).get("require_restart")
+        print(
+            f"  start-up: integration reload, {len(cards):,} members {(time.perf_counter() - start) * 1000:7.1f} ms"
+        )
+        await develop_setup.branch_states(session, auth)
+        async with session.post(
+            "/api/template",
+            json={"template": "{{ device_id('lock.demo_branch_entrance_door') }}"},
+            headers=auth,
+        ) as resp:
+            branch = await resp.text()
+
+        async def over_http(card: str, pin: str) -> bool:
+            async with session.post(
+                "/api/smart_library/access",
+                json={"branch": branch, "card": card, "pin": pin},
+                headers=auth,
+            ) as resp:
+                resp.raise_for_status()
+                return bool((await resp.json())["granted"])
+
+        async def as_action(card: str, pin: str) -> bool:
+            answer = await instance.action(
+                "smart_library",
+                "request_access",
+                {"branch": branch, "card": card, "pin": pin},
+            )
+            return bool(answer["granted"])
+
+        released = sum(
+            1 for key, v in building.writes if key == "door.entrance.pulse" and v
+        )
+        for label, ask in (
+            ("HTTP endpoint", over_http),
+            ("action over REST", as_action),
+        ):
+            granted: list[float] = []
+            refused: list[float] = []
+            for n in range(requests // 2):
+                roll = rng.random()
+                if roll < 0.8:
+                    card, pin = rng.choice(holders), "2468"
+                elif roll < 0.9:
+                    card, pin = rng.choice(holders), "1357"
+                else:
+                    card, pin = f"3{n:013d}", "2468"
+                t = time.perf_counter()
+                ok = await ask(card, pin)
+                (granted if ok else refused).append((time.perf_counter() - t) * 1000)
+            print(_row(f"{label}: granted (incl. release)", granted))
+            print(_row(f"{label}: refused", refused))
+        writes = sum(
+            1 for key, v in building.writes if key == "door.entrance.pulse" and v
+        )
+        print(f"  releases written to the simulator: {writes - released}")
+        print(f"  Home Assistant process peak RSS: {instance.peak_rss_mib():.0f} MiB")
+    finally:
+        if instance.process is not None:
+            await instance.stop()
+        await building.stop()
+
+
 async def main() -> None:
     """Run the benchmark and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -72,6 +192,11 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "members.db"
         text = _lms_export(args.members, rng)
+        print("In a real Home Assistant process:")
+        await in_home_assistant(
+            Path(tmp), text, [f"2{n:013d}" for n in range(args.members)], args.requests
+        )
+        print("The engine alone (no Home Assistant):")
 
         tracemalloc.start()
         store = MembershipStore(path)

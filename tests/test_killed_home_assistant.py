@@ -12,109 +12,19 @@ import asyncio
 from collections.abc import AsyncGenerator
 import csv
 import io
-import os
 from pathlib import Path
-import signal
-import socket
-import subprocess
-import sys
 import time
 from typing import Any
 
-import aiohttp
 import pytest
 
 from scripts import develop_setup
+from scripts.hass_process import HomeAssistantProcess
 from simulator.building import SimulatedBuilding
 
-REPO = Path(__file__).resolve().parents[1]
 CARD = "20000000000001"  # the first of develop_setup's demo members
 ENTRANCE = "lock.demo_branch_entrance_door"
 OVERRIDE = "select.demo_branch_mode_override"
-CONFIGURATION = """\
-homeassistant:
-  name: Killed library
-  time_zone: Europe/London
-http:
-  server_host: 127.0.0.1
-  server_port: {port}
-api:
-config:
-onboarding:
-logger:
-  default: warning
-"""
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class HomeAssistantProcess:
-    """One configuration directory; Home Assistant started on it and killed, as often as asked."""
-
-    def __init__(self, config: Path) -> None:
-        """Write a minimal configuration with the integration installed as HACS installs it."""
-        self.config = config
-        self.port = _free_port()
-        (config / "custom_components").mkdir(parents=True)
-        (config / "custom_components" / "smart_library").symlink_to(
-            REPO / "custom_components" / "smart_library"
-        )
-        (config / "configuration.yaml").write_text(CONFIGURATION.format(port=self.port))
-        self.process: subprocess.Popen[bytes] | None = None
-        self.session: aiohttp.ClientSession | None = None
-        self.auth: dict[str, str] = {}
-
-    async def start(self) -> aiohttp.ClientSession:
-        """Start Home Assistant, wait for its API, log in (onboarding the first time)."""
-        with (self.config / "hass.log").open("ab") as log:
-            self.process = subprocess.Popen(  # noqa: ASYNC220 - nothing is awaited on it here
-                [
-                    sys.executable,
-                    "-m",
-                    "homeassistant",
-                    "-c",
-                    str(self.config),
-                    "--skip-pip",
-                ],
-                cwd=REPO,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=os.environ | {"PYTHONPATH": str(REPO)},
-            )
-        self.session = aiohttp.ClientSession(base_url=f"http://127.0.0.1:{self.port}")
-        await develop_setup.wait_up(self.session)
-        token = await develop_setup.onboard_or_login(self.session)
-        self.auth = {"Authorization": f"Bearer {token}"}
-        return self.session
-
-    async def action(self, domain: str, name: str, data: dict[str, Any]) -> Any:
-        """Call an action over REST; its 200 answer is Home Assistant's acknowledgement."""
-        assert self.session is not None
-        response = domain == "smart_library"
-        async with self.session.post(
-            f"/api/services/{domain}/{name}" + ("?return_response" if response else ""),
-            json=data,
-            headers=self.auth,
-        ) as resp:
-            assert resp.status == 200, f"{await resp.text()}\n{self.log()}"
-            body = await resp.json()
-        return body["service_response"] if response else body
-
-    async def kill(self) -> None:
-        """Kill Home Assistant with SIGKILL: no shutdown, no flush, nothing of ours runs."""
-        assert self.process is not None and self.session is not None
-        os.kill(self.process.pid, signal.SIGKILL)
-        assert self.process.wait(timeout=10) == -signal.SIGKILL
-        await self.session.close()
-        self.process = self.session = None
-
-    def log(self) -> str:
-        """Return what Home Assistant wrote, for a failing assertion's message."""
-        return (self.config / "hass.log").read_text(errors="replace")[-3000:]
 
 
 @pytest.fixture
