@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
@@ -28,6 +29,20 @@ from simulator.building import SimulatedBuilding
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load custom_components/smart_library."""
+
+
+@pytest.fixture
+def hass_config_dir(hass_tmp_config_dir: str) -> str:
+    """Give each test its own config directory: member stores and blueprints do not pile up."""
+    return hass_tmp_config_dir
+
+
+def years_before(day: date, years: int) -> date:
+    """Return the same date `years` earlier (28 February for a 29 February)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUs
 
 from custom_components.smart_library.const import DOMAIN, EVENT_ACCESS
 from simulator.building import SimulatedBuilding
+from tests.components.conftest import years_before
 
 ADULT, TEEN, CHILD = "21234000000001", "21234000000002", "21234000000003"
 PIN = "80417263"
@@ -61,8 +62,8 @@ async def members(hass: HomeAssistant, init_integration: MockConfigEntry) -> Non
     today = dt_util.now().date()
     for card, born in (
         (ADULT, date(1970, 1, 1)),
-        (TEEN, today.replace(year=today.year - 17)),
-        (CHILD, today.replace(year=today.year - 12) - timedelta(days=1)),
+        (TEEN, years_before(today, 17)),
+        (CHILD, years_before(today, 12) - timedelta(days=1)),
     ):
         await call(
             hass,

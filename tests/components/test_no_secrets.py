@@ -30,6 +30,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from custom_components.smart_library.access import store_path
 from custom_components.smart_library.const import DOMAIN, EVENT_ACCESS
 from simulator.building import SimulatedBuilding
+from tests.components.conftest import years_before
 
 CARD = "29876543210123"
 CHILD = "29876543210456"
@@ -85,7 +86,7 @@ async def test_no_secret_anywhere(
         "enroll_member",
         {"card": CHILD, "pin": other_pin}
         | member
-        | {"birth_date": today.replace(year=today.year - 10)},
+        | {"birth_date": years_before(today, 10)},
     )
     await act("enroll_member", {"card": UNKNOWN + "X", "pin": "12"} | member)  # bad PIN
     await act("set_pin", {"card": CARD, "pin": adult_pin})
