@@ -136,14 +136,20 @@ def test_invalid_maps_are_refused(
 
 
 def test_generic_module_maps() -> None:
-    """The documented generic I/O module maps read in one request per module and table."""
+    """The documented generic I/O module maps read in one request per contiguous block.
+
+    On the E1214 a relay's pulse is started at its "pulse operate status" coil (16 + relay), apart
+    from the relay value coils (0-5): four requests per poll for the two modules.
+    """
     moxa = POINT_MAPS["moxa_e1214_e1212"]
     assert moxa.modules == ("e1214", "e1212")
     assert [(b.module, b.table, b.start, b.count) for b in moxa.read_plan()] == [
         ("e1212", Table.COIL, 0, 3),
-        ("e1214", Table.COIL, 0, 6),
+        ("e1214", Table.COIL, 2, 4),
+        ("e1214", Table.COIL, 16, 2),
         ("e1214", Table.DISCRETE_INPUT, 0, 5),
     ]
+    assert moxa["door.entrance.pulse"].address == 16
     assert {d.pulse for d in moxa.doors} == {PulseKind.MODULE_PULSE_COIL}
     adam = POINT_MAPS["adam_6050"]
     assert [(b.table, b.start, b.count) for b in adam.read_plan()] == [

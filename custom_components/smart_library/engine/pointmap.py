@@ -297,11 +297,13 @@ def reference_map() -> PointMap:
 def moxa_e1214_e1212_map() -> PointMap:
     """Return a branch wired to a Moxa ioLogik E1214 (doors, two zones) and an E1212 (the rest).
 
-    E1214 relays (coils 0-5, function 5): R0 entrance strike in the module's pulse-output mode,
-    R1 entrance strike hold (wired in parallel with R0), R2/R3 the meeting-room door likewise,
-    R4/R5 lighting zones 1 and 2. E1214 inputs (function 2, 0-5): entrance contact, meeting-room
-    contact, fire-panel alarm relay, fire-panel fault relay, panic button. E1212 outputs (coils 0-2):
-    lighting zone 3, PC groups 1 and 2. No PA player and no people counter: the modules have none.
+    E1214 relays: R0 and R1 in the module's pulse mode release the entrance and meeting-room
+    strikes; a pulse is started by writing 1 to the relay's "pulse operate status" coil (RLY_pulseStatus,
+    coils 16-21, Moxa's own map) and the module ends it after its configured ON width. R2/R3 (relay
+    value coils 2-3) hold the same two strikes released (wired in parallel with R0/R1), R4/R5
+    lighting zones 1 and 2. E1214 inputs (function 2, 0-5): entrance contact, meeting-room contact,
+    fire-panel alarm relay, fire-panel fault relay, panic button. E1212 outputs (coils 0-2): lighting
+    zone 3, PC groups 1 and 2. No PA player and no people counter: the modules have none.
     """
     e1214, e1212 = "e1214", "e1212"
     return PointMap(
@@ -309,10 +311,10 @@ def moxa_e1214_e1212_map() -> PointMap:
         description="Moxa ioLogik E1214 (doors, lights) + E1212 (lights, PCs)",
         modules=(e1214, e1212),
         points=(
-            Point("door.entrance.pulse", Table.COIL, 0, e1214),
-            Point("door.entrance.hold", Table.COIL, 1, e1214),
-            Point("door.meeting_room.pulse", Table.COIL, 2, e1214),
-            Point("door.meeting_room.hold", Table.COIL, 3, e1214),
+            Point("door.entrance.pulse", Table.COIL, 16, e1214),  # R0 pulse status
+            Point("door.meeting_room.pulse", Table.COIL, 17, e1214),  # R1 pulse status
+            Point("door.entrance.hold", Table.COIL, 2, e1214),  # R2
+            Point("door.meeting_room.hold", Table.COIL, 3, e1214),  # R3
             Point("light.zone_1", Table.COIL, 4, e1214),
             Point("light.zone_2", Table.COIL, 5, e1214),
             Point("door.entrance.open", Table.DISCRETE_INPUT, 0, e1214),
