@@ -143,6 +143,8 @@ class RoomBookings(CalendarEntity):
             end=end,
             title=str(kwargs.get("summary") or ""),
         )
+        # The calendar shows the booking when the call returns, not when the signal lands.
+        await self._async_changed()
 
     async def async_delete_event(
         self,

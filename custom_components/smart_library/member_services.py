@@ -152,18 +152,45 @@ CARD_FIELDS = (ATTR_CARD, ATTR_ADULT_CARD)
 REDACTED = "********"
 
 
+class Masked(str):
+    """A validated PIN or card number: the value intact for the code, masked wherever printed.
+
+    Home Assistant logs a failing action's call, data included, when its caller did not wait for
+    it ("Error executing service: <ServiceCall ...>"); this keeps the secret out of that line.
+    """
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        """Return the mask."""
+        return REDACTED
+
+    def __repr__(self) -> str:
+        """Return the mask, quoted."""
+        return repr(REDACTED)
+
+    def __format__(self, spec: str) -> str:
+        """Return the mask, formatted."""
+        return format(REDACTED, spec)
+
+
 def redacting(schema: probatio.Schema) -> Any:
     """Wrap an action's schema so the caller's data loses its secrets once validated.
 
     Home Assistant fires a `call_service` event with the data the caller passed, after the
     schema ran, and the recorder keeps that event; a script trace keeps the same dict. The
     handler gets the validated copy; what was passed in is left with the PIN replaced and the
-    card masked, so neither reaches the event bus, the database or a trace.
+    card masked, so neither reaches the event bus, the database or a trace. In the validated copy
+    the PIN, the card and a CSV print masked (`Masked`), should anything log the call.
     """
 
     def validate(data: Any) -> Any:
         try:
-            return schema(dict(data))
+            validated = schema(dict(data))
+            for key in (*SECRET_FIELDS, *CARD_FIELDS, ATTR_CSV):
+                if isinstance(validated.get(key), str):
+                    validated[key] = Masked(validated[key])
+            return validated
         finally:
             if isinstance(data, MutableMapping):
                 for key in SECRET_FIELDS:

@@ -151,6 +151,15 @@ async def test_no_secret_anywhere(
         CARD in exported["csv"]
     )  # the export is the one place a card is whole (admin only)
 
+    # A caller that does not wait for the action: Home Assistant logs the failing call itself.
+    for service, data in (
+        ("set_pin", {"card": UNKNOWN, "pin": other_pin}),
+        ("request_access", {"branch": "nowhere", "card": CARD, "pin": pin}),
+    ):
+        await hass.services.async_call(DOMAIN, service, data)
+        await hass.async_block_till_done()
+    assert caplog.text.count("Error executing service") >= 2
+
     client = await hass_client()
     for body in (
         {"branch": device.id, "card": CARD, "pin": adult_pin},
