@@ -26,6 +26,7 @@ from homeassistant.helpers.service import (
     async_get_config_entry,
     async_register_admin_service,
 )
+from homeassistant.helpers.translation import async_get_exception_message
 from homeassistant.util import dt as dt_util
 import probatio
 
@@ -355,6 +356,8 @@ async def _import_members(access: LibraryAccess, call: ServiceCall) -> ServiceRe
     csv_text = text
     today = _today()
     report = await access.async_run(lambda: access.store.import_csv(csv_text, today))
+    for row in report.refused:  # the reason code for automations, a sentence for people
+        row["message"] = async_get_exception_message(DOMAIN, row["reason"])
     return report.as_dict()
 
 

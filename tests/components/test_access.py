@@ -390,11 +390,32 @@ async def test_import_and_export(hass: HomeAssistant) -> None:
             "csv": "Barcode,Name,DOB,Expiry\n"
             "31234000000001,Ann,1980-01-01,2030-01-01\n"
             "31234000000002,Bo,not a date,2030-01-01\n"
+            "31234000000003,Cy,1990-01-01,\n"
+            "31234000000001,Ann again,1980-01-01,2031-01-01\n"
         },
     )
     assert (report["taken"], report["refused"]) == (
         1,
-        [{"row": 3, "card": "••••0002", "reason": "invalid_birth_date"}],
+        [
+            {
+                "row": 3,
+                "card": "••••0002",
+                "reason": "invalid_birth_date",
+                "message": "The birth date is not a date",
+            },
+            {
+                "row": 4,
+                "card": "••••0003",
+                "reason": "missing_card_expiry",
+                "message": "The card expiry date is missing",
+            },
+            {
+                "row": 5,
+                "card": "••••0001",
+                "reason": "duplicate_card",
+                "message": "The card appears earlier in the file; this row was left out",
+            },
+        ],
     )
     exported = await call(hass, "export_members", {})
     assert exported["members"] == 4
