@@ -361,6 +361,7 @@ def test_pins() -> None:
 
 
 def test_mask() -> None:
-    """Only the last four characters of a card are ever shown."""
+    """At most the last four characters of a card are shown, and never more than half."""
     assert mask_card("10000001") == "••••0001"
-    assert mask_card("123") == "••••"
+    assert mask_card("12345") == "••••45"  # never more than half of a short card
+    assert mask_card("1") == "••••"

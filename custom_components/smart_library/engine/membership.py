@@ -73,9 +73,13 @@ def normalise_card(card: str) -> str:
 
 
 def mask_card(card: str) -> str:
-    """Return a card number fit for logs, events and states: only its last four characters."""
+    """Return a card number fit for logs, events and states: its last four characters at most.
+
+    Never more than half of it, so a short card number is not all but shown.
+    """
     value = card.strip()
-    return "•" * 4 + value[-4:] if len(value) > 4 else "•" * 4
+    shown = min(4, len(value) // 2)
+    return "•" * 4 + value[-shown:] if shown else "•" * 4
 
 
 def card_key(card: str) -> str:
