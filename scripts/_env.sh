@@ -56,6 +56,27 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
+# The Debian mirror the host's own apt sources name (classic one-line or deb822 format), so that no
+# package host is written into this project. SMART_LIBRARY_DEBIAN_MIRROR overrides it.
+debian_mirror() {
+  if [[ -n "${SMART_LIBRARY_DEBIAN_MIRROR:-}" ]]; then
+    echo "$SMART_LIBRARY_DEBIAN_MIRROR"
+    return 0
+  fi
+  local files=() f uri
+  [[ -f /etc/apt/sources.list ]] && files+=(/etc/apt/sources.list)
+  for f in /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+    [[ -f "$f" ]] && files+=("$f")
+  done
+  ((${#files[@]})) && uri="$(python3 "$REPO/scripts/apt_mirror.py" "${files[@]}")" && [[ -n "$uri" ]] && {
+    echo "$uri"
+    return 0
+  }
+  echo "No Debian mirror found in the host's apt sources (/etc/apt/sources.list, /etc/apt/sources.list.d/)." >&2
+  echo "Add one there, or set SMART_LIBRARY_DEBIAN_MIRROR to a Debian mirror's URL." >&2
+  return 1
+}
+
 ensure_rootfs() {
   [[ "$MODE" == sandbox ]] || return 0
   local need=()
@@ -63,12 +84,14 @@ ensure_rootfs() {
   command -v debootstrap >/dev/null || need+=(debootstrap)
   ((${#need[@]} == 0)) || apt_install "${need[@]}"
   if [[ ! -x "$ROOTFS/usr/bin/python3.14" || ! -f "$ROOTFS/.smart-library-rootfs" ]]; then
-    log "Building a Debian sid root file system with Python 3.14 in $ROOTFS (about 30 s)"
+    local mirror
+    mirror="$(debian_mirror)" || exit 1
+    log "Building a Debian sid root file system with Python 3.14 in $ROOTFS from $mirror (about 30 s)"
     rm -rf "$ROOTFS"
     mkdir -p "$CACHE"
     debootstrap --variant=minbase \
       --include=python3.14,python3.14-venv,python3.14-dev,g++,ca-certificates,tzdata \
-      sid "$ROOTFS" http://deb.debian.org/debian /usr/share/debootstrap/scripts/sid >"$CACHE/debootstrap.log" 2>&1 ||
+      sid "$ROOTFS" "$mirror" /usr/share/debootstrap/scripts/sid >"$CACHE/debootstrap.log" 2>&1 ||
       { tail -20 "$CACHE/debootstrap.log" >&2; exit 1; }
     touch "$ROOTFS/.smart-library-rootfs"
   fi
