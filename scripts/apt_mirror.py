@@ -17,10 +17,8 @@ DEBIAN_SUITES = {
 
 
 def _is_debian_suite(suite: str) -> bool:
-    base = suite.split("-", 1)[0].split("/", 1)[0]
-    return (
-        base in DEBIAN_SUITES and not suite.endswith("-security") and "/" not in suite
-    )
+    base, _, suffix = suite.partition("-")
+    return base in DEBIAN_SUITES and suffix in ("", "updates", "backports")
 
 
 def _classic(text: str) -> list[tuple[str, list[str], list[str]]]:
