@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import secrets
 import socket
 
 from zeroconf import IPVersion
@@ -18,11 +21,18 @@ def service_info(
     controller_id: str,
     unit: int = 1,
     point_map: str = "reference",
+    instance: str | None = None,
 ) -> AsyncServiceInfo:
-    """Return the DNS-SD record of a branch controller."""
+    """Return the DNS-SD record of a branch controller.
+
+    The instance name is the branch name with a random suffix unless `instance` is given, so two
+    simulators on one network (a test beside scripts/develop) never claim the same name; the
+    integration takes the branch's name from the `branch` property, not from the instance name.
+    """
+    suffix = secrets.token_hex(3)
     return AsyncServiceInfo(
         ZEROCONF_TYPE,
-        f"{name}.{ZEROCONF_TYPE}",
+        f"{instance or f'{name} ({suffix})'}.{ZEROCONF_TYPE}",
         addresses=[socket.inet_aton(host)],
         port=port,
         properties={
@@ -31,7 +41,7 @@ def service_info(
             "map": point_map,
             "unit": str(unit),
         },
-        server=f"{controller_id.lower()}.local.",
+        server=f"{controller_id.lower()}-{suffix}.local.",
     )
 
 
@@ -45,12 +55,26 @@ class Advertiser:
 
     async def start(self) -> None:
         """Announce the service on the network."""
-        self._zc = AsyncZeroconf(ip_version=IPVersion.V4Only)
-        await self._zc.async_register_service(self.info)
+        zc = AsyncZeroconf(ip_version=IPVersion.V4Only)
+        try:
+            await zc.async_register_service(self.info)
+        except BaseException:
+            await zc.async_close()
+            raise
+        self._zc = zc
+
+    @property
+    def name(self) -> str:
+        """Return the advertised instance name (without the service type)."""
+        return self.info.name.removesuffix(f".{ZEROCONF_TYPE}")
 
     async def stop(self) -> None:
-        """Withdraw the service."""
+        """Withdraw the service (at most a few seconds: the goodbye is best effort)."""
         if self._zc is not None:
-            await self._zc.async_unregister_service(self.info)
-            await self._zc.async_close()
-            self._zc = None
+            zc, self._zc = self._zc, None
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(3):
+                    await zc.async_unregister_service(self.info)
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(3):
+                    await zc.async_close()

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import logging
 import math
 import random
+import socket
 import time
 
 from pymodbus.constants import ExcCodes
@@ -32,6 +33,23 @@ from custom_components.smart_library.engine.pointmap import (
 )
 
 _LOGGER = logging.getLogger(__name__)
+
+
+class PortUnavailableError(OSError):
+    """A module's Modbus port cannot be served (taken by another process, or not ours to use)."""
+
+
+def _bind_error(host: str, port: int) -> str | None:
+    """Return why (host, port) cannot be listened on as the Modbus server would, or None."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as pymodbus does
+        try:
+            sock.bind((host, port))
+            sock.listen()
+        except OSError as err:
+            return (err.strerror or str(err)).lower()
+    return None
+
 
 # Function codes -> tables.
 _FC_TABLE = {
@@ -288,14 +306,24 @@ class SimulatedBuilding:
         The first module listens on `port` (0 = a free port), the next ones on the following
         ports (or free ports when `port` is 0), as separate modules on a real network would.
         Restarting after stop() reuses the ports the modules had. Returns the first port.
+        Raises PortUnavailableError (nothing left serving) when a port is taken.
         """
         self.host = host
         for index, module in enumerate(self.point_map.modules):
             wanted = self.ports.get(module) or (port + index if port else 0)
+            if wanted and (why := _bind_error(host, wanted)):
+                await self.stop()
+                raise PortUnavailableError(
+                    f"cannot serve Modbus TCP on {host}:{wanted}: {why}"
+                )
             server = ModbusTcpServer(
                 _BuildingContext(self, module), address=(host, wanted)
             )
-            await server.listen()
+            if not await server.listen():  # pymodbus logs the reason and carries on
+                await self.stop()
+                raise PortUnavailableError(
+                    f"cannot serve Modbus TCP on {host}:{wanted}: the port could not be opened"
+                )
             sockets = getattr(server.transport, "sockets", None) or ()
             self.ports[module] = int(sockets[0].getsockname()[1]) if sockets else wanted
             self._servers[module] = server

@@ -1,10 +1,12 @@
-"""The simulated building: its command line, its behaviour and its zeroconf advertisement."""
+"""The simulated building: its commands, its control port, its start-up errors and its advertisement."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncGenerator
 import os
 from pathlib import Path
+import secrets
 import signal
 import socket
 import sys
@@ -18,7 +20,8 @@ from custom_components.smart_library.engine.controller import (
 )
 from custom_components.smart_library.engine.pointmap import reference_map
 from simulator.__main__ import command
-from simulator.building import SimulatedBuilding
+from simulator.building import PortUnavailableError, SimulatedBuilding
+from simulator.ctl import send
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 REPO = Path(__file__).resolve().parents[1]
@@ -38,68 +41,97 @@ def test_commands_drive_the_building() -> None:
     assert building.get("fire.fault") is True
     command(building, "force")
     assert building.get("door.entrance.forced") is True
-    assert "fire.alarm" in command(building, "status")
-    assert command(building, "dance").startswith("unknown command")
+    command(building, "offline on")
+    assert building.online is False
+    command(building, "offline off")
+    assert building.online is True
+    status = command(building, "status")
+    assert "fire.alarm" in status
+    assert "people inside" in status
 
 
-_BROWSE = """
-import asyncio, sys
-from zeroconf import IPVersion
-from zeroconf.asyncio import AsyncZeroconf
-async def main():
-    zc = AsyncZeroconf(ip_version=IPVersion.V4Only)
-    info = await zc.async_get_service_info(sys.argv[1], sys.argv[2], timeout=8000)
-    print(info.port, info.properties[b"id"].decode(), info.properties[b"map"].decode())
-    await zc.async_close()
-asyncio.run(main())
-"""
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ("dance", "unknown command 'dance'"),
+        ("fire", "say 'fire on' or 'fire off'"),
+        ("fire maybe", "say 'fire on' or 'fire off'"),
+        ("force back_door", "no door 'back_door'"),
+        ("arrive 3 back_door", "no door 'back_door'"),
+    ],
+)
+def test_a_refused_command_says_why_and_changes_nothing(line: str, says: str) -> None:
+    """A mistyped command is answered with an error line, never a traceback, and the building is as it was."""
+    building = SimulatedBuilding()
+    before = command(building, "status")
+    reply = command(building, line)
+    assert reply.startswith("error: ")
+    assert says in reply
+    assert command(building, "status") == before
 
 
-async def test_advertised_over_zeroconf() -> None:
-    """The running simulator is found by a zeroconf browser on the network, with its id and map.
-
-    Both ends run in their own processes: the test harness patches this process's network
-    interfaces.
-    """
-    port = _free_port()
-    simulator = await _start_simulator("--port", str(port), "--id", "SL-TEST")
-    try:
-        browse = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-c",
-            _BROWSE,
-            ZEROCONF_TYPE,
-            f"Demo Branch.{ZEROCONF_TYPE}",
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
-        out, _ = await asyncio.wait_for(browse.communicate(), 20)
-        assert out.decode().split() == [str(port), "SL-TEST", "reference"]
-    finally:
-        await _stop(simulator)
+async def test_building_refuses_a_taken_port() -> None:
+    """Started on a port another process listens on, the building says so instead of claiming to serve."""
+    with _listening() as port:
+        building = SimulatedBuilding()
+        with pytest.raises(PortUnavailableError, match=f"127.0.0.1:{port}"):
+            await building.start("127.0.0.1", port)
+        assert building.ports == {}
 
 
-async def _start_simulator(*args: str) -> asyncio.subprocess.Process:
+# -- the simulator as a process ------------------------------------------------------------------
+
+
+class _Simulator:
+    """A `python -m simulator` process and what its banner said."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, banner: str) -> None:
+        self.proc = proc
+        self.banner = banner
+
+    @property
+    def control_port(self) -> int:
+        return int(self.banner.rsplit("control port ", 1)[1])
+
+
+async def _start_simulator(*args: str, stdin: int | None = None) -> _Simulator:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "simulator",
         *args,
         cwd=REPO,
-        stdin=asyncio.subprocess.PIPE,
+        stdin=asyncio.subprocess.PIPE if stdin is None else stdin,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
         env=os.environ | {"PYTHONPATH": str(REPO)},
     )
     assert proc.stdout is not None
-    await asyncio.wait_for(proc.stdout.readline(), 20)  # the banner: serving
-    return proc
+    banner = await asyncio.wait_for(proc.stdout.readline(), 20)  # serving
+    assert banner, "the simulator ended before serving"
+    return _Simulator(proc, banner.decode().strip())
 
 
-async def _stop(proc: asyncio.subprocess.Process) -> None:
+async def _stop(proc: asyncio.subprocess.Process) -> int:
+    """Stop it as scripts/develop does (SIGTERM, its advert withdrawn); SIGKILL if it lingers."""
     if proc.returncode is None:
-        proc.send_signal(signal.SIGKILL)
-        await proc.wait()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(proc.wait(), 15)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode is not None
+    return proc.returncode
+
+
+@pytest.fixture
+async def simulators() -> AsyncGenerator[list[_Simulator]]:
+    """Collect the simulators a test starts; stop each afterwards."""
+    started: list[_Simulator] = []
+    yield started
+    for simulator in started:
+        await _stop(simulator.proc)
 
 
 def _free_port() -> int:
@@ -108,24 +140,214 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def test_runs_on_its_own() -> None:
+class _listening:  # noqa: N801 - used as a context manager, like a function
+    """A port of 127.0.0.1 some other program listens on."""
+
+    def __enter__(self) -> int:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        return int(self.sock.getsockname()[1])
+
+    def __exit__(self, *exc: object) -> None:
+        self.sock.close()
+
+
+async def _read_points(port: int) -> dict[str, object]:
+    client = BranchController(
+        reference_map(), {"main": ModuleAddress("127.0.0.1", port)}
+    )
+    try:
+        return dict(await client.read_all())
+    finally:
+        await client.close()
+
+
+async def test_runs_on_its_own(simulators: list[_Simulator]) -> None:
     """`python -m simulator` serves the building and takes commands on its standard input."""
     port = _free_port()
-    proc = await _start_simulator("--port", str(port), "--no-zeroconf")
+    simulator = await _start_simulator(
+        "--port", str(port), "--control-port", "0", "--no-zeroconf"
+    )
+    simulators.append(simulator)
+    proc = simulator.proc
     assert proc.stdin is not None
     assert proc.stdout is not None
-    try:
-        proc.stdin.write(b"fire on\n")
-        await proc.stdin.drain()
-        assert (await asyncio.wait_for(proc.stdout.readline(), 5)).strip() == b"ok"
-        client = BranchController(
-            reference_map(), {"main": ModuleAddress("127.0.0.1", port)}
+    proc.stdin.write(b"fire on\n")
+    await proc.stdin.drain()
+    assert (await asyncio.wait_for(proc.stdout.readline(), 5)).strip() == b"ok"
+    assert (await _read_points(port))["fire.alarm"] is True
+    proc.stdin.write(b"quit\n")
+    await proc.stdin.drain()
+    assert await asyncio.wait_for(proc.wait(), 10) == 0
+
+
+async def test_control_port_drives_the_building_while_stdin_is_closed(
+    simulators: list[_Simulator],
+) -> None:
+    """As under scripts/develop (standard input closed), `scripts/sim fire on` raises the alarm.
+
+    The command goes through the command-line client to the control port; the fire alarm (and the
+    doors it releases) is what the integration then reads over Modbus. A refused command exits 1.
+    """
+    port = _free_port()
+    simulator = await _start_simulator(
+        "--port",
+        str(port),
+        "--control-port",
+        "0",
+        "--no-zeroconf",
+        stdin=asyncio.subprocess.DEVNULL,
+    )
+    simulators.append(simulator)
+    assert (await _read_points(port))["fire.alarm"] is False
+
+    code, out, err = await _ctl(simulator.control_port, "fire", "on")
+    assert (code, out.strip(), err) == (0, "ok", "")
+    points = await _read_points(port)
+    assert points["fire.alarm"] is True
+    assert points["door.entrance.released"] is True
+
+    assert "fire.alarm                   True" in await send(
+        "status", simulator.control_port
+    )
+    code, out, err = await _ctl(simulator.control_port, "fire", "maybe")
+    assert code == 1
+    assert out == ""
+    assert err.strip() == "say 'fire on' or 'fire off'"
+
+    assert await send("fire off", simulator.control_port) == "ok"
+    assert (await _read_points(port))["fire.alarm"] is False
+    assert await _stop(simulator.proc) == 0  # SIGTERM: an orderly stop
+
+
+async def _ctl(control_port: int, *words: str) -> tuple[int, str, str]:
+    """Run `python -m simulator.ctl --port P words…`; return its exit status, stdout and stderr."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "simulator.ctl",
+        "--port",
+        str(control_port),
+        *words,
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=os.environ | {"PYTHONPATH": str(REPO)},
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 20)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_ctl_without_a_simulator_says_so() -> None:
+    """`scripts/sim` with no simulator running exits 1 with a sentence saying what to start."""
+    code, out, err = await _ctl(_free_port(), "status")
+    assert code == 1
+    assert out == ""
+    assert "No simulator answers" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("taken", ["modbus", "control"])
+async def test_a_taken_port_is_one_clear_line_and_exit_1(taken: str) -> None:
+    """Started while its Modbus (or control) port is in use, it says so in one line and exits 1."""
+    with _listening() as busy:
+        port = busy if taken == "modbus" else _free_port()
+        control = busy if taken == "control" else _free_port()
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "simulator",
+            "--port",
+            str(port),
+            "--control-port",
+            str(control),
+            "--no-zeroconf",
+            cwd=REPO,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=os.environ | {"PYTHONPATH": str(REPO)},
         )
-        values = await client.read_all()
-        await client.close()
-        assert values["fire.alarm"] is True
-        proc.stdin.write(b"quit\n")
-        await proc.stdin.drain()
-        assert await asyncio.wait_for(proc.wait(), 10) == 0
-    finally:
-        await _stop(proc)
+        out, err = await asyncio.wait_for(proc.communicate(), 20)
+    assert proc.returncode == 1
+    assert out == b""  # never claims to serve
+    lines = err.decode().splitlines()
+    assert len(lines) == 1, lines
+    assert f"127.0.0.1:{busy}" in lines[0]
+    assert "address already in use" in lines[0]
+    assert ("control port" in lines[0]) is (taken == "control")
+
+
+_BROWSE = """
+import asyncio, sys
+from zeroconf import IPVersion, ServiceStateChange
+from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
+
+async def main():
+    service_type, wanted = sys.argv[1], set(sys.argv[2:])
+    zc = AsyncZeroconf(ip_version=IPVersion.V4Only)
+    names = asyncio.Queue()
+    def changed(zeroconf, service_type, name, state_change):
+        if state_change is not ServiceStateChange.Removed:
+            names.put_nowait(name)
+    browser = AsyncServiceBrowser(zc.zeroconf, service_type, handlers=[changed])
+    found = {}
+    async with asyncio.timeout(20):
+        while not wanted <= found.keys():
+            name = await names.get()
+            info = AsyncServiceInfo(service_type, name)
+            if await info.async_request(zc.zeroconf, 3000):
+                controller = info.properties.get(b"id", b"").decode()
+                if controller in wanted:  # others' adverts (scripts/develop's) are not ours
+                    found[controller] = (info.port, info.properties[b"map"].decode(), name)
+    for controller, (port, map_, name) in sorted(found.items()):
+        print(controller, port, map_, name, sep="\\t")
+    await browser.async_cancel()
+    await zc.async_close()
+asyncio.run(main())
+"""
+
+
+async def test_two_simulators_of_one_name_are_both_advertised(
+    simulators: list[_Simulator],
+) -> None:
+    """Two simulated branches of the same name (a test beside scripts/develop) are both found.
+
+    Each advertises under its own instance name, so neither is refused the name; the browser picks
+    out this test's controllers by their ids and ignores any other advertisement on the network.
+    Both ends run in their own processes: the test harness patches this process's network
+    interfaces.
+    """
+    ids = [f"SL-TEST-{secrets.token_hex(4)}" for _ in range(2)]
+    ports = [_free_port() for _ in ids]
+    for controller, port in zip(ids, ports, strict=True):
+        simulators.append(
+            await _start_simulator(
+                "--port", str(port), "--control-port", "0", "--id", controller
+            )
+        )
+    browse = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _BROWSE,
+        ZEROCONF_TYPE,
+        *ids,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    out, _ = await asyncio.wait_for(browse.communicate(), 30)
+    found = {
+        controller: (int(port), map_, name)
+        for controller, port, map_, name in (
+            line.split("\t") for line in out.decode().splitlines()
+        )
+    }
+    assert {c: found[c][:2] for c in found} == {
+        ids[0]: (ports[0], "reference"),
+        ids[1]: (ports[1], "reference"),
+    }
+    names = {found[c][2] for c in ids}
+    assert len(names) == 2
+    assert all(name.startswith("Demo Branch (") for name in names)

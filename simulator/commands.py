@@ -1,0 +1,102 @@
+"""The simulator's commands, as typed on its standard input or sent to its control port."""
+
+from __future__ import annotations
+
+from .building import SimulatedBuilding
+from .protocol import ERROR, HELP
+
+__all__ = ["HELP", "CommandError", "command", "run"]
+
+
+class CommandError(Exception):
+    """A command the simulator cannot carry out; its text is what the person is told."""
+
+
+def _switch(verb: str, args: list[str]) -> bool:
+    if len(args) == 1 and args[0].lower() in ("on", "1", "true"):
+        return True
+    if len(args) == 1 and args[0].lower() in ("off", "0", "false"):
+        return False
+    raise CommandError(f"say '{verb} on' or '{verb} off'")
+
+
+def _people_and_door(
+    building: SimulatedBuilding, verb: str, args: list[str]
+) -> tuple[int, str]:
+    people, door = 1, "entrance"
+    for arg in args:
+        if arg.isdigit() and int(arg) > 0:
+            people = int(arg)
+        else:
+            door = _door(building, verb, arg)
+    return people, door
+
+
+def _door(building: SimulatedBuilding, verb: str, door: str) -> str:
+    doors = [d.id for d in building.point_map.doors]
+    if door not in doors:
+        raise CommandError(
+            f"{verb}: no door {door!r} in this building (doors: {', '.join(doors)})"
+        )
+    return door
+
+
+def run(building: SimulatedBuilding, line: str) -> str:
+    """Apply one command line to the building and return what to tell the person.
+
+    Raises CommandError for a command that is unknown, malformed or impossible in this
+    building (a map without a fire panel, say); the building is then unchanged.
+    """
+    words = line.split()
+    if not words:
+        return ""
+    verb, args = words[0].lower(), words[1:]
+    try:
+        match verb:
+            case "fire":
+                if _switch(verb, args):
+                    building.raise_fire_alarm()
+                else:
+                    building.clear_fire_alarm()
+            case "fault":
+                building.set_fire_fault(_switch(verb, args))
+            case "panic":
+                building.press_panic("counter", _switch(verb, args))
+            case "arrive":
+                building.arrive(*_people_and_door(building, verb, args))
+            case "leave":
+                building.leave(*_people_and_door(building, verb, args))
+            case "force":
+                building.force_door(
+                    _door(building, verb, args[0] if args else "entrance")
+                )
+            case "offline":
+                building.online = not _switch(verb, args)
+            case "status":
+                return "\n".join(
+                    [
+                        f"{'people inside':28} {building.inside}",
+                        f"{'controller answering':28} {building.online}",
+                    ]
+                    + [
+                        f"{p.key:28} {building.get(p.key)}"
+                        for p in building.point_map.points
+                    ]
+                )
+            case "help":
+                return HELP
+            case _:
+                raise CommandError(f"unknown command {verb!r}; try help")
+    except KeyError as err:
+        raise CommandError(
+            f"{verb}: this building's map has no {err.args[0]}"
+        ) from None
+    return "ok"
+
+
+def command(building: SimulatedBuilding, line: str) -> str:
+    """Apply one command line; a refused command's reply starts with 'error: '."""
+    try:
+        return run(building, line)
+    except CommandError as err:
+        return f"{ERROR}{err}"
