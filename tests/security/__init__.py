@@ -1,0 +1,1 @@
+"""Attacks on the integration, each tried as an attacker would try it."""
