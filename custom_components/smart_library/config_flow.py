@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ipaddress import ip_address
+import re
 from types import MappingProxyType
 from typing import Any, override
 
@@ -17,6 +19,7 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
@@ -77,6 +80,14 @@ CONF_SERVICE = "service"
 CONF_LATEST_SMART_END = "latest_smart_end"
 CONF_CLEARANCE = "clearance_minutes"
 
+# A host name label: letters, digits, hyphen (underscore tolerated), 1-63 long, no hyphen at an end.
+_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
+# What a controller may call itself in its advertisement.
+_CONTROLLER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+_ADVERT_NAME_MAX = 64
+
+ISSUE_CONTROLLER_MOVED = "controller_moved"
+
 
 def _number(minimum: int, maximum: int) -> NumberSelector:
     return NumberSelector(
@@ -129,27 +140,169 @@ def _clean(user_input: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _branch_unique_id(data: dict[str, Any]) -> str:
+def branch_unique_id(data: dict[str, Any]) -> str:
+    """Return a branch sub-entry's unique id: its first module's address."""
     return f"{data[CONF_HOST]}:{data[CONF_PORT]}:{data[CONF_UNIT]}"
 
 
-def _host_error(host: str) -> str | None:
-    if not host or any(ch.isspace() for ch in host):
-        return "invalid_host"
-    return None
+def normal_host(host: str) -> str | None:
+    """Return the host as it is stored, or None when it is no IP address or host name.
+
+    An IP address (IPv6 with or without brackets), or a DNS name of at most 253 characters in
+    labels of 1 to 63 letters, digits and hyphens (an international name is taken in its IDNA
+    form). Spaces, NUL and other control characters never pass.
+    """
+    if not host or len(host) > 255:
+        return None
+    try:
+        bracketed = host.startswith("[") and host.endswith("]")
+        return str(ip_address(host[1:-1] if bracketed else host))
+    except ValueError:
+        pass
+    if any(ch.isspace() or not ch.isprintable() for ch in host):
+        return None
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:  # an empty or over-long label, a lone surrogate …
+        return None
+    name = ascii_host.removesuffix(".")
+    if not name or len(name) > 253:
+        return None
+    if not all(_HOST_LABEL.fullmatch(label) for label in name.split(".")):
+        return None
+    return host
 
 
-async def _probe(data: dict[str, Any], module: str | None = None) -> str | None:
+async def probe(data: dict[str, Any], module: str | None = None) -> str | None:
     """Return "cannot_connect" unless the controller (or one of its modules) answers."""
     controller = controller_for(data)
     try:
         await controller.test_connection(module)
-    except ControllerError as err:
+    except (ControllerError, OSError, ValueError) as err:
         LOGGER.debug("Cannot reach controller of %s: %s", data.get(CONF_NAME), err)
         return "cannot_connect"
     finally:
         await controller.close()
     return None
+
+
+def _form_errors(error: str) -> dict[str, str]:
+    """Put an error on the field it is about (the whole form otherwise)."""
+    field = {"invalid_host": CONF_HOST, "name_required": CONF_NAME}.get(error, "base")
+    return {field: error}
+
+
+def service_name_taken(hass: HomeAssistant, name: str) -> bool:
+    """Return True when a library service of that name exists (case, spaces, punctuation aside).
+
+    A library service has no identity in hardware: it is a membership store an administrator
+    names. Its name is what tells two services apart, so two may not share one.
+    """
+    wanted = slugify(name)
+    return any(
+        wanted in (slugify(entry.title), slugify(str(entry.data.get(CONF_NAME, ""))))
+        for entry in hass.config_entries.async_entries(DOMAIN, include_ignore=False)
+    )
+
+
+def moved_issue_id(subentry_id: str) -> str:
+    """Return the repair issue id for a branch whose controller answers elsewhere."""
+    return f"{ISSUE_CONTROLLER_MOVED}_{subentry_id}"
+
+
+@callback
+def async_delete_moved_issue(hass: HomeAssistant, subentry_id: str) -> None:
+    """Forget a pending "controller at a new address" question for a branch."""
+    ir.async_delete_issue(hass, DOMAIN, moved_issue_id(subentry_id))
+
+
+@callback
+def async_report_moved_controller(
+    hass: HomeAssistant,
+    entry: ConfigEntry,
+    subentry: ConfigSubentry,
+    *,
+    controller_id: str,
+    host: str,
+    port: int,
+) -> None:
+    """Ask an administrator whether a branch may follow its controller to a new address.
+
+    An advertisement proves nothing (anyone on the network can send one), so the branch stays
+    where it is until an administrator accepts the repair issue. One info line per new address.
+    """
+    issue_id = moved_issue_id(subentry.subentry_id)
+    known = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+    if (
+        known is None
+        or known.data is None
+        or (known.data.get(CONF_HOST), known.data.get(CONF_PORT)) != (host, port)
+    ):
+        LOGGER.info(
+            "Controller %s of branch %s is advertised at %s:%s (configured at %s:%s); "
+            "the branch stays until an administrator accepts the move under Repairs",
+            controller_id,
+            subentry.title,
+            host,
+            port,
+            subentry.data[CONF_HOST],
+            subentry.data[CONF_PORT],
+        )
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id,
+        is_fixable=True,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key=ISSUE_CONTROLLER_MOVED,
+        translation_placeholders={
+            "controller": controller_id,
+            "branch": subentry.title,
+            "host": f"{host}:{port}",
+            "old": f"{subentry.data[CONF_HOST]}:{subentry.data[CONF_PORT]}",
+        },
+        data={
+            "entry_id": entry.entry_id,
+            "subentry_id": subentry.subentry_id,
+            CONF_CONTROLLER_ID: controller_id,
+            CONF_HOST: host,
+            CONF_PORT: port,
+        },
+    )
+
+
+def _advert_text(value: Any) -> str | None:
+    """Return a property of an advertisement as text, or None when absent."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError("not text")
+    return value.strip()
+
+
+def parse_advertisement(discovery_info: ZeroconfServiceInfo) -> dict[str, Any]:
+    """Read a controller's advertisement; raise ValueError or TypeError when malformed."""
+    props = discovery_info.properties
+    controller_id = _advert_text(props.get("id")) or ""
+    if controller_id and not _CONTROLLER_ID.fullmatch(controller_id):
+        raise ValueError("id")
+    unit_text = _advert_text(props.get("unit")) or str(DEFAULT_UNIT)
+    if not unit_text.isascii() or not unit_text.isdigit() or int(unit_text) > 247:
+        raise ValueError("unit")
+    port = DEFAULT_PORT if discovery_info.port is None else discovery_info.port
+    if not 1 <= port <= 65535:
+        raise ValueError("port")
+    point_map = _advert_text(props.get("map")) or DEFAULT_POINT_MAP
+    name = _advert_text(props.get("branch")) or discovery_info.name.split(".")[0]
+    name = "".join(ch for ch in name if ch.isprintable())[:_ADVERT_NAME_MAX].strip()
+    return {
+        CONF_CONTROLLER_ID: controller_id,
+        CONF_NAME: name or controller_id,
+        CONF_HOST: str(discovery_info.ip_address),
+        CONF_PORT: port,
+        CONF_UNIT: int(unit_text),
+        CONF_POINT_MAP: point_map,
+    }
 
 
 async def _validate_branch(
@@ -158,14 +311,15 @@ async def _validate_branch(
     """Return an error key for a branch's first module, or None if it answers."""
     if not data[CONF_NAME]:
         return "name_required"
-    if error := _host_error(data[CONF_HOST]):
-        return error
-    wanted = _branch_unique_id(data)
+    if (host := normal_host(data[CONF_HOST])) is None:
+        return "invalid_host"
+    data[CONF_HOST] = host
+    wanted = branch_unique_id(data)
     for entry in hass.config_entries.async_entries(DOMAIN):
         for subentry in entry.subentries.values():
             if subentry.subentry_id != ignore and subentry.unique_id == wanted:
                 return "already_configured"
-    return await _probe(data, POINT_MAPS[data[CONF_POINT_MAP]].modules[0])
+    return await probe(data, POINT_MAPS[data[CONF_POINT_MAP]].modules[0])
 
 
 class SmartLibraryConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -194,15 +348,19 @@ class SmartLibraryConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Create the library service (the membership backend lives here)."""
+        """Create the library service (the membership backend lives here).
+
+        A service has no identity of its own to take a unique id from (see
+        `service_name_taken`): a second service may not take an existing one's name.
+        """
         errors: dict[str, str] = {}
         if user_input is not None:
             name = str(user_input[CONF_NAME]).strip()
             if not slugify(name):
                 errors[CONF_NAME] = "name_required"
+            elif service_name_taken(self.hass, name):
+                errors[CONF_NAME] = "service_name_taken"
             else:
-                await self.async_set_unique_id(slugify(name))
-                self._abort_if_unique_id_configured()
                 return self.async_create_entry(
                     title=name, data={CONF_NAME: name, CONF_BACKEND: BACKEND_LOCAL}
                 )
@@ -227,36 +385,48 @@ class SmartLibraryConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_zeroconf(
         self, discovery_info: ZeroconfServiceInfo
     ) -> ConfigFlowResult:
-        """Handle a branch controller advertising itself on the network."""
-        props = discovery_info.properties
-        controller_id = str(props.get("id") or "").strip()
+        """Handle a branch controller advertising itself on the network.
+
+        An advertisement is a claim anyone on the network can make: it may offer a new branch
+        (which an administrator confirms) but never changes a configured one by itself.
+        """
+        try:
+            advert = parse_advertisement(discovery_info)
+        except (ValueError, TypeError) as err:
+            LOGGER.debug(
+                "Ignoring a Smart Library advertisement from %s: malformed %s",
+                discovery_info.ip_address,
+                err,
+            )
+            return self.async_abort(reason="invalid_advertisement")
+        controller_id = advert[CONF_CONTROLLER_ID]
         if not controller_id:
             return self.async_abort(reason="not_smart_library")
-        host = str(discovery_info.ip_address)
-        port = int(discovery_info.port or DEFAULT_PORT)
-        unit = int(str(props.get("unit") or DEFAULT_UNIT))
-        address_id = _branch_unique_id(
-            {CONF_HOST: host, CONF_PORT: port, CONF_UNIT: unit}
-        )
+        host, port = advert[CONF_HOST], advert[CONF_PORT]
+        address_id = branch_unique_id(advert)
         for entry in self.hass.config_entries.async_entries(DOMAIN):
             for subentry in entry.subentries.values():
                 known_id = subentry.data.get(CONF_CONTROLLER_ID)
                 if known_id == controller_id:
-                    # A controller we know: follow it to its new address, don't duplicate it.
+                    # A controller we know: a new address is a question for an admin.
                     if (subentry.data[CONF_HOST], subentry.data[CONF_PORT]) != (
                         host,
                         port,
                     ):
-                        data = dict(subentry.data) | {CONF_HOST: host, CONF_PORT: port}
-                        self.hass.config_entries.async_update_subentry(
+                        async_report_moved_controller(
+                            self.hass,
                             entry,
                             subentry,
-                            data=data,
-                            unique_id=_branch_unique_id(data),
+                            controller_id=controller_id,
+                            host=host,
+                            port=port,
                         )
+                    else:
+                        async_delete_moved_issue(self.hass, subentry.subentry_id)
                     return self.async_abort(reason="already_configured")
                 if known_id is None and subentry.unique_id == address_id:
-                    # Added by hand at this address: learn its id so it is followed from now on.
+                    # Added by hand at this very address: learn its id, so that a later
+                    # advertisement from elsewhere is asked about rather than taken as new.
                     self.hass.config_entries.async_update_subentry(
                         entry,
                         subentry,
@@ -264,12 +434,13 @@ class SmartLibraryConfigFlow(ConfigFlow, domain=DOMAIN):
                     )
                     return self.async_abort(reason="already_configured")
         await self.async_set_unique_id(f"controller_{controller_id}")
+        self._abort_if_unique_id_configured()  # an administrator chose to ignore it
         self._discovered = {
-            CONF_NAME: str(props.get("branch") or discovery_info.name.split(".")[0]),
+            CONF_NAME: advert[CONF_NAME],
             CONF_HOST: host,
             CONF_PORT: port,
-            CONF_UNIT: unit,
-            CONF_POINT_MAP: str(props.get("map") or DEFAULT_POINT_MAP),
+            CONF_UNIT: advert[CONF_UNIT],
+            CONF_POINT_MAP: advert[CONF_POINT_MAP],
             CONF_RELEASE_SECONDS: DEFAULT_RELEASE_SECONDS,
             CONF_CONTROLLER_ID: controller_id,
         }
@@ -295,7 +466,7 @@ class SmartLibraryConfigFlow(ConfigFlow, domain=DOMAIN):
             if error == "already_configured":
                 return self.async_abort(reason="already_configured")
             if error:
-                errors["base"] = error
+                errors = _form_errors(error)
             else:
                 data[CONF_SCHEDULE] = example_schedule().to_dict()
                 title = data.pop(CONF_NAME)
@@ -303,7 +474,7 @@ class SmartLibraryConfigFlow(ConfigFlow, domain=DOMAIN):
                     "data": data,
                     "subentry_type": SUBENTRY_BRANCH,
                     "title": title,
-                    "unique_id": _branch_unique_id(data),
+                    "unique_id": branch_unique_id(data),
                 }
                 if entries:
                     entry = self.hass.config_entries.async_get_entry(
@@ -330,11 +501,11 @@ class SmartLibraryConfigFlow(ConfigFlow, domain=DOMAIN):
                 service = str(user_input.get(CONF_SERVICE, "")).strip()
                 if not slugify(service):
                     errors[CONF_SERVICE] = "name_required"
+                elif service_name_taken(self.hass, service):
+                    errors[CONF_SERVICE] = "service_name_taken"
                 else:
-                    await self.async_set_unique_id(
-                        slugify(service), raise_on_progress=False
-                    )
-                    self._abort_if_unique_id_configured()
+                    # The flow's id was the controller's; the service itself has none.
+                    await self.async_set_unique_id(None)
                     return self.async_create_entry(
                         title=service,
                         data={CONF_NAME: service, CONF_BACKEND: BACKEND_LOCAL},
@@ -547,7 +718,7 @@ class BranchSubentryFlow(ConfigSubentryFlow):
             if error == "already_configured" and ignore is None:
                 return self.async_abort(reason="already_configured")
             if error:
-                errors["base"] = error
+                errors = _form_errors(error)
             else:
                 previous = (
                     dict(self._get_reconfigure_subentry().data)
@@ -574,16 +745,18 @@ class BranchSubentryFlow(ConfigSubentryFlow):
         errors: dict[str, str] = {}
         if self._pending and user_input is not None:
             module = self._pending[0]
+            host = normal_host(str(user_input[CONF_HOST]).strip())
             address: dict[str, Any] = {
-                CONF_HOST: str(user_input[CONF_HOST]).strip(),
+                CONF_HOST: host,
                 CONF_PORT: int(user_input[CONF_PORT]),
                 CONF_UNIT: int(user_input[CONF_UNIT]),
             }
             modules = dict(self._data.get(CONF_MODULES, {})) | {module: address}
             candidate = self._data | {CONF_MODULES: modules}
-            error = _host_error(address[CONF_HOST]) or await _probe(candidate, module)
-            if error:
-                errors["base"] = error
+            if host is None:
+                errors = {CONF_HOST: "invalid_host"}
+            elif error := await probe(candidate, module):
+                errors = _form_errors(error)
             else:
                 self._data = candidate
                 self._pending.pop(0)
@@ -603,13 +776,17 @@ class BranchSubentryFlow(ConfigSubentryFlow):
         title = data.pop(CONF_NAME)
         data.setdefault(CONF_SCHEDULE, example_schedule().to_dict())
         if self.source == SOURCE_RECONFIGURE:
+            # Pointed by hand: any pending "controller at a new address" question is answered.
+            async_delete_moved_issue(
+                self.hass, self._get_reconfigure_subentry().subentry_id
+            )
             return self.async_update_and_abort(
                 self._get_entry(),
                 self._get_reconfigure_subentry(),
                 title=title,
                 data=data,
-                unique_id=_branch_unique_id(data),
+                unique_id=branch_unique_id(data),
             )
         return self.async_create_entry(
-            title=title, data=data, unique_id=_branch_unique_id(data)
+            title=title, data=data, unique_id=branch_unique_id(data)
         )

@@ -11,6 +11,7 @@ from homeassistant.config_entries import SOURCE_USER, SOURCE_ZEROCONF, ConfigEnt
 from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -72,7 +73,11 @@ def _discovery(building: SimulatedBuilding, **props: str) -> ZeroconfServiceInfo
 
 
 async def test_user_creates_the_service(hass: HomeAssistant) -> None:
-    """A library service is created from a name; a second with the same name is refused."""
+    """A library service is created from a name; another may not take that name again.
+
+    Nothing in the hardware identifies a service, so it has no unique id: its name tells it
+    apart, compared without case, spaces or punctuation.
+    """
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": SOURCE_USER}
     )
@@ -91,16 +96,25 @@ async def test_user_creates_the_service(hass: HomeAssistant) -> None:
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Shire Libraries"
     assert result["data"] == {CONF_NAME: "Shire Libraries", CONF_BACKEND: "local"}
-    assert result["result"].unique_id == "shire_libraries"
+    assert result["result"].unique_id is None
 
     again = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": SOURCE_USER}
     )
+    for taken in ("Shire Libraries", "  shire libraries!"):
+        again = await hass.config_entries.flow.async_configure(
+            again["flow_id"], {CONF_NAME: taken, CONF_BACKEND: "local"}
+        )
+        assert again["type"] is FlowResultType.FORM
+        assert again["errors"] == {CONF_NAME: "service_name_taken"}
     again = await hass.config_entries.flow.async_configure(
-        again["flow_id"], {CONF_NAME: "Shire Libraries", CONF_BACKEND: "local"}
+        again["flow_id"], {CONF_NAME: "Dale Libraries", CONF_BACKEND: "local"}
     )
-    assert again["type"] is FlowResultType.ABORT
-    assert again["reason"] == "already_configured"
+    assert again["type"] is FlowResultType.CREATE_ENTRY
+    assert [e.title for e in hass.config_entries.async_entries(DOMAIN)] == [
+        "Shire Libraries",
+        "Dale Libraries",
+    ]
 
 
 async def _service(hass: HomeAssistant) -> MockConfigEntry:
@@ -136,12 +150,12 @@ async def test_add_branch_tries_the_controller_first(
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], _form(building, host="not a host")
     )
-    assert result["errors"] == {"base": "invalid_host"}
+    assert result["errors"] == {CONF_HOST: "invalid_host"}
 
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], _form(building, name="   ")
     )
-    assert result["errors"] == {"base": "name_required"}
+    assert result["errors"] == {CONF_NAME: "name_required"}
 
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], _form(building)
@@ -222,7 +236,8 @@ async def test_zeroconf_with_no_service_creates_both(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     entry = result["result"]
     assert entry.title == "Shire Libraries"
-    assert entry.unique_id == "shire_libraries"
+    # The controller's id was the flow's, not the service's: a service has none.
+    assert entry.unique_id is None
     (subentry,) = entry.subentries.values()
     assert subentry.title == "Oadby Library"
     assert subentry.data[CONF_CONTROLLER_ID] == "SL-0001"
@@ -249,10 +264,13 @@ async def test_zeroconf_adds_a_branch_to_the_existing_service(
     assert subentry.data[CONF_CONTROLLER_ID] == "SL-0001"
 
 
-async def test_zeroconf_known_controller_follows_its_new_address(
-    hass: HomeAssistant, building: SimulatedBuilding, mock_config_entry: MockConfigEntry
+async def test_zeroconf_known_controller_elsewhere_is_a_question(
+    hass: HomeAssistant,
+    building: SimulatedBuilding,
+    mock_config_entry: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
 ) -> None:
-    """A configured controller seen at a new address updates its branch instead of duplicating."""
+    """A configured controller advertised at a new address is asked about, not followed."""
     subentry = mock_config_entry.subentries["branch_oadby"]
     moved = dict(subentry.data) | {CONF_CONTROLLER_ID: "SL-0001", CONF_PORT: 1}
     mock_config_entry.add_to_hass(hass)
@@ -264,7 +282,16 @@ async def test_zeroconf_known_controller_follows_its_new_address(
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
     assert len(mock_config_entry.subentries) == 1
-    assert mock_config_entry.subentries["branch_oadby"].data[CONF_PORT] == building.port
+    assert mock_config_entry.subentries["branch_oadby"].data[CONF_PORT] == 1
+    issue = issue_registry.async_get_issue(DOMAIN, "controller_moved_branch_oadby")
+    assert issue is not None
+    assert issue.is_fixable
+    assert issue.translation_placeholders == {
+        "controller": "SL-0001",
+        "branch": "Oadby Library",
+        "host": f"127.0.0.1:{building.port}",
+        "old": "127.0.0.1:1",
+    }
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,122 @@
+"""Repairs an administrator fixes: a branch's controller advertised at a new address.
+
+Zeroconf advertisements are unauthenticated, so a known controller seen elsewhere never moves its
+branch by itself (see `config_flow.async_report_moved_controller`). The fix flow shows the old and
+new address, tries the new one, and only when the administrator accepts and it answers points the
+branch there. Home Assistant lets only administrators run fix flows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.repairs import (
+    ConfirmRepairFlow,
+    RepairsFlow,
+    RepairsFlowResult,
+)
+from homeassistant.config_entries import ConfigEntry, ConfigSubentry
+from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.core import HomeAssistant
+import probatio
+
+from .config_flow import (
+    ISSUE_CONTROLLER_MOVED,
+    async_delete_moved_issue,
+    branch_unique_id,
+    probe,
+)
+from .const import CONF_CONTROLLER_ID, CONF_POINT_MAP, DOMAIN, LOGGER
+from .engine.pointmap import POINT_MAPS
+
+
+class ControllerMovedRepairFlow(RepairsFlow):
+    """Accept (or not) that a branch's controller now answers at a new address."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        """Remember what the advertisement said."""
+        super().__init__()
+        self._entry_id = str(data.get("entry_id"))
+        self._subentry_id = str(data.get("subentry_id"))
+        self._controller_id = str(data.get(CONF_CONTROLLER_ID))
+        self._host = str(data.get(CONF_HOST))
+        self._port = int(data.get(CONF_PORT) or 0)
+
+    def _branch(self) -> tuple[ConfigEntry, ConfigSubentry] | None:
+        """Return the branch the issue is about, if it is still that controller's."""
+        entry = self.hass.config_entries.async_get_entry(self._entry_id)
+        if entry is None or entry.domain != DOMAIN:
+            return None
+        subentry = entry.subentries.get(self._subentry_id)
+        if (
+            subentry is None
+            or subentry.data.get(CONF_CONTROLLER_ID) != self._controller_id
+        ):
+            return None
+        return entry, subentry
+
+    async def async_step_init(
+        self, user_input: dict[str, str] | None = None
+    ) -> RepairsFlowResult:
+        """Start with the question."""
+        return await self.async_step_confirm()
+
+    async def async_step_confirm(
+        self, user_input: dict[str, str] | None = None
+    ) -> RepairsFlowResult:
+        """Show old and new address; on accept, try the new one and point the branch there."""
+        found = self._branch()
+        if found is None:
+            async_delete_moved_issue(self.hass, self._subentry_id)
+            return self.async_abort(reason="branch_gone")
+        entry, subentry = found
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = dict(subentry.data) | {CONF_HOST: self._host, CONF_PORT: self._port}
+            unique_id = branch_unique_id(data)
+            taken = any(
+                other.unique_id == unique_id
+                for config_entry in self.hass.config_entries.async_entries(DOMAIN)
+                for other in config_entry.subentries.values()
+                if other.subentry_id != subentry.subentry_id
+            )
+            if taken:
+                errors["base"] = "address_in_use"
+            elif error := await probe(
+                data, POINT_MAPS[data[CONF_POINT_MAP]].modules[0]
+            ):
+                errors["base"] = error
+            else:
+                LOGGER.info(
+                    "Branch %s now reaches controller %s at %s:%s (accepted by an administrator)",
+                    subentry.title,
+                    self._controller_id,
+                    self._host,
+                    self._port,
+                )
+                self.hass.config_entries.async_update_subentry(
+                    entry, subentry, data=data, unique_id=unique_id
+                )
+                return self.async_create_entry(data={})
+        return self.async_show_form(
+            step_id="confirm",
+            data_schema=probatio.Schema({}),
+            description_placeholders={
+                "controller": self._controller_id,
+                "branch": subentry.title,
+                "host": f"{self._host}:{self._port}",
+                "old": f"{subentry.data[CONF_HOST]}:{subentry.data[CONF_PORT]}",
+            },
+            errors=errors,
+        )
+
+
+async def async_create_fix_flow(
+    hass: HomeAssistant,
+    issue_id: str,
+    data: dict[str, str | int | float | None] | None,
+) -> RepairsFlow:
+    """Return the fix flow of one of Smart Library's repair issues."""
+    if issue_id.startswith(f"{ISSUE_CONTROLLER_MOVED}_") and data is not None:
+        return ControllerMovedRepairFlow(dict(data))
+    return ConfirmRepairFlow()
