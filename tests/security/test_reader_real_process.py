@@ -83,7 +83,7 @@ async def post(
 async def test_fifty_guesses_at_once_through_a_real_reader_endpoint(
     home_assistant: HomeAssistantProcess, building: SimulatedBuilding
 ) -> None:
-    """Never granted, at most the lock-out's PINs evaluated; a token alone opens nothing."""
+    """Never granted, at most the lock-out's PINs evaluated; a token alone opens nothing; the key file is private."""
     session = home_assistant.session
     assert session is not None
     await open_branch(home_assistant)
@@ -99,6 +99,11 @@ async def test_fifty_guesses_at_once_through_a_real_reader_endpoint(
         {"branch": device, "doors": ["entrance"], "name": "Demo porch"},
     )
     reader = {HEADER: made["key"]}
+    # Kept private to Home Assistant's user, as a digest: the key's secret is not in the file.
+    stored = home_assistant.config / ".storage" / "smart_library.reader_keys"
+    assert stored.stat().st_mode & 0o777 == 0o600
+    assert made["key"].split(".", 1)[1] not in stored.read_text()
+    assert made["id"] in stored.read_text()
 
     # An admin's token is not a reader key: 401, nothing happens.
     status, reply = await post(
