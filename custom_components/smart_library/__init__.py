@@ -14,14 +14,10 @@ from homeassistant.helpers.typing import ConfigType
 
 from .access import LibraryAccess, store_path
 from .const import DOMAIN, SUBENTRY_BRANCH
-from .coordinator import (
-    BranchCoordinator,
-    SmartLibraryConfigEntry,
-    SmartLibraryData,
-    controller_for,
-)
+from .coordinator import BranchCoordinator, controller_for
 from .hours import BranchHours, HoursStore
 from .http import AccessView
+from .models import Branch, RuntimeData, SmartLibraryConfigEntry
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -49,34 +45,39 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 async def async_setup_entry(
     hass: HomeAssistant, entry: SmartLibraryConfigEntry
 ) -> bool:
-    """Set up a library service and its branches."""
-    data = SmartLibraryData()
+    """Set up a library service and its branches.
+
+    Each branch's first poll runs side by side and is bounded by the controller's timeout: a
+    branch whose controller is away starts with its entities unavailable and keeps retrying; it
+    never holds up the others. Only when every branch is unreachable is the entry not ready.
+    """
+    store = HoursStore(hass, entry.entry_id)
+    await store.async_load()
+    branches: dict[str, Branch] = {}
     for subentry in entry.subentries.values():
         if subentry.subentry_type != SUBENTRY_BRANCH:
             continue
-        data.branches[subentry.subentry_id] = BranchCoordinator(
+        coordinator = BranchCoordinator(
             hass, entry, subentry, controller_for(dict(subentry.data))
         )
-    # One branch that is offline must not keep the others down: its entities are unavailable and
-    # its coordinator keeps retrying. Only when every branch is unreachable is the entry not ready.
-    await asyncio.gather(*(c.async_refresh() for c in data.branches.values()))
+        hours = BranchHours(hass, entry, subentry, store, coordinator.async_set_mode)
+        branches[subentry.subentry_id] = Branch(
+            subentry=subentry, coordinator=coordinator, hours=hours
+        )
+    await asyncio.gather(*(b.coordinator.async_refresh() for b in branches.values()))
     # (Each coordinator closes its connection when the entry unloads or fails to set up.)
-    if data.branches and not any(c.last_update_success for c in data.branches.values()):
+    if branches and not any(
+        b.coordinator.last_update_success for b in branches.values()
+    ):
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN, translation_key="no_branch_reachable"
         )
-    store = HoursStore(hass, entry.entry_id)
-    await store.async_load()
-    for subentry_id, coordinator in data.branches.items():
-        data.hours[subentry_id] = BranchHours(hass, coordinator, store)
-    data.access = await LibraryAccess.async_open(
-        hass, entry.entry_id, dict(entry.options)
-    )
-    entry.async_on_unload(data.access.async_close)
-    entry.runtime_data = data
+    access = await LibraryAccess.async_open(hass, entry.entry_id, dict(entry.options))
+    entry.async_on_unload(access.async_close)
+    entry.runtime_data = RuntimeData(branches=branches, access=access)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    for hours in data.hours.values():
-        entry.async_on_unload(await hours.async_start())
+    for branch in branches.values():
+        entry.async_on_unload(branch.hours.async_start())
     entry.async_on_unload(entry.add_update_listener(_async_reload))
     return True
 

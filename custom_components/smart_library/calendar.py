@@ -22,10 +22,11 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from .access import LibraryAccess, booking_error, signal_bookings
-from .coordinator import BranchCoordinator, SmartLibraryConfigEntry
+from .coordinator import BranchCoordinator
 from .engine.membership import Booking, mask_card
 from .engine.pointmap import DoorKind
 from .entity import branch_device_info
+from .models import SmartLibraryConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -50,8 +51,8 @@ async def async_setup_entry(
 ) -> None:
     """Add a room-bookings calendar to every branch with a meeting room."""
     access = entry.runtime_data.access
-    assert access is not None
-    for subentry_id, coordinator in entry.runtime_data.branches.items():
+    for subentry_id, branch in entry.runtime_data.branches.items():
+        coordinator = branch.coordinator
         if any(d.kind is DoorKind.MEETING_ROOM for d in coordinator.point_map.doors):
             async_add_entities(
                 [RoomBookings(coordinator, access)], config_subentry_id=subentry_id

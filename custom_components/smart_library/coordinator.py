@@ -1,12 +1,17 @@
-"""One coordinator per branch controller."""
+"""One coordinator per branch: polls its controller, applies the building's rules, dispatches.
+
+The rules themselves live in the engine (`engine.building`); this module only turns their
+commands into controller writes and their events into Home Assistant events, logbook lines and
+entity updates, and maps engine errors to translated Home Assistant errors in one place.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
+import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.const import CONF_HOST, CONF_PORT
@@ -20,40 +25,49 @@ from .const import (
     CONF_MODULES,
     CONF_POINT_MAP,
     CONF_RELEASE_SECONDS,
+    CONF_STAFFED_FREE_ENTRY,
     CONF_UNIT,
     DEFAULT_POINT_MAP,
     DEFAULT_RELEASE_SECONDS,
     DOMAIN,
-    ENTRY_WATCH_EXTRA,
     EVENT_TAILGATING,
     LOGGER,
     SCAN_INTERVAL,
     TAILGATING_SHOWN,
 )
 from .engine.announcements import Announcement
-from .engine.controller import (
-    BranchController,
-    ControllerError,
-    ModuleAddress,
-    PointValues,
+from .engine.building import (
+    BuildingRules,
+    FireAlarmCleared,
+    FireAlarmStarted,
+    HoldDoor,
+    OccupancyRestarted,
+    Outcome,
+    TailgatingSeen,
 )
-from .engine.occupancy import EntryWatch, Occupancy
-from .engine.pointmap import PA_COMMAND_STOP, POINT_MAPS, DoorKind
-
-if TYPE_CHECKING:
-    from .access import LibraryAccess
-    from .hours import BranchHours
-
-type SmartLibraryConfigEntry = ConfigEntry[SmartLibraryData]
+from .engine.controller import BranchController, ControllerError, ModuleAddress
+from .engine.occupancy import Occupancy
+from .engine.pointmap import PA_COMMAND_STOP, POINT_MAPS
+from .engine.schedule import Mode
+from .engine.snapshot import ModuleStatus, Snapshot
 
 
-@dataclass
-class SmartLibraryData:
-    """Runtime data of a library service: its branches by sub-entry id."""
+class _OwnAvailabilityLogging(logging.Filter):
+    """Drop the base coordinator's "recovered" line: the coordinator logs loss and return itself."""
 
-    branches: dict[str, BranchCoordinator] = field(default_factory=dict)
-    hours: dict[str, BranchHours] = field(default_factory=dict)
-    access: LibraryAccess | None = None
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Return False for the base class's recovery line."""
+        return record.msg != "Fetching %s data recovered"
+
+
+_POLL_LOGGER = LOGGER.getChild("poll")
+_LOST = {
+    ModuleStatus.UNREACHABLE: "cannot be reached",
+    ModuleStatus.ERROR_RESPONSE: "answers with an error",
+    ModuleStatus.MALFORMED: "gives answers that cannot be used",
+    ModuleStatus.OK: "answers",
+}
+_POLL_LOGGER.addFilter(_OwnAvailabilityLogging())
 
 
 def signal_access(subentry_id: str) -> str:
@@ -84,22 +98,54 @@ def controller_for(data: Mapping[str, Any]) -> BranchController:
     return BranchController(point_map, modules)
 
 
-class BranchCoordinator(DataUpdateCoordinator[PointValues]):
-    """Polls one branch's controller: the whole point map in one request per block."""
+def controller_error(
+    err: ControllerError, branch: str, *, writing: bool = False
+) -> HomeAssistantError:
+    """Translate a controller error (the one error map of the integration).
 
-    config_entry: SmartLibraryConfigEntry
+    Each kind has its own message: the connection lost, an exception code from the controller,
+    an answer that cannot be used. Writes say so, so the user knows the command did not take.
+    """
+    key = f"{'write_' if writing else ''}{err.status.value}"
+    return HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key=key,
+        translation_placeholders={"branch": branch, "error": str(err)},
+    )
+
+
+def _update_failed(snapshot: Snapshot, branch: str) -> UpdateFailed:
+    """Return the translated poll failure for a snapshot in which no module answered."""
+    status = next(
+        (h.status for h in snapshot.modules.values() if not h.ok),
+        ModuleStatus.UNREACHABLE,
+    )
+    detail = "; ".join(
+        f"{name}: {h.detail}" for name, h in snapshot.modules.items() if not h.ok
+    )
+    return UpdateFailed(
+        translation_domain=DOMAIN,
+        translation_key=status.value,
+        translation_placeholders={"branch": branch, "error": detail},
+    )
+
+
+class BranchCoordinator(DataUpdateCoordinator[Snapshot]):
+    """Polls one branch's controller: every module, one request per block, once a second."""
+
+    config_entry: ConfigEntry
 
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: SmartLibraryConfigEntry,
+        entry: ConfigEntry,
         subentry: ConfigSubentry,
         controller: BranchController,
     ) -> None:
         """Initialise the coordinator for one branch."""
         super().__init__(
             hass,
-            LOGGER,
+            _POLL_LOGGER,
             config_entry=entry,
             name=f"{DOMAIN} {subentry.title}",
             update_interval=SCAN_INTERVAL,
@@ -107,21 +153,46 @@ class BranchCoordinator(DataUpdateCoordinator[PointValues]):
         )
         self.subentry = subentry
         self.controller = controller
+        self.point_map = controller.point_map
         self.release_seconds = int(
             subentry.data.get(CONF_RELEASE_SECONDS, DEFAULT_RELEASE_SECONDS)
         )
-        self.point_map = controller.point_map
-        self.occupancy = Occupancy()
-        self._fire_handled = False
-        self._watch: EntryWatch | None = None
-        self._watch_door = "entrance"
+        self.rules = BuildingRules(
+            self.point_map,
+            free_entry_doors=subentry.data.get(CONF_STAFFED_FREE_ENTRY, ["entrance"]),
+            release_seconds=self.release_seconds,
+        )
         self.tailgating = False
         self._unsub_tailgating: Callable[[], None] | None = None
+        self._module_ok: dict[str, bool] = {}  # as last logged
         entry.async_on_unload(self._cancel_tailgating)
         entry.async_on_unload(
             async_track_time_change(
                 hass, self._async_new_day, hour=0, minute=0, second=0
             )
+        )
+
+    @property
+    def title(self) -> str:
+        """Return the branch's name."""
+        return self.subentry.title
+
+    @property
+    def occupancy(self) -> Occupancy:
+        """Return the branch's running people count."""
+        return self.rules.occupancy
+
+    @property
+    def fire_alarm(self) -> bool:
+        """Return True while the fire panel reports an alarm (or has not yet read clear)."""
+        return self.rules.fire_alarm
+
+    def available(self, key: str) -> bool:
+        """Return True if the last poll read this point (its module answered)."""
+        return (
+            self.last_update_success
+            and self.data is not None
+            and self.data.available(key)
         )
 
     @callback
@@ -130,73 +201,123 @@ class BranchCoordinator(DataUpdateCoordinator[PointValues]):
         self.occupancy.new_day()
         self.async_update_listeners()
 
-    @property
-    def fire_alarm(self) -> bool:
-        """Return True while the fire panel reports an alarm."""
-        return bool(self.data and self.data.get("fire.alarm"))
+    # -- polling ---------------------------------------------------------------------------------
 
-    async def _async_update_data(self) -> PointValues:
-        """Read the whole point map; apply the fire rule; count people."""
+    async def _async_update_data(self) -> Snapshot:
+        """Read every module; apply the building's rules on whatever answered."""
+        snapshot = await self.controller.read()
+        self._log_availability(snapshot)
+        if await self._async_apply(self.rules.evaluate(snapshot, time.monotonic())):
+            # Show what the commands did, not the state before them.
+            snapshot = await self.controller.read()
+        if not snapshot.any_ok:
+            raise _update_failed(snapshot, self.title)
+        return snapshot
+
+    async def _async_refresh(
+        self,
+        log_failures: bool = True,
+        raise_on_auth_failed: bool = False,
+        scheduled: bool = False,
+        raise_on_entry_error: bool = False,
+    ) -> None:
+        """Refresh; a lost module is logged once here, not on every poll by the base class."""
+        await super()._async_refresh(
+            False, raise_on_auth_failed, scheduled, raise_on_entry_error
+        )
+
+    def _log_availability(self, snapshot: Snapshot) -> None:
+        """One warning when a module stops answering, one info line when it is back."""
+        several = len(snapshot.modules) > 1
+        for module, health in snapshot.modules.items():
+            was_ok = self._module_ok.get(module, True)
+            self._module_ok[module] = health.ok
+            what = f"{self.title} ({module})" if several else self.title
+            if was_ok and not health.ok:
+                LOGGER.warning(
+                    "The controller of %s %s (%s); its entities are unavailable until "
+                    "it answers again",
+                    what,
+                    _LOST[health.status],
+                    health.detail,
+                )
+            elif health.ok and not was_ok:
+                LOGGER.info("The controller of %s is answering again", what)
+
+    async def async_set_mode(self, mode: Mode) -> None:
+        """Make the doors follow a new mode (now, or when their module answers)."""
+        outcome = self.rules.set_mode(mode)
+        if self.data is not None:
+            outcome.commands.extend(self.rules.door_commands(self.data))
+        if await self._async_apply(outcome):
+            await self.async_refresh()  # show what the commands did
+
+    async def _async_apply(self, outcome: Outcome) -> bool:
+        """Write the rules' commands (a failure is retried by the rules) and report events.
+
+        Return True if any command was written.
+        """
+        written = [await self._async_command(command) for command in outcome.commands]
+        for event in outcome.events:
+            self._report(event)
+        return any(written)
+
+    async def _async_command(self, command: HoldDoor) -> bool:
         try:
-            values = await self.controller.read_all()
-            if values.get("fire.alarm"):
-                await self._release_all_doors(values)
-            else:
-                self._fire_handled = False
+            await self.controller.write(command.key, command.released)
         except ControllerError as err:
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="controller_unreachable",
-                translation_placeholders={"branch": self.subentry.title},
-            ) from err
-        if "counter.in" in values and "counter.out" in values:
-            came_in = self.occupancy.update(
-                int(values["counter.in"]), int(values["counter.out"])
+            self.rules.command_failed(command)
+            LOGGER.debug(
+                "%s: could not hold %s %s (%s): %s",
+                self.title,
+                command.door,
+                "released" if command.released else "locked",
+                command.why,
+                err,
             )
-            self._count_entries(came_in)
-        return values
+            return False
+        return True
 
-    # -- tailgating -----------------------------------------------------------------------------
+    def _report(self, event: object) -> None:
+        match event:
+            case FireAlarmStarted():
+                LOGGER.warning("Fire alarm at %s: releasing every door", self.title)
+            case FireAlarmCleared():
+                LOGGER.warning(
+                    "Fire alarm at %s has cleared; the doors stay released until "
+                    "a person locks them",
+                    self.title,
+                )
+            case OccupancyRestarted(was_inside=inside):
+                LOGGER.info(
+                    "%s opens with %d still counted inside since closing; counting from zero",
+                    self.title,
+                    inside,
+                )
+                self.async_update_listeners()
+            case TailgatingSeen():
+                self._report_tailgating(event)
+
+    # -- tailgating ------------------------------------------------------------------------------
 
     def watch_entry(self, door_id: str, party: int) -> None:
         """After a card release at the entrance, count who comes in against the admitted party."""
-        if (
-            "counter.in" not in self.point_map
-            or self.point_map.door(door_id).kind is not DoorKind.ENTRANCE
-            or (self.data and self.data.get(f"door.{door_id}.hold"))
-        ):
-            return  # no counter on this door, or it is held free anyway
-        until = (
-            time.monotonic() + self.release_seconds + ENTRY_WATCH_EXTRA.total_seconds()
-        )
-        if self._watch is not None and time.monotonic() < self._watch.until:
-            self._watch.admit(party, until)
-        else:
-            self._watch = EntryWatch(party, until)
-        self._watch_door = door_id
+        held = bool(self.data and self.data.flag(f"door.{door_id}.hold"))
+        self.rules.watch_entry(door_id, party, time.monotonic(), held=held)
 
-    def _count_entries(self, came_in: int) -> None:
-        watch = self._watch
-        if watch is None:
-            return
-        if tailgaters := watch.count(came_in):
-            self._report_tailgating(watch.party, watch.came_in, tailgaters)
-        if time.monotonic() >= watch.until:
-            self._watch = None
-
-    def _report_tailgating(self, admitted: int, came_in: int, extra: int) -> None:
+    def _report_tailgating(self, event: TailgatingSeen) -> None:
         data = {
-            "branch": self.subentry.title,
-            "door": self._watch_door,
-            "admitted": admitted,
-            "came_in": came_in,
-            "tailgaters": extra,
+            "branch": self.title,
+            "door": event.door,
+            "admitted": event.admitted,
+            "came_in": event.came_in,
+            "tailgaters": event.tailgaters,
         }
         LOGGER.info(
             "Tailgating at %s: %s came in on a release for %s",
-            self.subentry.title,
-            came_in,
-            admitted,
+            self.title,
+            event.came_in,
+            event.admitted,
         )
         self.tailgating = True
         self._cancel_tailgating()
@@ -206,7 +327,7 @@ class BranchCoordinator(DataUpdateCoordinator[PointValues]):
         async_dispatcher_send(
             self.hass,
             signal_access(self.subentry.subentry_id),
-            self._watch_door,
+            event.door,
             "tailgating",
             data,
         )
@@ -224,32 +345,23 @@ class BranchCoordinator(DataUpdateCoordinator[PointValues]):
             self._unsub_tailgating()
             self._unsub_tailgating = None
 
-    async def _release_all_doors(self, values: PointValues) -> None:
-        """Fire rule: while the fire input is active every door of the branch is held released.
+    # -- commands from entities and actions -------------------------------------------------------
 
-        The controller's own fail-safe releases the strikes too; this also holds them released in
-        software so they stay open until a person locks them again after the alarm.
-        """
-        if not self._fire_handled:
-            LOGGER.warning(
-                "Fire alarm at %s: releasing every door", self.subentry.title
-            )
-            self._fire_handled = True
-        for door in self.point_map.doors:
-            key = f"door.{door.id}.hold"
-            if key in self.point_map and not values.get(key):
-                await self.controller.write(key, True)
-                values[key] = True
+    async def _async_controller(self, job: Awaitable[None]) -> None:
+        """Run a controller command, translate its failure, then read back."""
+        try:
+            await job
+        except ControllerError as err:
+            raise controller_error(err, self.title, writing=True) from err
+        await self.async_refresh()
 
     async def async_release_door(
         self, door_id: str, seconds: int | None = None
     ) -> None:
         """Release a door for a moment; the controller times it and relocks by itself."""
-        try:
-            await self.controller.release_door(door_id, seconds or self.release_seconds)
-        except ControllerError as err:
-            raise self._write_failed() from err
-        await self.async_refresh()
+        await self._async_controller(
+            self.controller.release_door(door_id, seconds or self.release_seconds)
+        )
 
     async def async_hold_door(self, door_id: str, released: bool) -> None:
         """Hold a door released (staffed hours) or locked; locking is refused during a fire alarm."""
@@ -257,36 +369,23 @@ class BranchCoordinator(DataUpdateCoordinator[PointValues]):
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="fire_alarm_no_lock",
-                translation_placeholders={"branch": self.subentry.title},
+                translation_placeholders={"branch": self.title},
             )
         await self.async_write(f"door.{door_id}.hold", released)
 
     async def async_play(self, zone_mask: int, message: Announcement) -> None:
         """Play a stored message on the PA zones in `zone_mask`."""
-        try:
-            await self.controller.play_announcement(message.number, zone_mask)
-        except ControllerError as err:
-            raise self._write_failed() from err
-        await self.async_refresh()
+        await self._async_controller(
+            self.controller.play_announcement(message.number, zone_mask)
+        )
 
     async def async_stop_pa(self) -> None:
         """Stop the PA player."""
         await self.async_write("pa.command", PA_COMMAND_STOP)
 
-    def _write_failed(self) -> HomeAssistantError:
-        return HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="write_failed",
-            translation_placeholders={"branch": self.subentry.title},
-        )
-
     async def async_write(self, key: str, value: int | bool) -> None:
         """Write a point, then read back so the entity shows the controller's state."""
-        try:
-            await self.controller.write(key, value)
-        except ControllerError as err:
-            raise self._write_failed() from err
-        await self.async_refresh()
+        await self._async_controller(self.controller.write(key, value))
 
     async def async_shutdown(self) -> None:
         """Close the controller connection."""

@@ -7,7 +7,7 @@ from typing import Any
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
-from .coordinator import SmartLibraryConfigEntry
+from .models import SmartLibraryConfigEntry
 
 
 async def async_get_config_entry_diagnostics(
@@ -15,10 +15,12 @@ async def async_get_config_entry_diagnostics(
 ) -> dict[str, Any]:
     """Return the service's settings and, per branch, its controller's state."""
     branches: dict[str, Any] = {}
-    for subentry_id, coordinator in entry.runtime_data.branches.items():
-        subentry = entry.subentries[subentry_id]
-        branches[subentry.title] = {
-            "settings": dict(subentry.data),
+    for subentry_id, branch in entry.runtime_data.branches.items():
+        coordinator = branch.coordinator
+        snapshot = coordinator.data
+        branches[subentry_id] = {
+            "title": branch.subentry.title,
+            "settings": dict(branch.subentry.data),
             "point_map": coordinator.point_map.name,
             "read_plan": [
                 {
@@ -30,23 +32,28 @@ async def async_get_config_entry_diagnostics(
                 for block in coordinator.controller.read_plan
             ],
             "connected": coordinator.last_update_success,
+            "modules": {
+                name: {"status": health.status.value, "detail": health.detail}
+                for name, health in (snapshot.modules if snapshot else {}).items()
+            },
             "modbus_requests": coordinator.controller.requests,
-            "points": dict(coordinator.data or {}),
+            "points": dict(snapshot.values) if snapshot else {},
+            "mode": branch.hours.mode.value,
+            "fire_alarm": coordinator.fire_alarm,
             "people_inside": coordinator.occupancy.inside,
             "entries_today": coordinator.occupancy.entries_today,
         }
-    membership: dict[str, Any] = {}
-    if (access := entry.runtime_data.access) is not None:
-        # Counts only: no card number, name or date of a member leaves the store here.
-        membership = await hass.async_add_executor_job(
-            access.store.counts, dt_util.now().date()
-        )
-        membership["lockout_policy"] = {
-            "attempts": access.decider.lockout.policy.attempts,
-            "window_minutes": access.decider.lockout.policy.window.total_seconds() / 60,
-            "minutes": access.decider.lockout.policy.duration.total_seconds() / 60,
-        }
-        membership["cards_locked_out"] = len(access.decider.lockout.snapshot())
+    access = entry.runtime_data.access
+    # Counts only: no card number, name or date of a member leaves the store here.
+    membership: dict[str, Any] = await hass.async_add_executor_job(
+        access.store.counts, dt_util.now().date()
+    )
+    membership["lockout_policy"] = {
+        "attempts": access.decider.lockout.policy.attempts,
+        "window_minutes": access.decider.lockout.policy.window.total_seconds() / 60,
+        "minutes": access.decider.lockout.policy.duration.total_seconds() / 60,
+    }
+    membership["cards_locked_out"] = len(access.decider.lockout.snapshot())
     return {
         "service": dict(entry.data),
         "options": dict(entry.options),

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from homeassistant.components.event import EventEntity
+from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import BranchCoordinator, SmartLibraryConfigEntry, signal_access
+from .coordinator import BranchCoordinator, signal_access
 from .entity import BranchEntity
+from .models import SmartLibraryConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -23,14 +25,29 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add an access event entity per door of every branch."""
-    for subentry_id, coordinator in entry.runtime_data.branches.items():
+    for subentry_id, branch in entry.runtime_data.branches.items():
         async_add_entities(
             (
-                DoorAccessEvent(coordinator, door.id)
-                for door in coordinator.point_map.doors
+                DoorAccessEvent(
+                    branch.coordinator,
+                    DoorAccessDescription(
+                        key=f"access.{door.id}",
+                        translation_key=f"access_{door.kind}",
+                        event_types=EVENT_TYPES,
+                        door=door.id,
+                    ),
+                )
+                for door in branch.coordinator.point_map.doors
             ),
             config_subentry_id=subentry_id,
         )
+
+
+@dataclass(frozen=True, kw_only=True)
+class DoorAccessDescription(EventEntityDescription):
+    """The access events of one door."""
+
+    door: str
 
 
 class DoorAccessEvent(BranchEntity, EventEntity):
@@ -40,15 +57,14 @@ class DoorAccessEvent(BranchEntity, EventEntity):
     a full card number.
     """
 
-    _attr_event_types = EVENT_TYPES
+    entity_description: DoorAccessDescription
 
-    def __init__(self, coordinator: BranchCoordinator, door_id: str) -> None:
+    def __init__(
+        self, coordinator: BranchCoordinator, description: DoorAccessDescription
+    ) -> None:
         """Initialise the door's access events."""
-        super().__init__(coordinator, f"access.{door_id}")
-        self._door = door_id
-        self._attr_translation_key = (
-            f"access_{coordinator.point_map.door(door_id).kind}"
-        )
+        super().__init__(coordinator, description)
+        self._door = description.door
 
     @property
     def available(self) -> bool:

@@ -7,21 +7,21 @@ mode select, so they live in the service's storage and change without a reload.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntryState
+from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import device_registry as dr
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from .const import CONF_SCHEDULE, CONF_STAFFED_FREE_ENTRY, DOMAIN, LOGGER
-from .coordinator import BranchCoordinator
+from .const import CONF_SCHEDULE, DOMAIN
 from .engine.schedule import Mode, Schedule, ScheduleError
+
+type ModeFollower = Callable[[Mode], Coroutine[Any, Any, None]]
 
 OVERRIDE_AUTOMATIC = "automatic"
 OVERRIDES = (OVERRIDE_AUTOMATIC, *(m.value for m in Mode))
@@ -62,19 +62,27 @@ class HoursStore:
 
 
 class BranchHours:
-    """The opening hours of one branch, kept current as time passes."""
+    """The opening hours of one branch, kept current as time passes.
+
+    The mode is computed when this is built, so no entity ever shows a mode the branch is not
+    in (a reload in smart hours must not pass through "closed" and set off the opening routine).
+    Whoever follows the mode (the branch's doors) is told of each change, and of the mode at start.
+    """
 
     def __init__(
         self,
         hass: HomeAssistant,
-        coordinator: BranchCoordinator,
+        entry: ConfigEntry,
+        subentry: ConfigSubentry,
         store: HoursStore,
+        follow: ModeFollower,
     ) -> None:
-        """Build the branch's schedule from its plan and the stored changes."""
+        """Build the branch's schedule from its plan and the stored changes; compute the mode."""
         self.hass = hass
-        self.coordinator = coordinator
+        self._entry = entry
         self._store = store
-        subentry = coordinator.subentry
+        self._follow = follow
+        self.subentry = subentry
         self._subentry_id = subentry.subentry_id
         stored = store.branch(subentry.subentry_id)
         base = Schedule.from_dict(subentry.data.get(CONF_SCHEDULE) or {})
@@ -89,18 +97,13 @@ class BranchHours:
         self._override_until: datetime | None = dt_util.parse_datetime(
             stored.get("override_until") or ""
         )
-        self.staffed_free_entry: list[str] = list(
-            subentry.data.get(CONF_STAFFED_FREE_ENTRY, ["entrance"])
-        )
         self.mode = Mode.CLOSED
         self.next_change: tuple[datetime, Mode] | None = None
         self.closes_at: datetime | None = None
         self._listeners: list[CALLBACK_TYPE] = []
         self._unsub_timer: CALLBACK_TYPE | None = None
-        self._applied_mode: Mode | None = None
-        # A door the mode could not be applied to (the controller away at the change): tried again
-        # once the controller answers.
-        self._doors_pending = False
+        self._recompute()
+        self._followed: Mode | None = None
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -149,59 +152,26 @@ class BranchHours:
         self._schedule_next()
         for update in list(self._listeners):
             update()
-        if self._applied_mode is not self.mode:
-            was_open = self._applied_mode is not None and self._applied_mode.is_open
-            self._applied_mode = self.mode
-            self._follow_occupancy(was_open)
-            self.coordinator.config_entry.async_create_background_task(
-                self.hass, self._async_apply_access(), f"{DOMAIN} doors follow mode"
+        if self._followed is not self.mode:
+            self._followed = self.mode
+            self._entry.async_create_background_task(
+                self.hass, self._follow(self.mode), f"{DOMAIN} doors follow mode"
             )
 
-    async def async_start(self) -> CALLBACK_TYPE:
-        """Put the doors in the current mode's state, then follow the clock.
+    @callback
+    def async_start(self) -> CALLBACK_TYPE:
+        """Tell the follower the mode now, then follow the clock (in the background).
 
         Returns the function that stops following it.
         """
-        self._recompute()
-        self._applied_mode = self.mode
-        await self._async_apply_access()
         self._async_changed()
-        unsub_poll = self.coordinator.async_add_listener(self._async_polled)
 
         def stop() -> None:
-            unsub_poll()
             if self._unsub_timer:
                 self._unsub_timer()
             self._unsub_timer = None
 
         return stop
-
-    @callback
-    def _async_polled(self) -> None:
-        """After a poll: if the doors missed a mode change while the controller was away, apply it."""
-        if self._doors_pending and self.coordinator.last_update_success:
-            self._doors_pending = False  # set again if this attempt fails too
-            self.coordinator.config_entry.async_create_background_task(
-                self.hass, self._async_apply_access(), f"{DOMAIN} doors follow mode"
-            )
-
-    def _follow_occupancy(self, was_open: bool) -> None:
-        """Start the people count from zero when the branch opens, never at closing.
-
-        Counters drift (a missed exit), so each opening starts from zero. Resetting at closing
-        instead would tell the closing routine the building is empty while someone may still be
-        inside, and it would put the lights out on them: overnight the count stays as counted.
-        """
-        if self.mode.is_open and not was_open:
-            occupancy = self.coordinator.occupancy
-            if occupancy.inside:
-                LOGGER.info(
-                    "%s opens with %d still counted inside since closing; counting from zero",
-                    self.coordinator.subentry.title,
-                    occupancy.inside,
-                )
-                occupancy.reset_inside()
-                self.coordinator.async_update_listeners()
 
     def _schedule_next(self) -> None:
         if self._unsub_timer:
@@ -216,40 +186,6 @@ class BranchHours:
             self._unsub_timer = async_track_point_in_utc_time(
                 self.hass, self._async_changed, dt_util.as_utc(min(instants))
             )
-
-    async def _async_apply_access(self) -> None:
-        """Doors follow the mode: free entry where staff are present, card + PIN otherwise.
-
-        Staffed hours and events hold released the doors configured for free entry; smart hours
-        and closed time hold nothing (smart: card + PIN at the reader; closed: nobody enters).
-        Leaving is always possible: the strike controls entry only. A fire alarm keeps every door
-        released whatever the mode.
-        """
-        coordinator = self.coordinator
-        if coordinator.fire_alarm:
-            return
-        free = self.mode in (Mode.STAFFED, Mode.EVENT)
-        for door in coordinator.point_map.doors:
-            key = f"door.{door.id}.hold"
-            held = free and door.id in self.staffed_free_entry
-            if (
-                key not in coordinator.point_map
-                or (coordinator.data or {}).get(key) == held
-            ):
-                continue
-            try:
-                await coordinator.async_hold_door(door.id, held)
-            except (
-                HomeAssistantError
-            ) as err:  # one door that cannot be set must not stop the rest
-                self._doors_pending = True
-                LOGGER.warning(
-                    "%s: could not set %s for %s mode: %s",
-                    coordinator.subentry.title,
-                    door.id,
-                    self.mode,
-                    err,
-                )
 
     # -- changes ---------------------------------------------------------------------------------
 
@@ -292,23 +228,3 @@ class BranchHours:
             return edit(self.schedule)
         except ScheduleError as err:
             raise schedule_error(err) from err
-
-
-def branch_hours(hass: HomeAssistant, device_id: str) -> BranchHours:
-    """Return the hours of the branch whose device was chosen, or a translated error."""
-    device = dr.async_get(hass).async_get(device_id)
-    if device is not None:
-        for entry in hass.config_entries.async_loaded_entries(DOMAIN):
-            if entry.state is ConfigEntryState.LOADED:
-                for identifier in device.identifiers:
-                    if (
-                        identifier[0] == DOMAIN
-                        and identifier[1] in entry.runtime_data.hours
-                    ):
-                        hours: BranchHours = entry.runtime_data.hours[identifier[1]]
-                        return hours
-    raise ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key="unknown_branch",
-        translation_placeholders={"branch": device_id},
-    )

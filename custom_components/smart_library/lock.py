@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from homeassistant.components.lock import LockEntity, LockEntityFeature
+from homeassistant.components.lock import (
+    LockEntity,
+    LockEntityDescription,
+    LockEntityFeature,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import BranchCoordinator, SmartLibraryConfigEntry
+from .coordinator import BranchCoordinator
+from .engine.snapshot import DoorState
 from .entity import BranchEntity
+from .models import SmartLibraryConfigEntry
 
 PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class DoorLockDescription(LockEntityDescription):
+    """A door strike: `door` is the door's id in the point map."""
+
+    door: str
 
 
 async def async_setup_entry(
@@ -20,9 +34,19 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a lock per door of every branch."""
-    for subentry_id, coordinator in entry.runtime_data.branches.items():
+    for subentry_id, branch in entry.runtime_data.branches.items():
         async_add_entities(
-            (DoorLock(coordinator, door.id) for door in coordinator.point_map.doors),
+            (
+                DoorLock(
+                    branch.coordinator,
+                    DoorLockDescription(
+                        key=f"lock.{door.id}",
+                        translation_key=f"door_{door.kind}",
+                        door=door.id,
+                    ),
+                )
+                for door in branch.coordinator.point_map.doors
+            ),
             config_subentry_id=subentry_id,
         )
 
@@ -36,24 +60,28 @@ class DoorLock(BranchEntity, LockEntity):
     entry, egress is mechanical.
     """
 
+    entity_description: DoorLockDescription
     _attr_supported_features = LockEntityFeature.OPEN
 
-    def __init__(self, coordinator: BranchCoordinator, door_id: str) -> None:
-        """Initialise the door."""
-        super().__init__(coordinator, f"lock.{door_id}")
-        self._door = door_id
-        self._attr_translation_key = f"door_{coordinator.point_map.door(door_id).kind}"
+    def __init__(
+        self, coordinator: BranchCoordinator, description: DoorLockDescription
+    ) -> None:
+        """Initialise the door (available while the module with its strike answers)."""
+        super().__init__(coordinator, description, f"door.{description.door}.pulse")
+        self._door = description.door
 
-    def _point(self, what: str) -> bool:
-        return bool(self.value(f"door.{self._door}.{what}"))
+    @property
+    def _state(self) -> DoorState | None:
+        data = self.coordinator.data
+        return None if data is None else data.door(self._door)
 
     @property
     def is_locked(self) -> bool | None:
-        """Return True when the strike is locked."""
-        if f"door.{self._door}.released" in self.coordinator.point_map:
-            released = self.value(f"door.{self._door}.released")
-            return None if released is None else not released
-        return not (self._point("hold") or self._point("pulse"))
+        """Return True when the strike is locked (None: unknown)."""
+        state = self._state
+        if state is None or state.released is None:
+            return None
+        return not state.released
 
     @property
     def is_open(self) -> bool | None:
@@ -62,22 +90,23 @@ class DoorLock(BranchEntity, LockEntity):
         A locked door pushed open from inside (leaving is always possible) stays "locked": the
         door contact has its own sensor.
         """
-        return self._point("open") and self.is_locked is False
+        state = self._state
+        return bool(state and state.open) and self.is_locked is False
 
     @property
     def is_opening(self) -> bool | None:
         """Return True while a timed release runs and the door is still shut."""
-        return bool(self.value(f"door.{self._door}.pulse")) and not self._point("open")
+        state = self._state
+        return bool(state and state.pulsing) and not (state and state.open)
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
         """Return whether the door is held released (staffed hours) and the release left."""
-        pulse = self.value(f"door.{self._door}.pulse")
+        state = self._state
+        pulse = state.pulse_left if state else None
         return {
-            "held_released": self._point("hold"),
-            "release_seconds_left": int(pulse)
-            if isinstance(pulse, int) and not isinstance(pulse, bool)
-            else 0,
+            "held_released": bool(state and state.hold),
+            "release_seconds_left": pulse or 0,
         }
 
     async def async_open(self, **kwargs: Any) -> None:

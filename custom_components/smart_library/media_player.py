@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from homeassistant.components.media_player import (
@@ -9,6 +10,7 @@ from homeassistant.components.media_player import (
     MediaClass,
     MediaPlayerDeviceClass,
     MediaPlayerEntity,
+    MediaPlayerEntityDescription,
     MediaPlayerEntityFeature,
     MediaPlayerState,
 )
@@ -17,9 +19,10 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN
-from .coordinator import BranchCoordinator, SmartLibraryConfigEntry
+from .coordinator import BranchCoordinator
 from .engine.announcements import ANNOUNCEMENTS, Announcement, announcement
 from .entity import BranchEntity
+from .models import SmartLibraryConfigEntry
 
 PARALLEL_UPDATES = 0
 MEDIA_TYPE = "announcement"
@@ -31,14 +34,30 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a media player per PA zone of every branch."""
-    for subentry_id, coordinator in entry.runtime_data.branches.items():
+    for subentry_id, branch in entry.runtime_data.branches.items():
         async_add_entities(
             (
-                PaZone(coordinator, bit, zone)
-                for bit, zone in enumerate(coordinator.point_map.pa_zones)
+                PaZone(
+                    branch.coordinator,
+                    PaZoneDescription(
+                        key=f"pa.{zone}",
+                        translation_key="pa_zone",
+                        translation_placeholders={"zone": zone.rsplit("_", 1)[-1]},
+                        device_class=MediaPlayerDeviceClass.SPEAKER,
+                        bit=bit,
+                    ),
+                )
+                for bit, zone in enumerate(branch.coordinator.point_map.pa_zones)
             ),
             config_subentry_id=subentry_id,
         )
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaZoneDescription(MediaPlayerEntityDescription):
+    """A zone of the PA player: `bit` is its bit in the player's zone register."""
+
+    bit: int
 
 
 def _item(message: Announcement) -> BrowseMedia:
@@ -55,7 +74,7 @@ def _item(message: Announcement) -> BrowseMedia:
 class PaZone(BranchEntity, MediaPlayerEntity):
     """One zone of the branch's PA message player."""
 
-    _attr_device_class = MediaPlayerDeviceClass.SPEAKER
+    entity_description: PaZoneDescription
     _attr_media_content_type = MEDIA_TYPE
     _attr_supported_features = (
         MediaPlayerEntityFeature.PLAY_MEDIA
@@ -63,21 +82,22 @@ class PaZone(BranchEntity, MediaPlayerEntity):
         | MediaPlayerEntityFeature.VOLUME_SET
         | MediaPlayerEntityFeature.STOP
     )
-    _attr_translation_key = "pa_zone"
 
-    def __init__(self, coordinator: BranchCoordinator, bit: int, zone: str) -> None:
+    def __init__(
+        self, coordinator: BranchCoordinator, description: PaZoneDescription
+    ) -> None:
         """Initialise the zone."""
-        super().__init__(coordinator, f"pa.{zone}")
-        self._mask = 1 << bit
-        self._attr_translation_placeholders = {"zone": zone.rsplit("_", 1)[-1]}
+        super().__init__(coordinator, description, point="pa.message")
+        self._mask = 1 << description.bit
 
     @property
     def _playing_here(self) -> bool:
-        zones = self.value("pa.zones")
+        pa = self.coordinator.data.pa if self.coordinator.data else None
         return (
-            bool(self.value("pa.busy"))
-            and isinstance(zones, int)
-            and bool(zones & self._mask)
+            pa is not None
+            and bool(pa.busy)
+            and pa.zones is not None
+            and bool(pa.zones & self._mask)
         )
 
     @property
@@ -91,15 +111,16 @@ class PaZone(BranchEntity, MediaPlayerEntity):
         if not self._playing_here:
             return None
         try:
-            return announcement(int(self.value("pa.message") or 0)).title
+            return announcement(self.coordinator.data.number("pa.message") or 0).title
         except KeyError:
             return None
 
     @property
     def volume_level(self) -> float | None:
         """Return the player's volume, 0..1."""
-        volume = self.value("pa.volume")
-        return None if volume is None else min(100, int(volume)) / 100
+        data = self.coordinator.data
+        volume = None if data is None else data.number("pa.volume")
+        return None if volume is None else min(100, volume) / 100
 
     async def async_browse_media(
         self, media_content_type: str | None = None, media_content_id: str | None = None

@@ -43,7 +43,7 @@ from .engine.membership import (
 )
 from .engine.pins import hash_pin
 from .engine.pointmap import DoorKind
-from .hours import branch_hours
+from .models import branch_for_device
 
 ATTR_CARD = "card"
 ATTR_PIN = "pin"
@@ -370,8 +370,7 @@ async def _add_staff_card(access: LibraryAccess, call: ServiceCall) -> ServiceRe
     data = call.data
     pin = data[ATTR_PIN]
     branches = frozenset(
-        branch_hours(call.hass, device).coordinator.subentry.subentry_id
-        for device in data[ATTR_BRANCHES]
+        branch_for_device(call.hass, device).id for device in data[ATTR_BRANCHES]
     )
 
     def add() -> StaffCard:
@@ -405,7 +404,7 @@ async def _remove_staff_card(
 
 
 async def _book_room(call: ServiceCall) -> ServiceResponse:
-    coordinator = branch_hours(call.hass, call.data[ATTR_BRANCH]).coordinator
+    coordinator = branch_for_device(call.hass, call.data[ATTR_BRANCH]).coordinator
     access: LibraryAccess | None = coordinator.config_entry.runtime_data.access
     if access is None:
         raise _error("unknown_branch", branch=call.data[ATTR_BRANCH])
@@ -456,8 +455,8 @@ async def async_request_access(
     hass: HomeAssistant, data: dict[str, Any]
 ) -> dict[str, Any]:
     """Decide a card + PIN at a branch's door (the action and the HTTP endpoint share this)."""
-    hours = branch_hours(hass, data[ATTR_BRANCH])
-    coordinator = hours.coordinator
+    branch = branch_for_device(hass, data[ATTR_BRANCH])
+    coordinator, hours = branch.coordinator, branch.hours
     access: LibraryAccess | None = coordinator.config_entry.runtime_data.access
     if access is None:
         raise _error("unknown_branch", branch=data[ATTR_BRANCH])

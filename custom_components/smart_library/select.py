@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from homeassistant.components.select import SelectEntity
+from homeassistant.components.select import SelectEntity, SelectEntityDescription
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import SmartLibraryConfigEntry
 from .entity import HoursEntity
-from .hours import OVERRIDES, BranchHours
+from .hours import OVERRIDES
+from .models import SmartLibraryConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -19,19 +19,19 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the mode override of every branch."""
-    for subentry_id, hours in entry.runtime_data.hours.items():
-        async_add_entities([ModeOverride(hours)], config_subentry_id=subentry_id)
+    for subentry_id, branch in entry.runtime_data.branches.items():
+        async_add_entities(
+            [ModeOverride(branch.hours, MODE_OVERRIDE)], config_subentry_id=subentry_id
+        )
+
+
+MODE_OVERRIDE = SelectEntityDescription(
+    key="mode_override", translation_key="mode_override", options=list(OVERRIDES)
+)
 
 
 class ModeOverride(HoursEntity, SelectEntity):
     """Force the branch's mode until its next scheduled change (a staff member off sick, say)."""
-
-    _attr_options = list(OVERRIDES)
-    _attr_translation_key = "mode_override"
-
-    def __init__(self, hours: BranchHours) -> None:
-        """Initialise the select."""
-        super().__init__(hours, "mode_override")
 
     @property
     def current_option(self) -> str:

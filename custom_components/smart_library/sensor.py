@@ -1,7 +1,9 @@
-"""Occupancy of a branch: people inside now and entries today, from the door counter."""
+"""Occupancy of a branch (people inside, entries today) and its opening hours (mode, times)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -9,18 +11,93 @@ from homeassistant.components.sensor import (
     RestoreSensor,
     SensorDeviceClass,
     SensorEntity,
+    SensorEntityDescription,
+    SensorExtraStoredData,
     SensorStateClass,
 )
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
-from .coordinator import BranchCoordinator, SmartLibraryConfigEntry
+from .coordinator import BranchCoordinator
+from .engine.occupancy import Occupancy
 from .engine.schedule import Mode
 from .entity import BranchEntity, HoursEntity
 from .hours import BranchHours
+from .models import SmartLibraryConfigEntry
 
 PARALLEL_UPDATES = 0
+
+
+def _restore_inside(occupancy: Occupancy, value: int, state: State) -> None:
+    """Carry the people inside over a restart of Home Assistant."""
+    occupancy.inside = max(0, value)
+
+
+def _restore_today(occupancy: Occupancy, value: int, state: State) -> None:
+    """Carry today's entries over a restart (not yesterday's)."""
+    if dt_util.as_local(state.last_updated).date() == dt_util.now().date():
+        occupancy.entries_today = value
+
+
+@dataclass(frozen=True, kw_only=True)
+class OccupancySensorDescription(SensorEntityDescription):
+    """A count kept from the people counter, carried over a restart."""
+
+    value_fn: Callable[[Occupancy], int]
+    restore_fn: Callable[[Occupancy, int, State], None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class HoursSensorDescription(SensorEntityDescription):
+    """A sensor of the branch's opening hours."""
+
+    value_fn: Callable[[BranchHours], str | datetime | None]
+    attributes_fn: Callable[[BranchHours], dict[str, Any]] | None = None
+
+
+OCCUPANCY: tuple[OccupancySensorDescription, ...] = (
+    OccupancySensorDescription(
+        key="people_inside",
+        translation_key="people_inside",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda o: o.inside,
+        restore_fn=_restore_inside,
+    ),
+    OccupancySensorDescription(
+        key="entries_today",
+        translation_key="entries_today",
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        value_fn=lambda o: o.entries_today,
+        restore_fn=_restore_today,
+    ),
+)
+
+HOURS: tuple[HoursSensorDescription, ...] = (
+    HoursSensorDescription(
+        key="mode",
+        translation_key="mode",
+        device_class=SensorDeviceClass.ENUM,
+        options=[m.value for m in Mode],
+        value_fn=lambda h: h.mode.value,
+        attributes_fn=lambda h: {"override": h.override},
+    ),
+    HoursSensorDescription(
+        key="next_change",
+        translation_key="next_change",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda h: h.next_change[0] if h.next_change else None,
+        attributes_fn=lambda h: {
+            "next_mode": h.next_change[1].value if h.next_change else None
+        },
+    ),
+    HoursSensorDescription(
+        key="closes_at",
+        translation_key="closes_at",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda h: h.closes_at,
+    ),
+)
 
 
 async def async_setup_entry(
@@ -29,129 +106,62 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the opening-hours sensors of every branch, and occupancy where it has a counter."""
-    for subentry_id, hours in entry.runtime_data.hours.items():
-        async_add_entities(
-            [ModeSensor(hours), NextChangeSensor(hours), ClosesAtSensor(hours)],
-            config_subentry_id=subentry_id,
-        )
-    for subentry_id, coordinator in entry.runtime_data.branches.items():
-        if "counter.in" in coordinator.point_map:
-            async_add_entities(
-                [PeopleInside(coordinator), EntriesToday(coordinator)],
-                config_subentry_id=subentry_id,
+    for subentry_id, branch in entry.runtime_data.branches.items():
+        entities: list[SensorEntity] = [
+            HoursSensor(branch.hours, description) for description in HOURS
+        ]
+        if "counter.in" in branch.coordinator.point_map:
+            entities.extend(
+                OccupancySensor(branch.coordinator, description)
+                for description in OCCUPANCY
             )
+        async_add_entities(entities, config_subentry_id=subentry_id)
 
 
-class PeopleInside(BranchEntity, RestoreSensor):
-    """How many people are inside now: never below zero, reset at closing."""
+class OccupancySensor(BranchEntity, RestoreSensor):
+    """A count from the branch's people counter."""
 
-    _attr_state_class = SensorStateClass.MEASUREMENT
-    _attr_translation_key = "people_inside"
+    entity_description: OccupancySensorDescription
 
-    def __init__(self, coordinator: BranchCoordinator) -> None:
-        """Initialise the sensor."""
-        super().__init__(coordinator, "people_inside")
+    def __init__(
+        self, coordinator: BranchCoordinator, description: OccupancySensorDescription
+    ) -> None:
+        """Initialise the sensor (available while the counter's module answers)."""
+        super().__init__(coordinator, description, "counter.in")
 
     async def async_added_to_hass(self) -> None:
         """Carry the count over a restart of Home Assistant."""
         await super().async_added_to_hass()
-        last = await self.async_get_last_sensor_data()
-        if last is not None and isinstance(last.native_value, (int, float)):
-            self.coordinator.occupancy.inside = max(0, int(last.native_value))
-
-    @property
-    def native_value(self) -> int:
-        """Return the people inside."""
-        return self.coordinator.occupancy.inside
-
-
-class EntriesToday(BranchEntity, RestoreSensor):
-    """How many people came in today (local midnight to midnight)."""
-
-    _attr_state_class = SensorStateClass.TOTAL_INCREASING
-    _attr_translation_key = "entries_today"
-
-    def __init__(self, coordinator: BranchCoordinator) -> None:
-        """Initialise the sensor."""
-        super().__init__(coordinator, "entries_today")
-
-    async def async_added_to_hass(self) -> None:
-        """Carry today's count over a restart of Home Assistant (not yesterday's)."""
-        await super().async_added_to_hass()
         state = await self.async_get_last_state()
-        last = await self.async_get_last_sensor_data()
+        last: SensorExtraStoredData | None = await self.async_get_last_sensor_data()
         if (
             state is not None
             and last is not None
             and isinstance(last.native_value, (int, float))
-            and dt_util.as_local(state.last_updated).date() == dt_util.now().date()
         ):
-            self.coordinator.occupancy.entries_today = int(last.native_value)
+            self.entity_description.restore_fn(
+                self.coordinator.occupancy, int(last.native_value), state
+            )
 
     @property
     def native_value(self) -> int:
-        """Return today's entries."""
-        return self.coordinator.occupancy.entries_today
+        """Return the count."""
+        return self.entity_description.value_fn(self.coordinator.occupancy)
 
 
-class ModeSensor(HoursEntity, SensorEntity):
-    """What the branch is doing now: staffed, smart, event or closed."""
+class HoursSensor(HoursEntity, SensorEntity):
+    """A sensor of the branch's opening hours."""
 
-    _attr_device_class = SensorDeviceClass.ENUM
-    _attr_options = [m.value for m in Mode]
-    _attr_translation_key = "mode"
-
-    def __init__(self, hours: BranchHours) -> None:
-        """Initialise the sensor."""
-        super().__init__(hours, "mode")
+    entity_description: HoursSensorDescription
 
     @property
-    def native_value(self) -> str:
-        """Return the mode."""
-        return self.hours.mode.value
+    def native_value(self) -> str | datetime | None:
+        """Return the value."""
+        return self.entity_description.value_fn(self.hours)
 
     @property
-    def extra_state_attributes(self) -> dict[str, Any]:
-        """Return whether the mode is set by hand."""
-        return {"override": self.hours.override}
-
-
-class NextChangeSensor(HoursEntity, SensorEntity):
-    """When the mode next changes, per the opening hours."""
-
-    _attr_device_class = SensorDeviceClass.TIMESTAMP
-    _attr_translation_key = "next_change"
-
-    def __init__(self, hours: BranchHours) -> None:
-        """Initialise the sensor."""
-        super().__init__(hours, "next_change")
-
-    @property
-    def native_value(self) -> datetime | None:
-        """Return the instant of the next change."""
-        return self.hours.next_change[0] if self.hours.next_change else None
-
-    @property
-    def extra_state_attributes(self) -> dict[str, Any]:
-        """Return the mode the branch changes to."""
-        return {
-            "next_mode": self.hours.next_change[1].value
-            if self.hours.next_change
-            else None
-        }
-
-
-class ClosesAtSensor(HoursEntity, SensorEntity):
-    """When the branch closes (unknown while it is closed)."""
-
-    _attr_device_class = SensorDeviceClass.TIMESTAMP
-    _attr_translation_key = "closes_at"
-
-    def __init__(self, hours: BranchHours) -> None:
-        """Initialise the sensor."""
-        super().__init__(hours, "closes_at")
-
-    @property
-    def native_value(self) -> datetime | None:
-        """Return the closing instant of the current open stretch."""
-        return self.hours.closes_at
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Return the description's attributes, if any."""
+        if self.entity_description.attributes_fn is None:
+            return None
+        return self.entity_description.attributes_fn(self.hours)

@@ -19,8 +19,9 @@ import probatio
 
 from .const import DOMAIN
 from .engine.schedule import DayException, Event, Mode, ScheduleError, parse_periods
-from .hours import BranchHours, branch_hours, schedule_error
+from .hours import BranchHours, schedule_error
 from .member_services import async_setup_member_services
+from .models import branch_for_device
 
 ATTR_BRANCH = "branch"
 ATTR_DATE = "date"
@@ -142,7 +143,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
     for name, handler in HANDLERS.items():
 
         async def handle(call: ServiceCall, handler: Any = handler) -> ServiceResponse:
-            hours = branch_hours(call.hass, call.data[ATTR_BRANCH])
+            hours = branch_for_device(call.hass, call.data[ATTR_BRANCH]).hours
             result: ServiceResponse = await handler(hours, call)
             return result if call.return_response else None
 

@@ -233,7 +233,7 @@ async def test_closed_and_fire(
     await open_smart(hass)
     building.raise_fire_alarm()
     entry = hass.config_entries.async_entries(DOMAIN)[0]
-    await entry.runtime_data.branches["branch_oadby"].async_refresh()
+    await entry.runtime_data.branches["branch_oadby"].coordinator.async_refresh()
     assert (await request(hass, ADULT))["reason"] == "fire_alarm"
 
 
@@ -257,9 +257,11 @@ async def test_tailgating(hass: HomeAssistant, building: SimulatedBuilding) -> N
     )
     building.arrive(3)
     assert (await request(hass, ADULT))["granted"]
-    coordinator = hass.config_entries.async_entries(DOMAIN)[0].runtime_data.branches[
-        "branch_oadby"
-    ]
+    coordinator = (
+        hass.config_entries.async_entries(DOMAIN)[0]
+        .runtime_data.branches["branch_oadby"]
+        .coordinator
+    )
     for _ in range(40):
         await asyncio.sleep(0.05)
         await coordinator.async_refresh()
@@ -659,7 +661,7 @@ async def test_every_reason_through_action_and_http(
     elif situation == "fire":
         building.raise_fire_alarm()
         entry = hass.config_entries.async_entries(DOMAIN)[0]
-        await entry.runtime_data.branches["branch_oadby"].async_refresh()
+        await entry.runtime_data.branches["branch_oadby"].coordinator.async_refresh()
     before = releases(building)
     if transport == "action":
         answer = await request(hass, card, pin, **extra)

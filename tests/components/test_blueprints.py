@@ -125,7 +125,7 @@ async def test_evacuation_drives_the_building(
         iter(
             hass.config_entries.async_entries(DOMAIN)[0].runtime_data.branches.values()
         )
-    )
+    ).coordinator
     await coordinator.async_refresh()
     await hass.async_block_till_done()
     assert (building.get("pa.message"), building.get("pa.zones")) == (7, 0b111)
@@ -159,7 +159,7 @@ async def test_staff_alerts(hass: HomeAssistant, building: SimulatedBuilding) ->
         iter(
             hass.config_entries.async_entries(DOMAIN)[0].runtime_data.branches.values()
         )
-    )
+    ).coordinator
     building.press_panic("counter")
     building.force_door("entrance")
     await coordinator.async_refresh()
@@ -193,7 +193,7 @@ async def test_closing_without_pa_or_counter_and_a_door_that_will_not_lock(
         iter(
             hass.config_entries.async_entries(DOMAIN)[0].runtime_data.branches.values()
         )
-    )
+    ).coordinator
 
     async def mode(option: str) -> None:
         await hass.services.async_call(

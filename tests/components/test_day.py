@@ -70,8 +70,8 @@ async def _at(
 
 async def _poll(hass: HomeAssistant, *, settle: bool = True) -> None:
     for entry in hass.config_entries.async_entries(DOMAIN):
-        for coordinator in entry.runtime_data.branches.values():
-            await coordinator.async_refresh()
+        for branch in entry.runtime_data.branches.values():
+            await branch.coordinator.async_refresh()
     if settle:
         await hass.async_block_till_done(wait_background_tasks=True)
     else:

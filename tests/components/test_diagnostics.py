@@ -22,7 +22,8 @@ async def test_diagnostics(
     diagnostics = await get_diagnostics_for_config_entry(
         hass, hass_client, init_integration
     )
-    branch = diagnostics["branches"]["Oadby Library"]
+    branch = diagnostics["branches"]["branch_oadby"]
+    assert branch["title"] == "Oadby Library"
     assert branch["point_map"] == "reference"
     assert branch["connected"] is True
     assert len(branch["read_plan"]) == 4

@@ -190,8 +190,8 @@ async def test_override_until_the_next_change(
 
 async def _refresh(hass: HomeAssistant) -> None:
     for entry in hass.config_entries.async_entries(DOMAIN):
-        for coordinator in entry.runtime_data.branches.values():
-            await coordinator.async_refresh()
+        for branch in entry.runtime_data.branches.values():
+            await branch.coordinator.async_refresh()
     await hass.async_block_till_done(wait_background_tasks=True)
 
 

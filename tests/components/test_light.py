@@ -118,7 +118,9 @@ async def test_controller_lost_and_back(
         if hass.states.get(ZONE_2).state != STATE_UNAVAILABLE:
             break
     assert hass.states.get(ZONE_2).state == STATE_ON
-    assert "data recovered" in caplog.text
+    back = [r for r in caplog.records if "answering again" in r.getMessage()]
+    assert [r.levelno for r in back] == [logging.INFO]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 async def test_command_to_a_lost_controller_is_a_clear_error(
@@ -130,9 +132,9 @@ async def test_command_to_a_lost_controller_is_a_clear_error(
         await hass.services.async_call(
             LIGHT_DOMAIN, SERVICE_TURN_ON, {ATTR_ENTITY_ID: ZONE_2}, blocking=True
         )
-    assert err.value.translation_key == "write_failed"
-    assert (
-        str(err.value) == "The controller of Oadby Library did not accept the command"
+    assert err.value.translation_key == "write_connection_lost"
+    assert str(err.value).startswith(
+        "The command did not reach the controller of Oadby Library: it cannot be reached"
     )
 
 

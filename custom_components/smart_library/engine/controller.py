@@ -3,21 +3,35 @@
 No Home Assistant import: the integration's coordinator owns one `BranchController` per branch.
 Reads follow the map's read plan (one request per contiguous block); door releases are written as
 pulses the controller times itself, so nothing depends on the caller staying alive to relock.
+
+A branch may be several I/O modules. Each has its own connection, lock and back-off, and a poll
+reads them side by side: one module that is away, silent or garbled leaves the others' values in
+the snapshot (`read()`), with its own health saying why it is missing.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
+import contextlib
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import logging
+import struct
 import time
 
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
 
-from .pointmap import PA_COMMAND_PLAY, PointMap, PulseKind, ReadBlock, Table
+from .pointmap import (
+    PA_COMMAND_PLAY,
+    PointMap,
+    PointMapError,
+    PulseKind,
+    ReadBlock,
+    Table,
+)
+from .snapshot import ModuleHealth, ModuleStatus, Snapshot
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -58,15 +72,36 @@ logging.getLogger("pymodbus.logging").addFilter(_OwnRequestsQuiet())
 
 
 class ControllerError(Exception):
-    """Base class for controller errors."""
+    """Base class for controller errors; `status` says which kind (it is also the error code)."""
+
+    status = ModuleStatus.UNREACHABLE
 
 
 class ControllerConnectionError(ControllerError):
-    """The controller cannot be reached."""
+    """The controller cannot be reached (refused, silent, timed out, dropped)."""
+
+    status = ModuleStatus.UNREACHABLE
 
 
 class ControllerResponseError(ControllerError):
-    """The controller answered with an error (address outside its map, device busy, ...)."""
+    """The controller answered with an exception code (address outside its map, busy, ...)."""
+
+    status = ModuleStatus.ERROR_RESPONSE
+
+
+class ControllerMalformedError(ControllerError):
+    """The controller's answer cannot be used (a short read, say)."""
+
+    status = ModuleStatus.MALFORMED
+
+
+@dataclass
+class _Link:
+    """One module's connection state: its own lock and back-off."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    backoff: float = 0.0  # seconds to wait after the last timed-out attempt
+    next_attempt: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,9 +136,7 @@ class BranchController:
         self._clock = clock
         self._plan = point_map.read_plan(max_gap, per_point=per_point)
         self._clients: dict[str, AsyncModbusTcpClient] = {}
-        self._lock = asyncio.Lock()
-        self._backoff = 0.0  # seconds to wait after the last timed-out attempt
-        self._next_attempt = 0.0
+        self._links = {module: _Link() for module in point_map.modules}
         self.requests = 0  # Modbus requests sent, for benchmarks and diagnostics
 
     @property
@@ -114,7 +147,9 @@ class BranchController:
     @property
     def connected(self) -> bool:
         """Return True if every module's connection is up."""
-        return bool(self._clients) and all(c.connected for c in self._clients.values())
+        return len(self._clients) == len(self._links) and all(
+            c.connected for c in self._clients.values()
+        )
 
     def _client(self, module: str) -> AsyncModbusTcpClient:
         client = self._clients.get(module)
@@ -135,7 +170,8 @@ class BranchController:
         client = self._client(module)
         if client.connected:
             return client
-        if self._clock() < self._next_attempt:
+        link = self._links[module]
+        if self._clock() < link.next_attempt:
             raise ControllerConnectionError(
                 "backing off after a timed-out connection attempt"
             )
@@ -143,15 +179,15 @@ class BranchController:
         if not await client.connect():
             ended = self._clock()
             if ended - started >= self._timeout * 0.9:
-                self._backoff = min(
-                    MAX_BACKOFF_SECONDS, max(FIRST_BACKOFF_SECONDS, self._backoff * 2)
+                link.backoff = min(
+                    MAX_BACKOFF_SECONDS, max(FIRST_BACKOFF_SECONDS, link.backoff * 2)
                 )
-                self._next_attempt = ended + self._backoff
+                link.next_attempt = ended + link.backoff
             address = self.modules[module]
             raise ControllerConnectionError(
                 f"cannot connect to {address.host}:{address.port}"
             )
-        self._backoff = 0.0
+        link.backoff = 0.0
         return client
 
     async def _call(self, module: str, what: str, **kwargs: object) -> object:
@@ -166,6 +202,10 @@ class BranchController:
             except ModbusException as err:
                 client.close()  # reconnect on the next request
                 raise ControllerConnectionError(str(err)) from err
+            except (ValueError, TypeError, struct.error) as err:
+                # pymodbus decoding an answer it cannot make sense of
+                client.close()
+                raise ControllerMalformedError(str(err)) from err
         finally:
             _IN_OUR_REQUEST.reset(token)
         if response.isError():
@@ -174,18 +214,46 @@ class BranchController:
 
     async def test_connection(self, module: str | None = None) -> None:
         """Connect and read the whole map (or one module's part) once; raise ControllerError if that fails."""
-        self._next_attempt = 0.0
-        async with self._lock:
-            for block in self._plan:
-                if module is None or block.module == module:
-                    await self._read_block(block)
+        for name in self._links if module is None else (module,):
+            self._links[name].next_attempt = 0.0
+            await self._read_module(name)
+
+    async def read(self) -> Snapshot:
+        """Read every module side by side, one request per block of the read plan.
+
+        A module that fails (refused, silent, an exception code, a short read) is marked with its
+        error in the snapshot and its values are left out; the other modules are read all the same.
+        """
+        names = list(self._links)
+        results = await asyncio.gather(
+            *(self._read_module(name) for name in names), return_exceptions=True
+        )
+        values: PointValues = {}
+        health: dict[str, ModuleHealth] = {}
+        for name, result in zip(names, results, strict=True):
+            if isinstance(result, ControllerError):
+                health[name] = ModuleHealth(result.status, str(result))
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                health[name] = ModuleHealth()
+                values.update(result)
+        return Snapshot(self.point_map, health, values)
 
     async def read_all(self) -> PointValues:
-        """Read every point, one request per block of the read plan."""
-        async with self._lock:
+        """Read every point; raise the first module's ControllerError if any module failed."""
+        values: PointValues = {}
+        for name in self._links:
+            values.update(await self._read_module(name))
+        return values
+
+    async def _read_module(self, module: str) -> PointValues:
+        """Read one module's blocks; stop at its first failure."""
+        async with self._links[module].lock:
             values: PointValues = {}
             for block in self._plan:
-                values.update(await self._read_block(block))
+                if block.module == module:
+                    values.update(await self._read_block(block))
             return values
 
     async def _read_block(self, block: ReadBlock) -> PointValues:
@@ -199,7 +267,10 @@ class BranchController:
             block.module, method, address=block.start, count=block.count
         )
         raw = response.bits if block.table.is_bit else response.registers  # type: ignore[attr-defined]
-        return self.point_map.decode(block, raw)
+        try:
+            return self.point_map.decode(block, raw)
+        except PointMapError as err:  # a short read
+            raise ControllerMalformedError(str(err)) from err
 
     async def write(self, key: str, value: int | bool) -> None:
         """Write one point (coil or holding register)."""
@@ -210,11 +281,13 @@ class BranchController:
 
         (A PA announcement is message, zones, then play: two zones asking at once must not mix.)
         """
+        modules = set()
         for key, value in values.items():
-            self.point_map.encode(
-                key, value
-            )  # refuse bad input before writing anything
-        async with self._lock:
+            # refuse bad input before writing anything
+            modules.add(self.point_map.encode(key, value)[0].module)
+        async with contextlib.AsyncExitStack() as stack:
+            for module in sorted(modules):  # always in the same order: no deadlock
+                await stack.enter_async_context(self._links[module].lock)
             for key, value in values.items():
                 await self._write_point(key, value)
 
@@ -224,7 +297,7 @@ class BranchController:
         One player serves every zone: if it is already playing this message (another zone asked a
         moment ago), the zones are added to the running announcement instead of restarting it.
         """
-        async with self._lock:
+        async with self._links[self.point_map["pa.message"].module].lock:
             busy = await self._read_point("pa.busy")
             playing = await self._read_point("pa.message")
             zones = int(await self._read_point("pa.zones"))
