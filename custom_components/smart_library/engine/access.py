@@ -1,7 +1,8 @@
 """The access decision: card + PIN at a door -> granted, or refused with a reason.
 
 Pure Python and blocking (a store lookup and one or two key derivations): Home Assistant runs
-`AccessDecider.decide` in its executor.
+`AccessDecider.decide` in its executor. A PIN is evaluated only after an attempt has been taken
+for its card (engine.lockout), so the lock-out holds however many requests arrive at once.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from .lockout import Lockout
 from .membership import (
     ADULT_AGE,
     MIN_AGE,
@@ -17,11 +19,10 @@ from .membership import (
     Reason,
     StaffCard,
     booking_admits,
-    card_key,
     mask_card,
     normalise_card,
 )
-from .pins import Lockout, LockoutPolicy, verify_pin
+from .pins import LockoutPolicy, verify_pin
 from .pointmap import DoorKind
 from .store import MembershipStore
 
@@ -77,73 +78,71 @@ class AccessDecider:
         room_grace: timedelta = DEFAULT_ROOM_GRACE,
         now: datetime | None = None,
     ) -> None:
-        """Create the decider; lock-outs saved before a restart are taken back."""
+        """Create the decider; wrong PINs and lock-outs are counted in the store."""
         self.store = store
         self.pepper = pepper
-        self.lockout = Lockout(policy or LockoutPolicy())
+        self.lockout = Lockout(store, pepper, policy, now)
         self.room_grace = room_grace
-        self.lockout.restore(store.lockouts(), now or datetime.now().astimezone())
 
-    def unlock_card(self, card: str) -> None:
-        """Lift a card's lock-out (staff set a new PIN)."""
-        key = card_key(card)
-        self.lockout.clear(key)
-        self.store.clear_lockout(key)
+    def unlock_card(self, card: str, at: datetime | None = None) -> bool:
+        """Lift a card's lock-out (staff set a new PIN, or unlocked it); True if one ran."""
+        return self.lockout.clear(card, at)
+
+    def locked_until(self, card: str, at: datetime) -> datetime | None:
+        """Return when a card's lock-out ends, or None (also for a malformed card)."""
+        try:
+            return self.lockout.locked_until(card, at)
+        except MemberError:
+            return None
 
     def _check_pin(
         self, card: str, pin: str, stored: str | None, at: datetime
-    ) -> Reason | datetime:
-        """Return GRANTED, WRONG_PIN / LOCKED_OUT, counting a wrong PIN against the card."""
-        key = card_key(card)
-        until = self.lockout.locked_until(key, at)
-        if until is not None:
-            return Reason.LOCKED_OUT
+    ) -> tuple[Reason, datetime | None]:
+        """Return GRANTED, WRONG_PIN or LOCKED_OUT (with its end), counting the attempt.
+
+        The attempt is taken before the derivation: a request beyond the policy's number of
+        attempts is refused without its PIN being evaluated.
+        """
+        attempt = self.lockout.reserve(card, at)
+        if not attempt.allowed:
+            return Reason.LOCKED_OUT, attempt.locked_until
         if verify_pin(pin, stored, self.pepper):
-            self.lockout.success(key)
-            return Reason.GRANTED
-        until = self.lockout.failure(key, at)
-        if until is not None:
-            self.store.save_lockout(key, until)
-        return Reason.WRONG_PIN
+            self.lockout.succeeded(attempt)
+            return Reason.GRANTED, None
+        until = self.lockout.failed(attempt, at)
+        return Reason.WRONG_PIN, until
 
     def _holder(
         self, card: str, pin: str, at: datetime
-    ) -> tuple[Reason, Member | StaffCard | None]:
-        """Identify the card and check its PIN."""
+    ) -> tuple[Reason, Member | StaffCard | None, datetime | None]:
+        """Identify the card and check its PIN; an unknown card number is counted too."""
         try:
             card = normalise_card(card)
         except MemberError:
             verify_pin(pin, None, self.pepper)  # same time as a real check
-            return Reason.UNKNOWN_CARD, None
+            return Reason.UNKNOWN_CARD, None, None
         holder: Member | StaffCard | None = self.store.staff(card) or self.store.member(
             card
         )
-        if holder is None:
-            verify_pin(pin, None, self.pepper)
-            return Reason.UNKNOWN_CARD, None
-        checked = self._check_pin(card, pin, holder.pin_hash, at)
-        return (checked if isinstance(checked, Reason) else Reason.LOCKED_OUT), holder
+        reason, until = self._check_pin(
+            card, pin, holder.pin_hash if holder else None, at
+        )
+        if holder is None and reason is Reason.WRONG_PIN:
+            reason = Reason.UNKNOWN_CARD
+        return reason, holder, until
 
     def decide(self, request: AccessRequest) -> Decision:
         """Decide one request."""
         masked = mask_card(request.card)
 
-        def refuse(reason: Reason) -> Decision:
-            until = None
-            if reason is Reason.LOCKED_OUT:
-                try:
-                    until = self.lockout.locked_until(
-                        card_key(request.card), request.at
-                    )
-                except MemberError:
-                    until = None
+        def refuse(reason: Reason, until: datetime | None = None) -> Decision:
             return Decision(False, reason, masked, locked_until=until)
 
         if request.fire_alarm:
             return refuse(Reason.FIRE_ALARM)
-        reason, holder = self._holder(request.card, request.pin, request.at)
+        reason, holder, until = self._holder(request.card, request.pin, request.at)
         if reason is not Reason.GRANTED or holder is None:
-            return refuse(reason)
+            return refuse(reason, until)
         if isinstance(holder, StaffCard):
             if not holder.admits(request.at, request.branch):
                 return refuse(Reason.OUTSIDE_WINDOW)
@@ -159,11 +158,11 @@ class AccessDecider:
                 return refuse(Reason.CARD_EXPIRED)
             if not request.adult_card or request.adult_pin is None:
                 return refuse(Reason.UNDER_16)
-            adult_reason, adult = self._holder(
+            adult_reason, adult, until = self._holder(
                 request.adult_card, request.adult_pin, request.at
             )
             if adult_reason is not Reason.GRANTED or adult is None:
-                return refuse(adult_reason)
+                return refuse(adult_reason, until)
             if not isinstance(adult, Member):
                 # A staff card has no birth date to check: the adult must be a member.
                 return refuse(Reason.ADULT_NOT_MEMBER)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 import hashlib
+import hmac
 import re
 
 ADULT_AGE = 18
@@ -54,6 +55,23 @@ class Reason(StrEnum):
     )
 
 
+# What a door reader is told instead of `unknown_card` or `wrong_pin`: the person at the door
+# needs to know the attempt failed; an attacker must not learn which cards belong to members.
+NOT_RECOGNISED = "not_recognised"
+_PRIVATE_REASONS = frozenset({Reason.UNKNOWN_CARD, Reason.WRONG_PIN})
+
+
+def public_reason(reason: Reason | str) -> str:
+    """Return the reason a door reader may show: `not_recognised` for an unknown card or PIN.
+
+    Every other reason either needs the right PIN first (a member's standing), or is the same
+    for every card number (`locked_out`: unknown card numbers are counted and locked out too), or
+    is about the building (`not_open`, `fire_alarm`). Staff-facing events keep the detail.
+    """
+    value = str(reason)
+    return NOT_RECOGNISED if value in _PRIVATE_REASONS else value
+
+
 class MemberError(ValueError):
     """Bad member data; `code` is a translation key, placeholders never hold a full card."""
 
@@ -82,9 +100,31 @@ def mask_card(card: str) -> str:
     return "•" * 4 + value[-shown:] if shown else "•" * 4
 
 
-def card_key(card: str) -> str:
-    """Return a digest naming a card where its number must not appear (lock-out keys)."""
+def card_key(card: str, pepper: bytes) -> str:
+    """Return a peppered digest naming a card where its number must not appear (lock-out keys).
+
+    Keyed with the service's pepper: a card number has too few digits for a plain hash to hide it.
+    """
+    value = normalise_card(card).encode()
+    return hmac.new(pepper, value, hashlib.sha256).hexdigest()[:32]
+
+
+def legacy_card_key(card: str) -> str:
+    """Return the unpeppered key lock-outs were saved under before version 2 of the store."""
     return hashlib.sha256(normalise_card(card).encode()).hexdigest()[:32]
+
+
+def check_text(value: str, field: str) -> str:
+    """Return `value` when it can be stored as UTF-8 text, else raise MemberError('invalid_text').
+
+    A lone surrogate (for example U+D800, which JSON can carry) has no UTF-8 form: SQLite and
+    Home Assistant's storage would fail on it part-way through a change.
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise MemberError("invalid_text", field=field) from None
+    return value
 
 
 def age_on(birth_date: date, day: date) -> int:
@@ -152,11 +192,68 @@ class Member:
 
 
 def check_member_fields(member: Member, today: date) -> None:
-    """Raise MemberError when a member's dates cannot be right."""
+    """Raise MemberError when a member's text cannot be stored or their dates cannot be right."""
+    check_text(member.name, "name")
+    check_text(member.restriction_reason, "reason")
     if member.birth_date > today:
         raise MemberError("birth_date_in_future")
     if member.induction_date is not None and member.induction_date > today:
         raise MemberError("induction_in_future")
+
+
+# -- a member's life: pure changes the staff actions apply (the store writes them) --------------
+
+
+def record_induction(member: Member, today: date, day: date | None = None) -> Member:
+    """Return the member inducted on `day` (today when not given); not a date to come."""
+    day = today if day is None else day
+    if day > today:
+        raise MemberError("induction_in_future")
+    return replace(member, induction_date=day)
+
+
+def renew_card(member: Member, today: date, expiry: date) -> Member:
+    """Return the member after a card renewal (a new induction is then due)."""
+    return member.renewed(today, expiry)
+
+
+def bar_member(member: Member, today: date, reason: str, review_date: date) -> Member:
+    """Return the member barred from today until a review after today."""
+    check_text(reason, "reason")
+    if review_date <= today:
+        raise MemberError("review_date_not_after_today")
+    return replace(
+        member,
+        restriction=Restriction.BARRED,
+        restriction_date=today,
+        review_date=review_date,
+        restriction_reason=reason,
+    )
+
+
+def issue_final_warning(member: Member, today: date, reason: str) -> Member:
+    """Return the member on a final warning; a barred member must have the bar lifted first."""
+    check_text(reason, "reason")
+    if member.restriction is Restriction.BARRED:
+        raise MemberError("member_barred", card=member.masked_card)
+    return replace(
+        member,
+        restriction=Restriction.FINAL_WARNING,
+        restriction_date=today,
+        review_date=None,
+        restriction_reason=reason,
+    )
+
+
+def lift_restriction(member: Member) -> Member:
+    """Return the member without a bar or a final warning (a PIN lock-out is not lifted here)."""
+    return replace(
+        member,
+        restriction=Restriction.NONE,
+        restriction_date=None,
+        review_date=None,
+        restriction_reason="",
+    )
 
 
 # -- staff and contractor cards ------------------------------------------------------------------
@@ -256,6 +353,29 @@ class Booking:
     def admits(self, card: str, moment: datetime, grace: timedelta) -> bool:
         """Return True for the booker's card from `grace` before the start until the end."""
         return card == self.card and self.start - grace <= moment < self.end
+
+
+# A meeting room is booked for a meeting, not a season; and not for a date no clock can reach
+# (a booking ending 9999-12-31 cannot even be converted to UTC in a time zone west of Greenwich).
+MAX_BOOKING_LENGTH = timedelta(days=7)
+MAX_BOOKING_AHEAD = timedelta(days=731)
+
+
+def check_booking(start: datetime, end: datetime, now: datetime, title: str) -> None:
+    """Raise MemberError unless a booking's times (aware) and title can be kept.
+
+    Only subtraction is used on the times, which cannot overflow where a time-zone change can;
+    once checked, both lie within a few years of now.
+    """
+    check_text(title, "title")
+    if end <= start:
+        raise MemberError("booking_end_before_start")
+    if end <= now:
+        raise MemberError("booking_in_past")
+    if end - start > MAX_BOOKING_LENGTH:
+        raise MemberError("booking_too_long", days=str(MAX_BOOKING_LENGTH.days))
+    if end - now > MAX_BOOKING_AHEAD:
+        raise MemberError("booking_too_far_ahead", days=str(MAX_BOOKING_AHEAD.days))
 
 
 def booking_admits(

@@ -1,4 +1,4 @@
-"""PINs: salted and peppered key derivation, constant-time checks, lock-out after wrong PINs.
+"""PINs: salted and peppered key derivation, constant-time checks, the lock-out policy.
 
 A PIN exists in clear only inside one request. What is stored is
 `scrypt$<log2 n>$<r>$<p>$<salt>$<key>`, where key = scrypt(HMAC-SHA256(pepper, pin), salt). The
@@ -10,14 +10,12 @@ each hash, so they can be raised later without invalidating stored PINs.
 from __future__ import annotations
 
 import base64
-from collections import deque
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 import hashlib
 import hmac
 import re
 import secrets
-import threading
 
 PIN_RE = re.compile(r"\d{4,8}")
 PEPPER_BYTES = 32
@@ -109,68 +107,12 @@ def verify_pin(pin: str, stored: str | None, pepper: bytes) -> bool:
 
 @dataclass(frozen=True)
 class LockoutPolicy:
-    """How many wrong PINs in what window lock a card, and for how long."""
+    """How many PINs may be tried on a card in what window, and how long a lock-out lasts.
+
+    Counted in the membership store (engine.lockout): at most `attempts` PINs are evaluated for
+    one card in any `window`, however many arrive at once.
+    """
 
     attempts: int = 5
     window: timedelta = timedelta(minutes=15)
     duration: timedelta = timedelta(minutes=15)
-
-
-@dataclass
-class Lockout:
-    """Wrong-PIN counting per card, shared by every door of a library service.
-
-    Keyed by whatever the caller gives (the store passes a card's digest, never the number).
-    """
-
-    policy: LockoutPolicy = field(default_factory=LockoutPolicy)
-    _failures: dict[str, deque[datetime]] = field(default_factory=dict)
-    _locked_until: dict[str, datetime] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def locked_until(self, key: str, now: datetime) -> datetime | None:
-        """Return when the lock-out of `key` ends, or None when it is not locked out."""
-        with self._lock:
-            until = self._locked_until.get(key)
-            if until is None:
-                return None
-            if now >= until:
-                del self._locked_until[key]
-                return None
-            return until
-
-    def failure(self, key: str, now: datetime) -> datetime | None:
-        """Count a wrong PIN; return the end of the lock-out it starts, if it starts one."""
-        with self._lock:
-            failures = self._failures.setdefault(key, deque())
-            failures.append(now)
-            while failures and now - failures[0] > self.policy.window:
-                failures.popleft()
-            if len(failures) < self.policy.attempts:
-                return None
-            del self._failures[key]
-            until = now + self.policy.duration
-            self._locked_until[key] = until
-            return until
-
-    def success(self, key: str) -> None:
-        """Clear the count of wrong PINs after a right one."""
-        with self._lock:
-            self._failures.pop(key, None)
-
-    def clear(self, key: str) -> None:
-        """Lift a lock-out (a member of staff set a new PIN)."""
-        with self._lock:
-            self._failures.pop(key, None)
-            self._locked_until.pop(key, None)
-
-    def snapshot(self) -> dict[str, str]:
-        """Return the running lock-outs as key -> ISO end time (to persist)."""
-        return {k: v.isoformat() for k, v in self._locked_until.items()}
-
-    def restore(self, saved: dict[str, str], now: datetime) -> None:
-        """Take back lock-outs saved before a restart (a restart must not lift one)."""
-        for key, value in saved.items():
-            until = datetime.fromisoformat(value)
-            if until > now:
-                self._locked_until[key] = until

@@ -2,7 +2,13 @@
 
 SQLite in WAL mode with `synchronous=FULL`: a change is on disk before its call returns, so a
 member enrolled (or barred) survives a kill -9 or a power cut of the Home Assistant host the moment
-after. Reads are primary-key lookups. It keeps only what a rule needs; a PIN only as its hash.
+after. Reads are primary-key lookups. It keeps only what a rule needs; a PIN only as its hash, a
+card in the lock-out tables only as a peppered digest. The file is readable by its owner alone
+(0600, in a 0700 folder).
+
+One card, one holder: a number is a member's or a staff card's, never both (checked in the same
+transaction as the write). The PIN attempts of a card are counted here too, so that checking the
+count and taking an attempt is one transaction (see engine.lockout) and survives a restart.
 
 Blocking: every method does file I/O. Home Assistant calls them in its executor; one connection is
 shared under a lock.
@@ -11,10 +17,12 @@ shared under a lock.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 import csv
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 import io
+import os
 from pathlib import Path
 import re
 import sqlite3
@@ -28,12 +36,14 @@ from .membership import (
     Restriction,
     StaffCard,
     check_member_fields,
+    check_text,
+    legacy_card_key,
     mask_card,
     normalise_card,
     parse_windows,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS members (
     card TEXT PRIMARY KEY,
@@ -66,11 +76,26 @@ CREATE TABLE IF NOT EXISTS bookings (
     title TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS bookings_by_branch ON bookings (branch, end);
-CREATE TABLE IF NOT EXISTS lockouts (
+CREATE TABLE IF NOT EXISTS pin_attempts (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL,
+    at REAL NOT NULL,
+    failed INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS pin_attempts_by_key ON pin_attempts (key, at);
+CREATE INDEX IF NOT EXISTS pin_attempts_by_time ON pin_attempts (at);
+CREATE TABLE IF NOT EXISTS card_lockouts (
     key TEXT PRIMARY KEY,
-    until TEXT NOT NULL
+    until REAL NOT NULL
 ) WITHOUT ROWID;
 """
+# Version 1 kept running lock-outs under an unpeppered digest of the card, with ISO end times.
+_LEGACY_LOCKOUTS = "lockouts"
+PRIVATE_FILE = 0o600
+PRIVATE_FOLDER = 0o700
+# A cell a spreadsheet would read as a formula (OWASP "CSV injection"): an export puts a single
+# quote in front, an import takes it off again.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 _MEMBER_COLUMNS = (
     "card",
@@ -137,6 +162,22 @@ def _mark_renewals(
             values["renewed_on"] = renewed_on
 
 
+def neutralise_cell(value: str) -> str:
+    """Return a CSV cell a spreadsheet will show as text: a formula start gets a leading quote.
+
+    A cell that already starts with quotes before a formula character gets one more, so that
+    `restore_cell` gives back exactly what was stored.
+    """
+    return "'" + value if value.lstrip("'").startswith(_FORMULA_STARTS) else value
+
+
+def restore_cell(value: str) -> str:
+    """Undo `neutralise_cell` (also reads a file a library system neutralised the same way)."""
+    if value.startswith("'") and value.lstrip("'").startswith(_FORMULA_STARTS):
+        return value[1:]
+    return value
+
+
 def _d(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
@@ -157,7 +198,10 @@ def parse_date(text: str) -> date:
 def _utc(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("a booking time must carry its time zone")
-    return moment.astimezone(UTC).isoformat()
+    try:
+        return moment.astimezone(UTC).isoformat()
+    except OverflowError:
+        raise MemberError("booking_out_of_range") from None
 
 
 def _member(row: sqlite3.Row) -> Member:
@@ -215,9 +259,17 @@ class MembershipStore:
     """Members, staff cards, room bookings and running lock-outs of one library service."""
 
     def __init__(self, path: Path | str) -> None:
-        """Open (or create) the store at `path`; ':memory:' for a throwaway one."""
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        """Open (or create) the store at `path`; ':memory:' for a throwaway one.
+
+        The file and its WAL are made private to the process's user (0600) in a 0700 folder:
+        member data is personal data, and the PIN hashes are worth keeping from other accounts.
+        """
+        self._path = None if str(path) == ":memory:" else Path(path)
+        if self._path is not None:
+            self._path.parent.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
+            self._path.parent.chmod(PRIVATE_FOLDER)
+            os.close(os.open(self._path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE))
+            self._path.chmod(PRIVATE_FILE)
         self._db = sqlite3.connect(
             str(path), check_same_thread=False, isolation_level=None
         )
@@ -229,22 +281,40 @@ class MembershipStore:
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(_SCHEMA)
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        self._private_files()
+
+    def _private_files(self) -> None:
+        """Make the WAL and shared-memory files as private as the database.
+
+        SQLite gives them the database file's mode; this makes sure of it.
+        """
+        if self._path is None:
+            return
+        for suffix in ("-wal", "-shm"):
+            side = self._path.with_name(self._path.name + suffix)
+            if side.exists():
+                side.chmod(PRIVATE_FILE)
 
     def close(self) -> None:
         """Close the database (checkpointing the WAL)."""
         with self._lock:
             self._db.close()
 
-    def _write(self, sql: str, params: Iterable[Any] = ()) -> int:
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """Hold the lock and one write transaction: all of the block is written, or none."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                changed = self._db.execute(sql, tuple(params)).rowcount
+                yield self._db
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
-            return changed
+
+    def _write(self, sql: str, params: Iterable[Any] = ()) -> int:
+        with self._transaction() as db:
+            return int(db.execute(sql, tuple(params)).rowcount)
 
     def _read(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
@@ -269,17 +339,25 @@ class MembershipStore:
         return member
 
     def add(self, member: Member, today: date) -> Member:
-        """Enroll a new member; raise MemberError when the card is taken or the data is wrong."""
+        """Enroll a new member; raise MemberError when the card is taken or the data is wrong.
+
+        A card number a staff card holds is refused (`card_is_staff`): one card, one holder.
+        """
         member = replace(member, card=normalise_card(member.card))
         check_member_fields(member, today)
         placeholders = ",".join("?" * len(_MEMBER_COLUMNS))
-        try:
-            self._write(
-                f"INSERT INTO members ({','.join(_MEMBER_COLUMNS)}) VALUES ({placeholders})",  # noqa: S608 - column names are constants
-                _member_row(member),
-            )
-        except sqlite3.IntegrityError as err:
-            raise MemberError("member_exists", card=member.masked_card) from err
+        with self._transaction() as db:
+            if db.execute(
+                "SELECT 1 FROM staff WHERE card = ?", (member.card,)
+            ).fetchone():
+                raise MemberError("card_is_staff", card=member.masked_card)
+            try:
+                db.execute(
+                    f"INSERT INTO members ({','.join(_MEMBER_COLUMNS)}) VALUES ({placeholders})",  # noqa: S608 - column names are constants
+                    _member_row(member),
+                )
+            except sqlite3.IntegrityError as err:
+                raise MemberError("member_exists", card=member.masked_card) from err
         return member
 
     def change(self, card: str, edit: Callable[[Member], Member]) -> Member:
@@ -289,22 +367,18 @@ class MembershipStore:
         """
         card = normalise_card(card)
         sets = ",".join(f"{c} = ?" for c in _MEMBER_COLUMNS[1:])
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                rows = self._db.execute(
-                    "SELECT * FROM members WHERE card = ?", (card,)
-                ).fetchall()
-                member = edit(self._found(rows, card))
-                row = _member_row(replace(member, card=card))
-                self._db.execute(
-                    f"UPDATE members SET {sets} WHERE card = ?",  # noqa: S608 - constants
-                    (*row[1:], card),
-                )
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        with self._transaction() as db:
+            rows = db.execute(
+                "SELECT * FROM members WHERE card = ?", (card,)
+            ).fetchall()
+            member = edit(self._found(rows, card))
+            check_text(member.name, "name")
+            check_text(member.restriction_reason, "reason")
+            row = _member_row(replace(member, card=card))
+            db.execute(
+                f"UPDATE members SET {sets} WHERE card = ?",  # noqa: S608 - constants
+                (*row[1:], card),
+            )
         return member
 
     @staticmethod
@@ -316,17 +390,9 @@ class MembershipStore:
     def remove(self, card: str) -> bool:
         """Remove a member (and their bookings); return False when there was none."""
         card = normalise_card(card)
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                gone = self._db.execute(
-                    "DELETE FROM members WHERE card = ?", (card,)
-                ).rowcount
-                self._db.execute("DELETE FROM bookings WHERE card = ?", (card,))
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        with self._transaction() as db:
+            gone = db.execute("DELETE FROM members WHERE card = ?", (card,)).rowcount
+            db.execute("DELETE FROM bookings WHERE card = ?", (card,))
         return bool(gone)
 
     def count(self) -> int:
@@ -360,10 +426,28 @@ class MembershipStore:
 
         An existing member is updated with the columns the file has; their PIN, and anything the
         file does not carry, stay as they were. A refused row changes nothing. Either every taken
-        row is written or none is (one transaction).
+        row is written or none is (one transaction). A row whose card is a staff card's is
+        refused (`card_is_staff`). A file that is not CSV (a field over the csv module's limit of
+        131,072 characters, an unclosed quote) is refused as a whole, and nothing is written.
+        A cell an export neutralised for spreadsheets (a leading quote) is read back as it was.
         """
         report = ImportReport()
         reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+        try:
+            return self._import(reader, report, today)
+        except csv.Error as err:
+            code = (
+                "import_field_too_long"
+                if "field larger than field limit" in str(err)
+                else "import_not_csv"
+            )
+            # The line being read when it failed: not yet counted in line_num.
+            raise MemberError(code, line=str(reader.line_num + 1)) from None
+
+    def _import(
+        self, reader: csv.DictReader[str], report: ImportReport, today: date
+    ) -> ImportReport:
+        """Read every row, then write the good ones in one transaction."""
         headers = {
             re.sub(r"[\s\-]+", "_", (h or "").strip().lower()): h
             for h in reader.fieldnames or ()
@@ -399,32 +483,33 @@ class MembershipStore:
                 )
                 continue
             rows[values["card"]] = (number, values)
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                existing = {
-                    r[0]: (r[1], r[2])
-                    for r in self._db.execute(
-                        "SELECT card, card_expiry, renewed_on FROM members"
-                    ).fetchall()
-                }
-                if "renewed_on" not in columns:
-                    _mark_renewals(rows, existing, today)
-                report.updated = sum(1 for card in rows if card in existing)
-                report.added = len(rows) - report.updated
-                if rows:
-                    names = list(next(iter(rows.values()))[1])  # every row has the same
-                    updates = ",".join(f"{c} = excluded.{c}" for c in names[1:])
-                    self._db.executemany(
-                        f"INSERT INTO members ({','.join(names)}) "  # noqa: S608 - constants
-                        f"VALUES ({','.join('?' * len(names))}) "
-                        f"ON CONFLICT(card) DO UPDATE SET {updates}",
-                        ([values[c] for c in names] for _n, values in rows.values()),
-                    )
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        with self._transaction() as db:
+            staff = {r[0] for r in db.execute("SELECT card FROM staff").fetchall()}
+            for card in [c for c in rows if c in staff]:
+                number, _values = rows.pop(card)
+                report.refused.append(
+                    {"row": number, "card": mask_card(card), "reason": "card_is_staff"}
+                )
+            report.refused.sort(key=lambda r: int(r["row"]))
+            existing = {
+                r[0]: (r[1], r[2])
+                for r in db.execute(
+                    "SELECT card, card_expiry, renewed_on FROM members"
+                ).fetchall()
+            }
+            if "renewed_on" not in columns:
+                _mark_renewals(rows, existing, today)
+            report.updated = sum(1 for card in rows if card in existing)
+            report.added = len(rows) - report.updated
+            if rows:
+                names = list(next(iter(rows.values()))[1])  # every row has the same
+                updates = ",".join(f"{c} = excluded.{c}" for c in names[1:])
+                db.executemany(
+                    f"INSERT INTO members ({','.join(names)}) "  # noqa: S608 - constants
+                    f"VALUES ({','.join('?' * len(names))}) "
+                    f"ON CONFLICT(card) DO UPDATE SET {updates}",
+                    ([values[c] for c in names] for _n, values in rows.values()),
+                )
         report.taken = report.added + report.updated
         return report
 
@@ -433,10 +518,12 @@ class MembershipStore:
         raw: Mapping[str, str | None], columns: Mapping[str, str], today: date
     ) -> dict[str, Any]:
         def cell(column: str) -> str:
-            return (raw.get(columns[column]) or "").strip() if column in columns else ""
+            if column not in columns:
+                return ""
+            return restore_cell((raw.get(columns[column]) or "").strip())
 
         values: dict[str, Any] = {"card": normalise_card(cell("card"))}
-        values["name"] = cell("name")
+        values["name"] = check_text(cell("name"), "name")
         for column in (
             "birth_date",
             "card_expiry",
@@ -474,14 +561,18 @@ class MembershipStore:
         return values
 
     def export_csv(self) -> str:
-        """Return every member as CSV in the import's own columns. Never a PIN or its hash."""
+        """Return every member as CSV in the import's own columns. Never a PIN or its hash.
+
+        Safe to open in a spreadsheet: a cell that would start a formula (=, +, -, @, tab, CR)
+        starts with a single quote; `import_csv` takes it off again.
+        """
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(EXPORT_COLUMNS)
         for row in self._read(
             f"SELECT {','.join(EXPORT_COLUMNS)} FROM members ORDER BY card"  # noqa: S608 - column names are constants
         ):
-            writer.writerow(["" if v is None else v for v in row])
+            writer.writerow(["" if v is None else neutralise_cell(str(v)) for v in row])
         return out.getvalue()
 
     # -- staff and contractor cards -------------------------------------------------------------
@@ -506,19 +597,24 @@ class MembershipStore:
         )
 
     def save_staff(self, staff: StaffCard) -> None:
-        """Add or replace a staff or contractor card."""
-        self._write(
-            "INSERT OR REPLACE INTO staff (card, name, role, windows, branches, pin_hash) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                normalise_card(staff.card),
-                staff.name,
-                staff.role,
-                "; ".join(str(w) for w in staff.windows),
-                ",".join(sorted(staff.branches)),
-                staff.pin_hash,
-            ),
-        )
+        """Add or replace a staff or contractor card; a member's card number is refused."""
+        card = normalise_card(staff.card)
+        check_text(staff.name, "name")
+        with self._transaction() as db:
+            if db.execute("SELECT 1 FROM members WHERE card = ?", (card,)).fetchone():
+                raise MemberError("card_is_a_member", card=mask_card(card))
+            db.execute(
+                "INSERT OR REPLACE INTO staff (card, name, role, windows, branches, pin_hash) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    card,
+                    staff.name,
+                    staff.role,
+                    "; ".join(str(w) for w in staff.windows),
+                    ",".join(sorted(staff.branches)),
+                    staff.pin_hash,
+                ),
+            )
 
     def remove_staff(self, card: str) -> bool:
         """Remove a staff or contractor card."""
@@ -530,6 +626,7 @@ class MembershipStore:
 
     def add_booking(self, booking: Booking) -> None:
         """Store a booking."""
+        check_text(booking.title, "title")
         self._write(
             "INSERT INTO bookings (id, branch, room, card, start, end, title) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -577,19 +674,136 @@ class MembershipStore:
             if (end is None or b.start < end) and (start is None or b.end > start)
         ]
 
-    # -- lock-outs ------------------------------------------------------------------------------
+    # -- PIN attempts and lock-outs (engine.lockout decides; this keeps the counts) ----------
 
-    def save_lockout(self, key: str, until: datetime) -> None:
-        """Keep a running lock-out so that a restart does not lift it."""
-        self._write(
-            "INSERT OR REPLACE INTO lockouts (key, until) VALUES (?, ?)",
-            (key, until.isoformat()),
+    def reserve_pin_attempt(
+        self, key: str, at: datetime, attempts: int, window: timedelta
+    ) -> tuple[int | None, datetime | None]:
+        """Take one of a card's PIN attempts, in one transaction with the check of the count.
+
+        Return (attempt id, None) when a PIN may be evaluated; (None, end of the lock-out) when
+        the card is locked out; (None, None) when `attempts` PINs are already taken in the
+        window (evaluated wrong, or still being evaluated). Attempts older than the window and
+        ended lock-outs are forgotten on the way.
+        """
+        now = at.timestamp()
+        with self._transaction() as db:
+            db.execute("DELETE FROM card_lockouts WHERE until <= ?", (now,))
+            db.execute(
+                "DELETE FROM pin_attempts WHERE at < ?", (now - window.total_seconds(),)
+            )
+            row = db.execute(
+                "SELECT until FROM card_lockouts WHERE key = ?", (key,)
+            ).fetchone()
+            if row is not None:
+                return None, datetime.fromtimestamp(row[0], at.tzinfo)
+            (taken,) = db.execute(
+                "SELECT COUNT(*) FROM pin_attempts WHERE key = ?", (key,)
+            ).fetchone()
+            if taken >= attempts:
+                return None, None
+            cursor = db.execute(
+                "INSERT INTO pin_attempts (key, at) VALUES (?, ?)", (key, now)
+            )
+            return cursor.lastrowid, None
+
+    def pin_attempt_failed(
+        self,
+        attempt: int,
+        *,
+        key: str,
+        at: datetime,
+        attempts: int,
+        window: timedelta,
+        duration: timedelta,
+    ) -> datetime | None:
+        """Count a taken attempt as a wrong PIN; return the end of the lock-out it starts."""
+        now = at.timestamp()
+        with self._transaction() as db:
+            db.execute("UPDATE pin_attempts SET failed = 1 WHERE id = ?", (attempt,))
+            (failed,) = db.execute(
+                "SELECT COUNT(*) FROM pin_attempts WHERE key = ? AND failed = 1 "
+                "AND at >= ?",
+                (key, now - window.total_seconds()),
+            ).fetchone()
+            if failed < attempts:
+                return None
+            until = now + duration.total_seconds()
+            db.execute(
+                "INSERT OR REPLACE INTO card_lockouts (key, until) VALUES (?, ?)",
+                (key, until),
+            )
+            db.execute("DELETE FROM pin_attempts WHERE key = ?", (key,))
+            return datetime.fromtimestamp(until, at.tzinfo)
+
+    def pin_attempt_succeeded(self, attempt: int, key: str) -> None:
+        """Forget a card's wrong PINs after a right one (attempts still running stay counted)."""
+        with self._transaction() as db:
+            db.execute(
+                "DELETE FROM pin_attempts WHERE key = ? AND (failed = 1 OR id = ?)",
+                (key, attempt),
+            )
+
+    def locked_until(self, key: str, at: datetime) -> datetime | None:
+        """Return when a card's lock-out ends, or None when it is not locked out at `at`."""
+        rows = self._read(
+            "SELECT until FROM card_lockouts WHERE key = ? AND until > ?",
+            (key, at.timestamp()),
         )
+        return datetime.fromtimestamp(rows[0][0], at.tzinfo) if rows else None
 
-    def clear_lockout(self, key: str) -> None:
-        """Forget a lock-out."""
-        self._write("DELETE FROM lockouts WHERE key = ?", (key,))
+    def clear_lockout(self, key: str, at: datetime) -> bool:
+        """Lift a card's lock-out and forget its wrong PINs; return True when one was running."""
+        with self._transaction() as db:
+            running = db.execute(
+                "DELETE FROM card_lockouts WHERE key = ? AND until > ?",
+                (key, at.timestamp()),
+            ).rowcount
+            db.execute("DELETE FROM card_lockouts WHERE key = ?", (key,))
+            db.execute("DELETE FROM pin_attempts WHERE key = ?", (key,))
+        return bool(running)
 
-    def lockouts(self) -> dict[str, str]:
-        """Return the saved lock-outs (key -> ISO end)."""
-        return {r["key"]: r["until"] for r in self._read("SELECT * FROM lockouts")}
+    def lockouts(self, at: datetime) -> dict[str, datetime]:
+        """Return the lock-outs running at `at` (card digest -> end)."""
+        return {
+            r[0]: datetime.fromtimestamp(r[1], at.tzinfo)
+            for r in self._read(
+                "SELECT key, until FROM card_lockouts WHERE until > ?",
+                (at.timestamp(),),
+            )
+        }
+
+    def migrate_legacy_lockouts(
+        self, key_of: Callable[[str], str], at: datetime
+    ) -> int:
+        """Carry the running lock-outs of a version-1 store over to the peppered keys.
+
+        Version 1 named a card by an unpeppered digest; the cards of members and staff are
+        hashed the old way to find whose each one was. Return how many were carried over.
+        """
+        with self._transaction() as db:
+            if not db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                (_LEGACY_LOCKOUTS,),
+            ).fetchone():
+                return 0
+            legacy = {
+                r[0]: datetime.fromisoformat(r[1])
+                for r in db.execute(f"SELECT key, until FROM {_LEGACY_LOCKOUTS}")  # noqa: S608 - a constant
+            }
+            running = {k: v for k, v in legacy.items() if v > at}
+            carried = 0
+            if running:
+                for (card,) in db.execute(
+                    "SELECT card FROM members UNION SELECT card FROM staff"
+                ).fetchall():
+                    until = running.get(legacy_card_key(card))
+                    if until is not None:
+                        db.execute(
+                            "INSERT OR REPLACE INTO card_lockouts (key, until) "
+                            "VALUES (?, ?)",
+                            (key_of(card), until.timestamp()),
+                        )
+                        carried += 1
+            db.execute(f"DROP TABLE {_LEGACY_LOCKOUTS}")
+        return carried
