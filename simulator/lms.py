@@ -12,6 +12,11 @@ How pysip2 0.1.0 is extended, minimally:
   extension fields inserted before `AF`. pysip2's encoder picks the layout by the model's type,
   and the server accepts the subclass where a 64 is due; decoding and every other message are
   untouched.
+- pysip2's `SIP2Server.start()` resolves its host through AnyIO's getaddrinfo, which the Home
+  Assistant test harness refuses (it allows no name resolution, and AnyIO passes the address as
+  bytes). `_LoopbackSip2Server` adds one method that serves pysip2's own connection handler on
+  a socket bound to 127.0.0.1 beforehand (AnyIO's `SocketListener.from_socket`); the protocol
+  handling is pysip2's, unchanged.
 - Fault modes live in a small TCP relay in front of pysip2's server (the port clients see), the
   way stunnel or a load balancer would sit in front of a real LMS. It passes frames through
   unchanged unless a fault is switched on: down (nothing listens, open connections dropped),
@@ -59,10 +64,12 @@ from datetime import date, timedelta
 import logging
 import os
 import signal
+import socket
 import ssl
 import stat
 import sys
 
+from anyio.abc import SocketListener
 import msgspec
 from pysip2 import (
     LOGIN,
@@ -129,6 +136,16 @@ def _register_extended_64() -> None:
 
 
 _register_extended_64()
+
+
+class _LoopbackSip2Server(SIP2Server):
+    """pysip2's server, serving a socket bound beforehand (see the module docstring)."""
+
+    async def serve_socket(self, sock: socket.socket) -> None:
+        """Serve connections on the listening `sock` until cancelled."""
+        listener = await SocketListener.from_socket(sock)
+        async with listener:
+            await listener.serve(self._handle_connection)
 
 
 # -- patrons --------------------------------------------------------------------------------------
@@ -245,7 +262,7 @@ class SimulatedLms:
         if self.dialect not in DIALECTS:
             raise ValueError(f"dialect must be one of {DIALECTS}")
         self._by_card = {p.card: p for p in self.patrons}
-        self.sip = SIP2Server(
+        self.sip = _LoopbackSip2Server(
             institution_id=self.institution,
             library_name=self.library_name,
             encoding=self.encoding,
@@ -257,7 +274,6 @@ class SimulatedLms:
         self._host = "127.0.0.1"
         self.port = 0
         self._inner_task: asyncio.Task[None] | None = None
-        self._stop = asyncio.Event()
         self._relay: asyncio.Server | None = None
         self._open: set[asyncio.StreamWriter] = set()
 
@@ -353,25 +369,14 @@ class SimulatedLms:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
         """Start pysip2's server (an internal port) and the relay on `host`:`port`; return it."""
-        loop = asyncio.get_running_loop()
-        ready: asyncio.Future[int] = loop.create_future()
-        self._stop.clear()
-        self._inner_task = asyncio.create_task(self._serve_inner(ready))
-        self._inner_port = await ready
+        inner = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        inner.bind(("127.0.0.1", 0))
+        inner.listen()
+        self._inner_port = inner.getsockname()[1]
+        self._inner_task = asyncio.create_task(self.sip.serve_socket(inner))
         self._host = host
         await self._listen(port)
         return self.port
-
-    async def _serve_inner(self, ready: asyncio.Future[int]) -> None:
-        """Run pysip2's server in one task (its AnyIO task group must start and end in one)."""
-        try:
-            async with self.sip.start("127.0.0.1", 0) as port:
-                ready.set_result(port)
-                await self._stop.wait()
-        except Exception as err:
-            if not ready.done():
-                ready.set_exception(err)
-            raise
 
     async def _listen(self, port: int) -> None:
         self._relay = await asyncio.start_server(
@@ -382,9 +387,10 @@ class SimulatedLms:
     async def stop(self) -> None:
         """Stop listening, drop every connection and stop pysip2's server."""
         await self.set_down(True)
-        self._stop.set()
         if self._inner_task is not None:
-            await self._inner_task
+            self._inner_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._inner_task
             self._inner_task = None
 
     async def set_down(self, down: bool) -> None:
