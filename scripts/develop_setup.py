@@ -2,19 +2,25 @@
 
 Run by scripts/develop inside the project's environment, once Home Assistant is up. Idempotent:
 an onboarded instance is logged into, an existing service is kept. With --check it also verifies
-that the branch's entities answer, prints them, and stops Home Assistant.
+that the branch's entities answer, prints them, and asks Home Assistant to stop (scripts/develop
+then waits a bounded time before it signals the process). With --write-http-config it only writes
+Home Assistant's HTTP settings into its storage (no `http:` YAML), before the first start.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+from pathlib import Path
 import sys
 from typing import Any
 
 import aiohttp
 
-BASE = "http://127.0.0.1:8123"
+HTTP_HOST = "127.0.0.1"
+HTTP_PORT = 8123
+BASE = f"http://{HTTP_HOST}:{HTTP_PORT}"
 CLIENT_ID = f"{BASE}/"
 USER = {
     "name": "Demo",
@@ -23,6 +29,45 @@ USER = {
     "language": "en",
 }
 SERVICE = {"name": "Demo Library Service", "backend": "local"}
+
+
+def write_http_config(config: Path, port: int, host: str | None = HTTP_HOST) -> Path:
+    """Write Home Assistant's HTTP server settings into its storage, before it starts.
+
+    Since 2026.10 the http integration keeps its settings in `.storage/http` (a stable and a
+    pending slot; `homeassistant/components/http/config.py`): an `http:` block in YAML is migrated
+    once as a *pending* trial that reverts after 5 minutes unless promoted, raises a repair
+    issue, and stops working in 2027.2. So the port (and the address, None = every interface) is
+    written here as the confirmed (stable) settings, with the YAML migration marked done, through
+    the integration's own schema and storage constants. Returns the file written.
+    """
+    from homeassistant.components.http import config as http_config  # noqa: PLC0415
+    from homeassistant.helpers.storage import STORAGE_DIR  # noqa: PLC0415
+    from homeassistant.util import dt as dt_util  # noqa: PLC0415
+
+    wanted: dict[str, Any] = {"server_port": port}
+    if host is not None:
+        wanted["server_host"] = [host]
+    stable = dict(http_config.HTTP_STORAGE_SCHEMA(wanted)) | {
+        http_config.HTTP_CONFIG_CREATED_AT: dt_util.utcnow().isoformat(),
+        http_config.HTTP_CONFIG_ERROR: None,
+        http_config.HTTP_CONFIG_ERROR_MESSAGE: None,
+    }
+    path = config / STORAGE_DIR / http_config.STORAGE_KEY
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {
+        "version": http_config.STORAGE_VERSION,
+        "minor_version": http_config.STORAGE_MINOR_VERSION,
+        "key": http_config.STORAGE_KEY,
+        "data": {
+            http_config.KEY_STABLE: stable,
+            http_config.KEY_PENDING: None,
+            http_config.KEY_YAML_MIGRATION_DONE: True,
+        },
+    }
+    path.write_text(json.dumps(document, indent=2))
+    path.chmod(0o600)  # as Home Assistant keeps it (a private store)
+    return path
 
 
 def branch(port: int) -> dict[str, Any]:
@@ -238,6 +283,50 @@ async def branch_states(
         await asyncio.sleep(0.5)
 
 
+async def core_state(
+    session: aiohttp.ClientSession, auth: dict[str, str]
+) -> str | None:
+    """Return Home Assistant's core state (NOT_RUNNING, STARTING, RUNNING, STOPPING…), or None."""
+    try:
+        async with session.get(
+            "/api/config", headers=auth, timeout=aiohttp.ClientTimeout(total=10)
+        ) as resp:
+            if resp.status != 200:
+                return None
+            return str((await resp.json()).get("state"))
+    except aiohttp.ClientError, TimeoutError:
+        return None
+
+
+async def stop_home_assistant(
+    session: aiohttp.ClientSession, auth: dict[str, str], seconds: float = 60
+) -> bool:
+    """Ask Home Assistant to stop (its `homeassistant.stop` action); return True if it will.
+
+    Home Assistant ignores a stop, by its action or by SIGTERM, while it is still setting up
+    (state NOT_RUNNING, when its HTTP API already answers): a stop sent then left the process
+    running for ever. So this first waits, at most `seconds`, for it to be RUNNING. Bounded
+    throughout: the caller still waits for the process a bounded time, then signals it.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while (state := await core_state(session, auth)) != "RUNNING":
+        if state in ("STOPPING", "FINAL_WRITE", "STOPPED"):
+            return True
+        if loop.time() > deadline:
+            break
+        await asyncio.sleep(0.2)
+    try:
+        async with session.post(
+            "/api/services/homeassistant/stop",
+            headers=auth,
+            timeout=aiohttp.ClientTimeout(total=10),
+        ) as resp:
+            return resp.status == 200 and state == "RUNNING"
+    except aiohttp.ClientError, TimeoutError:
+        return False
+
+
 async def main() -> int:
     """Set the instance up; with --check verify and stop it."""
     parser = argparse.ArgumentParser()
@@ -245,8 +334,20 @@ async def main() -> int:
     parser.add_argument(
         "--port", type=int, default=5020, help="the simulator's Modbus port"
     )
+    parser.add_argument(
+        "--write-http-config",
+        type=Path,
+        metavar="CONFIG_DIR",
+        help=f"only write Home Assistant's HTTP settings ({HTTP_HOST}:{HTTP_PORT}) into "
+        "CONFIG_DIR/.storage, before it starts",
+    )
     args = parser.parse_args()
-    async with aiohttp.ClientSession(base_url=BASE) as session:
+    if args.write_http_config:
+        write_http_config(args.write_http_config, HTTP_PORT)
+        return 0
+    async with aiohttp.ClientSession(
+        base_url=BASE, timeout=aiohttp.ClientTimeout(total=60)
+    ) as session:
         await wait_up(session)
         token = await onboard_or_login(session)
         auth = {"Authorization": f"Bearer {token}"}
@@ -266,10 +367,8 @@ async def main() -> int:
         decision = await try_the_door(session, auth)
         print(f"Card 20000000000001 at the entrance over HTTP: {decision}")
         ok = ok and decision.get("reason") in ("granted", "not_open")
-        async with session.post(
-            "/api/services/homeassistant/stop", headers=auth
-        ) as resp:
-            resp.raise_for_status()
+        if await stop_home_assistant(session, auth):
+            print("Asked Home Assistant to stop (homeassistant.stop)", flush=True)
         return 0 if ok else 1
 
 

@@ -25,9 +25,6 @@ CONFIGURATION = """\
 homeassistant:
   name: Smart Library (real process)
   time_zone: Europe/London
-http:
-  server_host: 127.0.0.1
-  server_port: {port}
 api:
 config:
 onboarding:
@@ -53,7 +50,9 @@ class HomeAssistantProcess:
         (config / "custom_components" / "smart_library").symlink_to(
             REPO / "custom_components" / "smart_library"
         )
-        (config / "configuration.yaml").write_text(CONFIGURATION.format(port=self.port))
+        (config / "configuration.yaml").write_text(CONFIGURATION)
+        # The HTTP port lives in Home Assistant's storage, not in YAML (see write_http_config).
+        develop_setup.write_http_config(config, self.port, "127.0.0.1")
         self.process: subprocess.Popen[bytes] | None = None
         self.session: aiohttp.ClientSession | None = None
         self.auth: dict[str, str] = {}
@@ -117,18 +116,29 @@ class HomeAssistantProcess:
         )
         return kib / 1024
 
-    async def stop(self) -> None:
-        """Stop Home Assistant the orderly way (its stop action) and wait for it."""
+    async def stop(self, seconds: float = 60) -> None:
+        """Stop Home Assistant the orderly way (its stop action), bounded.
+
+        Waits at most `seconds` for the process to end, then sends SIGTERM (Home Assistant's own
+        orderly stop again) and waits 10 s more, then SIGKILL.
+        """
         assert self.process is not None and self.session is not None
-        async with self.session.post(
-            "/api/services/homeassistant/stop", headers=self.auth
-        ):
-            pass
+        await develop_setup.stop_home_assistant(self.session, self.auth)
         await self.session.close()
         process, self.process, self.session = self.process, None, None
-        for _ in range(600):
-            if process.poll() is not None:
-                return
-            await asyncio.sleep(0.1)
+        if await _ended(process, seconds):
+            return
+        process.terminate()
+        if await _ended(process, 10):
+            return
         process.kill()
         process.wait()
+
+
+async def _ended(process: subprocess.Popen[bytes], seconds: float) -> bool:
+    """Wait up to `seconds` for the process to end; return True if it did."""
+    for _ in range(int(seconds * 10)):
+        if process.poll() is not None:
+            return True
+        await asyncio.sleep(0.1)
+    return process.poll() is not None
