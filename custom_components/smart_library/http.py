@@ -39,6 +39,7 @@ from homeassistant.util import dt as dt_util
 import probatio
 
 from .const import LOGGER
+from .engine.membership import public_reason
 from .engine.readers import REASON_THROTTLED
 from .reader_keys import READER_KEY_HEADER, async_get_reader_keys, resolve_branch
 
@@ -55,17 +56,6 @@ ACCESS_SCHEMA = probatio.Schema(
         probatio.Optional("adult_pin"): cv.string,
     }
 )
-
-# What a reader is told. An unknown card and a wrong PIN read the same: the person at the door
-# learns "card or PIN not recognised" either way, an attacker learns nothing about which cards
-# are members'. Every other reason follows a right PIN (or says nothing about the card).
-# TODO: use engine.access.public_reason(reason) (helper-1) once it is there.
-_NOT_RECOGNISED = frozenset({"unknown_card", "wrong_pin"})
-
-
-def public_reason(reason: str) -> str:
-    """Return the reason a reader may be told."""
-    return "not_recognised" if reason in _NOT_RECOGNISED else reason
 
 
 class AccessView(HomeAssistantView):
@@ -161,8 +151,8 @@ class AccessView(HomeAssistantView):
         refusal: str | None = None
         try:
             outcome = await branch.access.async_request(
-                branch.coordinator,
-                open_to_members=branch.open_to_members(),
+                branch.branch.coordinator,
+                open_to_members=branch.branch.hours.open_to_members,
                 door_id=door,
                 card=data["card"],
                 pin=data["pin"],

@@ -11,7 +11,6 @@ now (the throttle) and where its branch is.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,6 +36,7 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 import probatio
 
+from .access import LibraryAccess
 from .const import DOMAIN, LOGGER
 from .engine.readers import (
     ReaderKey,
@@ -46,6 +46,7 @@ from .engine.readers import (
     ThrottlePolicy,
     ThrottleTrip,
 )
+from .models import Branch, SmartLibraryConfigEntry
 
 READER_KEY_HEADER = "X-Reader-Key"
 STORAGE_KEY = f"{DOMAIN}.reader_keys"
@@ -82,12 +83,19 @@ def key_error(err: ReaderKeyError) -> ServiceValidationError:
 class ReaderBranch:
     """The branch a key belongs to, as the endpoint needs it (looked up at each request)."""
 
-    title: str
+    branch: Branch
+    access: LibraryAccess
     device_id: str | None
-    coordinator: Any  # what LibraryAccess.async_request takes
-    access: Any  # the service's LibraryAccess
-    doors: tuple[str, ...]
-    open_to_members: Callable[[], bool]
+
+    @property
+    def title(self) -> str:
+        """Return the branch's name."""
+        return self.branch.subentry.title
+
+    @property
+    def doors(self) -> tuple[str, ...]:
+        """Return the ids of the branch's doors."""
+        return tuple(door.id for door in self.branch.coordinator.point_map.doors)
 
 
 def branch_device_id(
@@ -103,31 +111,23 @@ def branch_device_id(
 def resolve_branch(
     hass: HomeAssistant, entry_id: str, subentry_id: str
 ) -> ReaderBranch | None:
-    """Return a loaded branch of a library service, or None (unloaded, removed).
-
-    The one place that reads the entry's runtime data: `branches[subentry_id]` is the branch
-    (a `models.Branch` with its coordinator and hours, or before that refactor the coordinator
-    itself, with the hours in `runtime_data.hours`).
-    """
-    entry = hass.config_entries.async_get_entry(entry_id)
-    if entry is None or entry.state is not ConfigEntryState.LOADED:
+    """Return a loaded branch of a library service, or None (not loaded, or removed)."""
+    entry: SmartLibraryConfigEntry | None = hass.config_entries.async_get_entry(
+        entry_id
+    )
+    if (
+        entry is None
+        or entry.domain != DOMAIN
+        or entry.state is not ConfigEntryState.LOADED
+    ):
         return None
-    data = entry.runtime_data
-    branch = data.branches.get(subentry_id)
-    access = getattr(data, "access", None)
-    if branch is None or access is None:
+    branch = entry.runtime_data.branches.get(subentry_id)
+    if branch is None:
         return None
-    if hasattr(branch, "coordinator"):  # models.Branch
-        coordinator, hours = branch.coordinator, branch.hours
-    else:  # pragma: no cover - the runtime data before the models refactor
-        coordinator, hours = branch, data.hours[subentry_id]
     return ReaderBranch(
-        title=coordinator.subentry.title,
+        branch=branch,
+        access=entry.runtime_data.access,
         device_id=branch_device_id(hass, entry_id, subentry_id),
-        coordinator=coordinator,
-        access=access,
-        doors=tuple(door.id for door in coordinator.point_map.doors),
-        open_to_members=lambda: bool(hours.open_to_members),
     )
 
 
