@@ -2,8 +2,13 @@
 
 The frontend at the version Home Assistant pins, plus the requirements of the integrations that
 are always loaded (homeassistant.bootstrap.DEFAULT_INTEGRATIONS) and of those scripts/develop's
-configuration.yaml names, following each manifest's dependencies. Installed with
-homeassistant/package_constraints.txt as constraints. Run inside the project's environment.
+configuration.yaml names, collected the way Home Assistant's own requirements manager collects
+them when it installs an integration (homeassistant/requirements.py): each manifest's
+`dependencies` and `after_dependencies`, and the discovery integrations its manifest names
+(zeroconf, ssdp, dhcp, mqtt), recursively. An always-loaded integration may import an
+after-dependency's code (on 2026.11 `analytics` fails without `hassio`'s `aiohasupervisor`).
+Installed with homeassistant/package_constraints.txt as constraints. Run inside the project's
+environment.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import json
 from pathlib import Path
 import sys
 
-from homeassistant import bootstrap
+from homeassistant import bootstrap, requirements
 import homeassistant.components
 
 COMPONENTS = Path(homeassistant.components.__path__[0])
@@ -21,11 +26,11 @@ CONFIGURED = ["frontend", "config", "api", "history", "logbook", "zeroconf", "lo
               "mobile_app", "notify"]  # fmt: skip
 
 
-def main() -> None:
-    """Print one requirement per line."""
+def collect(domains: list[str]) -> tuple[set[str], set[str]]:
+    """Return the integrations reached from these domains and their requirements."""
     seen: set[str] = set()
-    todo = [*sorted(bootstrap.DEFAULT_INTEGRATIONS), *CONFIGURED]
-    requirements: set[str] = set()
+    todo = list(domains)
+    wanted: set[str] = set()
     while todo:
         domain = todo.pop()
         if domain in seen:
@@ -35,9 +40,21 @@ def main() -> None:
         if not manifest_path.exists():
             continue
         manifest = json.loads(manifest_path.read_text())
-        requirements.update(manifest.get("requirements", []))
+        wanted.update(manifest.get("requirements", []))
         todo.extend(manifest.get("dependencies", []))
-    sys.stdout.write("".join(f"{r}\n" for r in sorted(requirements)))
+        todo.extend(manifest.get("after_dependencies", []))
+        todo.extend(
+            discovery
+            for discovery, keys in requirements.DISCOVERY_INTEGRATIONS.items()
+            if any(key in manifest for key in keys)
+        )
+    return seen, wanted
+
+
+def main() -> None:
+    """Print one requirement per line."""
+    _, wanted = collect([*sorted(bootstrap.DEFAULT_INTEGRATIONS), *CONFIGURED])
+    sys.stdout.write("".join(f"{r}\n" for r in sorted(wanted)))
 
 
 if __name__ == "__main__":
