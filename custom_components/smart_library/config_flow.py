@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from ipaddress import ip_address
 import re
 from types import MappingProxyType
@@ -271,6 +272,28 @@ def async_report_moved_controller(
     )
 
 
+@callback
+def async_prune_moved_issues(
+    hass: HomeAssistant, entry_id: str, keep: Iterable[str] = ()
+) -> None:
+    """Drop "controller at a new address" questions of a service's branches not in `keep`.
+
+    Meant for set-up, with the service's current branches (one may have been removed meanwhile),
+    and for the service's removal, with none.
+    """
+    registry = ir.async_get(hass)
+    kept = set(keep)
+    for (domain, issue_id), issue in list(registry.issues.items()):
+        if (
+            domain == DOMAIN
+            and issue_id.startswith(f"{ISSUE_CONTROLLER_MOVED}_")
+            and issue.data is not None
+            and issue.data.get("entry_id") == entry_id
+            and issue.data.get("subentry_id") not in kept
+        ):
+            ir.async_delete_issue(hass, DOMAIN, issue_id)
+
+
 def _advert_text(value: Any) -> str | None:
     """Return a property of an advertisement as text, or None when absent."""
     if value is None:
@@ -401,6 +424,10 @@ class SmartLibraryConfigFlow(ConfigFlow, domain=DOMAIN):
             return self.async_abort(reason="invalid_advertisement")
         controller_id = advert[CONF_CONTROLLER_ID]
         if not controller_id:
+            LOGGER.debug(
+                "Ignoring an advertisement from %s: no controller id",
+                discovery_info.ip_address,
+            )
             return self.async_abort(reason="not_smart_library")
         host, port = advert[CONF_HOST], advert[CONF_PORT]
         address_id = branch_unique_id(advert)
@@ -447,6 +474,11 @@ class SmartLibraryConfigFlow(ConfigFlow, domain=DOMAIN):
         # Only a controller that carries the whole map on itself can be set up from its advertisement.
         point_map = POINT_MAPS.get(self._discovered[CONF_POINT_MAP])
         if point_map is None or len(point_map.modules) > 1:
+            LOGGER.debug(
+                "Not offering controller %s at %s: its map is unknown or spans several modules",
+                controller_id,
+                host,
+            )
             return self.async_abort(reason="unknown_point_map")
         self.context["title_placeholders"] = {
             "name": self._discovered[CONF_NAME],
@@ -458,7 +490,8 @@ class SmartLibraryConfigFlow(ConfigFlow, domain=DOMAIN):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Offer the discovered controller as a branch of a library service."""
-        entries = self.hass.config_entries.async_entries(DOMAIN)
+        # Services only: a controller an administrator chose to ignore is an entry too.
+        entries = self.hass.config_entries.async_entries(DOMAIN, include_ignore=False)
         errors: dict[str, str] = {}
         if user_input is not None:
             data = _clean(self._discovered | {CONF_NAME: user_input[CONF_NAME]})

@@ -7,15 +7,25 @@ from ipaddress import ip_address
 import socket
 from typing import Any
 
-from homeassistant.config_entries import SOURCE_USER, SOURCE_ZEROCONF, ConfigEntryState
+from homeassistant.config_entries import (
+    SOURCE_IGNORE,
+    SOURCE_USER,
+    SOURCE_ZEROCONF,
+    ConfigEntryState,
+)
 from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.selector import TextSelector
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.smart_library.config_flow import (
+    async_prune_moved_issues,
+    service_name_taken,
+)
 from custom_components.smart_library.const import (
     CONF_BACKEND,
     CONF_CONTROLLER_ID,
@@ -484,3 +494,100 @@ async def test_edit_opening_hours(
     assert saved.week[0] == ()
     assert saved.week[1] == (Period(time(8), time(21, 30), Mode.SMART),)
     assert data["staffed_free_entry"] == []
+
+
+async def test_zeroconf_ignored_controller_stays_ignored(
+    hass: HomeAssistant, building: SimulatedBuilding
+) -> None:
+    """A controller an administrator ignored is not offered again, nor offered as a service."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=_discovery(building)
+    )
+    await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": SOURCE_IGNORE},
+        data={"unique_id": "controller_SL-0001", "title": "Oadby Library"},
+    )
+    await hass.async_block_till_done()
+    assert hass.config_entries.flow.async_progress() == []
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=_discovery(building)
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": SOURCE_ZEROCONF},
+        data=_discovery(building, id="SL-0002"),
+    )
+    assert result["step_id"] == "zeroconf_confirm"
+    # No service yet (the ignored controller is none): the form asks for a new one's name.
+    fields = {str(key): value for key, value in result["data_schema"].schema.items()}
+    assert isinstance(fields["service"], TextSelector)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_NAME: "Oadby Library", "service": "Shire Libraries"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert service_name_taken(hass, "SHIRE libraries")
+    assert not service_name_taken(hass, "Oadby Library")  # the ignored entry's title
+
+
+async def test_reconfigure_answers_a_moved_question(
+    hass: HomeAssistant,
+    building: SimulatedBuilding,
+    init_integration: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """Pointing a branch by hand drops the pending "controller at a new address" question."""
+    subentry = init_integration.subentries["branch_oadby"]
+    hass.config_entries.async_update_subentry(
+        init_integration,
+        subentry,
+        data=dict(subentry.data) | {CONF_CONTROLLER_ID: "SL-0001", CONF_PORT: 1},
+    )
+    await hass.async_block_till_done()
+    await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=_discovery(building)
+    )
+    assert issue_registry.async_get_issue(DOMAIN, "controller_moved_branch_oadby")
+
+    result = await init_integration.start_subentry_reconfigure_flow(
+        hass, "branch_oadby"
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"next_step_id": "connection"}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], _form(building)
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert (
+        issue_registry.async_get_issue(DOMAIN, "controller_moved_branch_oadby") is None
+    )
+
+
+async def test_moved_questions_of_removed_branches_are_pruned(
+    hass: HomeAssistant,
+    building: SimulatedBuilding,
+    mock_config_entry: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """A question about a branch that is gone is dropped; one about a kept branch stays."""
+    subentry = mock_config_entry.subentries["branch_oadby"]
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_subentry(
+        mock_config_entry,
+        subentry,
+        data=dict(subentry.data) | {CONF_CONTROLLER_ID: "SL-0001", CONF_PORT: 1},
+    )
+    await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=_discovery(building)
+    )
+    issue_id = "controller_moved_branch_oadby"
+    async_prune_moved_issues(hass, mock_config_entry.entry_id, ["branch_oadby"])
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
+    async_prune_moved_issues(hass, "another_service")
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
+    async_prune_moved_issues(hass, mock_config_entry.entry_id)
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
