@@ -35,7 +35,7 @@ from .const import (
 )
 from .coordinator import BranchCoordinator, signal_access
 from .engine.access import AccessDecider, AccessRequest, Decision
-from .engine.membership import Booking, MemberError, normalise_card
+from .engine.membership import Booking, MemberError, check_booking, normalise_card
 from .engine.pins import LockoutPolicy, PinFormatError, new_pepper
 from .engine.store import MembershipStore
 
@@ -182,9 +182,11 @@ class LibraryAccess:
             raise booking_error(
                 "booking_unknown_room", room=room, rooms=", ".join(rooms) or "-"
             )
+        try:  # before any time-zone conversion, which a date like 9999-12-31 overflows
+            check_booking(start, end, dt_util.now(), title)
+        except MemberError as err:
+            raise member_error(err) from None
         start, end = dt_util.as_local(start), dt_util.as_local(end)
-        if end <= start:
-            raise booking_error("booking_end_before_start")
 
         def book() -> Booking:
             booking = Booking(

@@ -1,49 +1,44 @@
-"""Card + PIN actions: staff actions on members (admin only) and `request_access`.
+"""Card + PIN action handlers: staff actions on members, room bookings and `request_access`.
 
-Handlers are thin: validate, run the engine in the executor, translate its errors. A PIN is
-passed to the engine and forgotten; a card number is only ever echoed masked.
+Handlers are thin: take the validated call, run the engine in the executor, translate its errors.
+The rules themselves (induction, renewal, bar, final warning, lifting) are the engine's
+(engine.membership); registration and who may call what are in services.py. A PIN is passed to
+the engine and forgotten; a card number is only ever echoed masked.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID
-from homeassistant.core import (
-    HomeAssistant,
-    ServiceCall,
-    ServiceResponse,
-    SupportsResponse,
-    callback,
-)
+from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
-from homeassistant.helpers.service import (
-    async_get_config_entry,
-    async_register_admin_service,
-)
-from homeassistant.helpers.translation import async_get_exception_message
+from homeassistant.helpers.service import async_get_config_entry
+from homeassistant.helpers.translation import async_get_cached_translations
 from homeassistant.util import dt as dt_util
 import probatio
 
 from .access import LibraryAccess
 from .const import DOMAIN
+from .engine import membership
 from .engine.membership import (
     Member,
     MemberError,
-    Restriction,
+    Reason,
     StaffCard,
     check_member_fields,
     mask_card,
+    normalise_card,
     parse_windows,
 )
 from .engine.pins import hash_pin
 from .engine.pointmap import DoorKind
-from .models import branch_for_device
+from .models import Branch, branch_for_device
 
 ATTR_CARD = "card"
 ATTR_PIN = "pin"
@@ -64,7 +59,6 @@ ATTR_DOOR = "door"
 ATTR_MINORS = "minors"
 ATTR_ADULT_CARD = "adult_card"
 ATTR_ADULT_PIN = "adult_pin"
-
 ATTR_ROOM = "room"
 ATTR_START = "start"
 ATTR_END = "end"
@@ -101,6 +95,7 @@ MEMBER_SCHEMAS: dict[str, probatio.Schema] = {
         CARD | {probatio.Optional(ATTR_REASON, default=""): cv.string}
     ),
     "lift_restriction": probatio.Schema(CARD),
+    "unlock_card": probatio.Schema(CARD),
     "remove_member": probatio.Schema(CARD),
     "import_members": probatio.Schema(
         ENTRY
@@ -148,72 +143,20 @@ REQUEST_ACCESS_SCHEMA = probatio.Schema(
 )
 
 
-SECRET_FIELDS = (ATTR_PIN, ATTR_ADULT_PIN)
-CARD_FIELDS = (ATTR_CARD, ATTR_ADULT_CARD)
-REDACTED = "********"
-
-
-class Masked(str):
-    """A validated PIN or card number: the value intact for the code, masked wherever printed.
-
-    Home Assistant logs a failing action's call, data included, when its caller did not wait for
-    it ("Error executing service: <ServiceCall ...>"); this keeps the secret out of that line.
-    """
-
-    __slots__ = ()
-
-    def __str__(self) -> str:
-        """Return the mask."""
-        return REDACTED
-
-    def __repr__(self) -> str:
-        """Return the mask, quoted."""
-        return repr(REDACTED)
-
-    def __format__(self, spec: str) -> str:
-        """Return the mask, formatted."""
-        return format(REDACTED, spec)
-
-
-def redacting(schema: probatio.Schema) -> Any:
-    """Wrap an action's schema so the caller's data loses its secrets once validated.
-
-    Home Assistant fires a `call_service` event with the data the caller passed, after the
-    schema ran, and the recorder keeps that event; a script trace keeps the same dict. The
-    handler gets the validated copy; what was passed in is left with the PIN replaced and the
-    card masked, so neither reaches the event bus, the database or a trace. In the validated copy
-    the PIN, the card and a CSV print masked (`Masked`), should anything log the call.
-    """
-
-    def validate(data: Any) -> Any:
-        try:
-            validated = schema(dict(data))
-            for key in (*SECRET_FIELDS, *CARD_FIELDS, ATTR_CSV):
-                if isinstance(validated.get(key), str):
-                    validated[key] = Masked(validated[key])
-            return validated
-        finally:
-            if isinstance(data, MutableMapping):
-                for key in SECRET_FIELDS:
-                    if key in data:
-                        data[key] = REDACTED
-                for key in CARD_FIELDS:
-                    if isinstance(data.get(key), str):
-                        data[key] = mask_card(data[key])
-                if isinstance(
-                    data.get(ATTR_CSV), str
-                ):  # an import carries card numbers
-                    data[ATTR_CSV] = f"({data[ATTR_CSV].count(chr(10))} lines of CSV)"
-
-    return validate
-
-
 def _access(call: ServiceCall) -> LibraryAccess:
+    """Return the membership access of the library service the call names (or the only one)."""
     entry = async_get_config_entry(
         call.hass, DOMAIN, call.data.get(ATTR_CONFIG_ENTRY_ID)
     )
     access: LibraryAccess = entry.runtime_data.access
     return access
+
+
+def _branch_access(hass: HomeAssistant, device_id: str) -> tuple[Branch, LibraryAccess]:
+    """Return the branch whose device was chosen and its library service's access."""
+    branch = branch_for_device(hass, device_id)
+    access: LibraryAccess = branch.coordinator.config_entry.runtime_data.access
+    return branch, access
 
 
 def _today() -> date:
@@ -228,7 +171,27 @@ def _error(key: str, **placeholders: str) -> ServiceValidationError:
     )
 
 
-async def _enroll_member(access: LibraryAccess, call: ServiceCall) -> ServiceResponse:
+def standing(
+    member: Member, today: date, locked_until: datetime | None
+) -> dict[str, Any]:
+    """Return what the door would answer the member with the right PIN now, card masked.
+
+    A running lock-out comes first, as at the door: `eligibility` is then `locked_out` and
+    `locked_until` says until when, whatever the member's standing otherwise is.
+    """
+    answer: dict[str, Any] = {
+        "card": member.masked_card,
+        "eligibility": member.eligibility(today).value,
+    }
+    if locked_until is not None:
+        answer["eligibility"] = Reason.LOCKED_OUT.value
+        answer["locked_until"] = locked_until.isoformat()
+    return answer
+
+
+async def enroll_member(call: ServiceCall) -> ServiceResponse:
+    """Enroll a member (refused when a member or a staff card holds the number)."""
+    access = _access(call)
     data = call.data
     pin = data.get(ATTR_PIN)
     member = Member(
@@ -238,135 +201,145 @@ async def _enroll_member(access: LibraryAccess, call: ServiceCall) -> ServiceRes
         name=data[ATTR_NAME],
         induction_date=data.get(ATTR_INDUCTION_DATE),
     )
-    today = _today()
+    now = dt_util.now()
 
-    def enroll() -> Member:
-        check_member_fields(member, today)
+    def enroll() -> dict[str, Any]:
+        check_member_fields(member, now.date())
         pin_hash = hash_pin(pin, access.pepper) if pin is not None else None
-        return access.store.add(replace(member, pin_hash=pin_hash), today)
+        added = access.store.add(replace(member, pin_hash=pin_hash), now.date())
+        return standing(added, now.date(), access.decider.locked_until(added.card, now))
 
-    added = await access.async_run(enroll)
-    return {"card": added.masked_card, "eligibility": added.eligibility(today).value}
+    return await access.async_run(enroll)
 
 
-def _change(
-    edit: Callable[[Member, ServiceCall, date], Member],
-) -> Callable[[LibraryAccess, ServiceCall], Awaitable[ServiceResponse]]:
-    """Build a handler that edits one member and answers with their new standing."""
+# The engine's rule behind each action that changes one member's standing.
+MEMBER_CHANGES: dict[str, Callable[[Member, Mapping[str, Any], date], Member]] = {
+    "record_induction": lambda m, data, today: membership.record_induction(
+        m, today, data.get(ATTR_DATE)
+    ),
+    "renew_card": lambda m, data, today: membership.renew_card(
+        m, today, data[ATTR_CARD_EXPIRY]
+    ),
+    "bar_member": lambda m, data, today: membership.bar_member(
+        m, today, data[ATTR_REASON], data[ATTR_REVIEW_DATE]
+    ),
+    "issue_final_warning": lambda m, data, today: membership.issue_final_warning(
+        m, today, data[ATTR_REASON]
+    ),
+    "lift_restriction": lambda m, data, today: membership.lift_restriction(m),
+}
 
-    async def handler(access: LibraryAccess, call: ServiceCall) -> ServiceResponse:
-        today = _today()
-        member = await access.async_run(
-            lambda: access.store.change(
-                call.data[ATTR_CARD], lambda m: edit(m, call, today)
-            )
+
+async def change_member(call: ServiceCall) -> ServiceResponse:
+    """Apply the call's rule to one member; answer with their standing (lock-out included)."""
+    access = _access(call)
+    edit = MEMBER_CHANGES[call.service]
+    data, now = call.data, dt_util.now()
+
+    def change() -> dict[str, Any]:
+        member = access.store.change(
+            data[ATTR_CARD], lambda m: edit(m, data, now.date())
         )
-        return {
-            "card": member.masked_card,
-            "eligibility": member.eligibility(today).value,
-        }
+        return standing(
+            member, now.date(), access.decider.locked_until(member.card, now)
+        )
 
-    return handler
-
-
-def _record_induction(m: Member, call: ServiceCall, today: date) -> Member:
-    day = call.data.get(ATTR_DATE, today)
-    if day > today:
-        raise MemberError("induction_in_future")
-    return replace(m, induction_date=day)
+    return await access.async_run(change)
 
 
-def _renew_card(m: Member, call: ServiceCall, today: date) -> Member:
-    return m.renewed(today, call.data[ATTR_CARD_EXPIRY])
+async def set_pin(call: ServiceCall) -> ServiceResponse:
+    """Set a member's PIN; a lock-out of the card is lifted."""
+    access = _access(call)
+    pin, card, now = call.data[ATTR_PIN], call.data[ATTR_CARD], dt_util.now()
 
-
-def _bar_member(m: Member, call: ServiceCall, today: date) -> Member:
-    if call.data[ATTR_REVIEW_DATE] <= today:
-        raise MemberError("review_date_not_after_today")
-    return replace(
-        m,
-        restriction=Restriction.BARRED,
-        restriction_date=today,
-        review_date=call.data[ATTR_REVIEW_DATE],
-        restriction_reason=call.data[ATTR_REASON],
-    )
-
-
-def _final_warning(m: Member, call: ServiceCall, today: date) -> Member:
-    if m.restriction is Restriction.BARRED:
-        raise MemberError("member_barred", card=m.masked_card)
-    return replace(
-        m,
-        restriction=Restriction.FINAL_WARNING,
-        restriction_date=today,
-        review_date=None,
-        restriction_reason=call.data[ATTR_REASON],
-    )
-
-
-def _lift_restriction(m: Member, call: ServiceCall, today: date) -> Member:
-    return replace(
-        m,
-        restriction=Restriction.NONE,
-        restriction_date=None,
-        review_date=None,
-        restriction_reason="",
-    )
-
-
-async def _set_pin(access: LibraryAccess, call: ServiceCall) -> ServiceResponse:
-    pin = call.data[ATTR_PIN]
-    card = call.data[ATTR_CARD]
-
-    def set_pin() -> Member:
+    def set_it() -> dict[str, Any]:
         pin_hash = hash_pin(pin, access.pepper)
         member = access.store.change(card, lambda m: replace(m, pin_hash=pin_hash))
-        access.decider.unlock_card(member.card)  # a new PIN lifts a lock-out
-        return member
+        access.decider.unlock_card(member.card, now)
+        return standing(member, now.date(), None)
 
-    member = await access.async_run(set_pin)
-    return {
-        "card": member.masked_card,
-        "eligibility": member.eligibility(_today()).value,
-    }
+    return await access.async_run(set_it)
 
 
-async def _remove_member(access: LibraryAccess, call: ServiceCall) -> ServiceResponse:
+async def unlock_card(call: ServiceCall) -> ServiceResponse:
+    """Lift a card's lock-out after wrong PINs (a member's, a staff card's or any number)."""
+    access = _access(call)
+    card, now = call.data[ATTR_CARD], dt_util.now()
+
+    def unlock() -> bool:
+        return access.decider.unlock_card(normalise_card(card), now)
+
+    was_locked_out = await access.async_run(unlock)
+    return {"card": mask_card(card), "was_locked_out": was_locked_out}
+
+
+async def remove_member(call: ServiceCall) -> ServiceResponse:
+    """Remove a member and their bookings."""
+    access = _access(call)
     card = call.data[ATTR_CARD]
     if not await access.async_run(lambda: access.store.remove(card)):
         raise _error("unknown_member", card=mask_card(card))
     return {"card": mask_card(card), "removed": True}
 
 
-async def _import_members(access: LibraryAccess, call: ServiceCall) -> ServiceResponse:
+def exception_messages(hass: HomeAssistant) -> dict[str, str]:
+    """Return the integration's translated error messages, by key (cached; on the loop)."""
+    prefix = f"component.{DOMAIN}.exceptions."
+    cached = async_get_cached_translations(hass, "en", "exceptions", DOMAIN)
+    return {
+        key[len(prefix) : -len(".message")]: text
+        for key, text in cached.items()
+        if key.startswith(prefix) and key.endswith(".message")
+    }
+
+
+def refused_message(messages: Mapping[str, str], reason: str) -> str:
+    """Return the sentence for a refused row's reason code (the code when there is none)."""
+    return (messages.get(reason) or reason).rstrip(".")
+
+
+async def import_members(call: ServiceCall) -> ServiceResponse:
+    """Import members from CSV text or a file; report refused rows with a code and a sentence.
+
+    The whole job, the sentences of the refused rows included, runs in the executor: a large
+    file of bad rows does not hold up the event loop.
+    """
+    access = _access(call)
     text: str | None = call.data.get(ATTR_CSV)
-    if (path := call.data.get(ATTR_PATH)) is not None:
-        if not call.hass.config.is_allowed_path(path):
-            raise _error("import_path_not_allowed", path=path)
-
-        def read() -> str:
-            try:
-                return Path(path).read_text(encoding="utf-8-sig")
-            except (OSError, UnicodeDecodeError) as err:
-                raise MemberError("import_unreadable", path=path) from err
-
-        text = await access.async_run(read)
-    if text is None:
+    path: str | None = call.data.get(ATTR_PATH)
+    if path is not None and not call.hass.config.is_allowed_path(path):
+        raise _error("import_path_not_allowed", path=path)
+    if text is None and path is None:
         raise _error("import_nothing")
-    csv_text = text
+    messages = exception_messages(call.hass)
     today = _today()
-    report = await access.async_run(lambda: access.store.import_csv(csv_text, today))
-    for row in report.refused:  # the reason code for automations, a sentence for people
-        row["message"] = async_get_exception_message(DOMAIN, row["reason"])
-    return report.as_dict()
+
+    def run() -> dict[str, Any]:
+        csv_text = text
+        if path is not None:
+            try:
+                csv_text = Path(path).read_text(encoding="utf-8-sig")
+            except (OSError, UnicodeError) as err:
+                raise MemberError("import_unreadable", path=path) from err
+        assert csv_text is not None
+        report = access.store.import_csv(csv_text, today)
+        for row in report.refused:  # the code for automations, a sentence for people
+            row["message"] = refused_message(messages, row["reason"])
+        return report.as_dict()
+
+    return await access.async_run(run)
 
 
-async def _export_members(access: LibraryAccess, call: ServiceCall) -> ServiceResponse:
+async def export_members(call: ServiceCall) -> ServiceResponse:
+    """Export every member as spreadsheet-safe CSV (never a PIN)."""
+    access = _access(call)
     text = await access.async_run(access.store.export_csv)
     return {"members": text.count("\n") - 1, "csv": text}
 
 
-async def _add_staff_card(access: LibraryAccess, call: ServiceCall) -> ServiceResponse:
+async def add_staff_card(call: ServiceCall) -> ServiceResponse:
+    """Add or replace a staff or contractor card (refused for a member's card number)."""
+    access = _access(call)
     data = call.data
     pin = data[ATTR_PIN]
     branches = frozenset(
@@ -382,8 +355,6 @@ async def _add_staff_card(access: LibraryAccess, call: ServiceCall) -> ServiceRe
             pin_hash=hash_pin(pin, access.pepper),
             branches=branches,
         )
-        if access.store.member(card.card) is not None:
-            raise MemberError("card_is_a_member", card=mask_card(card.card))
         access.store.save_staff(card)
         return card
 
@@ -394,75 +365,54 @@ async def _add_staff_card(access: LibraryAccess, call: ServiceCall) -> ServiceRe
     }
 
 
-async def _remove_staff_card(
-    access: LibraryAccess, call: ServiceCall
-) -> ServiceResponse:
+async def remove_staff_card(call: ServiceCall) -> ServiceResponse:
+    """Remove a staff or contractor card."""
+    access = _access(call)
     card = call.data[ATTR_CARD]
     if not await access.async_run(lambda: access.store.remove_staff(card)):
         raise _error("unknown_staff_card", card=mask_card(card))
     return None
 
 
-async def _book_room(call: ServiceCall) -> ServiceResponse:
-    coordinator = branch_for_device(call.hass, call.data[ATTR_BRANCH]).coordinator
-    access: LibraryAccess | None = coordinator.config_entry.runtime_data.access
-    if access is None:
-        raise _error("unknown_branch", branch=call.data[ATTR_BRANCH])
+def _local(value: datetime) -> datetime:
+    """Read a naive date-time from a form as Home Assistant's local time."""
+    return (
+        value if value.tzinfo else value.replace(tzinfo=dt_util.get_default_time_zone())
+    )
+
+
+async def book_room(call: ServiceCall) -> ServiceResponse:
+    """Book a branch's meeting room for a member's card."""
+    branch, access = _branch_access(call.hass, call.data[ATTR_BRANCH])
     rooms = [
-        d.id for d in coordinator.point_map.doors if d.kind is DoorKind.MEETING_ROOM
+        d.id
+        for d in branch.coordinator.point_map.doors
+        if d.kind is DoorKind.MEETING_ROOM
     ]
-
-    def local(value: Any) -> Any:
-        return (
-            value
-            if value.tzinfo
-            else value.replace(tzinfo=dt_util.get_default_time_zone())
-        )
-
     booking = await access.async_book(
-        coordinator.subentry.subentry_id,
+        branch.id,
         rooms,
         room=call.data[ATTR_ROOM],
         card=call.data[ATTR_CARD],
-        start=local(call.data[ATTR_START]),
-        end=local(call.data[ATTR_END]),
+        start=_local(call.data[ATTR_START]),
+        end=_local(call.data[ATTR_END]),
         title=call.data[ATTR_TITLE],
     )
-    result: ServiceResponse = {"booking_id": booking.id, "room": booking.room}
-    return result if call.return_response else None
-
-
-MEMBER_HANDLERS: dict[
-    str, Callable[[LibraryAccess, ServiceCall], Awaitable[ServiceResponse]]
-] = {
-    "enroll_member": _enroll_member,
-    "record_induction": _change(_record_induction),
-    "set_pin": _set_pin,
-    "renew_card": _change(_renew_card),
-    "bar_member": _change(_bar_member),
-    "issue_final_warning": _change(_final_warning),
-    "lift_restriction": _change(_lift_restriction),
-    "remove_member": _remove_member,
-    "import_members": _import_members,
-    "export_members": _export_members,
-    "add_staff_card": _add_staff_card,
-    "remove_staff_card": _remove_staff_card,
-}
-ONLY_RESPONSE = {"export_members"}
+    return {"booking_id": booking.id, "room": booking.room}
 
 
 async def async_request_access(
-    hass: HomeAssistant, data: dict[str, Any]
+    hass: HomeAssistant, data: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """Decide a card + PIN at a branch's door (the action and the HTTP endpoint share this)."""
-    branch = branch_for_device(hass, data[ATTR_BRANCH])
-    coordinator, hours = branch.coordinator, branch.hours
-    access: LibraryAccess | None = coordinator.config_entry.runtime_data.access
-    if access is None:
-        raise _error("unknown_branch", branch=data[ATTR_BRANCH])
+    """Decide a card + PIN at a branch's door; the answer keeps the detailed reason.
+
+    The action is for staff automations and kiosks Home Assistant trusts; a door reader is
+    told `engine.membership.public_reason(reason)` instead (http.py).
+    """
+    branch, access = _branch_access(hass, data[ATTR_BRANCH])
     outcome = await access.async_request(
-        coordinator,
-        open_to_members=hours.open_to_members,
+        branch.coordinator,
+        open_to_members=branch.hours.open_to_members,
         door_id=data[ATTR_DOOR],
         card=data[ATTR_CARD],
         pin=data[ATTR_PIN],
@@ -473,44 +423,6 @@ async def async_request_access(
     return outcome.as_dict()
 
 
-@callback
-def async_setup_member_services(hass: HomeAssistant) -> None:
-    """Register the membership actions (admin only) and `request_access`."""
-    for name, handler in MEMBER_HANDLERS.items():  # book_room is registered below
-
-        async def handle(call: ServiceCall, handler: Any = handler) -> ServiceResponse:
-            result: ServiceResponse = await handler(_access(call), call)
-            return result if call.return_response else None
-
-        async_register_admin_service(
-            hass,
-            DOMAIN,
-            name,
-            handle,
-            schema=redacting(MEMBER_SCHEMAS[name]),
-            supports_response=SupportsResponse.ONLY
-            if name in ONLY_RESPONSE
-            else SupportsResponse.OPTIONAL,
-        )
-
-    async_register_admin_service(
-        hass,
-        DOMAIN,
-        "book_room",
-        _book_room,
-        schema=redacting(MEMBER_SCHEMAS["book_room"]),
-        supports_response=SupportsResponse.OPTIONAL,
-    )
-
-    async def request_access(call: ServiceCall) -> ServiceResponse:
-        result = await async_request_access(call.hass, dict(call.data))
-        return result if call.return_response else None
-
-    # Not admin-only: a door reader or kiosk acts as a plain user. The lock-out bounds guessing.
-    hass.services.async_register(
-        DOMAIN,
-        "request_access",
-        request_access,
-        schema=redacting(REQUEST_ACCESS_SCHEMA),
-        supports_response=SupportsResponse.OPTIONAL,
-    )
+async def request_access(call: ServiceCall) -> ServiceResponse:
+    """Handle the `request_access` action."""
+    return await async_request_access(call.hass, call.data)

@@ -21,10 +21,13 @@ from .membership import (
     booking_admits,
     mask_card,
     normalise_card,
+    public_reason,
 )
 from .pins import LockoutPolicy, verify_pin
 from .pointmap import DoorKind
 from .store import MembershipStore
+
+__all__ = ["AccessDecider", "AccessRequest", "Decision", "public_reason"]
 
 DEFAULT_ROOM_GRACE = timedelta(minutes=10)
 
