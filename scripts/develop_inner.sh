@@ -114,7 +114,7 @@ hass -c "$CONFIG" --skip-pip >"$CONFIG/hass.log" 2>&1 &
 HASS_PID=$!
 
 status=0
-python scripts/develop_setup.py --port "$PORT" $CHECK || status=$?
+python scripts/develop_setup.py --port "$PORT" --config "$CONFIG" $CHECK || status=$?
 if [[ -n "$CHECK" ]]; then
   started=$(now_ms)
   stop_process "$HASS_PID" "Home Assistant" 30 # asked to stop through its API by develop_setup
@@ -137,6 +137,8 @@ cat <<MSG
   Log in as  demo / demo-library
   Facilities dashboard: http://127.0.0.1:$HTTP_PORT/smart-library
   Demo members: cards 20000000000001..3, PIN 1234 (smart_library.request_access)
+  Demo door reader: POST /api/smart_library/access with header X-Reader-Key: the key in
+    .cache/develop-config/demo_reader_key
   Simulator: Modbus TCP on 127.0.0.1:$PORT (log: .cache/develop-config/simulator.log)
     drive it from another terminal: scripts/sim fire on | fire off | arrive 3 | force | status | help
   Home Assistant log: .cache/develop-config/hass.log      Ctrl-C stops everything.

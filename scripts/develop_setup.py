@@ -248,20 +248,64 @@ async def add_demo_members(
     print(f"Imported {report['taken']} demo members (PIN {DEMO_PIN})", flush=True)
 
 
-async def try_the_door(
-    session: aiohttp.ClientSession, auth: dict[str, str]
-) -> dict[str, Any]:
-    """Ask for the entrance with the first demo card over the readers' HTTP endpoint."""
+async def entrance_device(session: aiohttp.ClientSession, auth: dict[str, str]) -> str:
+    """Return the device id of the demo branch (the entrance door's device)."""
     async with session.post(
         "/api/template",
         json={"template": "{{ device_id('lock.demo_branch_entrance_door') }}"},
         headers=auth,
     ) as resp:
-        device = await resp.text()
+        resp.raise_for_status()
+        return await resp.text()
+
+
+async def demo_reader_key(
+    session: aiohttp.ClientSession,
+    auth: dict[str, str],
+    device: str,
+    key_file: Path | None = None,
+) -> str:
+    """Return a reader key for the demo branch's entrance (`X-Reader-Key`), made by the admin action.
+
+    With `key_file`, the key saved there is reused while Home Assistant lists it as active, and
+    a new one is saved there (mode 600) otherwise, so repeated runs do not pile keys up.
+    """
+    if key_file is not None and key_file.exists():
+        saved = key_file.read_text().strip()
+        listed = await service(session, auth, "list_reader_keys", {})
+        if any(
+            k["id"] == saved.split(".", 1)[0] and not k["revoked"]
+            for k in listed["reader_keys"]
+        ):
+            return saved
+    made = await service(
+        session,
+        auth,
+        "create_reader_key",
+        {"branch": device, "doors": ["entrance"], "name": "Demo entrance reader"},
+    )
+    key = str(made["key"])
+    if key_file is not None:
+        key_file.touch(mode=0o600)
+        key_file.write_text(f"{key}\n")
+    return key
+
+
+async def try_the_door(
+    session: aiohttp.ClientSession,
+    auth: dict[str, str],
+    key_file: Path | None = None,
+) -> dict[str, Any]:
+    """Ask for the entrance with the first demo card over the readers' HTTP endpoint.
+
+    As a door reader does: with a reader key (see demo_reader_key), not a user's token.
+    """
+    device = await entrance_device(session, auth)
+    key = await demo_reader_key(session, auth, device, key_file)
     async with session.post(
         "/api/smart_library/access",
         json={"branch": device, "card": "20000000000001", "pin": DEMO_PIN},
-        headers=auth,
+        headers={"X-Reader-Key": key},
     ) as resp:
         resp.raise_for_status()
         result: dict[str, Any] = await resp.json()
@@ -341,6 +385,11 @@ async def main() -> int:
         help=f"only write Home Assistant's HTTP settings ({HTTP_HOST}:{HTTP_PORT}) into "
         "CONFIG_DIR/.storage, before it starts",
     )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help="Home Assistant's configuration folder: the demo reader key is kept there",
+    )
     args = parser.parse_args()
     if args.write_http_config:
         write_http_config(args.write_http_config, HTTP_PORT)
@@ -351,25 +400,43 @@ async def main() -> int:
         await wait_up(session)
         token = await onboard_or_login(session)
         auth = {"Authorization": f"Bearer {token}"}
-        await add_demo_library(session, auth, args.port)
-        states = await branch_states(session, auth)
-        await add_demo_members(session, auth)
-        if not args.check:
-            return 0
-        for state in sorted(states, key=lambda s: s["entity_id"]):
-            print(f"  {state['entity_id']:55} {state['state']}")
-        ok = bool(states) and all(s["state"] != "unavailable" for s in states)
-        print(
-            f"{len(states)} entities of Demo Branch answer on the REST API"
-            if ok
-            else "FAILED"
-        )
-        decision = await try_the_door(session, auth)
-        print(f"Card 20000000000001 at the entrance over HTTP: {decision}")
-        ok = ok and decision.get("reason") in ("granted", "not_open")
-        if await stop_home_assistant(session, auth):
-            print("Asked Home Assistant to stop (homeassistant.stop)", flush=True)
-        return 0 if ok else 1
+        key_file = args.config / "demo_reader_key" if args.config else None
+        try:
+            return await set_up(session, auth, args.port, key_file, check=args.check)
+        finally:
+            if args.check and await stop_home_assistant(session, auth):
+                print("Asked Home Assistant to stop (homeassistant.stop)", flush=True)
+
+
+async def set_up(
+    session: aiohttp.ClientSession,
+    auth: dict[str, str],
+    port: int,
+    key_file: Path | None,
+    *,
+    check: bool,
+) -> int:
+    """Add the demo library, its members and a reader key; with `check`, verify; return the status."""
+    await add_demo_library(session, auth, port)
+    states = await branch_states(session, auth)
+    await add_demo_members(session, auth)
+    if not check:
+        if key_file is not None:
+            await demo_reader_key(
+                session, auth, await entrance_device(session, auth), key_file
+            )
+        return 0
+    for state in sorted(states, key=lambda s: s["entity_id"]):
+        print(f"  {state['entity_id']:55} {state['state']}")
+    ok = bool(states) and all(s["state"] != "unavailable" for s in states)
+    print(
+        f"{len(states)} entities of Demo Branch answer on the REST API"
+        if ok
+        else "FAILED"
+    )
+    decision = await try_the_door(session, auth, key_file)
+    print(f"Card 20000000000001 at the entrance over HTTP: {decision}")
+    return 0 if ok and decision.get("reason") in ("granted", "not_open") else 1
 
 
 if __name__ == "__main__":
