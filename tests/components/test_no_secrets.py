@@ -1,8 +1,10 @@
 """No PIN and no full card number in a log line, an event, a state, diagnostics or an error.
 
-Every access path is driven with distinctive secrets, with every logger at DEBUG; then the log,
-every event fired on the bus (including Home Assistant's own `call_service`, which the recorder
-keeps), every state and attribute, the diagnostics and every error message are searched.
+Every access path is driven with distinctive secrets, given as strings and as numbers (a JSON
+number, a template rendering an integer), with every logger at DEBUG and the recorder on; then
+the log, every event fired on the bus (including Home Assistant's own `call_service`), every state
+and attribute, a script's trace, the diagnostics, every error message and every table of the
+recorder's database are searched.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp.test_utils import TestClient
+from homeassistant.components.recorder import Recorder, get_instance
+from homeassistant.components.recorder.util import session_scope
 from homeassistant.const import ATTR_ENTITY_ID, ATTR_OPTION, MATCH_ALL
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
@@ -26,6 +30,15 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
+from pytest_homeassistant_custom_component.components.recorder.common import (
+    async_wait_recording_done,
+)
+from pytest_homeassistant_custom_component.typing import (
+    MockHAClientWebSocket,
+    RecorderInstanceContextManager,
+    WebSocketGenerator,
+)
+from sqlalchemy import text
 
 from custom_components.smart_library.access import store_path
 from custom_components.smart_library.const import DOMAIN, EVENT_ACCESS
@@ -38,18 +51,80 @@ STAFF = "CLEANER77331"
 UNKNOWN = "29999999999999"
 IMPORTED = "29876500011122"
 PINS = ("73914682", "51739264", "86203157", "93715")
-SECRETS = (CARD, CHILD, STAFF, UNKNOWN, IMPORTED, *PINS)
+# Given as numbers: a card and PINs as a JSON number or a template's integer would arrive.
+NUMBER_CARD, NUMBER_CHILD = 29876543219876, 29876543214321
+NUMBER_PINS = (64827139, 58203746)
+SECRETS = (
+    CARD,
+    CHILD,
+    STAFF,
+    UNKNOWN,
+    IMPORTED,
+    *PINS,
+    *(str(n) for n in (NUMBER_CARD, NUMBER_CHILD, *NUMBER_PINS)),
+)
+
+
+@pytest.fixture
+def mock_recorder_before_hass(
+    async_setup_recorder_instance: RecorderInstanceContextManager,
+) -> None:
+    """Have the recorder ready before Home Assistant starts: its database is searched."""
+
+
+async def recorded(hass: HomeAssistant) -> str:
+    """Return every row of every table of the recorder's database, as text."""
+    await async_wait_recording_done(hass)
+
+    def dump() -> str:
+        with session_scope(hass=hass, read_only=True) as session:
+            tables = [
+                row[0]
+                for row in session.execute(
+                    text("SELECT name FROM sqlite_master WHERE type = 'table'")
+                )
+            ]
+            return "\n".join(
+                str(row)
+                for table in tables
+                for row in session.execute(text(f'SELECT * FROM "{table}"'))  # noqa: S608 - names from sqlite_master
+            )
+
+    return await get_instance(hass).async_add_executor_job(dump)
+
+
+async def script_traces(client: MockHAClientWebSocket) -> str:
+    """Return the traces of every script run, as Home Assistant's UI would fetch them."""
+    await client.send_json_auto_id({"type": "trace/list", "domain": "script"})
+    listed = (await client.receive_json())["result"]
+    traces = []
+    for summary in listed:
+        await client.send_json_auto_id(
+            {
+                "type": "trace/get",
+                "domain": "script",
+                "item_id": summary["item_id"],
+                "run_id": summary["run_id"],
+            }
+        )
+        traces.append(json.dumps((await client.receive_json())["result"]))
+    assert traces
+    return "\n".join(traces)
 
 
 async def test_no_secret_anywhere(
+    recorder_mock: Recorder,
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
     building: SimulatedBuilding,
+    *,
     caplog: pytest.LogCaptureFixture,
     hass_client: Callable[[], Awaitable[TestClient]],
+    hass_ws_client: WebSocketGenerator,
 ) -> None:
-    """Drive every path; find no PIN and no full card number anywhere."""
+    """Drive every path; find no PIN and no full card number anywhere, nor in the recorder."""
     assert await async_setup_component(hass, "diagnostics", {})
+    ws = await hass_ws_client(hass)  # before any HTTP client: the router is frozen then
     caplog.set_level(logging.DEBUG)
     events: list[Event] = []
     hass.bus.async_listen(MATCH_ALL, events.append)
@@ -146,6 +221,67 @@ async def test_no_secret_anywhere(
         {"card": CARD, "reason": "test", "review_date": today + timedelta(days=30)},
     )
     await act("remove_member", {"card": UNKNOWN})
+
+    # The same secrets as numbers, in every field that carries one.
+    number_pin, other_number_pin = NUMBER_PINS
+    await act(
+        "enroll_member",
+        {"card": NUMBER_CARD, "pin": number_pin, "induction_date": today} | member,
+    )
+    await act(
+        "enroll_member",
+        {"card": NUMBER_CHILD, "pin": number_pin}
+        | member
+        | {"birth_date": years_before(today, 9)},
+    )
+    await act("set_pin", {"card": NUMBER_CARD, "pin": other_number_pin})
+    for card, typed, extra in (
+        (NUMBER_CARD, other_number_pin, {}),
+        (NUMBER_CARD, number_pin, {}),  # a wrong PIN
+        (
+            NUMBER_CHILD,
+            number_pin,
+            {"adult_card": NUMBER_CARD, "adult_pin": other_number_pin},
+        ),
+    ):
+        await act(
+            "request_access", {"branch": device.id, "card": card, "pin": typed} | extra
+        )
+    await act(
+        "book_room",
+        {
+            "branch": device.id,
+            "card": NUMBER_CARD,
+            "start": dt_util.now() + timedelta(hours=2),
+            "end": dt_util.now() + timedelta(hours=3),
+        },
+    )
+    await act("unlock_card", {"card": NUMBER_CARD})
+    await act("lift_restriction", {"card": NUMBER_CARD})
+    # A script whose templates render the card and PIN as integers; its trace is kept.
+    assert await async_setup_component(
+        hass,
+        "script",
+        {
+            "script": {
+                "porch": {
+                    "sequence": [
+                        {
+                            "action": f"{DOMAIN}.request_access",
+                            "data": {
+                                "branch": device.id,
+                                # Computed, so that only a rendered value could hold it
+                                # (the script's own text is the author's, in the trace too).
+                                "card": f"{{{{ {NUMBER_CARD // 2} * 2 }}}}",
+                                "pin": f"{{{{ {other_number_pin // 2} * 2 }}}}",
+                            },
+                        }
+                    ]
+                }
+            }
+        },
+    )
+    await hass.services.async_call("script", "porch", blocking=True)
     exported = await act("export_members", {})
     assert (
         CARD in exported["csv"]
@@ -174,14 +310,19 @@ async def test_no_secret_anywhere(
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     states = [json.dumps(s.as_dict(), default=str) for s in hass.states.async_all()]
     bus = [json.dumps(e.as_dict(), default=str) for e in events]
+    database = await recorded(hass)
     places = {
         "log": caplog.text,
         "events": "\n".join(bus),
         "states": "\n".join(states),
         "diagnostics": json.dumps(diagnostics, default=str),
         "errors": "\n".join(errors),
+        "script trace": await script_traces(ws),
+        "recorder database": database,
     }
     assert len(errors) >= 8 and len(bus) > 20
+    # The recorder did keep the calls (masked), so searching it can find something.
+    assert "request_access" in database and "••••9876" in database
     reasons = {e.data["reason"] for e in events if e.event_type == EVENT_ACCESS}
     assert reasons >= {
         "granted",
@@ -191,9 +332,9 @@ async def test_no_secret_anywhere(
         "locked_out",
         "room_not_booked",
     }
-    for where, text in places.items():
+    for where, found in places.items():
         for secret in SECRETS:
-            assert secret not in text, f"{secret} found in {where}"
+            assert secret not in found, f"{secret} found in {where}"
     # The store holds PINs only as salted, peppered hashes.
     raw = b"".join(
         p.read_bytes()
