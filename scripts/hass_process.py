@@ -116,23 +116,25 @@ class HomeAssistantProcess:
         )
         return kib / 1024
 
-    async def stop(self, seconds: float = 60) -> None:
-        """Stop Home Assistant the orderly way (its stop action), bounded.
+    async def stop(self, seconds: float = 60) -> str:
+        """Stop Home Assistant the orderly way (its stop action), bounded; return what stopped it.
 
-        Waits at most `seconds` for the process to end, then sends SIGTERM (Home Assistant's own
-        orderly stop again) and waits 10 s more, then SIGKILL.
+        Waits at most `seconds` for the process to end after the action ("action"), then sends
+        SIGTERM (Home Assistant's own orderly stop again) and waits 10 s more ("SIGTERM"), then
+        SIGKILL ("SIGKILL").
         """
         assert self.process is not None and self.session is not None
         await develop_setup.stop_home_assistant(self.session, self.auth)
         await self.session.close()
         process, self.process, self.session = self.process, None, None
         if await _ended(process, seconds):
-            return
+            return "action"
         process.terminate()
         if await _ended(process, 10):
-            return
+            return "SIGTERM"
         process.kill()
         process.wait()
+        return "SIGKILL"
 
 
 async def _ended(process: subprocess.Popen[bytes], seconds: float) -> bool:

@@ -106,3 +106,21 @@ async def test_an_acknowledged_change_survives_kill_9_of_home_assistant(
     assert rows[CARD]["restriction"] == "barred"
     assert rows[CARD]["review_date"] == "2027-06-01"
     assert rows["20000000000002"]["restriction"] == "none"  # the others as they were
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_stopped_as_soon_as_it_answers_home_assistant_stops(
+    tmp_path: Path,
+) -> None:
+    """Asked to stop the moment its API answers, Home Assistant does stop, by that request.
+
+    Its HTTP API answers while it is still setting up, and a stop then (by the action or by
+    SIGTERM) is ignored: `scripts/develop --check` hung that way. The scripts' stop waits until
+    it is running; then the action alone ends the process, with no signal needed.
+    """
+    instance = HomeAssistantProcess(tmp_path / "config")
+    await instance.start()
+    process = instance.process
+    assert process is not None
+    assert await instance.stop(seconds=30) == "action", instance.log()
+    assert process.returncode == 0
