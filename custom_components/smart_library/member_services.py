@@ -371,7 +371,7 @@ async def remove_staff_card(call: ServiceCall) -> ServiceResponse:
     card = call.data[ATTR_CARD]
     if not await access.async_run(lambda: access.store.remove_staff(card)):
         raise _error("unknown_staff_card", card=mask_card(card))
-    return None
+    return {"card": mask_card(card), "removed": True}
 
 
 def _local(value: datetime) -> datetime:
