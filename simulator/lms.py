@@ -51,7 +51,8 @@ While it runs, type commands on standard input:
     resend N          answer the next N requests with 96 (resend)
     refuse on|off     refuse the SIP login
     dialect NAME      evergreen, koha, polaris or custom
-    status            print the fault modes        quit
+    patrons           print the patrons            status    print the fault modes
+    quit
 """
 
 from __future__ import annotations
@@ -89,7 +90,12 @@ _LOGGER = logging.getLogger("simulator.lms")
 
 DEFAULT_PORT = 6001
 DIALECTS = ("evergreen", "koha", "polaris", "custom")
-HELP = __doc__.split("While it runs", 1)[1] if __doc__ else ""
+HELP = __doc__.split("on standard input:", 1)[1].rstrip() if __doc__ else ""
+PATRONS = (
+    __doc__.split("Patrons ", 1)[1].split("While it runs", 1)[0].rstrip()
+    if __doc__
+    else ""
+)
 
 
 # -- pysip2's 64 with extension fields ------------------------------------------------------------
@@ -500,6 +506,8 @@ async def command(lms: SimulatedLms, line: str) -> str:
             lms.faults.refuse_login = arg == "on"
         elif verb == "dialect" and arg in DIALECTS:
             lms.dialect = arg
+        elif verb == "patrons":
+            return f"Patrons {PATRONS}"
         elif verb != "status":
             return f"unknown command {line!r}; commands:{HELP}"
     except ValueError:
@@ -535,6 +543,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m simulator.lms",
         description="A simulated library management system speaking SIP2 (pysip2).",
+        epilog=f"Patrons {PATRONS}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--host", default="127.0.0.1", help="address (default 127.0.0.1)"

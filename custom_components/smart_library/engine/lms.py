@@ -78,6 +78,7 @@ DEFAULT_TIMEOUT = 2.0  # seconds the LMS has to answer before the cache decides
 DEFAULT_MAX_AGE = timedelta(days=7)
 DEFAULT_MAX_ENTRIES = 100_000
 DEFAULT_PROBE_INTERVAL = 15.0  # seconds between background probes while the LMS is away
+HEDGE = 0.25  # seconds before the timeout at which a slow LMS's caller starts the cache's check
 SCREEN_MESSAGE_MAX = 200
 
 
@@ -844,28 +845,79 @@ class LmsGateway:
         """Check `card` and `pin`: with the LMS when it answers in time, else from the cache.
 
         Online, a grant is remembered (and any refusal other than a wrong PIN forgets the card)
-        in the background. Offline, an unknown card is refused with `lms_unavailable`.
+        in the background. Offline, an unknown card is refused with `lms_unavailable`. When the
+        LMS is slow, the cache is consulted during the last `HEDGE` seconds of the wait, so a
+        timeout costs the timeout and not a key derivation more.
         """
+        spare: asyncio.Future[LmsVerdict] | None = None
         if self.breaker.allows_request():
-            try:
-                async with asyncio.timeout(self.timeout):
-                    answer = await self.client.patron_information(card, pin)
-            except (Sip2Error, TimeoutError) as err:
-                self._failed(err)
-            else:
-                self._succeeded()
-                verdict = evaluate(answer, card, self.policy, today)
-                if verdict.granted:
-                    self._in_background(
-                        self.cache.remember, card, pin, verdict.patron, now
-                    )
-                elif verdict.reason is Reason.WRONG_PIN:
-                    self._in_background(self.cache.forget_if_pin, card, pin)
-                else:
-                    self.cache.forget(card)
+            outcome, spare = await self._ask(card, pin, today, now)
+            if isinstance(outcome, PatronInformation):
+                verdict = self._online(outcome, card, pin, today, now)
                 return LmsResult(verdict, online=True)
-        verdict = await self._run(self.cache.decide, card, pin, self.policy, today, now)
-        return LmsResult(verdict, online=False, failure=self.failure)
+            self._failed(outcome)
+        if spare is None:
+            spare = asyncio.ensure_future(
+                self._run(self.cache.decide, card, pin, self.policy, today, now)
+            )
+        return LmsResult(await spare, online=False, failure=self.failure)
+
+    async def _ask(
+        self, card: str, pin: str, today: date, now: datetime
+    ) -> tuple[PatronInformation | Exception, asyncio.Future[LmsVerdict] | None]:
+        """Ask the LMS within the timeout; start the cache's check if it is slow to answer.
+
+        Return the answer, or the client's error (a TimeoutError when there was no answer in
+        time), with the cache's check when one was started and is still wanted.
+        """
+        ask = asyncio.ensure_future(self.client.patron_information(card, pin))
+        first_wait = max(self.timeout - HEDGE, self.timeout / 2)
+        spare: asyncio.Future[LmsVerdict] | None = None
+        try:
+            done, _ = await asyncio.wait({ask}, timeout=first_wait)
+            if not done:
+                spare = asyncio.ensure_future(
+                    self._run(self.cache.decide, card, pin, self.policy, today, now)
+                )
+                done, _ = await asyncio.wait({ask}, timeout=self.timeout - first_wait)
+            if not done:
+                ask.cancel()
+                await asyncio.wait({ask})  # the client drops the connection
+                return TimeoutError(f"no answer within {self.timeout:g} s"), spare
+        except BaseException:
+            ask.cancel()
+            if spare is not None:
+                spare.cancel()
+            raise
+        error = ask.exception()
+        if error is None:
+            if spare is not None:
+                spare.cancel()
+            return ask.result(), None
+        if isinstance(error, Sip2Error):
+            return error, spare
+        if spare is not None:
+            spare.cancel()
+        raise error
+
+    def _online(
+        self,
+        answer: PatronInformation,
+        card: str,
+        pin: str,
+        today: date,
+        now: datetime,
+    ) -> LmsVerdict:
+        """Apply the policy to the LMS's answer and keep the cache in step with it."""
+        self._succeeded()
+        verdict = evaluate(answer, card, self.policy, today)
+        if verdict.granted:
+            self._in_background(self.cache.remember, card, pin, verdict.patron, now)
+        elif verdict.reason is Reason.WRONG_PIN:
+            self._in_background(self.cache.forget_if_pin, card, pin)
+        else:
+            self.cache.forget(card)
+        return verdict
 
 
 __all__ = [
