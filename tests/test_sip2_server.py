@@ -475,17 +475,30 @@ async def test_background_probe_notices_the_lms_is_back(lms: SimulatedLms) -> No
     assert states == [False, True]
 
 
-async def test_login_refused_is_told_apart(lms: SimulatedLms) -> None:
-    """The LMS refuses the SIP account: failure login_refused (the glue asks to reauthenticate)."""
+async def test_login_refused_is_told_apart_and_not_repeated(lms: SimulatedLms) -> None:
+    """The LMS refuses the SIP account: failure login_refused, and no login is tried again.
+
+    The glue asks an administrator to reauthenticate; meanwhile neither requests nor probes
+    repeat a wrong password that could lock the SIP account at the LMS.
+    """
     lms.faults.refuse_login = True
     gw = LmsGateway(
-        Sip2Client(settings(lms)), LmsPolicy(), OfflineCache(new_pepper()), timeout=0.3
+        Sip2Client(settings(lms)),
+        LmsPolicy(),
+        OfflineCache(new_pepper()),
+        timeout=0.3,
+        probe_interval=0.01,
     )
     try:
         assert not await gw.start()
         assert gw.failure is LmsFailure.LOGIN_REFUSED
+        for _ in range(3):
+            result = await gw.authenticate("21000001", "1234", today=TODAY, now=NOW)
+            assert result.failure is LmsFailure.LOGIN_REFUSED
+        await asyncio.sleep(0.1)  # ten probe intervals
     finally:
         await gw.stop()
+    assert lms.received == ["93"]
 
 
 # -- scripts/sip2-probe ---------------------------------------------------------------------

@@ -778,6 +778,8 @@ class LmsGateway:
                 err,
             )
             self._notify()
+        if self.failure is LmsFailure.LOGIN_REFUSED:
+            return
         if self._probe_task is None or self._probe_task.done():
             self._probe_task = asyncio.create_task(self._probe_loop(), name="lms-probe")
 
@@ -819,8 +821,13 @@ class LmsGateway:
         return True
 
     async def _probe_loop(self) -> None:
-        """Probe every `probe_interval` seconds until the LMS answers."""
-        while not self.reachable:
+        """Probe every `probe_interval` seconds until the LMS answers.
+
+        Not while the LMS refuses the login: repeating a wrong password could lock the SIP
+        account at the LMS. The glue asks an administrator to reauthenticate, then builds a new
+        gateway (or calls `probe`).
+        """
+        while not self.reachable and self.failure is not LmsFailure.LOGIN_REFUSED:
             await asyncio.sleep(self.breaker.probe_interval)
             self.breaker.probe_started()
             try:
