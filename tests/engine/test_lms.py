@@ -254,6 +254,20 @@ def test_dates_in_lms_fields(text: str | None, day: date | None) -> None:
     assert parse_sip_date(text) == day
 
 
+def test_the_reader_sees_the_lms_message_only_after_the_right_pin() -> None:
+    """'Invalid PIN' or 'Invalid card' would tell a card's finder it is a member's."""
+    fines = evaluate(
+        answer({10}, af=["Fines exceed the limit"]), CARD, LmsPolicy(), TODAY
+    )
+    assert fines.reader_message == "Fines exceed the limit"
+    wrong = evaluate(answer(cq="N", af=["Invalid PIN"]), CARD, LmsPolicy(), TODAY)
+    assert wrong.patron.screen_message == "Invalid PIN" and wrong.reader_message == ""
+    unknown = evaluate(
+        answer(bl="N", cq=None, af=["Invalid card"]), CARD, LmsPolicy(), TODAY
+    )
+    assert unknown.reader_message == ""
+
+
 def test_screen_message_is_kept_short_and_printable() -> None:
     """AF parts are joined for the reader, control characters dropped, length bounded."""
     verdict = evaluate(answer(af=["Fines\tdue", "x" * 300]), CARD, LmsPolicy(), TODAY)

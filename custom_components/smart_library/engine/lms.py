@@ -279,6 +279,16 @@ class LmsVerdict:
         """Return True when the LMS lets the card in (online or from the cache)."""
         return self.reason in (Reason.GRANTED, LmsReason.GRANTED_OFFLINE)
 
+    @property
+    def reader_message(self) -> str:
+        """Return the LMS's screen message for the door reader, once the PIN was right.
+
+        Before that it is withheld: an LMS says "invalid card number" or "invalid password",
+        which would tell whoever holds a card whether it belongs to a member.
+        """
+        patron = self.patron
+        return patron.screen_message if patron.valid_patron and patron.valid_pin else ""
+
 
 def _screen_message(parts: Iterable[str]) -> str:
     text = " ".join(p.strip() for p in parts if p.strip())
