@@ -27,6 +27,7 @@ import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime
 import logging
+import os
 import re
 import ssl
 import time
@@ -554,8 +555,9 @@ class Sip2Client:
                 f"TLS with {cfg.host}:{cfg.port} failed: {err.reason or err}"
             ) from err
         except OSError as err:
+            why = os.strerror(err.errno).lower() if err.errno else str(err)
             raise Sip2ConnectionError(
-                f"cannot connect to {cfg.host}:{cfg.port}: {err.strerror or err}"
+                f"cannot connect to {cfg.host}:{cfg.port}: {why}"
             ) from err
         self._sequence = 0
         try:
