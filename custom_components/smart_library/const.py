@@ -4,11 +4,13 @@ from datetime import timedelta
 import logging
 from typing import Final
 
+from .engine import discovery
+
 DOMAIN: Final = "smart_library"
 LOGGER = logging.getLogger(__package__)
 
 MANUFACTURER: Final = "Smart Library"
-ZEROCONF_TYPE: Final = "_smart-library._tcp.local."
+ZEROCONF_TYPE: Final = discovery.ZEROCONF_TYPE
 
 SUBENTRY_BRANCH: Final = "branch"
 

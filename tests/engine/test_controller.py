@@ -12,11 +12,14 @@ import pytest
 from custom_components.smart_library.engine.controller import (
     BranchController,
     ControllerConnectionError,
+    ControllerMalformedError,
     ControllerResponseError,
     ModuleAddress,
 )
 from custom_components.smart_library.engine.pointmap import Point, PointMap, Table
+from custom_components.smart_library.engine.snapshot import ModuleStatus
 from simulator.building import BuildingTiming, SimulatedBuilding
+from tests.garbled_modbus import garbled_server
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -146,3 +149,43 @@ async def test_timed_out_connects_back_off() -> None:
     await client.close()
     pauses = [b[0] - a[1] for a, b in itertools.pairwise(attempts)]
     assert pauses == [1.0, 2.0, 2.0, 2.0]
+
+
+async def test_short_read_is_a_malformed_answer_and_other_modules_still_read(
+    building: SimulatedBuilding,
+) -> None:
+    """A module that answers short is marked malformed; the snapshot still has the other module."""
+    server, port = await garbled_server(registers=1)
+    two = PointMap(
+        "two",
+        (
+            Point("fire.alarm", Table.DISCRETE_INPUT, 8, "doors"),  # as the simulator has it
+            Point("pa.message", Table.HOLDING_REGISTER, 2, "doors"),
+            Point("light.zone_1", Table.HOLDING_REGISTER, 0, "garbled"),
+            Point("light.zone_2", Table.HOLDING_REGISTER, 1, "garbled"),
+        ),
+        modules=("doors", "garbled"),
+    )
+    client = BranchController(
+        two,
+        {
+            "doors": ModuleAddress("127.0.0.1", building.port),
+            "garbled": ModuleAddress("127.0.0.1", port),
+        },
+        timeout=1,
+    )
+    building.raise_fire_alarm()
+    try:
+        snapshot = await client.read()
+        assert snapshot.modules["garbled"].status is ModuleStatus.MALFORMED
+        assert "short read" in snapshot.modules["garbled"].detail
+        assert snapshot.modules["doors"].ok
+        assert snapshot.fire_alarm is True
+        assert snapshot.get("light.zone_1") is None
+        with pytest.raises(ControllerMalformedError):
+            await client.read_all()
+    finally:
+        await client.close()
+        server.close()
+        server.close_clients()
+        await server.wait_closed()
