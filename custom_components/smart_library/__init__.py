@@ -13,11 +13,13 @@ from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
 from .access import LibraryAccess, store_path
+from .config_flow import async_prune_moved_issues
 from .const import DOMAIN, SUBENTRY_BRANCH
 from .coordinator import BranchCoordinator, controller_for
 from .hours import BranchHours, HoursStore
 from .http import AccessView
 from .models import Branch, RuntimeData, SmartLibraryConfigEntry
+from .reader_keys import async_remove_reader_keys
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -79,6 +81,8 @@ async def async_setup_entry(
     for branch in branches.values():
         entry.async_on_unload(branch.hours.async_start())
     entry.async_on_unload(entry.add_update_listener(_async_reload))
+    # Questions about controllers seen at a new address, for branches that no longer exist, go.
+    async_prune_moved_issues(hass, entry.entry_id, entry.subentries)
     return True
 
 
@@ -105,6 +109,8 @@ async def async_remove_entry(
             Path(f"{path}{suffix}").unlink(missing_ok=True)
 
     await hass.async_add_executor_job(delete)
+    await async_remove_reader_keys(hass, entry.entry_id)
+    async_prune_moved_issues(hass, entry.entry_id)
     await Store[dict[str, str]](
         hass, 1, f"{DOMAIN}.{entry.entry_id}.pepper"
     ).async_remove()

@@ -53,7 +53,9 @@ async def async_get_config_entry_diagnostics(
         "window_minutes": access.decider.lockout.policy.window.total_seconds() / 60,
         "minutes": access.decider.lockout.policy.duration.total_seconds() / 60,
     }
-    membership["cards_locked_out"] = len(access.decider.lockout.snapshot())
+    membership["cards_locked_out"] = len(
+        await hass.async_add_executor_job(access.decider.lockout.snapshot)
+    )
     return {
         "service": dict(entry.data),
         "options": dict(entry.options),

@@ -9,6 +9,7 @@ from homeassistant.components.logbook import LOGBOOK_ENTRY_MESSAGE, LOGBOOK_ENTR
 from homeassistant.core import Event, HomeAssistant, callback
 
 from .const import DOMAIN, EVENT_ACCESS, EVENT_TAILGATING
+from .reader_keys import EVENT_READER_THROTTLED
 
 REASONS = {
     "granted": "member",
@@ -70,5 +71,18 @@ def async_describe_events(
             ),
         }
 
+    @callback
+    def describe_throttled(event: Event) -> dict[str, str]:
+        data = event.data
+        return {
+            LOGBOOK_ENTRY_NAME: str(data.get("branch", "Smart Library")),
+            LOGBOOK_ENTRY_MESSAGE: (
+                f"door reader {data.get('reader')} stopped for "
+                f"{data.get('throttle_minutes')} minutes: {data.get('refusals')} "
+                "refusals in a minute"
+            ),
+        }
+
     async_describe_event(DOMAIN, EVENT_ACCESS, describe_access)
     async_describe_event(DOMAIN, EVENT_TAILGATING, describe_tailgating)
+    async_describe_event(DOMAIN, EVENT_READER_THROTTLED, describe_throttled)
