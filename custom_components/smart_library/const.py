@@ -45,6 +45,11 @@ DEFAULT_LOCKOUT_ATTEMPTS: Final = 5
 DEFAULT_LOCKOUT_WINDOW: Final = 15
 DEFAULT_LOCKOUT_MINUTES: Final = 15
 DEFAULT_ROOM_GRACE: Final = 10
+# Door readers: refusals allowed per reader key in a minute, then a pause of this many minutes.
+CONF_READER_REFUSALS: Final = "reader_refusals"
+CONF_READER_THROTTLE_MINUTES: Final = "reader_throttle_minutes"
+DEFAULT_READER_REFUSALS: Final = 10
+DEFAULT_READER_THROTTLE_MINUTES: Final = 5
 
 EVENT_ACCESS: Final = "smart_library_access"
 EVENT_TAILGATING: Final = "smart_library_tailgating"

@@ -37,7 +37,14 @@ from homeassistant.util.hass_dict import HassKey
 import probatio
 
 from .access import LibraryAccess
-from .const import DOMAIN, LOGGER
+from .const import (
+    CONF_READER_REFUSALS,
+    CONF_READER_THROTTLE_MINUTES,
+    DEFAULT_READER_REFUSALS,
+    DEFAULT_READER_THROTTLE_MINUTES,
+    DOMAIN,
+    LOGGER,
+)
 from .engine.readers import (
     ReaderKey,
     ReaderKeyError,
@@ -53,12 +60,6 @@ STORAGE_KEY = f"{DOMAIN}.reader_keys"
 STORAGE_VERSION = 1
 # A key's last use is kept to the minute: written at most once a minute however busy the door.
 LAST_USED_WRITE_SECONDS = 60
-
-# The library service's options (defaults until the options form offers them).
-CONF_READER_REFUSALS = "reader_refusals"  # refusals allowed per reader in a minute
-CONF_READER_THROTTLE_MINUTES = "reader_throttle_minutes"
-DEFAULT_READER_REFUSALS = 10
-DEFAULT_READER_THROTTLE_MINUTES = 5
 
 EVENT_READER_THROTTLED = "smart_library_reader_throttled"
 

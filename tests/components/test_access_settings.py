@@ -77,12 +77,16 @@ async def test_lockout_options(
             "lockout_window": 10,
             "lockout_minutes": 60,
             "room_grace": 5,
+            "reader_refusals": 4,
+            "reader_throttle_minutes": 30,
         },
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     assert init_integration.state is ConfigEntryState.LOADED
     assert init_integration.options["lockout_attempts"] == 2
+    assert init_integration.options["reader_refusals"] == 4
+    assert init_integration.options["reader_throttle_minutes"] == 30
     await hass.services.async_call(
         "select",
         "select_option",
