@@ -41,7 +41,7 @@ DOOR_OPENERS = [
 
 @pytest.mark.usefixtures("library")
 @pytest.mark.parametrize(("domain", "service", "data"), DOOR_OPENERS)
-async def test_a_reader_key_opens_nothing_through_home_assistant(
+async def test_a_reader_key_opens_nothing_through_home_assistant(  # noqa: PLR0917
     hass: HomeAssistant,
     hass_client_no_auth: ClientSessionGenerator,
     building: SimulatedBuilding,
