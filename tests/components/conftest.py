@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from datetime import date
+import socket
 from typing import Any
 
 from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
@@ -22,8 +24,9 @@ from custom_components.smart_library.const import (
     DOMAIN,
     SUBENTRY_BRANCH,
 )
+from custom_components.smart_library.engine.pointmap import POINT_MAPS
 from custom_components.smart_library.engine.schedule import Schedule
-from simulator.building import SimulatedBuilding
+from simulator.building import BuildingTiming, SimulatedBuilding
 
 
 @pytest.fixture(autouse=True)
@@ -94,3 +97,22 @@ async def init_integration(
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
     return mock_config_entry
+
+
+@pytest.fixture
+async def moxa(socket_enabled: None) -> AsyncGenerator[SimulatedBuilding]:
+    """Serve a building wired to a Moxa E1214 and an E1212, each on its own port."""
+    sim = SimulatedBuilding(
+        point_map=POINT_MAPS["moxa_e1214_e1212"],
+        timing=BuildingTiming(tick=0.02, module_pulse_seconds=0.5),
+    )
+    await sim.start()
+    yield sim
+    await sim.stop()
+
+
+def closed_port() -> int:
+    """Return a port of 127.0.0.1 nothing listens on (a module that is away)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

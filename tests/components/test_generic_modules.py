@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
-import socket
 
 from homeassistant.components.lock import DOMAIN as LOCK_DOMAIN, SERVICE_OPEN, LockState
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.const import ATTR_ENTITY_ID, CONF_HOST, CONF_NAME, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.smart_library.const import (
@@ -23,26 +20,8 @@ from custom_components.smart_library.const import (
     DOMAIN,
     SUBENTRY_BRANCH,
 )
-from custom_components.smart_library.engine.pointmap import POINT_MAPS
-from simulator.building import BuildingTiming, SimulatedBuilding
-
-
-@pytest.fixture
-async def moxa(socket_enabled: None) -> AsyncGenerator[SimulatedBuilding]:
-    """Serve a building wired to a Moxa E1214 and an E1212, each on its own port."""
-    sim = SimulatedBuilding(
-        point_map=POINT_MAPS["moxa_e1214_e1212"],
-        timing=BuildingTiming(tick=0.02, module_pulse_seconds=0.5),
-    )
-    await sim.start()
-    yield sim
-    await sim.stop()
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from simulator.building import SimulatedBuilding
+from tests.components.conftest import closed_port
 
 
 async def test_add_branch_asks_for_each_module(
@@ -74,7 +53,7 @@ async def test_add_branch_asks_for_each_module(
 
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"],
-        {CONF_HOST: "127.0.0.1", CONF_PORT: _closed_port(), CONF_UNIT: 1},
+        {CONF_HOST: "127.0.0.1", CONF_PORT: closed_port(), CONF_UNIT: 1},
     )
     assert result["errors"] == {"base": "cannot_connect"}
 

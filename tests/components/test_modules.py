@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
 from datetime import timedelta
 import logging
-import socket
+from typing import Any
 
 from homeassistant.components.lock import (
     DOMAIN as LOCK_DOMAIN,
@@ -42,9 +41,9 @@ from custom_components.smart_library.const import (
     DOMAIN,
     SUBENTRY_BRANCH,
 )
-from custom_components.smart_library.engine.pointmap import POINT_MAPS
 from custom_components.smart_library.engine.schedule import Schedule
-from simulator.building import BuildingTiming, SimulatedBuilding
+from simulator.building import SimulatedBuilding
+from tests.components.conftest import closed_port
 from tests.garbled_modbus import garbled_server
 
 B = "wigston_library"
@@ -56,26 +55,9 @@ PCS = f"switch.{B}_public_pcs_1"  # on the E1212
 CONNECTED = f"binary_sensor.{B}_controller_connected"
 
 
-@pytest.fixture
-async def moxa(socket_enabled: None) -> AsyncGenerator[SimulatedBuilding]:
-    """Serve a building wired to a Moxa E1214 and an E1212, each on its own port."""
-    sim = SimulatedBuilding(
-        point_map=POINT_MAPS["moxa_e1214_e1212"],
-        timing=BuildingTiming(tick=0.02, module_pulse_seconds=0.5),
-    )
-    await sim.start()
-    yield sim
-    await sim.stop()
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def _set_up(hass: HomeAssistant, e1214_port: int, e1212_port: int) -> None:
-    entry = MockConfigEntry(
+def _service(branch_id: str, title: str, data: dict[str, Any]) -> MockConfigEntry:
+    """Return a library service with one branch."""
+    return MockConfigEntry(
         domain=DOMAIN,
         title="Shire",
         data={CONF_NAME: "Shire", CONF_BACKEND: "local"},
@@ -83,25 +65,31 @@ async def _set_up(hass: HomeAssistant, e1214_port: int, e1212_port: int) -> None
             {
                 "data": {
                     CONF_HOST: "127.0.0.1",
-                    CONF_PORT: e1214_port,
                     CONF_UNIT: 1,
-                    CONF_POINT_MAP: "moxa_e1214_e1212",
                     CONF_RELEASE_SECONDS: 5,
                     CONF_SCHEDULE: Schedule().to_dict(),
-                    CONF_MODULES: {
-                        "e1212": {
-                            CONF_HOST: "127.0.0.1",
-                            CONF_PORT: e1212_port,
-                            CONF_UNIT: 1,
-                        }
-                    },
-                },
-                "subentry_id": "branch_wigston",
+                }
+                | data,
+                "subentry_id": branch_id,
                 "subentry_type": SUBENTRY_BRANCH,
-                "title": "Wigston Library",
+                "title": title,
                 "unique_id": None,
             }
         ],
+    )
+
+
+async def _set_up(hass: HomeAssistant, e1214_port: int, e1212_port: int) -> None:
+    entry = _service(
+        "branch_wigston",
+        "Wigston Library",
+        {
+            CONF_PORT: e1214_port,
+            CONF_POINT_MAP: "moxa_e1214_e1212",
+            CONF_MODULES: {
+                "e1212": {CONF_HOST: "127.0.0.1", CONF_PORT: e1212_port, CONF_UNIT: 1}
+            },
+        },
     )
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
@@ -123,7 +111,7 @@ async def test_lighting_module_away_fire_alarm_still_releases_doors(
     hass: HomeAssistant, moxa: SimulatedBuilding, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The E1212 away: the E1214's fire alarm is on, its doors held released, its locks usable."""
-    await _set_up(hass, moxa.ports["e1214"], _closed_port())
+    await _set_up(hass, moxa.ports["e1214"], closed_port())
     assert _state(hass, ZONE_3) == STATE_UNAVAILABLE
     assert _state(hass, PCS) == STATE_UNAVAILABLE
     assert _state(hass, ZONE_1) == STATE_OFF  # the E1214's own zone is read
@@ -168,7 +156,7 @@ async def test_door_module_away_lights_still_work(
 
     The fire alarm and the doors of the missing module are unavailable, never "off" (all clear).
     """
-    await _set_up(hass, _closed_port(), moxa.ports["e1212"])
+    await _set_up(hass, closed_port(), moxa.ports["e1212"])
     assert _state(hass, FIRE) == STATE_UNAVAILABLE
     assert _state(hass, ENTRANCE) == STATE_UNAVAILABLE
     assert _state(hass, ZONE_1) == STATE_UNAVAILABLE
@@ -210,26 +198,10 @@ async def test_garbled_controller_is_a_translated_error_not_a_traceback(
     """A controller answering short reads: entities unavailable, a translated reason, no traceback."""
     server, port = await garbled_server(registers=1)
     try:
-        entry = MockConfigEntry(
-            domain=DOMAIN,
-            title="Shire",
-            data={CONF_NAME: "Shire", CONF_BACKEND: "local"},
-            subentries_data=[
-                {
-                    "data": {
-                        CONF_HOST: "127.0.0.1",
-                        CONF_PORT: port,
-                        CONF_UNIT: 1,
-                        CONF_POINT_MAP: "reference",
-                        CONF_RELEASE_SECONDS: 5,
-                        CONF_SCHEDULE: Schedule().to_dict(),
-                    },
-                    "subentry_id": "branch_garbled",
-                    "subentry_type": SUBENTRY_BRANCH,
-                    "title": "Garbled Library",
-                    "unique_id": None,
-                }
-            ],
+        entry = _service(
+            "branch_garbled",
+            "Garbled Library",
+            {CONF_PORT: port, CONF_POINT_MAP: "reference"},
         )
         entry.add_to_hass(hass)
         await hass.config_entries.async_setup(entry.entry_id)
