@@ -7,6 +7,7 @@ controller and the simulator use; a branch whose player is loaded differently ma
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -40,7 +41,37 @@ ANNOUNCEMENTS: tuple[Announcement, ...] = (
     Announcement(
         10, "event_starting", "The evening event is about to start", "information"
     ),
+    # Safety messages of the incident tools (seed 003): a lockdown and a member's help button.
+    Announcement(
+        20,
+        "lockdown",
+        "Please stay inside, away from the doors, and follow staff instructions",
+        "safety",
+    ),
+    Announcement(21, "lockdown_over", "The lockdown is over", "safety"),
+    Announcement(22, "help_on_the_way", "Help is on the way", "information"),
 )
+
+# The player holds each message once per language, in a bank of its own: a message's recording
+# in a language is at its number plus the language's bank (English is bank 0). The reference
+# controller and the simulator are loaded this way; a library service chooses which languages
+# its branches play, one after another (`recordings`).
+LANGUAGE_BANKS: dict[str, int] = {
+    "en": 0,
+    "cy": 100,  # Welsh
+    "pl": 200,  # Polish
+    "ur": 300,  # Urdu
+    "pa": 400,  # Punjabi
+    "gu": 500,  # Gujarati
+    "bn": 600,  # Bengali
+    "ro": 700,  # Romanian
+    "ar": 800,  # Arabic
+    "so": 900,  # Somali
+    "pt": 1000,  # Portuguese
+    "es": 1100,  # Spanish
+    "zh": 1200,  # Chinese
+    "uk": 1300,  # Ukrainian
+}
 
 _BY_NUMBER = {a.number: a for a in ANNOUNCEMENTS}
 _BY_KEY = {a.key: a for a in ANNOUNCEMENTS}
@@ -51,3 +82,16 @@ def announcement(ref: int | str) -> Announcement:
     if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
         return _BY_NUMBER[int(ref)]
     return _BY_KEY[ref]
+
+
+def recordings(message: Announcement, languages: Iterable[str]) -> list[int]:
+    """Return the player's numbers of a message in each language, in order, each once.
+
+    No language given: English. An unknown language raises KeyError.
+    """
+    numbers: list[int] = []
+    for language in languages or ("en",):
+        number = message.number + LANGUAGE_BANKS[language]
+        if number not in numbers:
+            numbers.append(number)
+    return numbers
