@@ -7,7 +7,7 @@ controller and the simulator use; a branch whose player is loaded differently ma
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection
 from dataclasses import dataclass
 
 
@@ -84,7 +84,7 @@ def announcement(ref: int | str) -> Announcement:
     return _BY_KEY[ref]
 
 
-def recordings(message: Announcement, languages: Iterable[str]) -> list[int]:
+def recordings(message: Announcement, languages: Collection[str]) -> list[int]:
     """Return the player's numbers of a message in each language, in order, each once.
 
     No language given: English. An unknown language raises KeyError.
