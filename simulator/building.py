@@ -5,6 +5,13 @@ one: a door released by the controller opens when someone is waiting and closes 
 later, the strike relocks by itself when the controller-timed pulse runs out, people come and go
 through the counter, a fire alarm releases every door (the controller's own fail-safe), the PA player
 is busy while a message plays.
+
+A module's own settings (the pulse count and widths of a Moxa relay, `PointMap.settings`) are served
+as the module serves them and time its pulses: pulse count 0 keeps the relay released for ever,
+as a misconfigured module holds a door open. They are changed here (`set_setting`, or the
+`pulse_count` / `on_width` / `off_width` commands), as an installer would in the module's web
+console. A silent controller (`silent`) takes connections and requests and never answers, as a
+hung controller or a pulled cable does.
 """
 
 from __future__ import annotations
@@ -20,17 +27,25 @@ import time
 
 from pymodbus.constants import ExcCodes
 from pymodbus.datastore import ModbusServerContext
+from pymodbus.exceptions import NoSuchIdException
 from pymodbus.server import ModbusTcpServer
 
 from custom_components.smart_library.engine.pointmap import (
     PA_COMMAND_PLAY,
     PA_COMMAND_STOP,
+    PULSE_COUNT,
+    PULSE_OFF_WIDTH,
+    PULSE_ON_WIDTH,
     Point,
     PointMap,
     PulseKind,
     Table,
     reference_map,
 )
+
+# A module's pulse settings as the simulator starts: one pulse of 3 steps (4.5 s on a Moxa E1214,
+# within the branch's default release time of 5 s), 1 step apart.
+DEFAULT_PULSE_SETTINGS = {PULSE_COUNT: 1, PULSE_ON_WIDTH: 3, PULSE_OFF_WIDTH: 1}
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -85,7 +100,15 @@ class BuildingTiming:
     door_open_time: float = 1.5  # how long a person holds the door
     held_open_after: float = 30.0  # door open longer than this raises held-open
     message_seconds: float = 3.0  # how long a PA message plays
-    module_pulse_seconds: float = 5.0  # pulse width of a module's pulse-output coil
+    # How long a module's pulse-output coil releases at the module's default settings. Where the
+    # map names the pulse settings, one ON/OFF width step lasts this / the default ON width (3):
+    # 1.5 s by default, as on a Moxa E1214; a test shortens it to speed the module's clock up.
+    module_pulse_seconds: float = 4.5
+
+    @property
+    def width_step(self) -> float:
+        """Return the seconds one ON/OFF width step of a simulated module lasts."""
+        return self.module_pulse_seconds / DEFAULT_PULSE_SETTINGS[PULSE_ON_WIDTH]
 
 
 @dataclass
@@ -102,10 +125,15 @@ class SimulatedBuilding:
     def __post_init__(self) -> None:
         """Build the register image from the map."""
         self._values: dict[tuple[str, Table, int], int | bool] = {}
-        for point in self.point_map.points:
-            self._values[(point.module, point.table, point.address)] = (
-                False if point.table.is_bit else 0
-            )
+        for point in self.point_map.points + self.point_map.settings:
+            for address in range(point.address, point.end + 1):
+                self._values[(point.module, point.table, address)] = (
+                    False if point.table.is_bit else 0
+                )
+        for point in self.point_map.settings:
+            what = point.key.rsplit(".", 1)[1]
+            if what in DEFAULT_PULSE_SETTINGS:
+                self.set_setting(point.key, DEFAULT_PULSE_SETTINGS[what])
         self._doors = {door.id: _DoorState() for door in self.point_map.doors}
         self._pa_until = 0.0
         self._started = self.clock()
@@ -115,7 +143,17 @@ class SimulatedBuilding:
         self.host = "127.0.0.1"
         self.ports: dict[str, int] = {}
         self.online = True
-        self.requests = 0
+        self.silent = False  # takes requests and never answers them (a hung controller)
+        self.requests = 0  # requests answered
+        self.heard = (
+            0  # requests received, answered or not (a silent controller hears them)
+        )
+        self.setting_reads = 0  # read requests that took a module setting
+        self._setting_addresses = {
+            (point.module, point.table, address)
+            for point in self.point_map.settings
+            for address in range(point.address, point.end + 1)
+        }
         self.writes: list[tuple[str, int | bool]] = []
         if "controller.ok" in self.point_map:
             self.set("controller.ok", True)
@@ -145,6 +183,30 @@ class SimulatedBuilding:
         """Return True if the building's map has this point."""
         return key in self.point_map
 
+    def setting(self, key: str) -> int:
+        """Return one of a module's settings (a KeyError if the map names no such setting)."""
+        point = self.point_map.setting(key)
+        if point is None:
+            raise KeyError(key)
+        words = [
+            int(self._values[(point.module, point.table, a)])
+            for a in range(point.address, point.end + 1)
+        ]
+        return sum(w << (16 * (len(words) - 1 - n)) for n, w in enumerate(words))
+
+    def set_setting(self, key: str, value: int) -> None:
+        """Change one of a module's settings, as an installer does in its web console."""
+        point = self.point_map.setting(key)
+        if point is None:
+            raise KeyError(key)
+        if not 0 <= value < 1 << (16 * point.words):
+            raise ValueError(f"{key}: {value} out of range")
+        for n, address in enumerate(range(point.address, point.end + 1)):
+            shift = 16 * (point.words - 1 - n)
+            self._values[(point.module, point.table, address)] = (
+                value >> shift
+            ) & 0xFFFF
+
     # -- what people and the fire panel do ------------------------------------------------------
 
     def raise_fire_alarm(self) -> None:
@@ -164,6 +226,13 @@ class SimulatedBuilding:
     def press_panic(self, button: str = "counter", on: bool = True) -> None:
         """Press or release a panic button."""
         self.set(f"panic.{button}", on)
+
+    def press_help(self, point: str | None = None, on: bool = True) -> None:
+        """Press or release a member's help button (the map's first one unless named)."""
+        ids = self.point_map.ids("help")
+        if point is None and ids:
+            point = ids[0]
+        self.set(f"help.{point}", on)
 
     def arrive(self, people: int = 1, door: str = "entrance") -> None:
         """People wait outside a door; they go in when it is released."""
@@ -266,7 +335,9 @@ class SimulatedBuilding:
             if door.pulse is PulseKind.SECONDS_REGISTER:
                 state.pulse_until = now + int(value) if int(value) > 0 else now
             elif value:
-                state.pulse_until = now + self.timing.module_pulse_seconds
+                state.pulse_until = now + self._module_pulse_seconds(door.id)
+            else:  # 0 to the pulse status stops the pulse
+                state.pulse_until = now
         elif point.key == "pa.command":
             if int(value) == PA_COMMAND_PLAY:
                 self._pa_until = now + self.timing.message_seconds
@@ -274,6 +345,21 @@ class SimulatedBuilding:
                 self._pa_until = now
             self.set("pa.command", 0)  # the player takes the command
         self._update(now)
+
+    def _module_pulse_seconds(self, door: str) -> float:
+        """Return how long a module pulse releases the door at the module's settings."""
+        count_key = f"door.{door}.{PULSE_COUNT}"
+        on_key = f"door.{door}.{PULSE_ON_WIDTH}"
+        if self.point_map.setting(count_key) is None:
+            return self.timing.module_pulse_seconds
+        count = self.setting(count_key)
+        if count == 0:
+            return math.inf  # pulse for ever: the door never locks
+        on = self.setting(on_key) if self.point_map.setting(on_key) else 3
+        off_key = f"door.{door}.{PULSE_OFF_WIDTH}"
+        off = self.setting(off_key) if self.point_map.setting(off_key) else 0
+        # (Released through the OFF gaps too: what matters is how long it is not locked.)
+        return (count * on + (count - 1) * off) * self.timing.width_step
 
     async def _run(self) -> None:
         next_visitor = self._next_visitor(self.clock())
@@ -317,7 +403,9 @@ class SimulatedBuilding:
                     f"cannot serve Modbus TCP on {host}:{wanted}: {why}"
                 )
             server = ModbusTcpServer(
-                _BuildingContext(self, module), address=(host, wanted)
+                _BuildingContext(self, module),
+                address=(host, wanted),
+                ignore_missing_devices=True,  # how a silent controller drops a request
             )
             if not await server.listen():  # pymodbus logs the reason and carries on
                 await self.stop()
@@ -335,6 +423,12 @@ class SimulatedBuilding:
             )
         self._task = asyncio.create_task(self._run())
         return self.port
+
+    async def restart(self) -> None:
+        """Restart the modules, as after a power cut: every connection dropped, then serving again."""
+        await self.stop()
+        await asyncio.sleep(0.05)  # the connections' ends reach their clients
+        await self.start(self.host)
 
     async def stop(self) -> None:
         """Stop serving and behaving (the building's state is kept)."""
@@ -358,6 +452,11 @@ class SimulatedBuilding:
             return ExcCodes.GATEWAY_NO_RESPONSE
         self._update(self.clock())
         out: list[int | bool] = []
+        if any(
+            (module, table, addr) in self._setting_addresses
+            for addr in range(address, address + count)
+        ):
+            self.setting_reads += 1
         for addr in range(address, address + count):
             value = self._values.get((module, table, addr))
             if value is None:
@@ -424,6 +523,7 @@ class _BuildingContext(ModbusServerContext):
         table = _FC_TABLE.get(func_code)
         if table is None:
             return ExcCodes.ILLEGAL_FUNCTION
+        self._hear()
         return self.building.read(self.module, device_id, table, address, count)
 
     async def async_setValues(  # noqa: N802
@@ -436,7 +536,14 @@ class _BuildingContext(ModbusServerContext):
         table = _FC_TABLE.get(func_code)
         if table is None:
             return ExcCodes.ILLEGAL_FUNCTION
+        self._hear()
         return self.building.write(self.module, device_id, table, address, values)
+
+    def _hear(self) -> None:
+        """Count a request; a silent controller drops it (no answer, the client times out)."""
+        self.building.heard += 1
+        if self.building.silent:
+            raise NoSuchIdException("silent")  # the server sends nothing back
 
     def device_ids(self) -> list[int]:
         return [self.building.unit]

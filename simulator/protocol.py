@@ -21,6 +21,12 @@ HELP = """\
                           is released
     leave [N] [door]      N people leave (egress needs no release)
     force [door]          force a door open (the entrance by default)
-    offline on|off        the controller stops answering (busy) / answers again
-    status                people inside and every point of the map
+    help on|off [point]   a member's help button (the map's first one by default)
+    offline on|off        the controller answers every request with an error (busy) / normally
+    silent on|off         the controller takes requests and never answers (hung, cable pulled)
+    pulse_count N [door]  the module's pulse count for a door's relay (0 = pulse for ever: the
+                          door stays released); maps with module settings only (moxa_e1214_e1212)
+    on_width N [door]     the relay's pulse ON width, in the module's steps (1.5 s on the E1214)
+    off_width N [door]    the relay's pulse OFF width, likewise
+    status                people inside, every point of the map and the modules' settings
     help                  this text"""

@@ -18,9 +18,9 @@ from custom_components.smart_library.engine.controller import (
     BranchController,
     ModuleAddress,
 )
-from custom_components.smart_library.engine.pointmap import reference_map
+from custom_components.smart_library.engine.pointmap import POINT_MAPS, reference_map
 from simulator.__main__ import command
-from simulator.building import PortUnavailableError, SimulatedBuilding
+from simulator.building import BuildingTiming, PortUnavailableError, SimulatedBuilding
 from simulator.ctl import send
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -58,6 +58,14 @@ def test_commands_drive_the_building() -> None:
         ("fire maybe", "say 'fire on' or 'fire off'"),
         ("force back_door", "no door 'back_door'"),
         ("arrive 3 back_door", "no door 'back_door'"),
+        ("help maybe", "say 'help on' or 'help off'"),
+        ("help on back_door", "no help button 'back_door'"),
+        ("silent", "say 'silent on' or 'silent off'"),
+        (
+            "pulse_count 0",
+            "reads no pulse_count for entrance",
+        ),  # the reference controller
+        ("on_width x", "say 'on_width N [door]'"),
     ],
 )
 def test_a_refused_command_says_why_and_changes_nothing(line: str, says: str) -> None:
@@ -68,6 +76,84 @@ def test_a_refused_command_says_why_and_changes_nothing(line: str, says: str) ->
     assert reply.startswith("error: ")
     assert says in reply
     assert command(building, "status") == before
+
+
+def test_help_button_and_silence() -> None:
+    """A member presses the help button; a controller can be made to take requests and never answer."""
+    building = SimulatedBuilding()
+    assert command(building, "help on") == "ok"
+    assert building.get("help.entrance") is True
+    command(building, "help off entrance")
+    assert building.get("help.entrance") is False
+    assert "silent" in command(building, "help")  # the command list
+    command(building, "silent on")
+    assert building.silent is True
+    assert "no (silent)" in command(building, "status")
+    command(building, "silent off")
+    assert building.silent is False
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ("pulse_count 0 back_door", "no door 'back_door'"),
+        ("on_width 70000", "70000 is out of range"),  # one register
+        ("off_width", "say 'off_width N [door]'"),
+    ],
+)
+def test_a_refused_setting_changes_nothing(line: str, says: str) -> None:
+    """A module setting that cannot be made is refused with a reason; the module is as it was."""
+    building = SimulatedBuilding(point_map=POINT_MAPS["moxa_e1214_e1212"])
+    before = command(building, "status")
+    reply = command(building, line)
+    assert reply.startswith("error: ")
+    assert says in reply
+    assert command(building, "status") == before
+
+
+async def test_a_module_at_pulse_count_0_holds_the_door_open() -> None:
+    """A Moxa relay set to pulse for ever releases its door until told to stop; set right, it relocks.
+
+    The module times its pulse by its own settings: pulse count x (ON width) steps.
+    """
+    moxa = SimulatedBuilding(
+        point_map=POINT_MAPS["moxa_e1214_e1212"],
+        timing=BuildingTiming(tick=0.02, module_pulse_seconds=0.6),  # steps of 0.2 s
+    )
+    await moxa.start()
+    client = BranchController(
+        moxa.point_map,
+        {m: ModuleAddress("127.0.0.1", p) for m, p in moxa.ports.items()},
+    )
+    try:
+        assert command(moxa, "status").count("(module setting)") == 6
+        await client.release_door("entrance", 5)
+        assert moxa.get("door.entrance.pulse") is True
+        await asyncio.sleep(1.0)  # one pulse of 3 steps (0.6 s) has ended
+        assert moxa.get("door.entrance.pulse") is False
+
+        assert command(moxa, "pulse_count 0") == "ok"
+        assert (await client.read_settings())["door.entrance.pulse_count"] == 0
+        await client.release_door("entrance", 5)
+        await asyncio.sleep(1.5)  # more than 2 pulses' worth
+        assert moxa.get("door.entrance.pulse") is True  # the door never locks
+        await client.write(
+            "door.entrance.pulse", False
+        )  # 0 to RLY_pulseStatus stops it
+        assert moxa.get("door.entrance.pulse") is False
+
+        command(moxa, "pulse_count 1")
+        command(moxa, "on_width 6")
+        await client.release_door("entrance", 5)
+        await asyncio.sleep(0.5)
+        assert (
+            moxa.get("door.entrance.pulse") is True
+        )  # 6 steps (1.2 s): still released
+        await asyncio.sleep(1.2)
+        assert moxa.get("door.entrance.pulse") is False
+    finally:
+        await client.close()
+        await moxa.stop()
 
 
 async def test_building_refuses_a_taken_port() -> None:

@@ -16,7 +16,12 @@ from custom_components.smart_library.engine.controller import (
     ControllerResponseError,
     ModuleAddress,
 )
-from custom_components.smart_library.engine.pointmap import Point, PointMap, Table
+from custom_components.smart_library.engine.pointmap import (
+    POINT_MAPS,
+    Point,
+    PointMap,
+    Table,
+)
 from custom_components.smart_library.engine.snapshot import ModuleStatus
 from simulator.building import BuildingTiming, SimulatedBuilding
 from tests.garbled_modbus import garbled_server
@@ -53,7 +58,7 @@ async def test_one_request_per_block(
     before = building.requests
     values = await controller.read_all()
     assert building.requests - before == 4
-    assert len(values) == len(building.point_map.points) == 29
+    assert len(values) == len(building.point_map.points) == 30
     assert values["controller.ok"] is True
     assert values["pa.volume"] == 60
 
@@ -159,7 +164,9 @@ async def test_short_read_is_a_malformed_answer_and_other_modules_still_read(
     two = PointMap(
         "two",
         (
-            Point("fire.alarm", Table.DISCRETE_INPUT, 8, "doors"),  # as the simulator has it
+            Point(
+                "fire.alarm", Table.DISCRETE_INPUT, 8, "doors"
+            ),  # as the simulator has it
             Point("pa.message", Table.HOLDING_REGISTER, 2, "doors"),
             Point("light.zone_1", Table.HOLDING_REGISTER, 0, "garbled"),
             Point("light.zone_2", Table.HOLDING_REGISTER, 1, "garbled"),
@@ -189,3 +196,77 @@ async def test_short_read_is_a_malformed_answer_and_other_modules_still_read(
         server.close()
         server.close_clients()
         await server.wait_closed()
+
+
+async def test_a_silent_module_refuses_commands_at_once_until_a_poll_reads_it(
+    building: SimulatedBuilding, controller: BranchController
+) -> None:
+    """After a request timed out, a door release or a light is refused without a request.
+
+    The refusal is the connection-lost error, and not one request reaches the controller for it
+    (no connect, no wait for another timeout); polls keep trying, and once one reads the module
+    the commands go through again.
+    """
+    await controller.read_all()
+    building.silent = True  # a hung controller: takes the request, never answers
+    snapshot = await controller.read()
+    assert snapshot.modules["main"].status is ModuleStatus.UNREACHABLE
+    assert controller.is_down("main")
+    heard = building.heard
+    for command in (
+        controller.release_door("entrance", 5),
+        controller.write("light.zone_1", True),
+        controller.play_announcement(1, 0b1),
+    ):
+        with pytest.raises(ControllerConnectionError, match="commands fail at once"):
+            await command
+    assert building.heard == heard  # nothing was sent for them
+    snapshot = await controller.read()  # a poll still tries
+    assert building.heard == heard + 1
+    assert not snapshot.module_ok("main")
+    building.silent = False
+    assert (await controller.read()).module_ok("main")
+    assert not controller.is_down("main")
+    building.arrive(1)
+    await controller.release_door("entrance", 1)
+    assert building.get("door.entrance.released") is True
+
+
+async def test_module_settings_are_read_once_per_connection() -> None:
+    """A Moxa relay's pulse settings are read with the first poll of each connection, not every poll."""
+    moxa = SimulatedBuilding(point_map=POINT_MAPS["moxa_e1214_e1212"])
+    await moxa.start()
+    client = BranchController(
+        moxa.point_map,
+        {m: ModuleAddress("127.0.0.1", p) for m, p in moxa.ports.items()},
+        timeout=1,
+    )
+    try:
+        assert client.settings == {}
+        for _ in range(5):
+            assert (await client.read()).all_ok
+        assert client.settings_reads == 1
+        assert moxa.setting_reads == 3  # count, ON width, OFF width: one request each
+        assert client.settings == {
+            "door.entrance.pulse_count": 1,
+            "door.entrance.pulse_on_width": 3,
+            "door.entrance.pulse_off_width": 1,
+            "door.meeting_room.pulse_count": 1,
+            "door.meeting_room.pulse_on_width": 3,
+            "door.meeting_room.pulse_off_width": 1,
+        }
+        moxa.set_setting("door.entrance.pulse_count", 0x10002)  # two words, high first
+        await client.read()
+        assert client.settings["door.entrance.pulse_count"] == 1  # not read every poll
+        await moxa.restart()  # a power cut: the connection is gone
+        for _ in range(3):  # the first poll may still find the old connection's end
+            if (await client.read()).all_ok:
+                break
+        assert client.settings_reads == 2
+        assert client.settings["door.entrance.pulse_count"] == 0x10002
+        assert moxa.setting_reads == 6
+        # The reference controller has no such settings: nothing is read for them.
+        assert await client.read_settings("e1212") == client.settings
+    finally:
+        await client.close()
+        await moxa.stop()

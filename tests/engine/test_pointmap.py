@@ -13,8 +13,10 @@ from custom_components.smart_library.engine.pointmap import (
     Point,
     PointMap,
     PointMapError,
+    ProblemKind,
     PulseKind,
     Table,
+    check_door_pulses,
     reference_map,
 )
 
@@ -25,7 +27,7 @@ def test_reference_map_reads_the_whole_building_in_four_requests() -> None:
     plan = ref.read_plan()
     assert [(b.table, b.start, b.count) for b in plan] == [
         (Table.COIL, 0, 7),
-        (Table.DISCRETE_INPUT, 0, 13),
+        (Table.DISCRETE_INPUT, 0, 14),
         (Table.HOLDING_REGISTER, 0, 6),
         (Table.INPUT_REGISTER, 0, 3),
     ]
@@ -125,6 +127,15 @@ def test_encode_checks_writability_and_range() -> None:
             (Door("front", DoorKind.ENTRANCE, PulseKind.SECONDS_REGISTER),),
             "no pulse point",
         ),
+        (
+            (
+                Point("x.wide", Table.HOLDING_REGISTER, 0, words=2),
+                Point("x.next", Table.HOLDING_REGISTER, 1),
+            ),
+            (),
+            "used twice",  # a two-word value's second word is taken too
+        ),
+        ((Point("x.bits", Table.COIL, 0, words=2),), (), "one bit"),
     ],
 )
 def test_invalid_maps_are_refused(
@@ -161,8 +172,116 @@ def test_generic_module_maps() -> None:
 
 
 def test_per_point_plan_is_the_naive_baseline() -> None:
-    """The benchmark's baseline reads every point on its own: 29 requests for the reference map."""
+    """The benchmark's baseline reads every point on its own: 30 requests for the reference map."""
     ref = reference_map()
     plan = ref.read_plan(per_point=True)
-    assert len(plan) == len(ref.points) == 29
+    assert len(plan) == len(ref.points) == 30
     assert all(b.count == 1 for b in plan)
+
+
+MOXA = POINT_MAPS["moxa_e1214_e1212"]
+
+
+def _moxa_settings(**changes: int) -> dict[str, int | bool]:
+    values: dict[str, int | bool] = {}
+    for door in ("entrance", "meeting_room"):
+        values |= {
+            f"door.{door}.pulse_count": 1,
+            f"door.{door}.pulse_on_width": 3,
+            f"door.{door}.pulse_off_width": 1,
+        }
+    return values | {k.replace("__", "."): v for k, v in changes.items()}
+
+
+def test_moxa_settings_are_read_apart_from_the_poll() -> None:
+    """The E1214's pulse settings (Moxa's register map) are three requests, none of them in a poll.
+
+    Pulse count at holding registers 36-47, two words per relay, high word first; ON width at
+    52-57 and OFF width at 68-73, in steps of 1.5 s.
+    """
+    plan = MOXA.settings_plan()
+    assert [(b.module, b.table, b.start, b.count) for b in plan] == [
+        ("e1214", Table.HOLDING_REGISTER, 36, 4),
+        ("e1214", Table.HOLDING_REGISTER, 52, 2),
+        ("e1214", Table.HOLDING_REGISTER, 68, 2),
+    ]
+    assert MOXA.settings_plan("e1212") == []
+    assert all(b.table is not Table.HOLDING_REGISTER for b in MOXA.read_plan())
+    assert MOXA.decode(plan[0], [0x0001, 0x0002, 0, 1]) == {
+        "door.entrance.pulse_count": 0x10002,
+        "door.meeting_room.pulse_count": 1,
+    }
+    assert MOXA.setting("door.entrance.pulse_on_width").scale == 1.5  # type: ignore[union-attr]
+    assert "door.entrance.pulse_count" not in MOXA  # never a point to write
+    assert reference_map().settings == ()
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({}, []),  # one pulse of 3 x 1.5 = 4.5 s within 5 s
+        (
+            {"door__entrance__pulse_count": 0},
+            [("entrance", ProblemKind.PULSES_FOR_EVER, None)],
+        ),
+        (
+            {"door__meeting_room__pulse_on_width": 4},
+            [("meeting_room", ProblemKind.RELEASE_TOO_LONG, 6.0)],
+        ),
+        # 3 pulses of 1 step, 1 step apart: released over 5 steps (7.5 s)
+        (
+            {"door__entrance__pulse_count": 3, "door__entrance__pulse_on_width": 1},
+            [("entrance", ProblemKind.RELEASE_TOO_LONG, 7.5)],
+        ),
+        # 2 pulses of 1 step, 1 apart: 4.5 s, within the release time
+        ({"door__entrance__pulse_count": 2, "door__entrance__pulse_on_width": 1}, []),
+    ],
+)
+def test_check_door_pulses(
+    changes: dict[str, int], expected: list[tuple[str, ProblemKind, float | None]]
+) -> None:
+    """Pulse count 0 holds the door released; a release longer than the branch's is flagged."""
+    problems = check_door_pulses(MOXA, _moxa_settings(**changes), 5)
+    assert [
+        (
+            p.door,
+            p.kind,
+            None if p.kind is ProblemKind.PULSES_FOR_EVER else p.released_seconds,
+        )
+        for p in problems
+    ] == expected
+    for problem in problems:
+        assert problem.module == "e1214"
+        assert problem.where == (
+            "relay R0" if problem.door == "entrance" else "relay R1"
+        )
+        assert problem.max_on_width == 3  # 4.5 s: the longest single pulse within 5 s
+
+
+def test_unread_settings_are_not_judged() -> None:
+    """A door whose settings were not read has no problem found (nor is it called safe)."""
+    values = _moxa_settings(door__entrance__pulse_count=0)
+    del values["door.entrance.pulse_on_width"]
+    assert check_door_pulses(MOXA, values, 5) == []
+    assert check_door_pulses(MOXA, {}, 5) == []
+    assert (
+        check_door_pulses(reference_map(), values, 5) == []
+    )  # its doors count seconds
+    # A release time shorter than one step still asks for the shortest pulse.
+    entrance, meeting_room = check_door_pulses(
+        MOXA, _moxa_settings(door__entrance__pulse_on_width=1), 1
+    )
+    assert (entrance.kind, entrance.released_seconds) == (
+        ProblemKind.RELEASE_TOO_LONG,
+        1.5,
+    )
+    assert entrance.max_on_width == meeting_room.max_on_width == 1
+
+
+def test_help_button_is_an_input_of_the_reference_map() -> None:
+    """A member's help button: a bit input, read with the other inputs."""
+    ref = reference_map()
+    point = ref["help.entrance"]
+    assert (point.table, point.address) == (Table.DISCRETE_INPUT, 13)
+    assert ref.ids("help") == ["entrance"]
+    assert not point.writable

@@ -7,12 +7,21 @@ pulses the controller times itself, so nothing depends on the caller staying ali
 A branch may be several I/O modules. Each has its own connection, lock and back-off, and a poll
 reads them side by side: one module that is away, silent or garbled leaves the others' values in
 the snapshot (`read()`), with its own health saying why it is missing.
+
+A module whose connection or request has timed out (a silent host: a cable pulled, a controller
+hung) is **down**: commands to it (a door release, a light) fail at once with the connection-lost
+error instead of waiting for another timeout, until a poll reads it again. Polls keep trying, with
+the back-off below.
+
+A map may name a module's own settings (the pulse settings of a door's relay): they are read once
+per connection, on the first poll that reads the module after it (re)connected, never every poll
+(`settings`, `settings_reads`, `read_settings()`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 import contextlib
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -39,12 +48,18 @@ DEFAULT_PORT = 502
 DEFAULT_UNIT = 1
 DEFAULT_TIMEOUT = 3.0
 # A refused connection costs nothing, so it is retried on the next request and a controller that
-# comes back is seen within one poll. A connection attempt that times out (a silent host: a cable
-# pulled, a switch down) costs the whole timeout, so the next attempt waits 1 s, then 2 s, never
-# more: meanwhile requests (a door command, say) fail at once instead of hanging for the timeout,
-# and a controller that returns is still seen within a couple of seconds.
+# comes back is seen within one poll. A connection attempt or a request that times out (a silent
+# host: a cable pulled, a switch down, a hung controller) costs the whole timeout, so the next
+# attempt waits 1 s, then 2 s, never more: meanwhile requests fail at once instead of hanging for
+# the timeout, commands until a poll reads the module again, and a controller that returns is
+# still seen within a couple of seconds.
 FIRST_BACKOFF_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 2.0
+# What a command to a module that is down is told (the connection-lost error).
+DOWN_MESSAGE = (
+    "not answering since a request to it timed out; commands fail at once until it "
+    "answers a poll again"
+)
 
 type PointValues = dict[str, int | bool]
 
@@ -97,11 +112,13 @@ class ControllerMalformedError(ControllerError):
 
 @dataclass
 class _Link:
-    """One module's connection state: its own lock and back-off."""
+    """One module's connection state: its own lock, back-off and down state."""
 
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     backoff: float = 0.0  # seconds to wait after the last timed-out attempt
     next_attempt: float = 0.0
+    down: bool = False  # timed out; commands fail at once until a poll reads the module
+    fresh: bool = False  # connected, and its settings not yet read on this connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,9 +152,14 @@ class BranchController:
         self._timeout = timeout
         self._clock = clock
         self._plan = point_map.read_plan(max_gap, per_point=per_point)
+        self._settings_plan = point_map.settings_plan()
+        self._settings: dict[str, PointValues] = {}
         self._clients: dict[str, AsyncModbusTcpClient] = {}
         self._links = {module: _Link() for module in point_map.modules}
         self.requests = 0  # Modbus requests sent, for benchmarks and diagnostics
+        self.settings_reads = (
+            0  # times a module's settings were read (a change: read anew)
+        )
 
     @property
     def read_plan(self) -> list[ReadBlock]:
@@ -150,6 +172,50 @@ class BranchController:
         return len(self._clients) == len(self._links) and all(
             c.connected for c in self._clients.values()
         )
+
+    def is_down(self, module: str) -> bool:
+        """Return True while a module that timed out has not answered a poll again."""
+        return self._links[module].down
+
+    @property
+    def settings(self) -> PointValues:
+        """Return the modules' settings as last read (those of a module never read are absent)."""
+        values: PointValues = {}
+        for module_values in self._settings.values():
+            values.update(module_values)
+        return values
+
+    def _refuse_if_down(self, modules: Iterable[str]) -> None:
+        """Fail a command at once when one of its modules is down."""
+        for module in modules:
+            if self._links[module].down:
+                raise ControllerConnectionError(f"{module}: {DOWN_MESSAGE}")
+
+    def _timed_out(self, module: str, *, connecting: bool) -> None:
+        """Note a connection attempt or request that used up the timeout: the module is down.
+
+        A connection attempt that timed out also backs off; after a request that timed out the
+        next poll connects again at once (a refusal costs nothing, a silent host one timeout).
+        """
+        link = self._links[module]
+        link.down = True
+        if connecting:
+            link.backoff = min(
+                MAX_BACKOFF_SECONDS, max(FIRST_BACKOFF_SECONDS, link.backoff * 2)
+            )
+            link.next_attempt = self._clock() + link.backoff
+        _LOGGER.debug(
+            "%s timed out; commands fail at once until a poll reads it", module
+        )
+
+    def _answered(self, module: str) -> None:
+        """Note a poll that read the module: it is up, no back-off."""
+        link = self._links[module]
+        if link.down:
+            _LOGGER.debug("%s answers a poll again; commands go through", module)
+        link.down = False
+        link.backoff = 0.0
+        link.next_attempt = 0.0
 
     def _client(self, module: str) -> AsyncModbusTcpClient:
         client = self._clients.get(module)
@@ -177,30 +243,34 @@ class BranchController:
             )
         started = self._clock()
         if not await client.connect():
-            ended = self._clock()
-            if ended - started >= self._timeout * 0.9:
-                link.backoff = min(
-                    MAX_BACKOFF_SECONDS, max(FIRST_BACKOFF_SECONDS, link.backoff * 2)
-                )
-                link.next_attempt = ended + link.backoff
+            if self._clock() - started >= self._timeout * 0.9:
+                self._timed_out(module, connecting=True)
             address = self.modules[module]
             raise ControllerConnectionError(
                 f"cannot connect to {address.host}:{address.port}"
             )
-        link.backoff = 0.0
+        link.fresh = True
         return client
 
-    async def _call(self, module: str, what: str, **kwargs: object) -> object:
+    async def _call(
+        self, module: str, what: str, *, poll: bool = False, **kwargs: object
+    ) -> object:
+        """Send one request. Only a poll (`poll`) tries a module that is down."""
+        if self._links[module].down and not poll:
+            raise ControllerConnectionError(f"{module}: {DOWN_MESSAGE}")
         token = _IN_OUR_REQUEST.set(True)
         try:
             client = await self._ensure_connected(module)
             self.requests += 1
+            started = self._clock()
             try:
                 response = await getattr(client, what)(
                     device_id=self.modules[module].unit, **kwargs
                 )
             except ModbusException as err:
                 client.close()  # reconnect on the next request
+                if self._clock() - started >= self._timeout * 0.9:
+                    self._timed_out(module, connecting=False)  # a silent host
                 raise ControllerConnectionError(str(err)) from err
             except (ValueError, TypeError, struct.error) as err:
                 # pymodbus decoding an answer it cannot make sense of
@@ -248,15 +318,57 @@ class BranchController:
         return values
 
     async def _read_module(self, module: str) -> PointValues:
-        """Read one module's blocks; stop at its first failure."""
-        async with self._links[module].lock:
+        """Poll one module's blocks; stop at its first failure.
+
+        A poll tries a module that is down (after its back-off), and reading it clears the down
+        state. The first poll that reads a module on a new connection also reads its settings.
+        """
+        link = self._links[module]
+        async with link.lock:
             values: PointValues = {}
             for block in self._plan:
                 if block.module == module:
-                    values.update(await self._read_block(block))
+                    values.update(await self._read_block(block, poll=True))
+            self._answered(module)
+            if link.fresh:
+                with contextlib.suppress(
+                    ControllerError
+                ):  # unknown; the poll still counts
+                    await self._read_settings(module)
             return values
 
-    async def _read_block(self, block: ReadBlock) -> PointValues:
+    async def read_settings(self, module: str | None = None) -> PointValues:
+        """Read the modules' settings now (one module's, if given); return every known setting.
+
+        Not a poll: a module that is down fails at once. Raises the first ControllerError.
+        """
+        modules = {b.module for b in self._settings_plan}
+        for name in sorted(modules if module is None else modules & {module}):
+            self._refuse_if_down((name,))
+            async with self._links[name].lock:
+                await self._read_settings(name)
+        return self.settings
+
+    async def _read_settings(self, module: str) -> None:
+        """Read one module's settings (its lock held); done for this connection even if it fails."""
+        link = self._links[module]
+        blocks = [b for b in self._settings_plan if b.module == module]
+        if not blocks:
+            link.fresh = False
+            return
+        try:
+            values: PointValues = {}
+            for block in blocks:
+                values.update(await self._read_block(block))
+        except ControllerError as err:
+            _LOGGER.debug("%s: settings not read: %s", module, err)
+            raise
+        finally:
+            link.fresh = False
+        self._settings[module] = values
+        self.settings_reads += 1
+
+    async def _read_block(self, block: ReadBlock, *, poll: bool = False) -> PointValues:
         method = {
             Table.COIL: "read_coils",
             Table.DISCRETE_INPUT: "read_discrete_inputs",
@@ -264,7 +376,7 @@ class BranchController:
             Table.INPUT_REGISTER: "read_input_registers",
         }[block.table]
         response = await self._call(
-            block.module, method, address=block.start, count=block.count
+            block.module, method, poll=poll, address=block.start, count=block.count
         )
         raw = response.bits if block.table.is_bit else response.registers  # type: ignore[attr-defined]
         try:
@@ -285,6 +397,7 @@ class BranchController:
         for key, value in values.items():
             # refuse bad input before writing anything
             modules.add(self.point_map.encode(key, value)[0].module)
+        self._refuse_if_down(modules)  # at once, not after a poll that holds the lock
         async with contextlib.AsyncExitStack() as stack:
             for module in sorted(modules):  # always in the same order: no deadlock
                 await stack.enter_async_context(self._links[module].lock)
@@ -297,7 +410,9 @@ class BranchController:
         One player serves every zone: if it is already playing this message (another zone asked a
         moment ago), the zones are added to the running announcement instead of restarting it.
         """
-        async with self._links[self.point_map["pa.message"].module].lock:
+        module = self.point_map["pa.message"].module
+        self._refuse_if_down((module,))
+        async with self._links[module].lock:
             busy = await self._read_point("pa.busy")
             playing = await self._read_point("pa.message")
             zones = int(await self._read_point("pa.zones"))
