@@ -240,7 +240,7 @@ class LibraryAccess:
             pin=pin,
             at=dt_util.now(),
             open_to_members=open_to_members,
-            fire_alarm=branch.fire_alarm,
+            fire_alarm=branch.evacuating,  # the alarm, and after it until a person resets
             minors=minors,
             adult_card=adult_card,
             adult_pin=adult_pin,

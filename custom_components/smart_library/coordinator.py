@@ -3,6 +3,10 @@
 The rules themselves live in the engine (`engine.building`); this module only turns their
 commands into controller writes and their events into Home Assistant events, logbook lines and
 entity updates, and maps engine errors to translated Home Assistant errors in one place.
+
+What must survive a restart — the branch's evacuation state and its latched alarms — is stored
+per branch (`<domain>.<entry>.<branch>.safety`) and read back before the first poll, so an
+evacuation nobody reset is still one after a restart, and no alarm is forgotten.
 """
 
 from __future__ import annotations
@@ -15,11 +19,13 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.const import CONF_HOST, CONF_PORT
-from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.core import Context, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_call_later, async_track_time_change
+from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
 
 from .const import (
     CONF_MODULES,
@@ -35,14 +41,20 @@ from .const import (
     SCAN_INTERVAL,
     TAILGATING_SHOWN,
 )
+from .engine.alarms import Alarm, AlarmKind, Evacuation, SafetyError
 from .engine.announcements import Announcement
 from .engine.building import (
+    AlarmLatched,
     BuildingRules,
+    Command,
+    EvacuationReset,
     FireAlarmCleared,
     FireAlarmStarted,
     HoldDoor,
-    OccupancyRestarted,
+    OccupancyReset,
     Outcome,
+    PlayMessage,
+    SetPoint,
     TailgatingSeen,
 )
 from .engine.controller import BranchController, ControllerError, ModuleAddress
@@ -68,6 +80,26 @@ _LOST = {
     ModuleStatus.OK: "answers",
 }
 _POLL_LOGGER.addFilter(_OwnAvailabilityLogging())
+
+# A branch's optional rule: closed, every door locked and the counter still for this many hours
+# -> nobody is counted inside (the sub-entry's data; no form field sets it yet).
+CONF_EMPTY_AFTER_HOURS = "empty_after_hours"
+EVENT_ALARM = (
+    f"{DOMAIN}_alarm"  # an alarm latched: branch, kind, door / button / module
+)
+EVENT_ALARMS_ACKNOWLEDGED = f"{DOMAIN}_alarms_acknowledged"
+EVENT_EVACUATION = (
+    f"{DOMAIN}_evacuation"  # state: evacuation / evacuation_reset_needed / reset
+)
+EVENT_OCCUPANCY_RESET = f"{DOMAIN}_occupancy_reset"
+SAFETY_STORAGE_VERSION = 1
+# The event data's name for an alarm's subject, by kind (the fire panel's fault has none).
+ALARM_SUBJECT = {
+    AlarmKind.DOOR_FORCED: "door",
+    AlarmKind.DOOR_HELD_OPEN: "door",
+    AlarmKind.PANIC: "button",
+    AlarmKind.CONTROLLER_LOST: "module",
+}
 
 
 def signal_access(subentry_id: str) -> str:
@@ -157,10 +189,23 @@ class BranchCoordinator(DataUpdateCoordinator[Snapshot]):
         self.release_seconds = int(
             subentry.data.get(CONF_RELEASE_SECONDS, DEFAULT_RELEASE_SECONDS)
         )
+        empty_hours = subentry.data.get(CONF_EMPTY_AFTER_HOURS)
         self.rules = BuildingRules(
             self.point_map,
             free_entry_doors=subentry.data.get(CONF_STAFFED_FREE_ENTRY, ["entrance"]),
             release_seconds=self.release_seconds,
+            empty_after=float(empty_hours) * 3600 if empty_hours else None,
+        )
+        self._safety_store: Store[dict[str, Any]] = Store(
+            hass,
+            SAFETY_STORAGE_VERSION,
+            f"{DOMAIN}.{entry.entry_id}.{subentry.subentry_id}.safety",
+        )
+        self._stored: dict[str, Any] | None = (
+            None  # what the store holds (None: not read yet)
+        )
+        self._fire_write_failed = (
+            False  # staff were told this alarm's holds did not take
         )
         self.tailgating = False
         self._unsub_tailgating: Callable[[], None] | None = None
@@ -187,6 +232,25 @@ class BranchCoordinator(DataUpdateCoordinator[Snapshot]):
         """Return True while the fire panel reports an alarm (or has not yet read clear)."""
         return self.rules.fire_alarm
 
+    @property
+    def evacuation(self) -> Evacuation | None:
+        """Return the branch's evacuation (during the alarm, or until a person resets it)."""
+        return self.rules.evacuation
+
+    @property
+    def evacuating(self) -> bool:
+        """Return True from a fire alarm until a person resets the branch: nobody may enter."""
+        return self.rules.evacuation is not None
+
+    @property
+    def unacknowledged_alarms(self) -> list[Alarm]:
+        """Return the latched alarms nobody has acknowledged, oldest first."""
+        return self.rules.latch.unacknowledged
+
+    def alarm(self, kind: AlarmKind, subject: str) -> Alarm | None:
+        """Return the latched alarm of one input, if any."""
+        return self.rules.latch.get(kind, subject)
+
     def available(self, key: str) -> bool:
         """Return True if the last poll read this point (its module answered)."""
         return (
@@ -205,14 +269,26 @@ class BranchCoordinator(DataUpdateCoordinator[Snapshot]):
 
     async def _async_update_data(self) -> Snapshot:
         """Read every module; apply the building's rules on whatever answered."""
+        if self._stored is None:
+            self._stored = await self._safety_store.async_load() or {}
+            self.rules.restore(self._stored)
         snapshot = await self.controller.read()
         self._log_availability(snapshot)
-        if await self._async_apply(self.rules.evaluate(snapshot, time.monotonic())):
+        outcome = self.rules.evaluate(snapshot, time.monotonic(), dt_util.utcnow())
+        if await self._async_apply(outcome):
             # Show what the commands did, not the state before them.
             snapshot = await self.controller.read()
+        await self._async_save_safety()
         if not snapshot.any_ok:
             raise _update_failed(snapshot, self.title)
         return snapshot
+
+    async def _async_save_safety(self) -> None:
+        """Store the evacuation state and the latched alarms when they changed."""
+        state = self.rules.to_dict()
+        if state != self._stored:
+            await self._safety_store.async_save(state)
+            self._stored = state
 
     async def _async_refresh(
         self,
@@ -252,51 +328,173 @@ class BranchCoordinator(DataUpdateCoordinator[Snapshot]):
         if await self._async_apply(outcome):
             await self.async_refresh()  # show what the commands did
 
-    async def _async_apply(self, outcome: Outcome) -> bool:
+    async def _async_apply(
+        self, outcome: Outcome, context: Context | None = None
+    ) -> bool:
         """Write the rules' commands (a failure is retried by the rules) and report events.
 
         Return True if any command was written.
         """
         written = [await self._async_command(command) for command in outcome.commands]
         for event in outcome.events:
-            self._report(event)
+            self._report(event, context)
         return any(written)
 
-    async def _async_command(self, command: HoldDoor) -> bool:
+    async def _async_command(self, command: Command) -> bool:
         try:
-            await self.controller.write(command.key, command.released)
+            match command:
+                case HoldDoor():
+                    await self.controller.write(command.key, command.released)
+                case SetPoint():
+                    await self.controller.write(command.key, command.value)
+                case PlayMessage():
+                    await self.controller.play_announcement(
+                        command.number, command.zone_mask
+                    )
         except ControllerError as err:
             self.rules.command_failed(command)
-            LOGGER.debug(
-                "%s: could not hold %s %s (%s): %s",
-                self.title,
-                command.door,
-                "released" if command.released else "locked",
-                command.why,
-                err,
-            )
+            if command.why == "fire" and not self._fire_write_failed:
+                # Staff are told once per alarm; the rules ask again on every poll.
+                self._fire_write_failed = True
+                LOGGER.warning(
+                    "Fire alarm at %s: the controller did not take a command (%s): %s; "
+                    "it is sent again on every poll while the alarm lasts, and locking "
+                    "stays refused",
+                    self.title,
+                    command,
+                    err,
+                )
+            else:
+                LOGGER.debug(
+                    "%s: command %s did not take: %s", self.title, command, err
+                )
             return False
         return True
 
-    def _report(self, event: object) -> None:
+    def _report(self, event: object, context: Context | None = None) -> None:
         match event:
             case FireAlarmStarted():
-                LOGGER.warning("Fire alarm at %s: releasing every door", self.title)
+                LOGGER.warning(
+                    "Fire alarm at %s: evacuation; releasing every door, lights on, "
+                    "the evacuation message on every PA zone",
+                    self.title,
+                )
+                self._fire_write_failed = False
+                self._fire_evacuation_event("evacuation", context)
             case FireAlarmCleared():
                 LOGGER.warning(
-                    "Fire alarm at %s has cleared; the doors stay released until "
-                    "a person locks them",
+                    "Fire alarm at %s has cleared; the branch stays in evacuation (doors "
+                    "released, no entry by card) until a person resets it",
                     self.title,
                 )
-            case OccupancyRestarted(was_inside=inside):
-                LOGGER.info(
-                    "%s opens with %d still counted inside since closing; counting from zero",
-                    self.title,
-                    inside,
-                )
-                self.async_update_listeners()
+                self._fire_evacuation_event("evacuation_reset_needed", context)
+            case EvacuationReset():
+                self._fire_evacuation_event("reset", context, event.evacuation)
+            case AlarmLatched(alarm=alarm):
+                self._report_alarm(alarm)
+            case OccupancyReset(was_inside=inside, why=why):
+                self._report_occupancy_reset(inside, why, context)
             case TailgatingSeen():
                 self._report_tailgating(event)
+
+    # -- evacuation, alarms, people count: events, and the actions of people ----------------------
+
+    def _fire_evacuation_event(
+        self,
+        state: str,
+        context: Context | None,
+        evacuation: Evacuation | None = None,
+        by: str | None = None,
+    ) -> None:
+        evacuation = evacuation or self.evacuation
+        data: dict[str, Any] = {"branch": self.title, "state": state}
+        if evacuation is not None:
+            data["alarm_at"] = evacuation.alarm_at.isoformat()
+            data["inside_at_alarm"] = evacuation.inside_at_alarm
+        if by is not None:
+            data["by"] = by
+        self.hass.bus.async_fire(EVENT_EVACUATION, data, context=context)
+
+    def _report_alarm(self, alarm: Alarm) -> None:
+        data: dict[str, Any] = {"branch": self.title, "kind": alarm.kind.value}
+        if subject := ALARM_SUBJECT.get(alarm.kind):
+            data[subject] = alarm.subject
+        LOGGER.info(
+            "Alarm at %s: %s%s (on until acknowledged)",
+            self.title,
+            alarm.kind.value.replace("_", " "),
+            f" ({alarm.subject})" if alarm.subject else "",
+        )
+        self.hass.bus.async_fire(EVENT_ALARM, data)
+
+    def _report_occupancy_reset(
+        self, inside: int, why: str, context: Context | None, by: str | None = None
+    ) -> None:
+        data: dict[str, Any] = {"branch": self.title, "was_inside": inside, "why": why}
+        if by is not None:
+            data["by"] = by
+        LOGGER.info(
+            "%s: people inside set from %d to 0 (%s)", self.title, inside, by or why
+        )
+        self.hass.bus.async_fire(EVENT_OCCUPANCY_RESET, data, context=context)
+        self.async_update_listeners()
+
+    async def async_reset_evacuation(self, by: str, context: Context) -> None:
+        """Reset the branch after an evacuation (a person says so); the plan's mode applies."""
+        try:
+            outcome = self.rules.reset_evacuation()
+        except SafetyError as err:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key=err.code,
+                translation_placeholders={"branch": self.title},
+            ) from err
+        await self._async_save_safety()
+        (reset,) = outcome.events
+        assert isinstance(reset, EvacuationReset)
+        LOGGER.warning(
+            "%s reset by %s after the evacuation of %s; the opening hours apply again",
+            self.title,
+            by,
+            reset.evacuation.alarm_at.isoformat(),
+        )
+        self._fire_evacuation_event("reset", context, reset.evacuation, by)
+        outcome.events.clear()
+        if self.data is not None:
+            outcome.commands.extend(self.rules.door_commands(self.data))
+        await self._async_apply(outcome, context)
+        self.async_update_listeners()
+        await self.async_refresh()
+
+    async def async_acknowledge_alarms(self, by: str, context: Context) -> int:
+        """Acknowledge the branch's alarms for a person; return how many were unacknowledged."""
+        alarms = self.rules.acknowledge_alarms(dt_util.utcnow())
+        await self._async_save_safety()
+        if alarms:
+            self.hass.bus.async_fire(
+                EVENT_ALARMS_ACKNOWLEDGED,
+                {
+                    "branch": self.title,
+                    "by": by,
+                    "count": len(alarms),
+                    "kinds": sorted({a.kind.value for a in alarms}),
+                },
+                context=context,
+            )
+        self.async_update_listeners()
+        return len(alarms)
+
+    async def async_building_empty(self, by: str, context: Context) -> int:
+        """Count nobody inside (a person checked); return how many were counted inside."""
+        if "counter.in" not in self.point_map:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="no_people_counter",
+                translation_placeholders={"branch": self.title},
+            )
+        event = self.rules.building_empty()
+        self._report_occupancy_reset(event.was_inside, event.why, context, by)
+        return event.was_inside
 
     # -- tailgating ------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Logbook lines for access attempts and tailgating that a duty manager can read at a glance."""
+"""Logbook lines a duty manager can read at a glance: access, tailgating, alarms, evacuation."""
 
 from __future__ import annotations
 
@@ -9,6 +9,12 @@ from homeassistant.components.logbook import LOGBOOK_ENTRY_MESSAGE, LOGBOOK_ENTR
 from homeassistant.core import Event, HomeAssistant, callback
 
 from .const import DOMAIN, EVENT_ACCESS, EVENT_TAILGATING
+from .coordinator import (
+    EVENT_ALARM,
+    EVENT_ALARMS_ACKNOWLEDGED,
+    EVENT_EVACUATION,
+    EVENT_OCCUPANCY_RESET,
+)
 from .reader_keys import EVENT_READER_THROTTLED
 
 REASONS = {
@@ -29,12 +35,67 @@ REASONS = {
     "adult_not_member": "accompanying adult's card is not a member's",
     "outside_window": "staff card outside its hours",
     "fire_alarm": "fire alarm: entry suspended",
+    "evacuation": "evacuation not yet reset: entry suspended",
     "controller_unreachable": "door controller not answering",
+}
+
+
+ALARMS = {
+    "door_forced": "{door} door forced",
+    "door_held_open": "{door} door held open",
+    "panic": "panic button ({button}) pressed",
+    "fire_fault": "fire panel fault",
+    "controller_lost": "controller ({module}) not answering",
 }
 
 
 def _door(data: Mapping[str, Any]) -> str:
     return str(data.get("door", "door")).replace("_", " ")
+
+
+def _line(data: Mapping[str, Any], message: str) -> dict[str, str]:
+    return {
+        LOGBOOK_ENTRY_NAME: str(data.get("branch", "Smart Library")),
+        LOGBOOK_ENTRY_MESSAGE: message,
+    }
+
+
+def _alarm(data: Mapping[str, Any]) -> str:
+    template = ALARMS.get(str(data.get("kind")), str(data.get("kind")))
+    words = {
+        k: str(data.get(k, "")).replace("_", " ") for k in ("door", "button", "module")
+    }
+    return "alarm: " + template.format(**words) + " (on until acknowledged)"
+
+
+def _evacuation(data: Mapping[str, Any]) -> str:
+    state = data.get("state")
+    inside = data.get("inside_at_alarm")
+    counted = f"; {inside} counted inside" if inside is not None else ""
+    if state == "evacuation":
+        return (
+            "fire alarm: evacuation — every door released, lights on, the evacuation "
+            f"message on every zone{counted}"
+        )
+    if state == "evacuation_reset_needed":
+        return (
+            "fire panel reset: evacuation — reset needed; doors stay released and no "
+            "card opens them until a person resets the branch"
+        )
+    return (
+        f"reset after the evacuation by {data.get('by', 'someone')}; "
+        "the opening hours apply again"
+    )
+
+
+def _occupancy_reset(data: Mapping[str, Any]) -> str:
+    was = data.get("was_inside")
+    if data.get("why") == "rule":
+        return (
+            f"people inside set from {was} to 0: closed, every door locked and the "
+            "counter still for the set time"
+        )
+    return f"people inside set from {was} to 0: building empty, checked by {data.get('by')}"
 
 
 @callback
@@ -83,6 +144,23 @@ def async_describe_events(
             ),
         }
 
+    @callback
+    def describe_acknowledged(event: Event) -> dict[str, str]:
+        data = event.data
+        count = int(data.get("count", 0))
+        alarms = f"{count} alarm{'s' if count != 1 else ''}"
+        return _line(data, f"{alarms} acknowledged by {data.get('by')}")
+
     async_describe_event(DOMAIN, EVENT_ACCESS, describe_access)
     async_describe_event(DOMAIN, EVENT_TAILGATING, describe_tailgating)
+    async_describe_event(DOMAIN, EVENT_ALARM, lambda e: _line(e.data, _alarm(e.data)))
+    async_describe_event(DOMAIN, EVENT_ALARMS_ACKNOWLEDGED, describe_acknowledged)
+    async_describe_event(
+        DOMAIN, EVENT_EVACUATION, lambda e: _line(e.data, _evacuation(e.data))
+    )
+    async_describe_event(
+        DOMAIN,
+        EVENT_OCCUPANCY_RESET,
+        lambda e: _line(e.data, _occupancy_reset(e.data)),
+    )
     async_describe_event(DOMAIN, EVENT_READER_THROTTLED, describe_throttled)

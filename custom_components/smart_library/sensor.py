@@ -1,4 +1,10 @@
-"""Occupancy of a branch (people inside, entries today) and its opening hours (mode, times)."""
+"""Occupancy of a branch (people inside, entries today), its mode and times, its alarms.
+
+The mode sensor shows the branch's mode: the opening hours' (staffed, smart, event, closed), or
+`evacuation` from a fire alarm and `evacuation_reset_needed` from the panel's reset until a person
+resets the branch. "Unacknowledged alarms" counts the latched alarms nobody has acknowledged:
+the first thing a dashboard shows.
+"""
 
 from __future__ import annotations
 
@@ -19,12 +25,14 @@ from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
+from .binary_sensor import evacuation_attributes
 from .coordinator import BranchCoordinator
+from .engine.alarms import EvacuationState
 from .engine.occupancy import Occupancy
 from .engine.schedule import Mode
 from .entity import BranchEntity, HoursEntity
 from .hours import BranchHours
-from .models import SmartLibraryConfigEntry
+from .models import Branch, SmartLibraryConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -73,15 +81,62 @@ OCCUPANCY: tuple[OccupancySensorDescription, ...] = (
     ),
 )
 
+
+@dataclass(frozen=True, kw_only=True)
+class BranchSensorDescription(SensorEntityDescription):
+    """A sensor of the branch as a whole: its opening hours and its controller's state."""
+
+    value_fn: Callable[[Branch], str | int | None]
+    attributes_fn: Callable[[Branch], dict[str, Any]] | None = None
+
+
+def _mode(branch: Branch) -> str:
+    """Return the branch's mode: its evacuation state if it has one, else the plan's mode."""
+    evacuation = branch.coordinator.evacuation
+    return evacuation.state.value if evacuation else branch.hours.mode.value
+
+
+def _mode_attributes(branch: Branch) -> dict[str, Any]:
+    evacuation = evacuation_attributes(branch.coordinator)
+    return {
+        "override": branch.hours.override,
+        "plan_mode": branch.hours.mode.value,  # what applies once a person resets
+        "alarm_at": evacuation["alarm_at"],
+        "inside_at_alarm": evacuation["inside_at_alarm"],
+    }
+
+
+def _alarm_list(branch: Branch) -> dict[str, Any]:
+    return {
+        "alarms": [
+            {
+                "kind": alarm.kind.value,
+                "subject": alarm.subject,
+                "since": alarm.since.isoformat(),
+                "live": alarm.live,
+            }
+            for alarm in branch.coordinator.unacknowledged_alarms
+        ]
+    }
+
+
+MODE = BranchSensorDescription(
+    key="mode",
+    translation_key="mode",
+    device_class=SensorDeviceClass.ENUM,
+    options=[m.value for m in Mode] + [s.value for s in EvacuationState],
+    value_fn=_mode,
+    attributes_fn=_mode_attributes,
+)
+
+UNACKNOWLEDGED_ALARMS = BranchSensorDescription(
+    key="unacknowledged_alarms",
+    translation_key="unacknowledged_alarms",
+    value_fn=lambda b: len(b.coordinator.unacknowledged_alarms),
+    attributes_fn=_alarm_list,
+)
+
 HOURS: tuple[HoursSensorDescription, ...] = (
-    HoursSensorDescription(
-        key="mode",
-        translation_key="mode",
-        device_class=SensorDeviceClass.ENUM,
-        options=[m.value for m in Mode],
-        value_fn=lambda h: h.mode.value,
-        attributes_fn=lambda h: {"override": h.override},
-    ),
     HoursSensorDescription(
         key="next_change",
         translation_key="next_change",
@@ -108,8 +163,10 @@ async def async_setup_entry(
     """Add the opening-hours sensors of every branch, and occupancy where it has a counter."""
     for subentry_id, branch in entry.runtime_data.branches.items():
         entities: list[SensorEntity] = [
-            HoursSensor(branch.hours, description) for description in HOURS
+            BranchSensor(branch, description)
+            for description in (MODE, UNACKNOWLEDGED_ALARMS)
         ]
+        entities.extend(HoursSensor(branch.hours, description) for description in HOURS)
         if "counter.in" in branch.coordinator.point_map:
             entities.extend(
                 OccupancySensor(branch.coordinator, description)
@@ -165,3 +222,38 @@ class HoursSensor(HoursEntity, SensorEntity):
         if self.entity_description.attributes_fn is None:
             return None
         return self.entity_description.attributes_fn(self.hours)
+
+
+class BranchSensor(HoursEntity, SensorEntity):
+    """A sensor of the branch as a whole: available whatever the controller does.
+
+    The mode is known before the entity is added (the opening hours are computed when they are
+    built, the stored evacuation state is read before the first poll), so a reload never shows a
+    mode the branch is not in.
+    """
+
+    entity_description: BranchSensorDescription
+
+    def __init__(self, branch: Branch, description: BranchSensorDescription) -> None:
+        """Initialise from the branch's hours and its coordinator."""
+        super().__init__(branch.hours, description)
+        self.branch = branch
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the hours and the controller's state."""
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            self.branch.coordinator.async_add_listener(self.async_write_ha_state)
+        )
+
+    @property
+    def native_value(self) -> str | int | None:
+        """Return the value."""
+        return self.entity_description.value_fn(self.branch)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Return the description's attributes, if any."""
+        if self.entity_description.attributes_fn is None:
+            return None
+        return self.entity_description.attributes_fn(self.branch)

@@ -14,6 +14,11 @@ reads member data —
 - reader keys: create_reader_key, revoke_reader_key, list_reader_keys (a key opens doors;
   their handlers and schemas are in reader_keys.py, registered from here too).
 
+Admin only, too: reset_evacuation (it re-opens a branch to card entry after a fire alarm).
+
+Staff (any user who may control the branch's entities; read-only users refused, in safety.py):
+acknowledge_alarm, building_empty.
+
 Any user: request_access. It changes nothing about who may enter: it asks for one decision with
 a card and a PIN, which the door would ask anyway; every attempt counts against the card's
 lock-out, so a caller can guess no faster than a person at the door. Door readers use reader keys
@@ -45,7 +50,7 @@ from homeassistant.helpers.service import async_register_admin_service
 from homeassistant.util import dt as dt_util
 import probatio
 
-from . import member_services as members
+from . import member_services as members, safety
 from .const import DOMAIN
 from .engine.schedule import DayException, Event, Mode, ScheduleError, parse_periods
 from .hours import BranchHours, schedule_error
@@ -233,6 +238,23 @@ ACTIONS: tuple[Action, ...] = (
         response=OPTIONAL,
     ),
     Action("book_room", members.book_room, _M["book_room"], response=OPTIONAL),
+    # After an evacuation (admin: it re-opens the building to cards; see safety.py).
+    Action("reset_evacuation", safety.reset_evacuation, probatio.Schema(BRANCH)),
+    # Staff: alarms seen, the building checked empty (read-only users refused; see safety.py).
+    Action(
+        "acknowledge_alarm",
+        safety.acknowledge_alarm,
+        probatio.Schema(BRANCH),
+        admin=False,
+        response=OPTIONAL,
+    ),
+    Action(
+        "building_empty",
+        safety.building_empty,
+        probatio.Schema(BRANCH),
+        admin=False,
+        response=OPTIONAL,
+    ),
     # A decision at a door: any user (see the module's docstring).
     Action(
         "request_access",

@@ -17,6 +17,8 @@ from pytest_homeassistant_custom_component.common import async_mock_service
 from custom_components.smart_library.const import DOMAIN
 from simulator.building import SimulatedBuilding
 
+from .faults import refuse_writes
+
 BLUEPRINTS = (
     Path(__file__).resolve().parents[2] / "blueprints" / "automation" / "smart_library"
 )
@@ -176,7 +178,7 @@ async def test_closing_without_pa_or_counter_and_a_door_that_will_not_lock(
 ) -> None:
     """A branch with no PA and no people counter (a generic I/O module) can use the countdown.
 
-    At closing a door that cannot be locked (here a fire alarm holds it released) does not stop
+    At closing a door that cannot be locked (its controller refuses the write) does not stop
     the rest: the lights still go out as planned.
     """
     await _use(
@@ -189,11 +191,6 @@ async def test_closing_without_pa_or_counter_and_a_door_that_will_not_lock(
             "doors": ["lock.oadby_library_entrance_door"],
         },
     )
-    coordinator = next(
-        iter(
-            hass.config_entries.async_entries(DOMAIN)[0].runtime_data.branches.values()
-        )
-    ).coordinator
 
     async def mode(option: str) -> None:
         await hass.services.async_call(
@@ -204,16 +201,16 @@ async def test_closing_without_pa_or_counter_and_a_door_that_will_not_lock(
         )
         await hass.async_block_till_done(wait_background_tasks=True)
 
-    await mode("event")  # opened by hand for an evening talk
+    await mode("staffed")  # opened by hand: the entrance held released
+    assert building.get("door.entrance.hold") is True
     building.set("light.zone_2", True)
     building.set("light.zone_3", True)
-    building.raise_fire_alarm()
-    await coordinator.async_refresh()
-    await hass.async_block_till_done()
+    refuse_writes(building, {"door.entrance.hold"})
 
     await mode("closed")
     assert hass.states.get("sensor.oadby_library_mode").state == "closed"
     assert building.get("light.zone_2") is False
     assert building.get("light.zone_3") is False
-    assert building.get("door.entrance.hold") is True  # the fire rule wins over "lock"
+    assert building.get("door.entrance.hold") is True  # the controller refused "lock"
+    assert ("door.entrance.hold", False) in building.refused
     assert building.get("pa.message") == 0  # no PA zones chosen: nothing played

@@ -76,6 +76,7 @@ async def _call(
     "platform",
     [
         Platform.BINARY_SENSOR,
+        Platform.BUTTON,
         Platform.CALENDAR,
         Platform.EVENT,
         Platform.LIGHT,

@@ -19,6 +19,7 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
+    async_capture_events,
     async_fire_time_changed,
 )
 
@@ -226,13 +227,14 @@ async def test_doors_catch_up_with_a_change_missed_while_the_controller_was_away
     assert building.get("door.entrance.hold") is False
 
 
-async def test_people_counted_inside_at_closing_stay_counted_until_opening(
+async def test_people_counted_inside_stay_counted_until_a_person_says_empty(
     hass: HomeAssistant, clock: Any, branch: str, building: SimulatedBuilding
 ) -> None:
-    """Someone counted inside at closing stays counted; the next opening counts from zero.
+    """Someone counted inside at closing stays counted, through the next opening too.
 
     Resetting at closing would make them vanish, and the closing routine would think the
-    building empty and put the lights out.
+    building empty and put the lights out; resetting at opening would hide someone who never
+    left. Only a person says the building is empty ("Building empty"), and the logbook says who.
     """
     people = "sensor.oadby_library_people_inside"
     clock.move_to("2026-11-24 19:00:00+00:00")
@@ -255,6 +257,25 @@ async def test_people_counted_inside_at_closing_stay_counted_until_opening(
     async_fire_time_changed(hass, dt_util.utcnow())
     await _refresh(hass)
     assert _state(hass, MODE) == Mode.SMART
+    assert _state(hass, people) == "1"  # nobody was counted out
+
+    resets = async_capture_events(hass, "smart_library_occupancy_reset")
+    await hass.services.async_call(
+        "button",
+        "press",
+        {ATTR_ENTITY_ID: "button.oadby_library_building_empty"},
+        blocking=True,
+    )
+    assert _state(hass, people) == "0"
+    assert [e.data for e in resets] == [
+        {
+            "branch": "Oadby Library",
+            "was_inside": 1,
+            "why": "building_empty",
+            "by": "an automation",
+        }
+    ]
+    await _refresh(hass)
     assert _state(hass, people) == "0"
 
 
