@@ -8,7 +8,9 @@ import asyncio
 async def garbled_server(registers: int) -> tuple[asyncio.Server, int]:
     """Serve Modbus TCP answers that carry fewer registers than asked for (a short read)."""
 
-    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def answer(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         try:
             while header := await reader.readexactly(7):
                 length = int.from_bytes(header[4:6], "big")
@@ -22,7 +24,7 @@ async def garbled_server(registers: int) -> tuple[asyncio.Server, int]:
                     header[:4] + (len(body) + 1).to_bytes(2, "big") + header[6:7] + body
                 )
                 await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
+        except asyncio.IncompleteReadError, ConnectionError:
             writer.close()
 
     server = await asyncio.start_server(answer, "127.0.0.1", 0)
