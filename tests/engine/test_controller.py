@@ -241,6 +241,8 @@ async def test_module_settings_are_read_once_per_connection() -> None:
         {m: ModuleAddress("127.0.0.1", p) for m, p in moxa.ports.items()},
         timeout=1,
     )
+    heard: list[int] = []
+    client.add_settings_listener(lambda: heard.append(client.settings_reads))
     try:
         assert client.settings == {}
         for _ in range(5):
@@ -263,6 +265,7 @@ async def test_module_settings_are_read_once_per_connection() -> None:
             if (await client.read()).all_ok:
                 break
         assert client.settings_reads == 2
+        assert heard == [1, 2]  # told after each read
         assert client.settings["door.entrance.pulse_count"] == 0x10002
         assert moxa.setting_reads == 6
         # The reference controller has no such settings: nothing is read for them.

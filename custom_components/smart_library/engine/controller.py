@@ -157,9 +157,9 @@ class BranchController:
         self._clients: dict[str, AsyncModbusTcpClient] = {}
         self._links = {module: _Link() for module in point_map.modules}
         self.requests = 0  # Modbus requests sent, for benchmarks and diagnostics
-        self.settings_reads = (
-            0  # times a module's settings were read (a change: read anew)
-        )
+        # Times a module's settings were read (once per connection), and who wants to know.
+        self.settings_reads = 0
+        self._settings_listeners: list[Callable[[], None]] = []
 
     @property
     def read_plan(self) -> list[ReadBlock]:
@@ -184,6 +184,20 @@ class BranchController:
         for module_values in self._settings.values():
             values.update(module_values)
         return values
+
+    def add_settings_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call `listener` (in the event loop) after each read of a module's settings.
+
+        That is once per connection, so a listener sees the settings as they are after a module
+        reconnects (an installer's change applied with a restart, say). Returns the remover.
+        """
+        self._settings_listeners.append(listener)
+
+        def remove() -> None:
+            if listener in self._settings_listeners:
+                self._settings_listeners.remove(listener)
+
+        return remove
 
     def _refuse_if_down(self, modules: Iterable[str]) -> None:
         """Fail a command at once when one of its modules is down."""
@@ -367,6 +381,11 @@ class BranchController:
             link.fresh = False
         self._settings[module] = values
         self.settings_reads += 1
+        for listener in list(self._settings_listeners):
+            try:
+                listener()
+            except Exception:  # a listener's mistake must not fail the poll
+                _LOGGER.exception("Error in a module settings listener")
 
     async def _read_block(self, block: ReadBlock, *, poll: bool = False) -> PointValues:
         method = {
