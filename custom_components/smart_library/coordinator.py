@@ -146,6 +146,18 @@ def controller_error(
     )
 
 
+def _describe(command: Command) -> str:
+    """Return what a command does, for a log line."""
+    match command:
+        case HoldDoor(door=door, released=released, why=why):
+            what = "hold released" if released else "lock"
+            return f"{what} the {door.replace('_', ' ')} door ({why})"
+        case SetPoint(key=key, value=value):
+            return f"set {key} to {value}"
+        case PlayMessage(number=number, zone_mask=mask):
+            return f"play message {number} on zones {mask:#b}"
+
+
 def _update_failed(snapshot: Snapshot, branch: str) -> UpdateFailed:
     """Return the translated poll failure for a snapshot in which no module answered."""
     status = next(
@@ -201,9 +213,8 @@ class BranchCoordinator(DataUpdateCoordinator[Snapshot]):
             SAFETY_STORAGE_VERSION,
             f"{DOMAIN}.{entry.entry_id}.{subentry.subentry_id}.safety",
         )
-        self._stored: dict[str, Any] | None = (
-            None  # what the store holds (None: not read yet)
-        )
+        # What the store holds (None: not read yet).
+        self._stored: dict[str, Any] | None = None
         self._fire_write_failed = (
             False  # staff were told this alarm's holds did not take
         )
@@ -357,16 +368,19 @@ class BranchCoordinator(DataUpdateCoordinator[Snapshot]):
                 # Staff are told once per alarm; the rules ask again on every poll.
                 self._fire_write_failed = True
                 LOGGER.warning(
-                    "Fire alarm at %s: the controller did not take a command (%s): %s; "
-                    "it is sent again on every poll while the alarm lasts, and locking "
-                    "stays refused",
+                    "Fire alarm at %s: the controller did not take the command to %s: "
+                    "%s; it is sent again on every poll while the alarm lasts, and "
+                    "locking stays refused",
                     self.title,
-                    command,
+                    _describe(command),
                     err,
                 )
             else:
                 LOGGER.debug(
-                    "%s: command %s did not take: %s", self.title, command, err
+                    "%s: the command to %s did not take: %s",
+                    self.title,
+                    _describe(command),
+                    err,
                 )
             return False
         return True
@@ -379,7 +393,6 @@ class BranchCoordinator(DataUpdateCoordinator[Snapshot]):
                     "the evacuation message on every PA zone",
                     self.title,
                 )
-                self._fire_write_failed = False
                 self._fire_evacuation_event("evacuation", context)
             case FireAlarmCleared():
                 LOGGER.warning(
@@ -387,6 +400,8 @@ class BranchCoordinator(DataUpdateCoordinator[Snapshot]):
                     "released, no entry by card) until a person resets it",
                     self.title,
                 )
+                # A failed command in the next alarm is told again.
+                self._fire_write_failed = False
                 self._fire_evacuation_event("evacuation_reset_needed", context)
             case EvacuationReset():
                 self._fire_evacuation_event("reset", context, event.evacuation)

@@ -107,18 +107,20 @@ async def _use(hass: HomeAssistant, name: str, inputs: dict[str, Any]) -> None:
 
 
 @pytest.mark.usefixtures("init_integration")
-async def test_evacuation_drives_the_building(
+async def test_evacuation_tells_staff(
     hass: HomeAssistant, building: SimulatedBuilding
 ) -> None:
-    """Fire alarm: the evacuation message everywhere, every light on, staff told; reset told too."""
+    """Fire alarm: staff told at once; panel reset: told a person must reset the branch.
+
+    The evacuation message and the lights are the integration's own doing: the automation
+    names no zone and no light.
+    """
     notes = async_mock_service(hass, "notify", "duty_phone")
     await _use(
         hass,
         "evacuation",
         {
             "fire_alarm": "binary_sensor.oadby_library_fire_alarm",
-            "pa_zones": [f"media_player.oadby_library_pa_zone_{n}" for n in (1, 2, 3)],
-            "lights": [f"light.oadby_library_lighting_zone_{n}" for n in (1, 2, 3)],
             "notify_action": "notify.duty_phone",
         },
     )
@@ -134,13 +136,102 @@ async def test_evacuation_drives_the_building(
     assert all(building.get(f"light.zone_{n}") for n in (1, 2, 3))
     assert building.get("door.entrance.hold") is True  # the integration's own fire rule
     assert notes[0].data["title"] == "FIRE ALARM"
-    assert "Oadby Library" in notes[0].data["message"]
+    assert "Fire alarm at Oadby Library" in notes[0].data["message"]
 
     building.clear_fire_alarm()
     await coordinator.async_refresh()
     await hass.async_block_till_done()
-    assert notes[1].data["title"] == "Fire alarm cleared"
-    assert building.get("door.entrance.hold") is True  # until a person locks up
+    assert notes[1].data["title"] == "Fire panel reset — evacuation reset needed"
+    assert "Reset after evacuation" in notes[1].data["message"]
+    assert (
+        building.get("door.entrance.hold") is True
+    )  # until a person resets the branch
+    assert hass.states.get("sensor.oadby_library_mode").state == (
+        "evacuation_reset_needed"
+    )
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_evacuation_extra_zones_and_lights(
+    hass: HomeAssistant, building: SimulatedBuilding
+) -> None:
+    """Zones and lights named in the automation join in (here the branch's own, harmlessly)."""
+    async_mock_service(hass, "notify", "notify")
+    await _use(
+        hass,
+        "evacuation",
+        {
+            "fire_alarm": "binary_sensor.oadby_library_fire_alarm",
+            "pa_zones": ["media_player.oadby_library_pa_zone_1"],
+            "lights": ["light.oadby_library_lighting_zone_1"],
+        },
+    )
+    building.raise_fire_alarm()
+    coordinator = next(
+        iter(
+            hass.config_entries.async_entries(DOMAIN)[0].runtime_data.branches.values()
+        )
+    ).coordinator
+    building.writes.clear()
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    # The automation's play joins the running announcement instead of restarting it.
+    assert building.writes.count(("pa.command", 1)) == 1
+    assert (building.get("pa.message"), building.get("pa.zones")) == (7, 0b111)
+    assert building.get("light.zone_1") is True
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_a_branch_reset_in_its_hours_opens_again(
+    hass: HomeAssistant, building: SimulatedBuilding
+) -> None:
+    """An evacuation at night, reset once the branch is due open: the opening routine runs.
+
+    While the reset is needed the routine waits, whatever the hours say.
+    """
+    await _use(
+        hass,
+        "opening",
+        {
+            "mode_sensor": "sensor.oadby_library_mode",
+            "lights": ["light.oadby_library_lighting_zone_1"],
+            "pcs": ["switch.oadby_library_public_pcs_1"],
+        },
+    )
+    coordinator = next(
+        iter(
+            hass.config_entries.async_entries(DOMAIN)[0].runtime_data.branches.values()
+        )
+    ).coordinator
+    building.raise_fire_alarm()
+    await coordinator.async_refresh()
+    building.clear_fire_alarm()
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    await hass.services.async_call(
+        "select",
+        "select_option",
+        {"entity_id": "select.oadby_library_mode_override", "option": "staffed"},
+        blocking=True,
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    mode = hass.states.get("sensor.oadby_library_mode")
+    assert (mode.state, mode.attributes["plan_mode"]) == (
+        "evacuation_reset_needed",
+        "staffed",
+    )
+    assert building.get("pc.group_1") is False
+
+    await hass.services.async_call(
+        "button",
+        "press",
+        {"entity_id": "button.oadby_library_reset_after_evacuation"},
+        blocking=True,
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert hass.states.get("sensor.oadby_library_mode").state == "staffed"
+    assert building.get("pc.group_1") is True
+    assert building.get("door.entrance.hold") is True  # staffed: free entry
 
 
 @pytest.mark.usefixtures("init_integration")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import time
+from pathlib import Path
 from typing import Any
 
 import freezegun
@@ -12,9 +13,11 @@ from homeassistant.components.select import (
     SERVICE_SELECT_OPTION,
 )
 from homeassistant.const import ATTR_ENTITY_ID, ATTR_OPTION
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.event import async_track_state_change_event
+from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -27,6 +30,9 @@ from custom_components.smart_library.const import CONF_SCHEDULE, DOMAIN
 from custom_components.smart_library.engine.schedule import Mode, Period, Schedule
 from simulator.building import SimulatedBuilding
 
+BLUEPRINTS = (
+    Path(__file__).resolve().parents[2] / "blueprints" / "automation" / "smart_library"
+)
 MODE = "sensor.oadby_library_mode"
 CLOSES = "sensor.oadby_library_closes_at"
 OVERRIDE = "select.oadby_library_mode_override"
@@ -308,3 +314,90 @@ async def test_smart_cannot_be_forced_after_the_latest_smart_time(
     )
     assert _state(hass, MODE) == Mode.EVENT
     assert _state(hass, CLOSES) == "2026-11-25T00:00:00+00:00"
+
+
+async def test_a_reload_or_restart_in_smart_hours_never_shows_another_mode(
+    hass: HomeAssistant,
+    clock: Any,
+    branch: str,
+    building: SimulatedBuilding,
+    tmp_path: Path,
+) -> None:
+    """Every change of the mode sensor across a reload and a restart: none but "unavailable".
+
+    The mode is known before the sensor is added, so it never passes through "closed" and the
+    opening routine (lights, PCs, welcome) does not run again.
+    """
+    clock.move_to("2026-11-24 19:00:00+00:00")
+    async_fire_time_changed(hass, dt_util.utcnow())
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert _state(hass, MODE) == Mode.SMART
+    target = Path(hass.config.path("blueprints/automation/smart_library"))
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "opening.yaml").write_text((BLUEPRINTS / "opening.yaml").read_text())
+    assert await async_setup_component(
+        hass,
+        "automation",
+        {
+            "automation": {
+                "use_blueprint": {
+                    "path": "smart_library/opening.yaml",
+                    "input": {
+                        "mode_sensor": MODE,
+                        "lights": ["light.oadby_library_lighting_zone_1"],
+                        "pcs": ["switch.oadby_library_public_pcs_1"],
+                    },
+                }
+            }
+        },
+    )
+    await hass.async_block_till_done()
+    seen: list[str] = []
+
+    @callback
+    def record(event: Event[EventStateChangedData]) -> None:
+        new = event.data["new_state"]
+        seen.append(new.state if new else "removed")
+
+    async_track_state_change_event(hass, [MODE], record)
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    # Editing the branch (its opening hours form) reloads the entry.
+    subentry = entry.subentries["branch_oadby"]
+    hass.config_entries.async_update_subentry(
+        entry, subentry, data=dict(subentry.data) | {"release_seconds": 4}
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    # A restart: unloaded, then set up again.
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert seen, "the reloads happened"
+    assert set(seen) <= {Mode.SMART, "unavailable"}
+    assert _state(hass, MODE) == Mode.SMART
+    assert building.get("pc.group_1") is False  # the opening routine did not run
+    assert building.get("light.zone_1") is False
+
+
+async def test_forcing_staffed_keeps_the_people_counted_inside(
+    hass: HomeAssistant, clock: Any, branch: str, building: SimulatedBuilding
+) -> None:
+    """Closed with 18 counted inside, forced to staffed by hand: still 18 (it read 0 before)."""
+    people = "sensor.oadby_library_people_inside"
+    await _refresh(hass)
+    building.set("counter.in", int(building.get("counter.in")) + 18)
+    await _refresh(hass)
+    assert _state(hass, MODE) == Mode.CLOSED
+    assert _state(hass, people) == "18"
+    await hass.services.async_call(
+        SELECT_DOMAIN,
+        SERVICE_SELECT_OPTION,
+        {ATTR_ENTITY_ID: OVERRIDE, ATTR_OPTION: "staffed"},
+        blocking=True,
+    )
+    await _refresh(hass)
+    assert _state(hass, MODE) == Mode.STAFFED
+    assert _state(hass, people) == "18"
