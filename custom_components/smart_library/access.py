@@ -38,6 +38,7 @@ from .engine.access import AccessDecider, AccessRequest, Decision
 from .engine.membership import Booking, MemberError, check_booking, normalise_card
 from .engine.pins import LockoutPolicy, PinFormatError, new_pepper
 from .engine.store import MembershipStore
+from .library_system import LibrarySystem, is_sip2
 
 _T = TypeVar("_T")
 
@@ -87,10 +88,13 @@ class AccessOutcome:
     release_seconds: int
     card: str  # masked
     party: int
+    # The library system's screen message for the reader, once the PIN was right (SIP2
+    # backend only). In the answer, never in an event, a state or a log: it may name a member.
+    message: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         """Return the response of `request_access` (nothing secret in it)."""
-        return {
+        answer: dict[str, Any] = {
             "granted": self.granted,
             "reason": self.reason,
             "door": self.door,
@@ -98,6 +102,9 @@ class AccessOutcome:
             "card": self.card,
             "party": self.party,
         }
+        if self.message:
+            answer["message"] = self.message
+        return answer
 
 
 class LibraryAccess:
@@ -115,6 +122,8 @@ class LibraryAccess:
         self.entry_id = entry_id
         self.store = store
         self.decider = decider
+        # The library's system (SIP2), when it is the service's membership backend.
+        self.system: LibrarySystem | None = None
 
     @classmethod
     async def async_open(
@@ -145,7 +154,21 @@ class LibraryAccess:
             return store, AccessDecider(store, pepper, policy, grace, dt_util.now())
 
         store, decider = await hass.async_add_executor_job(open_store)
-        return cls(hass, entry_id, store, decider)
+        access = cls(hass, entry_id, store, decider)
+        entry = hass.config_entries.async_get_entry(entry_id)
+        if entry is not None and is_sip2(entry):
+            try:
+                access.system = await LibrarySystem.async_open(
+                    hass, entry, store, decider
+                )
+            except BaseException:
+                await hass.async_add_executor_job(store.close)
+                raise
+            access.system.async_start()
+        else:
+            # No LMS (any more): the PIN hashes of its recent grants are not kept.
+            await hass.async_add_executor_job(store.clear_grants)
+        return access
 
     @property
     def pepper(self) -> bytes:
@@ -153,7 +176,9 @@ class LibraryAccess:
         return self.decider.pepper
 
     async def async_close(self) -> None:
-        """Close the store."""
+        """Stop the library system's connection (its cache writes first), close the store."""
+        if self.system is not None:
+            await self.system.async_stop()
         await self.hass.async_add_executor_job(self.store.close)
 
     async def async_run(self, job: Callable[[], _T]) -> _T:
@@ -245,9 +270,13 @@ class LibraryAccess:
             adult_card=adult_card,
             adult_pin=adult_pin,
         )
-        decision: Decision = await self.hass.async_add_executor_job(
-            self.decider.decide, request
-        )
+        decision: Decision
+        if self.system is not None:
+            decision = await self.system.access.decide(request)
+        else:
+            decision = await self.hass.async_add_executor_job(
+                self.decider.decide, request
+            )
         reason: str = decision.reason.value
         granted = decision.granted
         if granted:
@@ -270,6 +299,7 @@ class LibraryAccess:
             release_seconds=branch.release_seconds if granted else 0,
             card=decision.card,
             party=decision.party if granted else 0,
+            message=decision.message,
         )
         self.announce(branch, outcome, decision.staff_role)
         return outcome

@@ -27,6 +27,7 @@ from .coordinator import BranchCoordinator
 from .engine.alarms import AlarmKind, EvacuationState
 from .entity import BranchEntity, HoursEntity, numbered
 from .hours import BranchHours
+from .library_system import library_system_entities
 from .models import Branch, SmartLibraryConfigEntry
 
 PARALLEL_UPDATES = 0
@@ -284,6 +285,7 @@ async def async_setup_entry(
         ]
         entities.append(OpenToMembers(branch, OPEN_TO_MEMBERS))
         async_add_entities(entities, config_subentry_id=subentry_id)
+    async_add_entities(library_system_entities(entry))
 
 
 class BranchBinarySensor(BranchEntity, BinarySensorEntity):

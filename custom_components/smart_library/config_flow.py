@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from ipaddress import ip_address
 import re
 from types import MappingProxyType
@@ -11,6 +11,7 @@ from typing import Any, override
 from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
     ConfigEntry,
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     ConfigSubentry,
@@ -18,10 +19,18 @@ from homeassistant.config_entries import (
     OptionsFlow,
     SubentryFlowResult,
 )
-from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
+from homeassistant.const import (
+    CONF_HOST,
+    CONF_NAME,
+    CONF_PASSWORD,
+    CONF_PORT,
+    CONF_USERNAME,
+    CONF_VERIFY_SSL,
+)
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -30,6 +39,8 @@ from homeassistant.helpers.selector import (
     SelectSelectorConfig,
     SelectSelectorMode,
     TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
     TimeSelector,
 )
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
@@ -79,6 +90,31 @@ from .engine.schedule import (
     format_time,
     parse_periods,
     parse_time,
+)
+from .library_system import (
+    BACKEND_SIP2,
+    CONF_BIRTH_DATE_FIELD,
+    CONF_CATEGORIES_ALLOWED,
+    CONF_CATEGORIES_DENIED,
+    CONF_CATEGORY_FIELD,
+    CONF_DIALECT,
+    CONF_ENCODING,
+    CONF_EXPIRY_FIELD,
+    CONF_INSTITUTION,
+    CONF_LMS_TIMEOUT,
+    CONF_LOCATION,
+    CONF_OFFLINE_DAYS,
+    CONF_REFUSING_FLAGS,
+    CONF_REQUIRE_BIRTH_DATE,
+    CONF_TLS,
+    DEFAULT_SIP2_PORT,
+    DIALECTS,
+    ENCODINGS,
+    LMS_OPTIONS_DEFAULTS,
+    async_try_lms,
+    categories_text,
+    is_sip2,
+    lms_policy,
 )
 
 CONF_SERVICE = "service"
@@ -349,12 +385,189 @@ async def _validate_branch(
     return await probe(data, POINT_MAPS[data[CONF_POINT_MAP]].modules[0])
 
 
+# -- the library's system (SIP2) as the membership backend ---------------------------------------
+
+_SIP2_TEXT = (CONF_USERNAME, CONF_INSTITUTION, CONF_LOCATION)
+_SIP2_FIELD_ERRORS = {
+    "invalid_host": CONF_HOST,
+    "password_required": CONF_PASSWORD,
+    "invalid_field_code": "base",
+    "custom_needs_birth_date": CONF_BIRTH_DATE_FIELD,
+}
+
+
+def _sip2_schema(
+    defaults: dict[str, Any], *, password_optional: bool = False
+) -> probatio.Schema:
+    """Return the form for the LMS connection. The password is never given back to a form."""
+
+    def suggested(key: str) -> dict[str, Any]:
+        return {"suggested_value": defaults.get(key, "")}
+
+    return probatio.Schema(
+        {
+            probatio.Required(
+                CONF_HOST, default=defaults.get(CONF_HOST, "")
+            ): TextSelector(),
+            probatio.Required(
+                CONF_PORT, default=defaults.get(CONF_PORT, DEFAULT_SIP2_PORT)
+            ): _number(1, 65535),
+            probatio.Required(
+                CONF_TLS, default=defaults.get(CONF_TLS, False)
+            ): BooleanSelector(),
+            probatio.Required(
+                CONF_VERIFY_SSL, default=defaults.get(CONF_VERIFY_SSL, True)
+            ): BooleanSelector(),
+            probatio.Optional(
+                CONF_USERNAME, description=suggested(CONF_USERNAME)
+            ): TextSelector(),
+            (
+                probatio.Optional(CONF_PASSWORD)
+                if password_optional
+                else probatio.Required(CONF_PASSWORD)
+            ): TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD)),
+            probatio.Optional(
+                CONF_INSTITUTION, description=suggested(CONF_INSTITUTION)
+            ): TextSelector(),
+            probatio.Optional(
+                CONF_LOCATION, description=suggested(CONF_LOCATION)
+            ): TextSelector(),
+            probatio.Required(
+                CONF_ENCODING, default=defaults.get(CONF_ENCODING, ENCODINGS[0])
+            ): SelectSelector(
+                SelectSelectorConfig(
+                    options=list(ENCODINGS), translation_key=CONF_ENCODING
+                )
+            ),
+        }
+    )
+
+
+async def _try_sip2(user_input: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """Normalise the LMS connection form and try it (log-in + status); return it and an error."""
+    data: dict[str, Any] = {
+        CONF_HOST: str(user_input.get(CONF_HOST, "")).strip(),
+        CONF_PORT: int(user_input.get(CONF_PORT, DEFAULT_SIP2_PORT)),
+        CONF_TLS: bool(user_input.get(CONF_TLS, False)),
+        CONF_VERIFY_SSL: bool(user_input.get(CONF_VERIFY_SSL, True)),
+        CONF_PASSWORD: str(user_input.get(CONF_PASSWORD) or ""),
+        CONF_ENCODING: str(user_input.get(CONF_ENCODING, ENCODINGS[0])),
+    }
+    for key in _SIP2_TEXT:
+        data[key] = str(user_input.get(key) or "").strip()
+    host = normal_host(data[CONF_HOST])
+    if host is None:
+        return data, "invalid_host"
+    data[CONF_HOST] = host
+    if data[CONF_USERNAME] and not data[CONF_PASSWORD]:
+        return data, "password_required"
+    return data, await async_try_lms(data)
+
+
+def _policy_schema(defaults: dict[str, Any]) -> probatio.Schema:
+    """Return the form for how the LMS's answers are read, and the offline cache."""
+
+    def suggested(key: str) -> dict[str, Any]:
+        return {"suggested_value": defaults.get(key, "")}
+
+    return probatio.Schema(
+        {
+            probatio.Required(
+                CONF_DIALECT, default=defaults[CONF_DIALECT]
+            ): SelectSelector(
+                SelectSelectorConfig(
+                    options=list(DIALECTS),
+                    translation_key=CONF_DIALECT,
+                    mode=SelectSelectorMode.DROPDOWN,
+                )
+            ),
+            probatio.Optional(
+                CONF_EXPIRY_FIELD, description=suggested(CONF_EXPIRY_FIELD)
+            ): TextSelector(),
+            probatio.Optional(
+                CONF_BIRTH_DATE_FIELD, description=suggested(CONF_BIRTH_DATE_FIELD)
+            ): TextSelector(),
+            probatio.Optional(
+                CONF_CATEGORY_FIELD, description=suggested(CONF_CATEGORY_FIELD)
+            ): TextSelector(),
+            probatio.Required(
+                CONF_REFUSING_FLAGS, default=list(defaults[CONF_REFUSING_FLAGS])
+            ): SelectSelector(
+                SelectSelectorConfig(
+                    options=[str(n) for n in range(14)],
+                    multiple=True,
+                    translation_key=CONF_REFUSING_FLAGS,
+                    mode=SelectSelectorMode.LIST,
+                )
+            ),
+            probatio.Optional(
+                CONF_CATEGORIES_ALLOWED, description=suggested(CONF_CATEGORIES_ALLOWED)
+            ): TextSelector(),
+            probatio.Optional(
+                CONF_CATEGORIES_DENIED, description=suggested(CONF_CATEGORIES_DENIED)
+            ): TextSelector(),
+            probatio.Required(
+                CONF_REQUIRE_BIRTH_DATE, default=defaults[CONF_REQUIRE_BIRTH_DATE]
+            ): BooleanSelector(),
+            probatio.Required(
+                CONF_OFFLINE_DAYS, default=defaults[CONF_OFFLINE_DAYS]
+            ): _number(0, 30),
+            probatio.Required(
+                CONF_LMS_TIMEOUT, default=defaults[CONF_LMS_TIMEOUT]
+            ): NumberSelector(
+                NumberSelectorConfig(
+                    min=0.5,
+                    max=10,
+                    step=0.5,
+                    mode=NumberSelectorMode.BOX,
+                    unit_of_measurement="s",
+                )
+            ),
+        }
+    )
+
+
+def _policy_options(user_input: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """Normalise the policy form; return the options and an error key (or None)."""
+    options: dict[str, Any] = {
+        CONF_DIALECT: str(
+            user_input.get(CONF_DIALECT, LMS_OPTIONS_DEFAULTS[CONF_DIALECT])
+        ),
+        CONF_REFUSING_FLAGS: sorted(
+            {str(int(n)) for n in user_input.get(CONF_REFUSING_FLAGS, [])}, key=int
+        ),
+        CONF_CATEGORIES_ALLOWED: categories_text(
+            user_input.get(CONF_CATEGORIES_ALLOWED)
+        ),
+        CONF_CATEGORIES_DENIED: categories_text(user_input.get(CONF_CATEGORIES_DENIED)),
+        CONF_REQUIRE_BIRTH_DATE: bool(user_input.get(CONF_REQUIRE_BIRTH_DATE, True)),
+        CONF_OFFLINE_DAYS: int(user_input.get(CONF_OFFLINE_DAYS, 7)),
+        CONF_LMS_TIMEOUT: float(user_input.get(CONF_LMS_TIMEOUT, 2.0)),
+    }
+    for key in (CONF_EXPIRY_FIELD, CONF_BIRTH_DATE_FIELD, CONF_CATEGORY_FIELD):
+        options[key] = str(user_input.get(key) or "").strip().upper()
+    try:
+        policy = lms_policy(options)
+    except ValueError:
+        return options, "invalid_field_code"
+    if policy.require_birth_date and policy.dialect.birth_date is None:
+        return options, "custom_needs_birth_date"
+    return options, None
+
+
+def _sip2_errors(error: str) -> dict[str, str]:
+    """Put an LMS form's error on the field it is about (the whole form otherwise)."""
+    return {_SIP2_FIELD_ERRORS.get(error, "base"): error}
+
+
 class SmartLibraryConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up a library service; discovered controllers become its branches."""
 
     VERSION = 1
 
     _discovered: dict[str, Any]
+    _name: str
+    _sip2: dict[str, Any]
 
     @classmethod
     @callback
@@ -387,6 +600,9 @@ class SmartLibraryConfigFlow(ConfigFlow, domain=DOMAIN):
                 errors[CONF_NAME] = "name_required"
             elif service_name_taken(self.hass, name):
                 errors[CONF_NAME] = "service_name_taken"
+            elif user_input.get(CONF_BACKEND) == BACKEND_SIP2:
+                self._name = name
+                return await self.async_step_sip2()
             else:
                 return self.async_create_entry(
                     title=name, data={CONF_NAME: name, CONF_BACKEND: BACKEND_LOCAL}
@@ -400,13 +616,166 @@ class SmartLibraryConfigFlow(ConfigFlow, domain=DOMAIN):
                         CONF_BACKEND, default=BACKEND_LOCAL
                     ): SelectSelector(
                         SelectSelectorConfig(
-                            options=[BACKEND_LOCAL], translation_key=CONF_BACKEND
+                            options=[BACKEND_LOCAL, BACKEND_SIP2],
+                            translation_key=CONF_BACKEND,
                         )
                     ),
                 }
             ),
             errors=errors,
         )
+
+    async def async_step_sip2(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Connect the service to its library management system; the LMS is tried first."""
+        errors: dict[str, str] = {}
+        defaults: dict[str, Any] = {}
+        if user_input is not None:
+            data, error = await _try_sip2(user_input)
+            if error is None:
+                self._sip2 = data
+                return await self.async_step_sip2_policy()
+            errors, defaults = _sip2_errors(error), data
+        return self.async_show_form(
+            step_id="sip2", data_schema=_sip2_schema(defaults), errors=errors
+        )
+
+    async def async_step_sip2_policy(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Say how the LMS's answers are read (dialect, refusing flags, categories, cache)."""
+        errors: dict[str, str] = {}
+        defaults = dict(LMS_OPTIONS_DEFAULTS)
+        if user_input is not None:
+            options, error = _policy_options(user_input)
+            if error is None:
+                return self.async_create_entry(
+                    title=self._name,
+                    data={CONF_NAME: self._name, CONF_BACKEND: BACKEND_SIP2}
+                    | self._sip2,
+                    options=options,
+                )
+            errors, defaults = _sip2_errors(error), defaults | options
+        return self.async_show_form(
+            step_id="sip2_policy", data_schema=_policy_schema(defaults), errors=errors
+        )
+
+    async def async_step_reauth(
+        self, entry_data: Mapping[str, Any]
+    ) -> ConfigFlowResult:
+        """Ask for the SIP account again: the LMS refused the service's login."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Take the SIP login and password, try them, save them and restart the service."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = dict(entry.data) | {
+                CONF_USERNAME: str(user_input.get(CONF_USERNAME) or "").strip(),
+                CONF_PASSWORD: str(user_input.get(CONF_PASSWORD) or ""),
+            }
+            if data[CONF_USERNAME] and not data[CONF_PASSWORD]:
+                error: str | None = "password_required"
+            else:
+                error = await async_try_lms(data)
+            if error is None:
+                return self._update_and_restart(entry, data)
+            errors = _sip2_errors(error)
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=probatio.Schema(
+                {
+                    probatio.Optional(
+                        CONF_USERNAME,
+                        description={
+                            "suggested_value": entry.data.get(CONF_USERNAME, "")
+                        },
+                    ): TextSelector(),
+                    probatio.Required(CONF_PASSWORD): TextSelector(
+                        TextSelectorConfig(type=TextSelectorType.PASSWORD)
+                    ),
+                }
+            ),
+            description_placeholders={
+                "host": f"{entry.data.get(CONF_HOST)}:{entry.data.get(CONF_PORT)}"
+            },
+            errors=errors,
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Choose the service's membership backend: its LMS over SIP2, or the local store."""
+        return self.async_show_menu(
+            step_id="reconfigure",
+            menu_options=["reconfigure_sip2", "reconfigure_local"],
+        )
+
+    async def async_step_reconfigure_sip2(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the LMS connection (tried first); an empty password keeps the saved one."""
+        entry = self._get_reconfigure_entry()
+        current = dict(entry.data) if is_sip2(entry) else {}
+        errors: dict[str, str] = {}
+        defaults = current
+        if user_input is not None:
+            form = dict(user_input)
+            if not form.get(CONF_PASSWORD) and current.get(CONF_PASSWORD):
+                form[CONF_PASSWORD] = current[CONF_PASSWORD]
+            data, error = await _try_sip2(form)
+            if error is None:
+                name = entry.data.get(CONF_NAME, entry.title)
+                options = dict(LMS_OPTIONS_DEFAULTS) | dict(entry.options)
+                return self._update_and_restart(
+                    entry,
+                    {CONF_NAME: name, CONF_BACKEND: BACKEND_SIP2} | data,
+                    options,
+                )
+            errors, defaults = _sip2_errors(error), data
+        return self.async_show_form(
+            step_id="reconfigure_sip2",
+            data_schema=_sip2_schema(
+                defaults, password_optional=bool(current.get(CONF_PASSWORD))
+            ),
+            errors=errors,
+        )
+
+    async def async_step_reconfigure_local(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Decide with the local membership store (the LMS's settings are forgotten)."""
+        entry = self._get_reconfigure_entry()
+        name = entry.data.get(CONF_NAME, entry.title)
+        options = {
+            k: v for k, v in entry.options.items() if k not in LMS_OPTIONS_DEFAULTS
+        }
+        return self._update_and_restart(
+            entry, {CONF_NAME: name, CONF_BACKEND: BACKEND_LOCAL}, options
+        )
+
+    def _update_and_restart(
+        self,
+        entry: ConfigEntry,
+        data: dict[str, Any],
+        options: dict[str, Any] | None = None,
+    ) -> ConfigFlowResult:
+        """Save the entry and restart the service with it.
+
+        The service's update listener reloads it when something changed; when nothing did
+        (the LMS's account was put right at the LMS), or the service is not loaded, the reload
+        is asked for here.
+        """
+        new_options = dict(entry.options) if options is None else options
+        changed = data != dict(entry.data) or new_options != dict(entry.options)
+        result = self.async_update_and_abort(entry, data=data, options=new_options)
+        if not changed or entry.state is not ConfigEntryState.LOADED:
+            self.hass.config_entries.async_schedule_reload(entry.entry_id)
+        return result
 
     @override
     async def async_step_zeroconf(
@@ -590,17 +959,23 @@ ACCESS_OPTIONS = (
 class ServiceOptionsFlow(OptionsFlow):
     """Card + PIN settings of the library service: lock-out after wrong PINs, room grace.
 
-    Saving reloads the service (its update listener), so the doors use the new settings.
+    Saving reloads the service (its update listener), so the doors use the new settings. A
+    service on its library system (SIP2) has a second step: how the LMS's answers are read.
     """
+
+    _options: dict[str, Any]
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Show and save the settings."""
+        """Show and save the settings; a service on its LMS goes on to the LMS's settings."""
         if user_input is not None:
-            return self.async_create_entry(
-                data={key: int(value) for key, value in user_input.items()}
-            )
+            self._options = dict(self.config_entry.options) | {
+                key: int(value) for key, value in user_input.items()
+            }
+            if is_sip2(self.config_entry):
+                return await self.async_step_library_system()
+            return self.async_create_entry(data=self._options)
         options = self.config_entry.options
         return self.async_show_form(
             step_id="init",
@@ -612,6 +987,27 @@ class ServiceOptionsFlow(OptionsFlow):
                     for key, default, low, high in ACCESS_OPTIONS
                 }
             ),
+        )
+
+    async def async_step_library_system(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """How the LMS's answers are read, and how long a grant lets a card in offline."""
+        errors: dict[str, str] = {}
+        defaults = dict(LMS_OPTIONS_DEFAULTS) | {
+            k: v
+            for k, v in self.config_entry.options.items()
+            if k in LMS_OPTIONS_DEFAULTS
+        }
+        if user_input is not None:
+            options, error = _policy_options(user_input)
+            if error is None:
+                return self.async_create_entry(data=self._options | options)
+            errors, defaults = _sip2_errors(error), defaults | options
+        return self.async_show_form(
+            step_id="library_system",
+            data_schema=_policy_schema(defaults),
+            errors=errors,
         )
 
 

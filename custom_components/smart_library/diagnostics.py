@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
+from .library_system import REDACTED_DATA
 from .models import SmartLibraryConfigEntry
 
 
@@ -56,9 +58,13 @@ async def async_get_config_entry_diagnostics(
     membership["cards_locked_out"] = len(
         await hass.async_add_executor_job(access.decider.lockout.snapshot)
     )
-    return {
-        "service": dict(entry.data),
+    answer: dict[str, Any] = {
+        # The library system's SIP login and password never leave the entry.
+        "service": async_redact_data(dict(entry.data), REDACTED_DATA),
         "options": dict(entry.options),
         "membership": membership,
         "branches": branches,
     }
+    if access.system is not None:
+        answer["library_system"] = access.system.diagnostics()
+    return answer

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from datetime import time
 from ipaddress import ip_address
 import socket
@@ -19,6 +20,7 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.selector import TextSelector
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
+import probatio
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -44,6 +46,7 @@ from custom_components.smart_library.engine.schedule import (
     example_schedule,
 )
 from simulator.building import SimulatedBuilding
+from simulator.lms import SimulatedLms
 from tests.components.conftest import branch_data
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -591,3 +594,244 @@ async def test_moved_questions_of_removed_branches_are_pruned(
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
     async_prune_moved_issues(hass, mock_config_entry.entry_id)
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+
+
+# -- the library's system over SIP2 as the membership backend ------------------------------------
+
+
+@pytest.fixture
+async def lms() -> AsyncGenerator[SimulatedLms]:
+    """Serve the simulated LMS on 127.0.0.1."""
+    sim = SimulatedLms()
+    await sim.start()
+    yield sim
+    await sim.stop()
+
+
+def _sip2_form(sim: SimulatedLms, **changes: Any) -> dict[str, Any]:
+    """Return the LMS connection form, filled in for the simulated LMS."""
+    return {
+        CONF_HOST: "127.0.0.1",
+        CONF_PORT: sim.port,
+        "tls": False,
+        "verify_ssl": True,
+        "username": "sip",
+        "password": "sip-password",
+        "institution": "DEMO",
+        "encoding": "cp850",
+    } | changes
+
+
+POLICY = {
+    "dialect": "koha",
+    "refusing_flags": ["0", "4", "10"],
+    "categories_denied": "temp, ill",
+    "require_birth_date": True,
+    "offline_days": 3,
+    "lms_timeout": 1.5,
+}
+
+
+async def test_user_creates_a_service_on_its_lms(
+    hass: HomeAssistant, lms: SimulatedLms
+) -> None:
+    """Backend SIP2: the LMS is tried before anything is saved; each failure says why."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_NAME: "Shire Libraries", CONF_BACKEND: "sip2"}
+    )
+    assert (result["type"], result["step_id"]) == (FlowResultType.FORM, "sip2")
+    for form, error in (
+        (_sip2_form(lms, host="bad host"), {CONF_HOST: "invalid_host"}),
+        (_sip2_form(lms, port=_closed_port()), {"base": "lms_cannot_connect"}),
+        (_sip2_form(lms, password="wrong"), {"base": "invalid_auth"}),
+        (
+            _sip2_form(lms, username="sip", password=""),
+            {"password": "password_required"},
+        ),
+        (_sip2_form(lms, institution="A|B"), {"base": "invalid_sip2_text"}),
+        (_sip2_form(lms, tls=True), {"base": "tls_failed"}),
+    ):
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], form)
+        assert (result["step_id"], result["errors"]) == ("sip2", error), form
+        # A password typed is never handed back to the form.
+        for key in result["data_schema"].schema:
+            if key == "password":
+                assert key.default is probatio.UNDEFINED
+    lms.faults.garbage = True
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _sip2_form(lms)
+    )
+    assert result["errors"] == {"base": "not_sip2"}
+    lms.faults.garbage = False
+    assert hass.config_entries.async_entries(DOMAIN) == []
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _sip2_form(lms)
+    )
+    assert (result["type"], result["step_id"]) == (FlowResultType.FORM, "sip2_policy")
+    for policy, error in (
+        (POLICY | {"dialect": "custom", "birth_date_field": "P"}, "invalid_field_code"),
+        (
+            POLICY | {"dialect": "custom", "expiry_field": "XE"},
+            "custom_needs_birth_date",
+        ),
+    ):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], policy
+        )
+        assert result["step_id"] == "sip2_policy"
+        assert error in result["errors"].values()
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], POLICY)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {
+        CONF_NAME: "Shire Libraries",
+        CONF_BACKEND: "sip2",
+        CONF_HOST: "127.0.0.1",
+        CONF_PORT: lms.port,
+        "tls": False,
+        "verify_ssl": True,
+        "username": "sip",
+        "password": "sip-password",
+        "institution": "DEMO",
+        "location": "",
+        "encoding": "cp850",
+    }
+    assert result["options"] == POLICY | {
+        "refusing_flags": ["0", "4", "10"],
+        "categories_allowed": "",
+        "categories_denied": "ILL, TEMP",
+        "expiry_field": "",
+        "birth_date_field": "",
+        "category_field": "",
+    }
+    entry = result["result"]
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data.access.system.reachable
+
+
+async def test_reauth_and_reconfigure(hass: HomeAssistant, lms: SimulatedLms) -> None:
+    """Reauthentication tries the new account; reconfigure switches the backend either way."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Shire Libraries",
+        data={CONF_NAME: "Shire Libraries", CONF_BACKEND: "sip2"}
+        | _sip2_form(lms, password="old-password", location=""),
+        options={"lockout_attempts": 3},
+    )
+    entry.add_to_hass(hass)
+    result = await entry.start_reauth_flow(hass)
+    assert result["step_id"] == "reauth_confirm"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"username": "sip", "password": "still-wrong"}
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"username": "sip", "password": "sip-password"}
+    )
+    assert (result["type"], result["reason"]) == (
+        FlowResultType.ABORT,
+        "reauth_successful",
+    )
+    assert entry.data["password"] == "sip-password"
+
+    # Reconfigure: the connection (an empty password keeps the saved one) …
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["menu_options"] == ["reconfigure_sip2", "reconfigure_local"]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "reconfigure_sip2"}
+    )
+    form = _sip2_form(lms, location="BRANCH1")
+    del form["password"]
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], form)
+    assert result["reason"] == "reconfigure_successful"
+    assert (entry.data["location"], entry.data["password"]) == (
+        "BRANCH1",
+        "sip-password",
+    )
+    assert entry.options["dialect"] == "evergreen"  # defaults added, the rest kept
+    assert entry.options["lockout_attempts"] == 3
+    # … or back to the local store, the LMS's settings and password forgotten.
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "reconfigure_local"}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data == {CONF_NAME: "Shire Libraries", CONF_BACKEND: "local"}
+    assert entry.options == {"lockout_attempts": 3}
+    await hass.async_block_till_done()
+    # A local service may move to its LMS: it is tried first.
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "reconfigure_sip2"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _sip2_form(lms, password="wrong")
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _sip2_form(lms)
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data[CONF_BACKEND] == "sip2"
+    await hass.async_block_till_done()
+    if entry.state is ConfigEntryState.LOADED:
+        assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_options_of_a_service_on_its_lms(
+    hass: HomeAssistant, lms: SimulatedLms, building: SimulatedBuilding
+) -> None:
+    """The options keep the lock-out step and add how the LMS is read; both are saved."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Shire Libraries",
+        data={CONF_NAME: "Shire Libraries", CONF_BACKEND: "sip2"}
+        | _sip2_form(lms, location=""),
+        options={"dialect": "polaris", "offline_days": 7},
+        subentries_data=[
+            {
+                "data": branch_data(building),
+                "subentry_id": "branch_oadby",
+                "subentry_type": SUBENTRY_BRANCH,
+                "title": "Oadby Library",
+                "unique_id": f"127.0.0.1:{building.port}:1",
+            }
+        ],
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            "lockout_attempts": 4,
+            "lockout_window": 15,
+            "lockout_minutes": 15,
+            "room_grace": 10,
+            "reader_refusals": 10,
+            "reader_throttle_minutes": 5,
+        },
+    )
+    assert result["step_id"] == "library_system"
+    defaults = {
+        key.schema: key.default()
+        for key in result["data_schema"].schema
+        if callable(key.default)
+    }
+    assert defaults["dialect"] == "polaris"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], POLICY | {"dialect": "custom", "birth_date_field": "XB"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options["lockout_attempts"] == 4
+    assert (entry.options["dialect"], entry.options["birth_date_field"]) == (
+        "custom",
+        "XB",
+    )
+    await hass.async_block_till_done()
+    assert entry.runtime_data.access.system.gateway.policy.dialect.birth_date == "XB"

@@ -761,7 +761,11 @@ class LmsGateway:
         return self.breaker.allows_request()
 
     def add_listener(self, callback: Callable[[bool], None]) -> Callable[[], None]:
-        """Call `callback(reachable)` whenever the LMS goes away or comes back; return a remover."""
+        """Call `callback(reachable)` whenever the LMS goes away or comes back; return a remover.
+
+        Also while it is away, whenever why changes (`failure`: a timeout becomes a refused
+        login, for example), so the glue can ask an administrator to reauthenticate.
+        """
         self._listeners.append(callback)
         return lambda: self._listeners.remove(callback)
 
@@ -779,7 +783,7 @@ class LmsGateway:
             self._notify()
 
     def _failed(self, err: BaseException) -> None:
-        self.failure = failure_of(err)
+        previous, self.failure = self.failure, failure_of(err)
         if self.breaker.record_failure():
             _LOGGER.warning(
                 "The library management system did not answer (%s: %s); deciding from "
@@ -787,6 +791,8 @@ class LmsGateway:
                 self.failure,
                 err,
             )
+            self._notify()
+        elif previous is not self.failure:
             self._notify()
         if self.failure is LmsFailure.LOGIN_REFUSED:
             return
@@ -844,8 +850,10 @@ class LmsGateway:
                 async with asyncio.timeout(self.timeout):
                     await self.client.connect()
             except (Sip2Error, TimeoutError) as err:
-                self.failure = failure_of(err)
+                previous, self.failure = self.failure, failure_of(err)
                 _LOGGER.debug("LMS probe failed: %s", err)
+                if previous is not self.failure:
+                    self._notify()
                 continue
             self._succeeded()
 

@@ -58,7 +58,14 @@ class Reason(StrEnum):
 # What a door reader is told instead of `unknown_card` or `wrong_pin`: the person at the door
 # needs to know the attempt failed; an attacker must not learn which cards belong to members.
 NOT_RECOGNISED = "not_recognised"
-_PRIVATE_REASONS = frozenset({Reason.UNKNOWN_CARD, Reason.WRONG_PIN})
+# With the library's system (engine.lms) as the backend, two more say nothing a reader may
+# tell: `pin_not_checked` (the LMS knows the card but left out whether the PIN was right: it
+# would tell a member's card from a stranger's) and `lms_unavailable` (the LMS is away and the
+# card has no recent grant: it would tell a recently granted card, refused `wrong_pin`, from
+# the others). Kept as text here: engine.lms defines them and imports this module.
+_PRIVATE_REASONS = frozenset(
+    {Reason.UNKNOWN_CARD, Reason.WRONG_PIN, "pin_not_checked", "lms_unavailable"}
+)
 
 
 def public_reason(reason: Reason | str) -> str:
@@ -66,7 +73,8 @@ def public_reason(reason: Reason | str) -> str:
 
     Every other reason either needs the right PIN first (a member's standing), or is the same
     for every card number (`locked_out`: unknown card numbers are counted and locked out too), or
-    is about the building (`not_open`, `fire_alarm`). Staff-facing events keep the detail.
+    is about the building (`not_open`, `fire_alarm`). Staff-facing events keep the detail. The
+    LMS backend's `pin_not_checked` and `lms_unavailable` read `not_recognised` too.
     """
     value = str(reason)
     return NOT_RECOGNISED if value in _PRIVATE_REASONS else value

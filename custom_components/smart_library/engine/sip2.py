@@ -215,7 +215,12 @@ def decode_frame(
 
 
 def _field(code: str, value: str) -> str:
-    """Return an identified field; refuse a value that would end it early or end the frame."""
+    """Return an identified field; refuse a value that would end it early or end the frame.
+
+    The value's own characters are sent, whatever its type prints: a str subclass that masks
+    itself when formatted (Home Assistant's glue masks PINs that way) still sends its digits.
+    """
+    value = str.__str__(value)
     if any(c in value for c in "|\r\n\x00"):
         raise ValueError(f"field {code} cannot hold '|', CR, LF or NUL")
     return f"{code}{value}{DELIMITER}"

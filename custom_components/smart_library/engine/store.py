@@ -6,6 +6,10 @@ after. Reads are primary-key lookups. It keeps only what a rule needs; a PIN onl
 card in the lock-out tables only as a peppered digest. The file is readable by its owner alone
 (0600, in a 0700 folder).
 
+With the library's system (SIP2) as the membership backend, the offline cache of recent LMS
+grants lives here too (`lms_grants`: a peppered card digest, the scrypt hash of the PIN the LMS
+accepted, the facts the rules need, when); the store is its `engine.lms.GrantStore`.
+
 One card, one holder: a number is a member's or a staff card's, never both (checked in the same
 transaction as the write). The PIN attempts of a card are counted here too, so that checking the
 count and taking an attempt is one transaction (see engine.lockout) and survives a restart.
@@ -29,6 +33,7 @@ import sqlite3
 import threading
 from typing import Any
 
+from .lms import CachedGrant
 from .membership import (
     Booking,
     Member,
@@ -87,6 +92,14 @@ CREATE INDEX IF NOT EXISTS pin_attempts_by_time ON pin_attempts (at);
 CREATE TABLE IF NOT EXISTS card_lockouts (
     key TEXT PRIMARY KEY,
     until REAL NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS lms_grants (
+    card_key TEXT PRIMARY KEY,
+    pin_hash TEXT NOT NULL,
+    granted_at TEXT NOT NULL,
+    expiry TEXT,
+    birth_date TEXT,
+    category TEXT
 ) WITHOUT ROWID;
 """
 # Version 1 kept running lock-outs under an unpeppered digest of the card, with ISO end times.
@@ -807,3 +820,40 @@ class MembershipStore:
                         carried += 1
             db.execute(f"DROP TABLE {_LEGACY_LOCKOUTS}")
         return carried
+
+    # -- the offline cache of LMS grants (engine.lms.GrantStore) ----------------------------
+
+    def load_grants(self) -> list[CachedGrant]:
+        """Return every LMS grant kept (a row that cannot be read is dropped, not fatal)."""
+        grants: list[CachedGrant] = []
+        for row in self._read("SELECT * FROM lms_grants"):
+            try:
+                grants.append(CachedGrant.from_dict(dict(row)))
+            except KeyError, TypeError, ValueError:
+                self.delete_grant(row["card_key"])
+        return grants
+
+    def save_grant(self, grant: CachedGrant) -> None:
+        """Keep `grant`, replacing any grant of the same card."""
+        row = grant.as_dict()
+        self._write(
+            "INSERT OR REPLACE INTO lms_grants "
+            "(card_key, pin_hash, granted_at, expiry, birth_date, category) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                row["card_key"],
+                row["pin_hash"],
+                row["granted_at"],
+                row["expiry"],
+                row["birth_date"],
+                row["category"],
+            ),
+        )
+
+    def delete_grant(self, card_key: str) -> None:
+        """Drop the grant of `card_key`, if any."""
+        self._write("DELETE FROM lms_grants WHERE card_key = ?", (card_key,))
+
+    def clear_grants(self) -> int:
+        """Drop every LMS grant (the service left its LMS); return how many."""
+        return self._write("DELETE FROM lms_grants")

@@ -1,0 +1,237 @@
+"""Access decisions with the LMS as the backend: engine.access.LmsAccess against the simulated LMS.
+
+The lock-out counts what the LMS says, the local record follows the LMS (renewal -> a new
+induction, bars kept), offline grants read `granted_offline` — without Home Assistant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Iterator
+from dataclasses import replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from custom_components.smart_library.engine.access import (
+    AccessDecider,
+    AccessRequest,
+    LmsAccess,
+)
+from custom_components.smart_library.engine.lms import (
+    LmsGateway,
+    LmsPolicy,
+    LmsReason,
+    OfflineCache,
+)
+from custom_components.smart_library.engine.membership import (
+    Reason,
+    Restriction,
+    StaffCard,
+    parse_windows,
+)
+from custom_components.smart_library.engine.pins import hash_pin, new_pepper
+from custom_components.smart_library.engine.pointmap import DoorKind
+from custom_components.smart_library.engine.sip2 import Sip2Client, Sip2Config
+from custom_components.smart_library.engine.store import MembershipStore
+from simulator.lms import SimulatedLms
+
+pytestmark = pytest.mark.usefixtures("socket_enabled")
+
+LONDON = ZoneInfo("Europe/London")
+NOW = datetime(2026, 11, 25, 18, 30, tzinfo=LONDON)
+TODAY = NOW.date()
+PEPPER = new_pepper()
+
+
+@pytest.fixture
+async def lms() -> AsyncGenerator[SimulatedLms]:
+    """Serve the simulated LMS on 127.0.0.1, its dates relative to TODAY."""
+    sim = SimulatedLms(today=TODAY)
+    await sim.start()
+    yield sim
+    await sim.stop()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[MembershipStore]:
+    """Give an empty member store (it will hold the local records and the offline cache)."""
+    db = MembershipStore(tmp_path / "members.db")
+    yield db
+    db.close()
+
+
+@pytest.fixture
+async def access(
+    lms: SimulatedLms, store: MembershipStore
+) -> AsyncGenerator[LmsAccess]:
+    """Decide with the simulated LMS (timeout 0.3 s), the cache kept in the member store."""
+    client = Sip2Client(
+        Sip2Config(
+            "127.0.0.1",
+            lms.port,
+            login_user="sip",
+            login_password="sip-password",
+            institution="DEMO",
+            timeout=0.3,
+            keepalive=0,
+        )
+    )
+    gateway = LmsGateway(
+        client,
+        LmsPolicy(categories_denied=frozenset({"TEMP"})),
+        OfflineCache(PEPPER, store),
+        timeout=0.3,
+        probe_interval=3600,
+    )
+    yield LmsAccess(AccessDecider(store, PEPPER, now=NOW), gateway)
+    await gateway.stop()
+
+
+def ask(card: str, pin: str, **changes: object) -> AccessRequest:
+    """Return a request at the entrance, open to members."""
+    request = AccessRequest(
+        "oadby", "entrance", DoorKind.ENTRANCE, card, pin, NOW, open_to_members=True
+    )
+    return replace(request, **changes)  # type: ignore[arg-type]
+
+
+async def inducted(access: LmsAccess, card: str, pin: str) -> None:
+    """Let the LMS make the local record, then record an induction on it."""
+    await access.decide(ask(card, pin))
+    access.decider.store.change(card, lambda m: replace(m, induction_date=TODAY))
+
+
+async def test_lms_reasons_and_house_rules(access: LmsAccess) -> None:
+    """The LMS's refusals first, then the house rules on the member it describes."""
+    expected = {
+        ("21000001", "1234"): Reason.INDUCTION_NEEDED,
+        ("21000001", "0000"): Reason.WRONG_PIN,
+        ("21009999", "1234"): Reason.UNKNOWN_CARD,
+        ("21000002", "2345"): Reason.CARD_EXPIRED,
+        ("21000005", "5678"): LmsReason.CHARGE_PRIVILEGES_DENIED,
+        ("21000006", "6789"): LmsReason.CARD_REPORTED_LOST,
+        ("21000007", "7890"): LmsReason.EXCESSIVE_FINES,
+        ("21000008", "8901"): LmsReason.CATEGORY_DENIED,
+        ("21000009", "9012"): LmsReason.PIN_NOT_CHECKED,
+        ("21000011", "2233"): LmsReason.AGE_UNKNOWN,
+        ("21000003", "3456"): Reason.UNDER_16,
+        ("bad|card", "1234"): Reason.UNKNOWN_CARD,
+    }
+    got = {key: (await access.decide(ask(*key))).reason for key in expected}
+    assert got == expected
+    fines = await access.decide(ask("21000007", "7890"))
+    assert fines.message == "Fines of 25.00 exceed the limit"
+    assert (await access.decide(ask("21000007", "0000"))).message == ""
+
+    for card, pin in (("21000001", "1234"), ("21000003", "3456"), ("21000004", "4567")):
+        await inducted(access, card, pin)
+    granted = await access.decide(ask("21000001", "1234"))
+    assert (granted.granted, granted.reason, granted.party) == (True, Reason.GRANTED, 1)
+    child = ask("21000003", "3456", adult_card="21000001", adult_pin="1234")
+    assert (await access.decide(child)).party == 2
+    teen_adult = replace(child, adult_card="21000004", adult_pin="4567")
+    assert (await access.decide(teen_adult)).reason is Reason.ADULT_UNDER_18
+    assert (await access.decide(ask("21000004", "4567", minors=1))).reason is (
+        Reason.ADULT_UNDER_18
+    )
+    closed = ask("21000001", "1234", open_to_members=False)
+    assert (await access.decide(closed)).reason is Reason.NOT_OPEN
+    room = ask("21000001", "1234", door="room", door_kind=DoorKind.MEETING_ROOM)
+    assert (await access.decide(room)).reason is Reason.ROOM_NOT_BOOKED
+
+
+async def test_local_record_follows_the_lms(
+    access: LmsAccess, lms: SimulatedLms, store: MembershipStore
+) -> None:
+    """Birth date and expiry from the LMS; a later expiry is a renewal; a bar stays local."""
+    await inducted(access, "21000001", "1234")
+    member = store.member("21000001")
+    assert member is not None
+    assert member.card_expiry == TODAY + timedelta(days=365)
+    assert member.pin_hash is None  # the PIN is the LMS's
+    store.change("21000001", lambda m: replace(m, restriction=Restriction.BARRED))
+    assert (await access.decide(ask("21000001", "1234"))).reason is Reason.BARRED
+    store.change("21000001", lambda m: replace(m, restriction=Restriction.NONE))
+    lms._by_card["21000001"] = replace(lms._by_card["21000001"], expires_in_days=730)
+    assert (await access.decide(ask("21000001", "1234"))).reason is (
+        Reason.INDUCTION_OUTDATED
+    )
+    renewed = store.member("21000001")
+    assert renewed is not None and renewed.renewed_on == TODAY
+    assert renewed.card_expiry == TODAY + timedelta(days=730)
+
+
+async def test_staff_cards_stay_local(access: LmsAccess, lms: SimulatedLms) -> None:
+    """A staff card's PIN is checked here and the LMS is not asked."""
+    access.decider.store.save_staff(
+        StaffCard(
+            "CLEAN001",
+            "Cleaner",
+            "cleaner",
+            parse_windows("18:00-19:00"),
+            hash_pin("97531", PEPPER),
+        )
+    )
+    assert (await access.decide(ask("CLEAN001", "97531"))).reason is Reason.STAFF
+    assert (await access.decide(ask("CLEAN001", "11111"))).reason is Reason.WRONG_PIN
+    assert "63" not in lms.received
+
+
+async def test_lockout_counts_the_lms_answers(
+    access: LmsAccess, lms: SimulatedLms
+) -> None:
+    """Wrong PINs, unknown cards and unchecked PINs count; past the limit the LMS is not asked."""
+    for card, pin in (("21000001", "0000"), ("21009999", "1"), ("21000009", "9012")):
+        reasons = [(await access.decide(ask(card, pin))).reason for _ in range(6)]
+        assert reasons[-1] is Reason.LOCKED_OUT, (card, reasons)
+        assert Reason.LOCKED_OUT not in reasons[:5]
+    assert lms.received.count("63") == 15
+    # A right PIN resets the count (a refusal on the account is not a wrong PIN).
+    for _ in range(4):
+        await access.decide(ask("21000007", "0000"))
+    assert (await access.decide(ask("21000007", "7890"))).reason is (
+        LmsReason.EXCESSIVE_FINES
+    )
+    for _ in range(4):
+        assert (await access.decide(ask("21000007", "0000"))).reason is Reason.WRONG_PIN
+
+
+async def test_offline_grants(access: LmsAccess, lms: SimulatedLms) -> None:
+    """The LMS away: a member it granted gets in (granted_offline), the rest are refused."""
+    await inducted(access, "21000001", "1234")
+    await inducted(access, "21000003", "3456")
+    assert (await access.decide(ask("21000001", "1234"))).granted
+    await access.gateway.drain()
+    await lms.set_down(True)
+    offline = await access.decide(ask("21000001", "1234"))
+    assert (offline.granted, offline.reason) == (True, LmsReason.GRANTED_OFFLINE)
+    assert (await access.decide(ask("21000001", "0000"))).reason is Reason.WRONG_PIN
+    unknown = await access.decide(ask("21000004", "4567"))
+    assert unknown.reason is LmsReason.LMS_UNAVAILABLE
+    # The child was refused online (under 16 alone), so the LMS's grant of the card was kept:
+    # with the adult, both from the cache, the party is let in offline.
+    child = ask("21000003", "3456", adult_card="21000001", adult_pin="1234")
+    both = await access.decide(child)
+    assert (both.reason, both.party) == (LmsReason.GRANTED_OFFLINE, 2)
+    # Five refusals offline lock the card as online ones do.
+    for _ in range(5):
+        await access.decide(ask("21000004", "4567"))
+    assert (await access.decide(ask("21000004", "4567"))).reason is Reason.LOCKED_OUT
+
+
+async def test_the_cache_survives_a_restart(
+    access: LmsAccess, lms: SimulatedLms, store: MembershipStore, tmp_path: Path
+) -> None:
+    """Grants are kept in the member store: a new cache from the same store still knows them."""
+    await inducted(access, "21000001", "1234")
+    await access.decide(ask("21000001", "1234"))
+    await access.gateway.drain()
+    again = OfflineCache(PEPPER, store, now=NOW)
+    assert len(again) == 1
+    verdict = again.decide("21000001", "1234", LmsPolicy(), TODAY, NOW)
+    assert verdict.reason is LmsReason.GRANTED_OFFLINE
+    assert "1234" not in str(store.load_grants())
+    store.clear_grants()
+    assert store.load_grants() == []
