@@ -1,0 +1,233 @@
+"""Lockdown of a branch at run time (the rules are engine.lockdown's).
+
+Started by staff (the `lockdown` action, a phone's "Lock down" answer, a voice command; never by
+a read-only user), ended only by an administrator (`end_lockdown`). Stored with its incident, so
+a restart does not end it. While it lasts:
+
+- the access decision refuses every card but a staff card with the reason `lockdown`
+  (`safety_runtime.lockdown_active`, asked by the access decision);
+- no door is held released: a free-entry hold is taken off when the lockdown starts and again on
+  any poll that finds one (a mode change to staffed hours), never during a fire alarm;
+- the lockdown message plays on the PA in the service's languages, and staff are alerted.
+
+When it ends the doors follow the opening hours again, "the lockdown is over" plays, and the
+on-call phones are told.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from homeassistant.core import Context, callback
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.util import dt as dt_util
+
+from .const import DOMAIN, LOGGER
+from .engine import incidents as rules
+from .engine.incidents import Category, IncidentError, Source
+from .engine.lockdown import Lockdown, holds_to_drop
+from .safety_runtime import EVENT_LOCKDOWN, SYSTEM, incident_error, signal_lockdown
+
+if TYPE_CHECKING:
+    from .engine.snapshot import Snapshot
+    from .models import Branch
+    from .safety_runtime import SafetyRuntime
+
+
+class Lockdowns:
+    """The lockdowns of a library service's branches."""
+
+    def __init__(self, runtime: SafetyRuntime) -> None:
+        """Start with none known (see `async_load`)."""
+        self.runtime = runtime
+        self.hass = runtime.hass
+        self.running: dict[str, Lockdown] = {}
+        self._unsubs: list[Callable[[], None]] = []
+        self._enforcing: set[str] = set()
+
+    async def async_load(self) -> None:
+        """Load the lockdowns still running (a restart does not end one); enforce them."""
+        store = self.runtime.log.store
+        self.running = await self.hass.async_add_executor_job(store.lockdowns)
+        for branch in self.runtime.branches.values():
+            self._unsubs.append(
+                branch.coordinator.async_add_listener(self._enforcer(branch), None)
+            )
+
+    @callback
+    def async_stop(self) -> None:
+        """Stop enforcing (the lockdowns stay stored)."""
+        while self._unsubs:
+            self._unsubs.pop()()
+
+    def active(self, branch_id: str) -> bool:
+        """Return True while the branch is locked down."""
+        return branch_id in self.running
+
+    def _enforcer(self, branch: Branch) -> Callable[[], None]:
+        """Return the poll listener that takes off any free-entry hold during a lockdown."""
+
+        @callback
+        def enforce() -> None:
+            if branch.id not in self.running or branch.id in self._enforcing:
+                return
+            data: Snapshot | None = branch.coordinator.data
+            if data is None or not holds_to_drop(data, branch.coordinator.fire_alarm):
+                return
+            self._enforcing.add(branch.id)
+            self.runtime.entry.async_create_background_task(
+                self.hass, self._async_drop_holds(branch), f"{DOMAIN} lockdown doors"
+            )
+
+        return enforce
+
+    async def _async_drop_holds(self, branch: Branch) -> list[str]:
+        """Take off every free-entry hold of the branch (not during a fire alarm)."""
+        coordinator = branch.coordinator
+        dropped: list[str] = []
+        try:
+            data: Snapshot | None = coordinator.data
+            if data is None:
+                return dropped
+            for door in holds_to_drop(data, coordinator.fire_alarm):
+                try:
+                    await coordinator.async_hold_door(door, False)
+                except HomeAssistantError as err:
+                    LOGGER.warning(
+                        "Lockdown at %s: the %s door's hold could not be taken off: %s",
+                        branch.subentry.title,
+                        door,
+                        err,
+                    )
+                else:
+                    dropped.append(door)
+        finally:
+            self._enforcing.discard(branch.id)
+        return dropped
+
+    async def _async_follow_hours(self, branch: Branch) -> None:
+        """After a lockdown: hold released again the doors the opening hours want held."""
+        coordinator = branch.coordinator
+        data: Snapshot | None = coordinator.data
+        if data is None or coordinator.fire_alarm or coordinator.evacuating:
+            return
+        for door in branch.coordinator.point_map.doors:
+            key = f"door.{door.id}.hold"
+            wanted = coordinator.rules.held_by_mode(door.id)
+            if data.available(key) and wanted and not data.flag(key):
+                try:
+                    await coordinator.async_hold_door(door.id, True)
+                except HomeAssistantError as err:
+                    LOGGER.warning(
+                        "%s after the lockdown: the %s door could not be held: %s",
+                        branch.subentry.title,
+                        door.id,
+                        err,
+                    )
+
+    def _fire(
+        self, branch: Branch, active: bool, by: str, context: Context | None
+    ) -> None:
+        self.hass.bus.async_fire(
+            EVENT_LOCKDOWN,
+            {
+                "branch": branch.subentry.title,
+                "branch_id": branch.id,
+                "active": active,
+                "by": by,
+            },
+            context=context,
+        )
+        async_dispatcher_send(self.hass, signal_lockdown(self.runtime.entry.entry_id))
+        self.runtime.changed()
+
+    async def async_start(
+        self,
+        branch: Branch,
+        *,
+        by: str,
+        source: Source = Source.STAFF,
+        reason: str = "",
+        context: Context | None = None,
+    ) -> tuple[Lockdown, bool]:
+        """Lock a branch down; return the lockdown and whether it started now."""
+        if (running := self.running.get(branch.id)) is not None:
+            return running, False
+        now = dt_util.utcnow()
+        how = {
+            Source.PHONE: "from a phone",
+            Source.VOICE: "by voice",
+        }.get(source, "")
+        try:
+            incident = rules.new_incident(
+                branch=branch.id,
+                branch_name=branch.subentry.title,
+                category=Category.LOCKDOWN,
+                occurred_at=now,
+                now=now,
+                recorded_by=by,
+                source=source,
+                location="whole building",
+                description=reason or "Lockdown: entry for staff cards only",
+            )
+            incident = rules.with_entry(
+                incident, rules.LogEntry(now, f"Lockdown started {how}".strip(), by)
+            )
+        except IncidentError as err:
+            raise incident_error(err) from None
+        lockdown = Lockdown(branch.id, now, by, incident.id)
+        store = self.runtime.log.store
+        if not await self.hass.async_add_executor_job(
+            store.start_lockdown, lockdown, incident
+        ):
+            found = await self.hass.async_add_executor_job(store.lockdowns)
+            self.running = found
+            return found[branch.id], False
+        self.running[branch.id] = lockdown
+        LOGGER.warning(
+            "%s locked down by %s: entry for staff cards only",
+            branch.subentry.title,
+            by,
+        )
+        self._fire(branch, True, by, context)
+        dropped = await self._async_drop_holds(branch)
+        if dropped:
+            await self.runtime.log.async_note(
+                incident.id,
+                f"Free entry ended at: {', '.join(dropped)}",
+                SYSTEM,
+            )
+        self.runtime.pa.async_play_in_background(branch, "lockdown")
+        await self.runtime.alerts.async_raise(
+            branch,
+            incident,
+            critical=False,
+            detail=f"Locked down by {by}: entry for staff cards only",
+        )
+        return lockdown, True
+
+    async def async_end(
+        self, branch: Branch, *, by: str, context: Context | None = None
+    ) -> Lockdown:
+        """End a branch's lockdown (the caller checked it is an administrator)."""
+        store = self.runtime.log.store
+        lockdown = await self.hass.async_add_executor_job(store.end_lockdown, branch.id)
+        if lockdown is None:
+            self.running.pop(branch.id, None)
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="lockdown_not_active",
+                translation_placeholders={"branch": branch.subentry.title},
+            )
+        self.running.pop(branch.id, None)
+        LOGGER.warning("%s: lockdown ended by %s", branch.subentry.title, by)
+        await self.runtime.log.async_note(lockdown.incident, "Lockdown ended", by)
+        self._fire(branch, False, by, context)
+        await self._async_follow_hours(branch)
+        self.runtime.pa.async_play_in_background(branch, "lockdown_over")
+        for alert in list(self.runtime.alerts.alerts.values()):
+            if alert.incident == lockdown.incident:
+                await self.runtime.alerts.async_tell(alert, f"Lockdown ended by {by}")
+        return lockdown

@@ -1,0 +1,223 @@
+"""Incidents to review: a to-do list per branch that a duty manager works through.
+
+Each open incident of the branch is an item ("Panic alarm at Oadby Library, panic button counter
+(25 Nov 20:00)"), its description what happened, the actions taken and the timeline. Ticking an
+item completes the incident's review in the name of the user who ticked it; writing in its
+description adds to the actions taken; a new item records an incident ("Damage: window in the
+children's library" -> category damage). Completed incidents stay listed for a week.
+
+Any user who may control the list may do this (Home Assistant refuses read-only users); the
+admin actions (`record_incident`, `complete_incident`) do the same from scripts. The list's
+attributes hold the branch's incident counts per category over 30 days.
+
+Until the integration's set-up starts the safety tools itself, this platform does
+(`async_setup_safety`), once per library service.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from homeassistant.components.todo import (
+    TodoItem,
+    TodoItemStatus,
+    TodoListEntity,
+    TodoListEntityFeature,
+)
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util import dt as dt_util
+
+from .const import DOMAIN
+from .engine import incidents as rules
+from .engine.incidents import Category, Incident, Status
+from .entity import branch_device_info
+from .models import Branch, SmartLibraryConfigEntry
+from .safety_runtime import (
+    SafetyRuntime,
+    async_actor,
+    async_setup_safety,
+    signal_incidents,
+)
+from .safety_services import async_setup_safety_services
+
+PARALLEL_UPDATES = 0
+COMPLETED_SHOWN = timedelta(days=7)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: SmartLibraryConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add an incidents-to-review list per branch (and start the safety tools)."""
+    async_setup_safety_services(hass)
+    runtime = await async_setup_safety(hass, entry)
+    for subentry_id, branch in entry.runtime_data.branches.items():
+        async_add_entities(
+            [IncidentList(runtime, branch)], config_subentry_id=subentry_id
+        )
+
+
+def _category_of(summary: str) -> tuple[Category, str]:
+    """Read a category from the start of a new item's text ("Damage: window ...")."""
+    head, sep, rest = summary.partition(":")
+    wanted = head.strip().lower()
+    for category, title in rules.TITLES.items():
+        if sep and wanted in (
+            category.value,
+            category.value.replace("_", " "),
+            title.lower(),
+        ):
+            return category, rest.strip()
+    return Category.OTHER, summary.strip()
+
+
+class IncidentList(TodoListEntity):
+    """A branch's incidents to review."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+    _attr_translation_key = "incidents"
+    _attr_supported_features = (
+        TodoListEntityFeature.CREATE_TODO_ITEM
+        | TodoListEntityFeature.UPDATE_TODO_ITEM
+        | TodoListEntityFeature.SET_DESCRIPTION_ON_ITEM
+    )
+
+    def __init__(self, runtime: SafetyRuntime, branch: Branch) -> None:
+        """Initialise the list of one branch."""
+        self.runtime = runtime
+        self.branch = branch
+        self._attr_unique_id = f"{branch.id}_incidents"
+        self._attr_device_info = branch_device_info(branch.subentry)
+        self._attr_todo_items = []
+        self._incidents: dict[str, Incident] = {}
+        self._descriptions: dict[str, str] = {}
+        self._counts: dict[str, int] = {}
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the service's incidents."""
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            async_dispatcher_connect(
+                self.hass,
+                signal_incidents(self.runtime.entry.entry_id),
+                self._changed,
+            )
+        )
+        await self.async_update()
+
+    @callback
+    def _changed(self) -> None:
+        self.async_schedule_update_ha_state(True)
+
+    async def async_update(self) -> None:
+        """Read the branch's open incidents and those completed this week."""
+        now = dt_util.utcnow()
+        store = self.runtime.log.store
+        branch = self.branch.id
+
+        def read() -> tuple[list[Incident], dict[str, int]]:
+            found = [
+                i
+                for i in store.incidents(branch=branch)
+                if i.is_open
+                or (
+                    i.completed_at is not None
+                    and now - i.completed_at <= COMPLETED_SHOWN
+                )
+            ]
+            counts, _open = store.counts(branch, now - rules.RECENT_WINDOW)
+            return found, counts
+
+        found, self._counts = await self.hass.async_add_executor_job(read)
+        zone = dt_util.get_default_time_zone()
+        items: list[TodoItem] = []
+        self._incidents = {}
+        self._descriptions = {}
+        for incident in sorted(found, key=lambda i: (not i.is_open, i.occurred_at)):
+            description = _describe(incident, zone)
+            self._incidents[incident.id] = incident
+            self._descriptions[incident.id] = description
+            items.append(
+                TodoItem(
+                    summary=incident.summary(zone),
+                    uid=incident.id,
+                    status=TodoItemStatus.NEEDS_ACTION
+                    if incident.is_open
+                    else TodoItemStatus.COMPLETED,
+                    description=description,
+                    completed=incident.completed_at,
+                )
+            )
+        self._attr_todo_items = items
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """Return the branch's incidents per category over the last 30 days."""
+        return {"last_30_days": dict(self._counts)}
+
+    async def _who(self) -> str:
+        return await async_actor(self.hass, self._context)
+
+    async def async_create_todo_item(self, item: TodoItem) -> None:
+        """Record an incident from a new item."""
+        by = await self._who()
+        category, text = _category_of(item.summary or "")
+        await self.runtime.log.async_record(
+            self.branch,
+            category,
+            by=by,
+            description="\n".join(filter(None, (text, item.description or ""))),
+            context=self._context,
+        )
+
+    async def async_update_todo_item(self, item: TodoItem) -> None:
+        """Complete an incident (ticked), or add to its actions taken (its description)."""
+        incident = self._incidents.get(item.uid or "")
+        if incident is None:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="incident_unknown",
+                translation_placeholders={"incident": str(item.uid)[:40]},
+            )
+        by = await self._who()
+        shown = self._descriptions.get(incident.id, "")
+        note = ""
+        if item.description is not None and item.description != shown:
+            written = item.description
+            note = written.removeprefix(shown)
+        if incident.status is Status.COMPLETE:
+            if item.status is TodoItemStatus.NEEDS_ACTION or note.strip():
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN,
+                    translation_key="incident_already_complete",
+                    translation_placeholders={"incident": incident.id},
+                )
+            return
+        if item.status is TodoItemStatus.COMPLETED:
+            await self.runtime.log.async_complete(
+                incident.id,
+                by=by,
+                actions_taken=note.strip() or None,
+                context=self._context,
+            )
+        elif note.strip():
+            await self.runtime.log.async_add_note(incident.id, note.strip())
+
+
+def _describe(incident: Incident, zone: Any) -> str:
+    """Return an item's description: what happened, actions taken, the timeline."""
+    parts = [incident.description or incident.title]
+    if incident.member is not None:
+        parts.append(f"Member: card {incident.member.card}")
+    if incident.actions_taken:
+        parts.append(f"Actions taken: {incident.actions_taken}")
+    if incident.police_reference:
+        parts.append(f"Police reference: {incident.police_reference}")
+    parts.append(incident.timeline(zone))
+    return "\n\n".join(parts)
