@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
@@ -103,7 +104,7 @@ async def async_unload_entry(
 async def async_remove_entry(
     hass: HomeAssistant, entry: SmartLibraryConfigEntry
 ) -> None:
-    """Delete a removed library service's member store and its pepper (personal data)."""
+    """Delete a removed library service's stores: members, pepper, hours, alarms (personal data)."""
     path = store_path(hass, entry.entry_id)
 
     def delete() -> None:
@@ -113,6 +114,11 @@ async def async_remove_entry(
     await hass.async_add_executor_job(delete)
     await async_remove_reader_keys(hass, entry.entry_id)
     async_prune_moved_issues(hass, entry.entry_id)
-    await Store[dict[str, str]](
-        hass, 1, f"{DOMAIN}.{entry.entry_id}.pepper"
-    ).async_remove()
+    # The pepper, the opening-hours changes and each branch's stored alarms and evacuation.
+    keys = [f"{DOMAIN}.{entry.entry_id}.pepper", f"{DOMAIN}.{entry.entry_id}.hours"]
+    keys += [
+        f"{DOMAIN}.{entry.entry_id}.{subentry_id}.safety"
+        for subentry_id in entry.subentries
+    ]
+    for key in keys:
+        await Store[dict[str, Any]](hass, 1, key).async_remove()

@@ -9,6 +9,7 @@ from typing import Any
 
 from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
@@ -116,3 +117,12 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def branch_device(hass: HomeAssistant, subentry_id: str = "branch_oadby") -> str:
+    """Return the device id of a branch (what the actions' `branch` field takes)."""
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, subentry_id), hass.config_entries.async_entries(DOMAIN)[0].entry_id
+    )
+    assert device is not None
+    return device.id

@@ -20,6 +20,7 @@ from custom_components.smart_library.calendar import card_in_text
 from custom_components.smart_library.const import DOMAIN, EVENT_ACCESS, EVENT_TAILGATING
 from custom_components.smart_library.logbook import async_describe_events
 from simulator.building import SimulatedBuilding
+from tests.components.conftest import branch_device
 
 CARD = "21234000000099"
 CALENDAR = "calendar.oadby_library_room_bookings"
@@ -237,16 +238,33 @@ def test_logbook_lines(hass: HomeAssistant) -> None:
 
 @pytest.mark.usefixtures("building")
 async def test_removing_the_service_deletes_member_data(
-    hass: HomeAssistant, init_integration: MockConfigEntry
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    hass_storage: dict[str, Any],
 ) -> None:
-    """Members are personal data: removing the library service removes its store."""
+    """Members are personal data: removing the library service removes all it stored."""
     await _enroll(hass)
+    await hass.services.async_call(
+        DOMAIN,
+        "add_event",
+        {
+            "branch": branch_device(hass),
+            "title": "Author talk",
+            "start": "2030-01-01T18:00:00+00:00",
+            "end": "2030-01-01T20:00:00+00:00",
+        },
+        blocking=True,
+    )
+    await hass.async_block_till_done()
+    prefix = f"{DOMAIN}.{init_integration.entry_id}"
+    assert any(key.startswith(prefix) for key in hass_storage)
     path = store_path(hass, init_integration.entry_id)
     assert path.exists()
     await hass.config_entries.async_remove(init_integration.entry_id)
     await hass.async_block_till_done()
     assert not path.exists()
     assert not list(path.parent.glob(f"{init_integration.entry_id}*"))
+    assert not [key for key in hass_storage if key.startswith(prefix)]
 
 
 @pytest.mark.parametrize(

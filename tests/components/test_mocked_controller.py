@@ -99,6 +99,7 @@ async def mocked_integration(
     "platform",
     [
         Platform.BINARY_SENSOR,
+        Platform.BUTTON,
         Platform.LIGHT,
         Platform.LOCK,
         Platform.MEDIA_PLAYER,
