@@ -9,13 +9,21 @@ Two parts, one run, one simulated building on 127.0.0.1:
   process's peak RSS.
 - The engine alone, for comparison: the same decision and release without Home Assistant.
 
-Usage: bench/access [--members 100000] [--requests 400]
+- The library's system as the backend (SIP2, issue 13): the whole decision of
+  `engine.access.LmsAccess` (the lock-out's attempt in the member store, 63/64 to the simulated
+  LMS over one persistent TCP connection on 127.0.0.1, the local record, the house rules, the
+  offline cache kept up to date in the background), online; then with the LMS down (connection
+  refused) and slow (answering after the timeout): the first decision and the ones after,
+  decided from the offline cache with the circuit breaker open.
+
+Usage: bench/access [--members 100000] [--requests 400] [--sip2-only] [--timeout 2.0]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+from dataclasses import replace
 from datetime import date, datetime
 import logging
 from pathlib import Path
@@ -26,17 +34,30 @@ import tempfile
 import time
 import tracemalloc
 
-from custom_components.smart_library.engine.access import AccessDecider, AccessRequest
+from custom_components.smart_library.engine.access import (
+    AccessDecider,
+    AccessRequest,
+    LmsAccess,
+)
 from custom_components.smart_library.engine.controller import (
     BranchController,
     ModuleAddress,
 )
+from custom_components.smart_library.engine.lms import (
+    LmsGateway,
+    LmsPolicy,
+    LmsReason,
+    OfflineCache,
+)
+from custom_components.smart_library.engine.membership import Reason
 from custom_components.smart_library.engine.pins import hash_pin, new_pepper
 from custom_components.smart_library.engine.pointmap import DoorKind
+from custom_components.smart_library.engine.sip2 import Sip2Client, Sip2Config
 from custom_components.smart_library.engine.store import MembershipStore
 from scripts import develop_setup
 from scripts.hass_process import HomeAssistantProcess
 from simulator.building import SimulatedBuilding
+from simulator.lms import SimulatedLms
 
 WITH_PIN = 200  # members given a PIN (each costs one key derivation to set)
 WITH_PIN_IN_HA = 40  # the same, set with the set_pin action
@@ -178,12 +199,139 @@ async def in_home_assistant(
         await building.stop()
 
 
+# Members of the simulated LMS (simulator/lms.py) the SIP2 case lets in: an adult, a 17-year-old,
+# one with flag 2 (recall denied, which the default policy lets through).
+LMS_MEMBERS = (("21000001", "1234"), ("21000004", "4567"), ("21000010", "1122"))
+
+
+def _one(label: str, seconds: float) -> str:
+    return f"  {label:42} {seconds * 1000:7.2f} ms"
+
+
+async def sip2_case(tmp: Path, requests: int, timeout: float) -> None:
+    """Measure decisions with the LMS as the backend: online, LMS down, LMS slow."""
+    lms = SimulatedLms()
+    await lms.start()
+    pepper = new_pepper()
+    store = MembershipStore(tmp / "sip2-members.db")
+
+    def decider_and_gateway() -> LmsAccess:
+        client = Sip2Client(
+            Sip2Config(
+                "127.0.0.1",
+                lms.port,
+                login_user="sip",
+                login_password="sip-password",
+                institution="DEMO",
+                timeout=timeout,
+                keepalive=0,
+            )
+        )
+        gateway = LmsGateway(
+            client,
+            LmsPolicy(),
+            OfflineCache(pepper, store),
+            timeout=timeout,
+            probe_interval=3600,  # no background probe during the measurements
+        )
+        return LmsAccess(AccessDecider(store, pepper), gateway)
+
+    def ask(card: str, pin: str) -> AccessRequest:
+        return AccessRequest(
+            "bench",
+            "entrance",
+            DoorKind.ENTRANCE,
+            card,
+            pin,
+            datetime.now().astimezone(),
+            True,
+        )
+
+    async def timed(access: LmsAccess, card: str, pin: str) -> tuple[float, str]:
+        start = time.perf_counter()
+        decision = await access.decide(ask(card, pin))
+        return time.perf_counter() - start, str(decision.reason)
+
+    today = date.today()
+    print(
+        f"The library's system as the backend (SIP2 to the simulated LMS on "
+        f"127.0.0.1:{lms.port}, timeout {timeout:g} s):"
+    )
+    try:
+        access = decider_and_gateway()
+        await access.gateway.start()
+        for (
+            card,
+            pin,
+        ) in LMS_MEMBERS:  # the local records, inducted; the cache learns them
+            await access.decide(ask(card, pin))
+            store.change(card, lambda m: replace(m, induction_date=today))
+            await access.decide(ask(card, pin))
+        await access.gateway.drain()
+        granted: list[float] = []
+        for n in range(requests):
+            elapsed, reason = await timed(access, *LMS_MEMBERS[n % len(LMS_MEMBERS)])
+            assert reason == Reason.GRANTED, reason
+            granted.append(elapsed * 1000)
+        await access.gateway.drain()
+        print(_row("online, granted (whole decision)", granted))
+        refused = []
+        for n in range(requests // 4):
+            elapsed, _ = await timed(
+                access, "21000006" if n % 2 else "21009999", "6789"
+            )
+            refused.append(elapsed * 1000)
+        print(_row("online, refused (card lost / unknown)", refused))
+
+        await lms.set_down(True)
+        elapsed, reason = await timed(access, *LMS_MEMBERS[0])
+        assert reason == LmsReason.GRANTED_OFFLINE, reason
+        print(_one("LMS down: first decision (offline cache)", elapsed))
+        after = [
+            (await timed(access, *LMS_MEMBERS[n % 3]))[0] * 1000 for n in range(60)
+        ]
+        print(_row("LMS down: decisions after (breaker open)", after))
+        unknown = [
+            (await timed(access, f"2100{n:04d}", "1234"))[0] * 1000 for n in range(20)
+        ]
+        print(_row("LMS down: unknown cards (refused)", unknown))
+        await access.gateway.stop()
+
+        await lms.set_down(False)
+        access = decider_and_gateway()
+        await access.gateway.start()
+        lms.faults.delay = timeout + 3
+        elapsed, reason = await timed(access, *LMS_MEMBERS[0])
+        assert reason == LmsReason.GRANTED_OFFLINE, reason
+        print(_one(f"LMS slow: first decision (waits {timeout:g} s)", elapsed))
+        after = [
+            (await timed(access, *LMS_MEMBERS[n % 3]))[0] * 1000 for n in range(60)
+        ]
+        print(_row("LMS slow: decisions after (breaker open)", after))
+        lms.faults.delay = 0
+        await access.gateway.stop()
+    finally:
+        store.close()
+        await lms.stop()
+
+
 async def main() -> None:
     """Run the benchmark and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--members", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument(
+        "--sip2-only", action="store_true", help="only the SIP2 (LMS backend) case"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=2.0, help="the LMS's answer timeout (s)"
+    )
     args = parser.parse_args()
+    logging.getLogger("pysip2").setLevel(logging.WARNING)
+    if args.sip2_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            await sip2_case(Path(tmp), args.requests, args.timeout)
+        return
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
     rng = random.Random(42)
     today = date(2026, 11, 24)
@@ -277,6 +425,7 @@ async def main() -> None:
         await controller.close()
         await building.stop()
         store.close()
+        await sip2_case(Path(tmp), args.requests, args.timeout)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"  process peak RSS: {rss:.0f} MiB")
 

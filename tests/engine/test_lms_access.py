@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Iterator
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -21,6 +21,7 @@ from custom_components.smart_library.engine.access import (
 )
 from custom_components.smart_library.engine.lms import (
     LmsGateway,
+    LmsPatron,
     LmsPolicy,
     LmsReason,
     OfflineCache,
@@ -235,3 +236,31 @@ async def test_the_cache_survives_a_restart(
     assert "1234" not in str(store.load_grants())
     store.clear_grants()
     assert store.load_grants() == []
+
+
+def test_a_regrant_with_the_same_pin_keeps_its_hash(store: MembershipStore) -> None:
+    """The same PIN granted again renews the grant without a new derivation; another PIN not.
+
+    Offline, the new PIN works and the old one no longer does; a restart forgets the in-memory
+    tags, so the next grant derives again.
+    """
+    patron = LmsPatron(
+        "••••0001", True, True, frozenset(), None, date(1980, 1, 1), None, ""
+    )
+    cache = OfflineCache(PEPPER, store)
+    cache.remember("21000001", "1234", patron, NOW)
+    first = store.load_grants()[0]
+    cache.remember("21000001", "1234", patron, NOW + timedelta(hours=1))
+    again = store.load_grants()[0]
+    assert again.pin_hash == first.pin_hash
+    assert again.granted_at == NOW + timedelta(hours=1)
+    cache.remember("21000001", "5678", patron, NOW + timedelta(hours=2))
+    changed = store.load_grants()[0]
+    assert changed.pin_hash != first.pin_hash
+    policy = LmsPolicy()
+    later = NOW + timedelta(hours=3)
+    assert cache.decide("21000001", "5678", policy, TODAY, later).granted
+    assert not cache.decide("21000001", "1234", policy, TODAY, later).granted
+    restarted = OfflineCache(PEPPER, store)
+    restarted.remember("21000001", "5678", patron, later)
+    assert store.load_grants()[0].pin_hash != changed.pin_hash

@@ -507,6 +507,9 @@ class OfflineCache:
         self._lock = threading.Lock()
         grants = sorted(self.store.load_grants(), key=lambda g: g.granted_at)
         self._grants: dict[str, CachedGrant] = {g.card_key: g for g in grants}
+        self._tags: dict[
+            str, bytes
+        ] = {}  # card key -> tag of the PIN last granted (memory)
         if now is not None:
             self.prune(now)
 
@@ -514,14 +517,37 @@ class OfflineCache:
         """Return how many grants are kept."""
         return len(self._grants)
 
+    def _pin_tag(self, key: str, pin: str) -> bytes:
+        """Return the in-memory tag of the PIN last granted for a card (see `remember`)."""
+        message = b"lms-pin:" + key.encode() + b":" + pin.encode("ascii")
+        return hmac.new(self.pepper, message, hashlib.sha256).digest()
+
     def remember(self, card: str, pin: str, patron: LmsPatron, now: datetime) -> None:
-        """Keep the grant the LMS just gave (card digest, peppered PIN hash, facts, time)."""
+        """Keep the grant the LMS just gave (card digest, peppered PIN hash, facts, time).
+
+        A member granted again with the same PIN keeps the hash already made: its time and
+        facts are renewed without a new key derivation (a busy door would otherwise cost one
+        scrypt per grant). Whether the PIN is the same is told by a keyed tag kept in memory
+        only, never stored: it is no weaker than the pepper it is keyed with, which the same
+        process holds; a restart forgets the tags and the next grant derives again.
+        """
         key = grant_key(card, self.pepper)
         if key is None or not valid_pin(pin):
             return
+        tag = self._pin_tag(key, pin)
+        current = self._grants.get(key)
+        known = self._tags.get(key)
+        if (
+            current is not None
+            and known is not None
+            and hmac.compare_digest(known, tag)
+        ):
+            pin_hash = current.pin_hash
+        else:
+            pin_hash = hash_pin(pin, self.pepper)
         grant = CachedGrant(
             card_key=key,
-            pin_hash=hash_pin(pin, self.pepper),
+            pin_hash=pin_hash,
             granted_at=now,
             expiry=patron.expiry,
             birth_date=patron.birth_date,
@@ -531,9 +557,11 @@ class OfflineCache:
         with self._lock:
             self._grants.pop(key, None)
             self._grants[key] = grant
+            self._tags[key] = tag
             while len(self._grants) > self.max_entries:
                 oldest = next(iter(self._grants))
                 del self._grants[oldest]
+                self._tags.pop(oldest, None)
                 evicted.append(oldest)
         self.store.save_grant(grant)
         for old in evicted:
@@ -544,6 +572,8 @@ class OfflineCache:
         key = grant_key(card, self.pepper)
         with self._lock:
             gone = key is not None and self._grants.pop(key, None) is not None
+            if key is not None:
+                self._tags.pop(key, None)
         if gone and key is not None:
             self.store.delete_grant(key)
         return gone
@@ -569,6 +599,7 @@ class OfflineCache:
             ]
             for k in stale:
                 del self._grants[k]
+                self._tags.pop(k, None)
         for k in stale:
             self.store.delete_grant(k)
         return len(stale)
