@@ -94,7 +94,8 @@ class _BranchIntent(intent.IntentHandler):
         return {probatio.Optional(SLOT_BRANCH): cv.string}
 
     async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
-        """Find the branch, then answer."""
+        """Check the slots, find the branch, then answer."""
+        intent_obj.slots = self.async_validate_slots(intent_obj.slots)
         branch = find_branch(intent_obj.hass, _slot(intent_obj, SLOT_BRANCH))
         response = intent_obj.create_response()
         try:

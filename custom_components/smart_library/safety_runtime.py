@@ -264,8 +264,8 @@ class SafetyRuntime:
 
     def device_id(self, branch: Branch) -> str | None:
         """Return the device id of a branch (what the actions' `branch` field takes)."""
-        device = dr.async_get(self.hass).async_get_device(
-            identifiers={(DOMAIN, branch.id)}
+        device = dr.async_get(self.hass).async_get_device_by_identifier(
+            (DOMAIN, branch.id), self.entry.entry_id
         )
         return device.id if device else None
 
