@@ -7,6 +7,7 @@ CHECK=""
 [[ "${1:-}" == "--check" ]] && CHECK="--check"
 CONFIG="$PWD/.cache/develop-config"
 PORT=5020              # the simulator's Modbus port; its control port is PORT + 1000
+LMS_PORT=6001          # the simulated library management system (SIP2)
 HTTP_PORT=8123         # Home Assistant (scripts/develop_setup.py HTTP_PORT)
 mkdir -p "$CONFIG/custom_components"
 ln -sfn "$PWD/custom_components/smart_library" "$CONFIG/custom_components/smart_library"
@@ -78,11 +79,13 @@ stop_process() {
 }
 
 SIM_PID=""
+LMS_PID=""
 HASS_PID=""
 cleanup() {
   trap - EXIT
   [[ -n "$HASS_PID" ]] && stop_process "$HASS_PID" "Home Assistant" 0
   [[ -n "$SIM_PID" ]] && stop_process "$SIM_PID" "The simulator" 0
+  [[ -n "$LMS_PID" ]] && stop_process "$LMS_PID" "The simulated LMS" 0
   return 0
 }
 trap cleanup EXIT
@@ -108,6 +111,26 @@ for ((i = 0; i < 300; i++)); do
   sleep 0.1
 done
 
+# The simulated library management system, for a library service on its LMS (optional: the
+# demo service stays on the local store; without the LMS everything else still runs).
+LMS_LINE="  Simulated LMS (SIP2): not running (port $LMS_PORT taken? see .cache/develop-config/lms.log)"
+python -m simulator.lms --port "$LMS_PORT" </dev/null >"$CONFIG/lms.log" 2>&1 &
+LMS_PID=$!
+for ((i = 0; i < 100; i++)); do
+  if grep -qs "^Simulated LMS" "$CONFIG/lms.log"; then
+    LMS_LINE="  Simulated LMS (SIP2): 127.0.0.1:$LMS_PORT, login sip / sip-password, institution DEMO
+    (add a library service with the backend 'Library management system over SIP2';
+    its patrons: python -m simulator.lms --help; log: .cache/develop-config/lms.log)"
+    break
+  fi
+  if ! alive "$LMS_PID"; then
+    echo "The simulated LMS did not start: $(tail -1 "$CONFIG/lms.log")" >&2
+    LMS_PID=""
+    break
+  fi
+  sleep 0.1
+done
+
 # Home Assistant's HTTP port lives in its storage (an http: YAML block is deprecated).
 python scripts/develop_setup.py --write-http-config "$CONFIG"
 hass -c "$CONFIG" --skip-pip >"$CONFIG/hass.log" 2>&1 &
@@ -124,6 +147,10 @@ if [[ -n "$CHECK" ]]; then
   stop_process "$SIM_PID" "The simulator" 0
   echo "The simulator stopped in $(seconds_since "$started")"
   SIM_PID=""
+  if [[ -n "$LMS_PID" ]]; then
+    stop_process "$LMS_PID" "The simulated LMS" 0
+    LMS_PID=""
+  fi
 fi
 if ((status != 0)); then
   echo "Setting up Home Assistant failed; the end of $CONFIG/hass.log:" >&2
@@ -141,6 +168,7 @@ cat <<MSG
     .cache/develop-config/demo_reader_key
   Simulator: Modbus TCP on 127.0.0.1:$PORT (log: .cache/develop-config/simulator.log)
     drive it from another terminal: scripts/sim fire on | fire off | arrive 3 | force | status | help
+$LMS_LINE
   Home Assistant log: .cache/develop-config/hass.log      Ctrl-C stops everything.
 
 MSG
