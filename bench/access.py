@@ -33,6 +33,7 @@ import statistics
 import tempfile
 import time
 import tracemalloc
+from typing import Any
 
 from custom_components.smart_library.engine.access import (
     AccessDecider,
@@ -208,6 +209,108 @@ def _one(label: str, seconds: float) -> str:
     return f"  {label:42} {seconds * 1000:7.2f} ms"
 
 
+async def sip2_in_home_assistant(tmp: Path, requests: int, timeout: float) -> None:
+    """Measure request_access with the LMS as the backend in a real Home Assistant process."""
+    building = SimulatedBuilding()
+    await building.start()
+    lms = SimulatedLms()
+    await lms.start()
+    instance = HomeAssistantProcess(tmp / "sip2-config")
+    session = await instance.start()
+    auth = instance.auth
+    print(
+        "The library's system as the backend, in a real Home Assistant process "
+        f"(timeout {timeout:g} s):"
+    )
+    try:
+        await develop_setup.add_lms_library(
+            session,
+            auth,
+            building_port=building.port,
+            lms_port=lms.port,
+            timeout=timeout,
+        )
+        for _ in range(600):  # the branch's entities come with the entry's reload
+            async with session.get(
+                "/api/states/select.lms_branch_mode_override", headers=auth
+            ) as resp:
+                if resp.status == 200 and (await resp.json())["state"] != "unavailable":
+                    break
+            await asyncio.sleep(0.1)
+        async with session.post(
+            "/api/template",
+            json={"template": "{{ device_id('lock.lms_branch_entrance_door') }}"},
+            headers=auth,
+        ) as resp:
+            branch = await resp.text()
+        await instance.action(
+            "select",
+            "select_option",
+            {"entity_id": "select.lms_branch_mode_override", "option": "event"},
+        )
+        for (
+            card,
+            pin,
+        ) in LMS_MEMBERS:  # a first visit makes the record; then the induction
+            await instance.action(
+                "smart_library",
+                "request_access",
+                {"branch": branch, "card": card, "pin": pin},
+            )
+            await instance.action("smart_library", "record_induction", {"card": card})
+        made = await instance.action(
+            "smart_library",
+            "create_reader_key",
+            {"branch": branch, "doors": ["entrance"], "name": "Bench reader"},
+        )
+        reader = {"X-Reader-Key": made["key"]}
+
+        async def over_http(card: str, pin: str) -> str:
+            async with session.post(
+                "/api/smart_library/access",
+                json={"card": card, "pin": pin},
+                headers=reader,
+            ) as resp:
+                resp.raise_for_status()
+                return str((await resp.json())["reason"])
+
+        async def as_action(card: str, pin: str) -> str:
+            answer = await instance.action(
+                "smart_library",
+                "request_access",
+                {"branch": branch, "card": card, "pin": pin},
+            )
+            return str(answer["reason"])
+
+        async def timed(ask: Any, card: str, pin: str) -> tuple[float, str]:
+            start = time.perf_counter()
+            reason = await ask(card, pin)
+            return (time.perf_counter() - start) * 1000, reason
+
+        for label, ask in (
+            ("HTTP endpoint", over_http),
+            ("action over REST", as_action),
+        ):
+            granted = []
+            for n in range(requests // 2):
+                elapsed, reason = await timed(ask, *LMS_MEMBERS[n % len(LMS_MEMBERS)])
+                assert reason == "granted", reason
+                granted.append(elapsed)
+            print(_row(f"{label}: online, granted", granted))
+        await lms.set_down(True)
+        elapsed, reason = await timed(over_http, *LMS_MEMBERS[0])
+        assert reason == "granted_offline", reason
+        print(_one("HTTP endpoint: LMS down, first decision", elapsed / 1000))
+        after = [(await timed(over_http, *LMS_MEMBERS[n % 3]))[0] for n in range(60)]
+        print(_row("HTTP endpoint: LMS down, decisions after", after))
+        await lms.set_down(False)
+    finally:
+        if instance.process is not None:
+            await instance.stop()
+        await lms.stop()
+        await building.stop()
+
+
 async def sip2_case(tmp: Path, requests: int, timeout: float) -> None:
     """Measure decisions with the LMS as the backend: online, LMS down, LMS slow."""
     lms = SimulatedLms()
@@ -331,6 +434,7 @@ async def main() -> None:
     if args.sip2_only:
         with tempfile.TemporaryDirectory() as tmp:
             await sip2_case(Path(tmp), args.requests, args.timeout)
+            await sip2_in_home_assistant(Path(tmp), args.requests, args.timeout)
         return
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
     rng = random.Random(42)
@@ -426,6 +530,7 @@ async def main() -> None:
         await building.stop()
         store.close()
         await sip2_case(Path(tmp), args.requests, args.timeout)
+        await sip2_in_home_assistant(Path(tmp), args.requests, args.timeout)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"  process peak RSS: {rss:.0f} MiB")
 

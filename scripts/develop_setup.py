@@ -210,6 +210,84 @@ async def add_demo_library(
     print("Added branch 'Demo Branch' (the simulator)", flush=True)
 
 
+# The simulated library management system (python -m simulator.lms; scripts/develop runs it).
+LMS_CONNECTION = {
+    "host": "127.0.0.1",
+    "tls": False,
+    "verify_ssl": True,
+    "username": "sip",
+    "password": "sip-password",
+    "institution": "DEMO",
+    "encoding": "cp850",
+}
+LMS_POLICY = {
+    "dialect": "evergreen",
+    "refusing_flags": ["0", "4", "10", "11"],
+    "require_birth_date": True,
+    "offline_days": 7,
+    "lms_timeout": 2.0,
+}
+
+
+async def _flow_step(
+    session: aiohttp.ClientSession, auth: dict[str, str], url: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    async with session.post(url, json=data, headers=auth) as resp:
+        result: dict[str, Any] = await resp.json()
+    return result
+
+
+async def add_lms_library(
+    session: aiohttp.ClientSession,
+    auth: dict[str, str],
+    *,
+    building_port: int,
+    lms_port: int,
+    name: str = "Demo LMS Service",
+    branch_name: str = "LMS Branch",
+    unit: int = 1,
+    timeout: float = 2.0,
+) -> str:
+    """Add a library service on the simulated LMS (SIP2) and one branch, through the real flows.
+
+    Return the service's entry id. The LMS is tried by the flow before anything is saved.
+    """
+    flows = "/api/config/config_entries/flow"
+    flow = await _flow_step(
+        session,
+        auth,
+        flows,
+        {"handler": "smart_library", "show_advanced_options": False},
+    )
+    url = f"{flows}/{flow['flow_id']}"
+    await _flow_step(session, auth, url, {"name": name, "backend": "sip2"})
+    result = await _flow_step(session, auth, url, LMS_CONNECTION | {"port": lms_port})
+    if result.get("step_id") != "sip2_policy":
+        raise SystemExit(f"Could not reach the simulated LMS: {result.get('errors')}")
+    result = await _flow_step(session, auth, url, LMS_POLICY | {"lms_timeout": timeout})
+    if result.get("type") != "create_entry":
+        raise SystemExit(f"Could not add the library service on its LMS: {result}")
+    entry_id = str(result["result"]["entry_id"])
+    flow = await _flow_step(
+        session,
+        auth,
+        "/api/config/config_entries/subentries/flow",
+        {"handler": [entry_id, "branch"], "show_advanced_options": False},
+    )
+    result = await _flow_step(
+        session,
+        auth,
+        f"/api/config/config_entries/subentries/flow/{flow['flow_id']}",
+        branch(building_port) | {"name": branch_name, "unit": unit},
+    )
+    if result.get("type") != "create_entry":
+        raise SystemExit(f"Could not add the branch {branch_name!r}: {result}")
+    print(
+        f"Added library service {name!r} on the LMS at 127.0.0.1:{lms_port}", flush=True
+    )
+    return entry_id
+
+
 DEMO_MEMBERS = """card,name,birth_date,card_expiry,induction_date
 20000000000001,Ann Reader,1972-04-01,2028-12-31,2026-01-15
 20000000000002,Bo Student,2009-02-01,2028-12-31,2026-03-01
