@@ -223,8 +223,8 @@ def _member(runtime: SafetyRuntime, card: str | None) -> MemberLink | None:
     """Return how an incident names a member (digest, masked card), or None."""
     if not card:
         return None
-    try:
-        return bans.member_link(str(card), runtime.bans.access.pepper)
+    try:  # (a Masked card prints masked: pass the value itself, never str() of it)
+        return bans.member_link(card, runtime.bans.access.pepper)
     except MemberError as err:
         raise member_error(err) from None
 

@@ -175,6 +175,7 @@ class IncidentList(TodoListEntity):
             description="\n".join(filter(None, (text, item.description or ""))),
             context=self._context,
         )
+        await self._async_refresh()
 
     async def async_update_todo_item(self, item: TodoItem) -> None:
         """Complete an incident (ticked), or add to its actions taken (its description)."""
@@ -208,6 +209,12 @@ class IncidentList(TodoListEntity):
             )
         elif note.strip():
             await self.runtime.log.async_add_note(incident.id, note.strip())
+        await self._async_refresh()
+
+    async def _async_refresh(self) -> None:
+        """Show the change before the action returns (not only when the signal arrives)."""
+        await self.async_update()
+        self.async_write_ha_state()
 
 
 def _describe(incident: Incident, zone: Any) -> str:
