@@ -18,7 +18,9 @@ and its doors decide from the offline cache (engine.lms.OfflineCache).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
+import contextlib
 from datetime import timedelta
 import ssl
 from typing import Any
@@ -40,6 +42,7 @@ from homeassistant.const import (
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
+from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.util import dt as dt_util
 from homeassistant.util.ssl import client_context, client_context_no_verify
 
@@ -91,6 +94,7 @@ DEFAULT_OFFLINE_DAYS = 7
 DEFAULT_LMS_TIMEOUT = 2.0
 DIALECTS = ("evergreen", "koha", "polaris", "custom")
 PROBE_INTERVAL = 15.0  # seconds between log-in tries while the LMS is away
+CHECK_INTERVAL = timedelta(seconds=60)  # a status (99) while the doors are quiet
 TRY_TIMEOUT = 10.0  # seconds a flow gives the LMS to log in and answer the status
 
 LMS_OPTIONS_DEFAULTS: Mapping[str, Any] = {
@@ -281,6 +285,8 @@ class LibrarySystem:
         self._listeners: list[Callable[[], None]] = []
         self._remove_gateway_listener = gateway.add_listener(self._reachability)
         self._stopped = False
+        self._first_contact: asyncio.Task[None] | None = None
+        self._cancel_check: Callable[[], None] | None = None
 
     @classmethod
     async def async_open(
@@ -321,17 +327,36 @@ class LibrarySystem:
 
     @callback
     def async_start(self) -> None:
-        """Connect in the background: the service's set-up never waits for its LMS."""
+        """Connect in the background: the service's set-up never waits for its LMS.
+
+        Then a status (99) every `CHECK_INTERVAL` while the LMS answers, so that an LMS that
+        goes away while the doors are quiet is seen (the entity, the issue) before the next
+        member comes; while it is away the gateway's own probe takes over.
+        """
         self.entry.async_on_unload(
             self.hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, self._async_on_stop)
         )
-        self.entry.async_create_task(
+        self._first_contact = self.entry.async_create_task(
             self.hass, self._async_first_contact(), "smart_library library system"
+        )
+        self._cancel_check = async_track_time_interval(
+            self.hass,
+            self._async_check,
+            CHECK_INTERVAL,
+            name="smart_library library system check",
+            cancel_on_shutdown=True,
         )
 
     async def _async_first_contact(self) -> None:
         """Log in and ask the status once; the gateway's listener reports a failure."""
         if await self.gateway.start() and not self._stopped:
+            self._set(True)
+
+    async def _async_check(self, _now: Any = None) -> None:
+        """Ask the LMS its status while it is thought reachable (a failure opens the breaker)."""
+        if self._stopped or not self.gateway.reachable:
+            return
+        if await self.gateway.probe() and not self._stopped and not self.reachable:
             self._set(True)
 
     async def _async_on_stop(self, _event: Event) -> None:
@@ -343,6 +368,12 @@ class LibrarySystem:
             return
         self._stopped = True
         self._remove_gateway_listener()
+        if self._cancel_check is not None:
+            self._cancel_check()
+        if self._first_contact is not None and not self._first_contact.done():
+            self._first_contact.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._first_contact
         await self.gateway.stop()
         ir.async_delete_issue(self.hass, DOMAIN, self.issue_id)
 

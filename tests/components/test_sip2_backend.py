@@ -12,6 +12,8 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import replace
 from datetime import timedelta
 from http import HTTPStatus
+from pathlib import Path
+import ssl
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -24,6 +26,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
+    async_fire_time_changed,
 )
 
 from custom_components.smart_library import library_system
@@ -48,6 +51,7 @@ from custom_components.smart_library.reader_keys import (
 from simulator.building import SimulatedBuilding
 from simulator.lms import SimulatedLms
 from tests.components.conftest import branch_data
+from tests.test_sip2_server import self_signed
 
 ADULT, ADULT_PIN = "21000001", "1234"
 EXPIRED = ("21000002", "2345")
@@ -630,3 +634,68 @@ async def test_the_service_sets_up_with_its_lms_away(
         )
         is None
     )
+
+
+@pytest.mark.usefixtures("library")
+async def test_an_lms_gone_quiet_is_noticed_without_a_visitor(
+    hass: HomeAssistant, lms: SimulatedLms
+) -> None:
+    """No one at the doors: the minute's status check sees the LMS gone (entity, issue)."""
+    assert hass.states.get(REACHABLE).state == "on"
+    system = system_of(hass)
+    gone = asyncio.Event()
+    system.add_listener(lambda: gone.set() if system.reachable is False else None)
+    await lms.set_down(True)
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=61))
+    async with asyncio.timeout(30):  # a bound on a hang, not a measurement
+        await gone.wait()
+    await hass.async_block_till_done()
+    assert hass.states.get(REACHABLE).state == "off"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, system_of(hass).issue_id)
+    before = asked(lms)
+    assert (await request(hass, ADULT, ADULT_PIN))["reason"] == "lms_unavailable"
+    assert asked(lms) == before  # the breaker was already open: no wait at the door
+
+
+async def test_tls_unverified(
+    hass: HomeAssistant,
+    building: SimulatedBuilding,
+    tmp_path: Path,
+    socket_enabled: None,
+) -> None:
+    """An LMS behind TLS with a certificate no authority signed, verification turned off.
+
+    (A verified connection to it fails before any PIN is sent: tests/test_sip2_server.py and
+    the config flow's `tls_failed`.)
+    """
+    cert, key = self_signed(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    sim = SimulatedLms(ssl_context=context)
+    await sim.start()
+    try:
+        entry = MockConfigEntry(
+            domain=DOMAIN,
+            title="Shire Libraries",
+            data=sip2_data(sim, tls=True, verify_ssl=False),
+            options={CONF_LMS_TIMEOUT: TIMEOUT},
+            subentries_data=[
+                {
+                    "data": branch_data(building),
+                    "subentry_id": "branch_oadby",
+                    "subentry_type": SUBENTRY_BRANCH,
+                    "title": "Oadby Library",
+                    "unique_id": f"127.0.0.1:{building.port}:1",
+                }
+            ],
+        )
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        assert hass.states.get(REACHABLE).state == "on"
+        await set_mode(hass, "smart")
+        answer = await request(hass, ADULT, ADULT_PIN)
+        assert answer["reason"] == "induction_needed"
+        assert await hass.config_entries.async_unload(entry.entry_id)
+    finally:
+        await sim.stop()
