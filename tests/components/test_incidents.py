@@ -12,7 +12,9 @@ import asyncio
 from collections.abc import Iterator
 import csv
 import io
+import json
 from pathlib import Path
+import re
 import stat
 from typing import Any
 from unittest.mock import patch
@@ -29,6 +31,7 @@ from pytest_homeassistant_custom_component.common import (
     MockUser,
     async_capture_events,
 )
+import yaml
 
 from custom_components.smart_library.const import DOMAIN
 from custom_components.smart_library.engine.incidents import Category, Source, Status
@@ -37,6 +40,7 @@ from custom_components.smart_library.safety_runtime import (
     CONF_RETENTION_DAYS,
     lockdown_active,
 )
+from custom_components.smart_library.safety_services import SAFETY_ACTIONS, SCHEMAS
 from simulator.building import SimulatedBuilding
 
 from .safety_common import (
@@ -679,3 +683,47 @@ async def test_a_bar_is_lifted_on_an_agreement_or_kept_and_its_history_stays(
             context=admin,
         )
     assert err.value.translation_key == "ban_not_barred"
+
+
+# -- every action described, every error translated ----------------------------------------------
+
+PACKAGE = Path(__file__).resolve().parents[2] / "custom_components" / "smart_library"
+OWN_MODULES = (
+    "safety_runtime.py",
+    "incidents.py",
+    "alerts.py",
+    "announce.py",
+    "lockdown.py",
+    "ban_reviews.py",
+    "safety_services.py",
+    "todo.py",
+    "engine/incidents.py",
+    "engine/incident_store.py",
+    "engine/bans.py",
+)
+
+
+def test_every_safety_action_is_described_and_every_error_translated() -> None:
+    """services.yaml, en.json and icons.json know each action; each error code has a text."""
+    services = yaml.safe_load((PACKAGE / "services.yaml").read_text())
+    strings = json.loads((PACKAGE / "translations" / "en.json").read_text())
+    icons = json.loads((PACKAGE / "icons.json").read_text())
+    for action in SAFETY_ACTIONS:
+        fields = set(services[action.name]["fields"])
+        assert fields == {str(k) for k in SCHEMAS[action.name].schema}, action.name
+        text = strings["services"][action.name]
+        assert text["name"] and text["description"], action.name
+        assert set(text["fields"]) == fields, action.name
+        assert action.name in icons["services"], action.name
+    codes: set[str] = set()
+    for module in OWN_MODULES:
+        source = (PACKAGE / module).read_text()
+        codes |= set(re.findall(r'(?:IncidentError|_error)\(\s*"(\w+)"', source))
+        codes |= set(re.findall(r'translation_key="(\w+)"', source))
+    missing = {
+        c
+        for c in codes
+        if c not in strings["exceptions"] and c not in strings["issues"]
+    }
+    assert not missing
+    assert {"ban_review", "no_on_call_phones"} <= set(strings["issues"])
