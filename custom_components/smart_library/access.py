@@ -3,6 +3,10 @@
 One `LibraryAccess` per library service (config entry). Members may use every branch of their
 service. The store and the key derivation are blocking: they run in the executor. Nothing here
 logs, fires or stores a PIN or a full card number.
+
+A service whose membership backend is its library management system over SIP2 has a
+`LibrarySystem` (library_system.py): its decisions ask the LMS for the card and PIN (or, while
+the LMS does not answer, its offline cache) and then apply the same house rules.
 """
 
 from __future__ import annotations
