@@ -27,6 +27,7 @@ engine in its sub-entry's data.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
@@ -102,6 +103,8 @@ SYSTEM = "Smart Library"  # who recorded what the building reported by itself
 DAILY_AT = {"hour": 3, "minute": 10, "second": 0}
 
 DATA_SAFETY: HassKey[dict[str, SafetyRuntime]] = HassKey(f"{DOMAIN}_safety")
+# Platforms set up side by side may each ask for the runtime: one of them builds it.
+DATA_SAFETY_LOCK: HassKey[asyncio.Lock] = HassKey(f"{DOMAIN}_safety_lock")
 
 
 def signal_incidents(entry_id: str) -> str:
@@ -562,6 +565,11 @@ def _alarm_words(kind: str, data: Mapping[str, Any]) -> tuple[str, str]:
 
 async def async_setup_safety(hass: HomeAssistant, entry: ConfigEntry) -> SafetyRuntime:
     """Start a library service's safety tools (once per entry set-up); stopped on unload."""
+    async with hass.data.setdefault(DATA_SAFETY_LOCK, asyncio.Lock()):
+        return await _async_setup_safety(hass, entry)
+
+
+async def _async_setup_safety(hass: HomeAssistant, entry: ConfigEntry) -> SafetyRuntime:
     found = hass.data.setdefault(DATA_SAFETY, {})
     if (running := found.get(entry.entry_id)) is not None:
         return running

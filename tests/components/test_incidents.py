@@ -35,6 +35,7 @@ import yaml
 
 from custom_components.smart_library.const import DOMAIN
 from custom_components.smart_library.engine.incidents import Category, Source, Status
+from custom_components.smart_library.incident_sensors import async_incident_sensors
 from custom_components.smart_library.safety_runtime import (
     CONF_CAMERAS,
     CONF_RETENTION_DAYS,
@@ -727,3 +728,38 @@ def test_every_safety_action_is_described_and_every_error_translated() -> None:
     }
     assert not missing
     assert {"ban_review", "no_on_call_phones"} <= set(strings["issues"])
+
+
+async def test_the_incident_counts_for_the_sensor_platform(
+    hass: HomeAssistant,
+    clock: Any,
+    building: SimulatedBuilding,
+    mock_config_entry: MockConfigEntry,
+    hass_admin_user: MockUser,
+) -> None:
+    """One count per category over 30 days and the open ones, ready for sensor.py to add."""
+    branch = await setup_branch(hass, mock_config_entry)
+    for category in ("damage", "damage", "injury"):
+        await hass.services.async_call(
+            DOMAIN,
+            "record_incident",
+            {"branch": branch, "category": category},
+            blocking=True,
+            context=Context(user_id=hass_admin_user.id),
+        )
+    sensors = await async_incident_sensors(
+        hass,
+        mock_config_entry,
+        mock_config_entry.runtime_data.branches["branch_oadby"],
+    )
+    values = {}
+    for sensor in sensors:
+        sensor.hass = hass
+        await sensor.async_update()
+        values[sensor.entity_description.key] = sensor.native_value
+    assert values["incidents_damage"] == 2
+    assert values["incidents_injury"] == 1
+    assert values["incidents_fire"] == 0
+    assert values["incidents_open"] == 3
+    assert len(sensors) == len(Category) + 1
+    assert len({s.unique_id for s in sensors}) == len(sensors)
