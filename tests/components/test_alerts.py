@@ -269,3 +269,36 @@ async def test_with_no_on_call_phone_the_incident_says_nobody_was_alerted(
     assert mock_config_entry.options[CONF_ESCALATION_PHONES] == []
     assert mock_config_entry.options[CONF_ESCALATION_MINUTES] == 7
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_a_door_reader_stopped_after_a_burst_of_refusals_calls_staff(
+    hass: HomeAssistant,
+    clock: Any,
+    building: SimulatedBuilding,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """Someone hammering a reader: an incident at its doors and a normal alert."""
+    phone = await add_phone(hass, "duty")
+    calls = notify_calls(hass, "duty")
+    await setup_branch(hass, mock_config_entry, on_call=[phone])
+    hass.bus.async_fire(
+        "smart_library_reader_throttled",
+        {
+            "reader": "Porch reader",
+            "reader_id": "r1",
+            "branch": "Oadby Library",
+            "doors": ["entrance"],
+            "refusals": 12,
+            "reasons": {"not_recognised": 12},
+            "window_seconds": 60,
+            "throttle_minutes": 5,
+        },
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    (incident,) = await incidents(hass)
+    assert incident.location == "entrance"
+    assert incident.description == (
+        "Door reader Porch reader stopped for 5 minutes after 12 refusals"
+    )
+    (alert,) = calls
+    assert "channel" not in alert.data["data"]

@@ -15,11 +15,16 @@ from homeassistant.components.automation import DOMAIN as AUTOMATION_DOMAIN
 from homeassistant.components.blueprint import models
 from homeassistant.components.blueprint.schemas import BLUEPRINT_SCHEMA
 from homeassistant.core import Context, HomeAssistant
+from homeassistant.exceptions import ServiceValidationError, Unauthorized
 from homeassistant.helpers import intent, llm
 from homeassistant.setup import async_setup_component
 from homeassistant.util.yaml import load_yaml_dict
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    MockUser,
+    async_mock_service,
+)
 
 from custom_components.smart_library.const import DOMAIN
 from custom_components.smart_library.engine.incidents import Category, Source
@@ -298,3 +303,96 @@ async def test_the_codeword_alerts_staff_and_the_assistant_says_nothing(
     assert await say("when does the library close") == "The library closes at 21:00."
     assert await say("lock down the library") == "A lockdown cannot be asked for here."
     assert not lockdown_active(hass, "branch_oadby")
+
+
+async def test_spoken_text_goes_to_the_branchs_speakers_and_languages_are_chosen(
+    hass: HomeAssistant,
+    branch: str,
+    building: SimulatedBuilding,
+    mock_config_entry: MockConfigEntry,
+    hass_admin_user: MockUser,
+) -> None:
+    """`say` needs speakers set (admin); stored messages play in each chosen language."""
+    admin = Context(user_id=hass_admin_user.id)
+    staff = Context(
+        user_id=(
+            await hass.auth.async_create_user("Kit", group_ids=["system-users"])
+        ).id
+    )
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "say",
+            {"branch": branch, "message": "Please keep the fire exit clear"},
+            blocking=True,
+            context=staff,
+        )
+    assert err.value.translation_key == "say_no_speakers"
+    with pytest.raises(Unauthorized):
+        await hass.services.async_call(
+            DOMAIN,
+            "set_branch_safety",
+            {"branch": branch, "speakers": ["media_player.foyer"]},
+            blocking=True,
+            context=staff,
+        )
+    await hass.services.async_call(
+        DOMAIN,
+        "set_branch_safety",
+        {
+            "branch": branch,
+            "speakers": ["media_player.foyer"],
+            "tts_engine": "tts.piper",
+            "cameras": ["camera.entrance"],
+        },
+        blocking=True,
+        context=admin,
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    spoken = async_mock_service(hass, "tts", "speak")
+    await hass.services.async_call(
+        DOMAIN,
+        "say",
+        {
+            "branch": branch,
+            "message": "Please keep the fire exit clear",
+            "language": "cy",
+        },
+        blocking=True,
+        context=staff,
+    )
+    (call,) = spoken
+    assert call.data == {
+        "entity_id": "tts.piper",
+        "media_player_entity_id": ["media_player.foyer"],
+        "message": "Please keep the fire exit clear",
+        "language": "cy",
+    }
+
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "configure_safety",
+            {"retention_days": 7},
+            blocking=True,
+            context=admin,
+        )
+    assert err.value.translation_key == "incident_retention_range"
+    await hass.services.async_call(
+        DOMAIN,
+        "configure_safety",
+        {"retention_days": 730, "languages": ["en", "pl"]},
+        blocking=True,
+        context=admin,
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    answer = await hass.services.async_call(
+        DOMAIN,
+        "announce",
+        {"branch": branch, "message": "closing_15"},
+        blocking=True,
+        return_response=True,
+        context=staff,
+    )
+    assert answer == {"played": [2, 202]}
+    assert [v for k, v in building.writes if k == "pa.message"][-2:] == [2, 202]
