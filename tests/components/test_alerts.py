@@ -14,14 +14,24 @@ from typing import Any
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import ServiceValidationError, Unauthorized
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
+import probatio as vol
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 
 from custom_components.smart_library.const import DOMAIN
+from custom_components.smart_library.safety_options import (
+    branch_safety_data,
+    branch_safety_schema,
+    service_safety_options,
+    service_safety_schema,
+)
 from custom_components.smart_library.safety_runtime import (
     CONF_ESCALATION_MINUTES,
     CONF_ESCALATION_PHONES,
+    CONF_LANGUAGES,
     CONF_ON_CALL,
+    CONF_RETENTION_DAYS,
+    SafetySettings,
     lockdown_active,
 )
 from simulator.building import SimulatedBuilding
@@ -302,3 +312,32 @@ async def test_a_door_reader_stopped_after_a_burst_of_refusals_calls_staff(
     )
     (alert,) = calls
     assert "channel" not in alert.data["data"]
+
+
+def test_the_safety_forms_give_back_what_the_runtime_reads() -> None:
+    """The options flow's safety step and the branch's: defaults, validation, stored keys."""
+    form = service_safety_schema({})
+    filled = form({CONF_ON_CALL: ["phone1"], CONF_ESCALATION_MINUTES: 10.0})
+    settings = SafetySettings.from_options(service_safety_options(filled))
+    assert settings.on_call == ("phone1",)
+    assert settings.escalation_minutes == 10
+    assert settings.retention_days == 365
+    assert settings.languages == ("en",)
+    with pytest.raises(vol.Invalid):
+        form({CONF_LANGUAGES: ["xx"]})
+    with pytest.raises(vol.Invalid):
+        form({CONF_RETENTION_DAYS: 5})
+    kept = service_safety_schema(service_safety_options(filled))({})
+    assert kept[CONF_ON_CALL] == ["phone1"]
+
+    branch_form = branch_safety_schema({})
+    data = branch_safety_data(
+        branch_form({"cameras": ["camera.entrance"], "tts_engine": "tts.piper"})
+    )
+    assert data == {
+        "cameras": ["camera.entrance"],
+        "speakers": [],
+        "tts_engine": "tts.piper",
+    }
+    with pytest.raises(vol.Invalid):
+        branch_form({"cameras": ["light.zone_1"]})
