@@ -25,6 +25,10 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.smart_library.const import DOMAIN
 from custom_components.smart_library.engine.incidents import Category
 from custom_components.smart_library.engine.schedule import Mode, Period, Schedule
+from custom_components.smart_library.lockdown_entities import (
+    lockdown_binary_sensor,
+    lockdown_button,
+)
 from custom_components.smart_library.safety_runtime import (
     CONF_LANGUAGES,
     lockdown_active,
@@ -36,6 +40,7 @@ from .safety_common import (
     clock_at,
     incidents,
     notify_calls,
+    runtime,
     settle,
     setup_branch,
 )
@@ -307,3 +312,25 @@ async def test_a_lockdown_refuses_members_and_admits_staff_cards(
 
     assert await ask(MEMBER) == "lockdown"
     assert await ask(STAFF) == "staff"
+
+
+async def test_the_lockdown_entities_for_the_sensor_and_button_platforms(
+    hass: HomeAssistant,
+    clock: Any,
+    building: SimulatedBuilding,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """The button locks down in the presser's name; the sensor shows it and who."""
+    await setup_branch(hass, mock_config_entry, schedule=DAYS)
+    found = runtime(hass)
+    branch = mock_config_entry.runtime_data.branches["branch_oadby"]
+    sensor = lockdown_binary_sensor(found, branch)
+    button = lockdown_button(found, branch)
+    sensor.hass = button.hass = hass
+    assert sensor.unique_id != button.unique_id
+    assert sensor.is_on is False
+    assert sensor.extra_state_attributes == {}
+    button.async_set_context(await _staff(hass))
+    await button.async_press()
+    assert sensor.is_on is True
+    assert sensor.extra_state_attributes["by"] == "Sam"
