@@ -89,6 +89,47 @@ def _row(label: str, values: list[float]) -> str:
     )
 
 
+async def _bench_reader(
+    instance: HomeAssistantProcess,
+    session: Any,
+    auth: dict[str, str],
+    branch: str,
+) -> dict[str, str]:
+    """Raise the readers' refusal allowance (options flow), make a reader key; return its header."""
+    async with session.get(
+        "/api/config/config_entries/entry",
+        params={"domain": "smart_library"},
+        headers=auth,
+    ) as resp:
+        entry_id = (await resp.json())[0]["entry_id"]
+    async with session.post(
+        "/api/config/config_entries/options/flow",
+        json={"handler": entry_id},
+        headers=auth,
+    ) as resp:
+        flow = await resp.json()
+    async with session.post(
+        f"/api/config/config_entries/options/flow/{flow['flow_id']}",
+        json={
+            "lockout_attempts": 5,
+            "lockout_window": 15,
+            "lockout_minutes": 15,
+            "room_grace": 10,
+            "reader_refusals": 200,
+            "reader_throttle_minutes": 1,
+        },
+        headers=auth,
+    ) as resp:
+        assert (await resp.json()).get("type") == "create_entry"
+    await develop_setup.branch_states(session, auth)  # the service reloads
+    made = await instance.action(
+        "smart_library",
+        "create_reader_key",
+        {"branch": branch, "doors": ["entrance"], "name": "Bench reader"},
+    )
+    return {"X-Reader-Key": made["key"]}
+
+
 async def in_home_assistant(
     tmp: Path, text: str, cards: list[str], requests: int
 ) -> None:
@@ -149,12 +190,16 @@ async def in_home_assistant(
             headers=auth,
         ) as resp:
             branch = await resp.text()
+        # A door reader asks with a reader key of its own (a user's token gets 401); the
+        # benchmark's refusals (a fifth of its requests) must not pause it (the readers'
+        # throttle), so the service lets a reader have more of them.
+        reader = await _bench_reader(instance, session, auth, branch)
 
         async def over_http(card: str, pin: str) -> bool:
             async with session.post(
                 "/api/smart_library/access",
                 json={"branch": branch, "card": card, "pin": pin},
-                headers=auth,
+                headers=reader,
             ) as resp:
                 resp.raise_for_status()
                 return bool((await resp.json())["granted"])
@@ -486,7 +531,7 @@ async def main() -> None:
         )
 
         lookups = []
-        for card in rng.sample(cards, 5000):
+        for card in rng.sample(cards, min(5000, len(cards))):
             t = time.perf_counter()
             store.member(card)
             lookups.append((time.perf_counter() - t) * 1000)
