@@ -141,8 +141,8 @@ class SafetySettings:
     def from_options(cls, options: Mapping[str, Any]) -> SafetySettings:
         """Read the settings from the entry's options (defaults where none are set)."""
         return cls(
-            on_call=tuple(options.get(CONF_ON_CALL, ())),
-            escalation=tuple(options.get(CONF_ESCALATION_PHONES, ())),
+            on_call=tuple(options.get(CONF_ON_CALL) or ()),
+            escalation=tuple(options.get(CONF_ESCALATION_PHONES) or ()),
             escalation_minutes=int(
                 options.get(CONF_ESCALATION_MINUTES, DEFAULT_ESCALATION_MINUTES)
             ),
@@ -166,8 +166,8 @@ class BranchSafety:
         """Read a branch's settings from its sub-entry."""
         data = subentry.data
         return cls(
-            cameras=tuple(data.get(CONF_CAMERAS, ())),
-            speakers=tuple(data.get(CONF_SPEAKERS, ())),
+            cameras=tuple(data.get(CONF_CAMERAS) or ()),
+            speakers=tuple(data.get(CONF_SPEAKERS) or ()),
             tts_engine=data.get(CONF_TTS_ENGINE) or None,
         )
 

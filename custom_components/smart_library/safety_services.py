@@ -452,7 +452,7 @@ async def set_branch_safety(call: ServiceCall) -> ServiceResponse:
         (ATTR_TTS_ENGINE, CONF_TTS_ENGINE),
     ):
         if field in call.data:
-            data[key] = call.data[field] or None
+            data[key] = call.data[field] or (None if key == CONF_TTS_ENGINE else [])
     hass.config_entries.async_update_subentry(entry, branch.subentry, data=data)
     return None
 

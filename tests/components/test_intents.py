@@ -36,6 +36,7 @@ from .safety_common import (
     clock_at,
     incidents,
     notify_calls,
+    runtime,
     settle,
     setup_branch,
 )
@@ -396,3 +397,17 @@ async def test_spoken_text_goes_to_the_branchs_speakers_and_languages_are_chosen
     )
     assert answer == {"played": [2, 202]}
     assert [v for k, v in building.writes if k == "pa.message"][-2:] == [2, 202]
+    # Cameras cleared: the branch has none (and the service still runs).
+    await hass.services.async_call(
+        DOMAIN,
+        "set_branch_safety",
+        {"branch": branch, "cameras": []},
+        blocking=True,
+        context=admin,
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    found = runtime(hass)
+    settings = found.branch_settings(entry.runtime_data.branches["branch_oadby"])
+    assert settings.cameras == ()
+    assert settings.speakers == ("media_player.foyer",)
