@@ -33,6 +33,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+import shutil
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.auth.permissions.const import POLICY_CONTROL
@@ -45,7 +46,7 @@ from homeassistant.exceptions import (
     Unauthorized,
     UnknownUser,
 )
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_time_change
 from homeassistant.util import dt as dt_util
@@ -610,3 +611,20 @@ def lockdown_active(hass: HomeAssistant, branch_id: str) -> bool:
     return any(
         r.lockdowns.active(branch_id) for r in hass.data.get(DATA_SAFETY, {}).values()
     )
+
+
+async def async_remove_safety_data(hass: HomeAssistant, entry_id: str) -> None:
+    """Delete a removed library service's incidents, snapshots and reminders (personal data)."""
+    path = incidents_path(hass, entry_id)
+    folder = snapshots_folder(hass, entry_id)
+
+    def delete() -> None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+    await hass.async_add_executor_job(delete)
+    prefixes = (f"ban_review_{entry_id}_", f"no_on_call_phones_{entry_id}")
+    for domain, issue_id in list(ir.async_get(hass).issues):
+        if domain == DOMAIN and issue_id.startswith(prefixes):
+            ir.async_delete_issue(hass, DOMAIN, issue_id)

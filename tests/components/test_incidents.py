@@ -39,6 +39,7 @@ from custom_components.smart_library.incident_sensors import async_incident_sens
 from custom_components.smart_library.safety_runtime import (
     CONF_CAMERAS,
     CONF_RETENTION_DAYS,
+    async_remove_safety_data,
     lockdown_active,
 )
 from custom_components.smart_library.safety_services import SAFETY_ACTIONS, SCHEMAS
@@ -763,3 +764,39 @@ async def test_the_incident_counts_for_the_sensor_platform(
     assert values["incidents_open"] == 3
     assert len(sensors) == len(Category) + 1
     assert len({s.unique_id for s in sensors}) == len(sensors)
+
+
+async def test_a_removed_service_leaves_no_incident_picture_or_reminder(
+    hass: HomeAssistant,
+    clock: Any,
+    building: SimulatedBuilding,
+    mock_config_entry: MockConfigEntry,
+    hass_admin_user: MockUser,
+) -> None:
+    """The incident store, its snapshots and the service's repair issues all go."""
+    subentry = mock_config_entry.subentries["branch_oadby"]
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_subentry(
+        mock_config_entry,
+        subentry,
+        data=dict(subentry.data) | {CONF_CAMERAS: ["camera.entrance"]},
+    )
+    await setup_branch(hass, mock_config_entry)
+    with patch(
+        "homeassistant.components.camera.async_get_image",
+        return_value=Image("image/jpeg", b"still"),
+    ):
+        building.force_door("entrance")
+        await asyncio.sleep(0.05)
+        await settle(hass)
+    (incident,) = await incidents(hass)
+    folder = runtime(hass).log.folder(incident.id)
+    assert folder.exists()
+    issue = f"no_on_call_phones_{mock_config_entry.entry_id}"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue) is not None
+    db = Path(hass.config.path(DOMAIN, f"{mock_config_entry.entry_id}.incidents.db"))
+    assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
+    await async_remove_safety_data(hass, mock_config_entry.entry_id)
+    assert not db.exists()
+    assert not folder.exists()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue) is None
