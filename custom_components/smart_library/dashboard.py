@@ -517,8 +517,10 @@ def status_rows(branch: BranchLayout) -> list[dict[str, Any]]:
     return rows
 
 
-def overview_section(branch: BranchLayout, dashboard: str | None) -> dict[str, Any]:
-    """Return one branch's block of the county overview."""
+def overview_section(
+    branch: BranchLayout, dashboard: str | None, *, services: int = 1
+) -> dict[str, Any]:
+    """Return one branch's block of the county overview (its alarms are in `attention`)."""
     heading = _heading(branch.title, "mdi:bookshelf")
     if dashboard:
         heading["tap_action"] = {
@@ -530,12 +532,33 @@ def overview_section(branch: BranchLayout, dashboard: str | None) -> dict[str, A
         for item in (branch.get("sensor", "people_inside"),)
         if item is not None
     ]
+    cards = [heading]
+    if services > 1:  # which library service the branch belongs to
+        cards.append(
+            {"type": "heading", "heading": branch.service, "heading_style": "subtitle"}
+        )
+    return {"type": "grid", "cards": [*cards, *_entities(status_rows(branch))]}
+
+
+def attention(branches: list[BranchLayout]) -> dict[str, Any] | None:
+    """Return the overview's first block: every branch's alarm while it is on, else hidden.
+
+    At phone width it comes before every branch, so an alarm anywhere in the county is the first
+    thing on the screen; the section is not shown at all while nothing needs a person.
+    """
+    cards = [card for branch in branches for card in alerts(branch, compact=True)]
+    if not cards:
+        return None
     return {
         "type": "grid",
-        "cards": [
-            heading,
-            *alerts(branch, compact=True),
-            *_entities(status_rows(branch)),
+        "cards": [_heading("Needs attention now", "mdi:alert"), *cards],
+        "visibility": [
+            {
+                "condition": "or",
+                "conditions": [
+                    condition for card in cards for condition in card["conditions"]
+                ],
+            }
         ],
     }
 
@@ -632,7 +655,7 @@ def branch_view(branch: BranchLayout) -> dict[str, Any]:
                 row
                 for item in attempts
                 for row in (
-                    *_row(item, f"{item.name}: last attempt", format="time"),
+                    *_row(item, item.name, format="time"),
                     {
                         "type": "attribute",
                         "entity": item.entity_id,
@@ -725,7 +748,6 @@ def branch_view(branch: BranchLayout) -> dict[str, Any]:
     return {
         "title": branch.title,
         "path": branch.path,
-        "icon": "mdi:library",
         "type": "sections",
         "max_columns": 3,
         "sections": sections,
@@ -816,7 +838,6 @@ def statistics_view(branches: list[BranchLayout], stored: set[str]) -> dict[str,
     return {
         "title": "Usage",
         "path": "statistics",
-        "icon": "mdi:chart-bar",
         "type": "sections",
         "max_columns": 2,
         "sections": sections,
@@ -846,13 +867,16 @@ def build_dashboard(
                 }
             ],
         }
+    services = len({b.service for b in branches})
+    sections = [overview_section(b, dashboard, services=services) for b in branches]
+    if (alarms := attention(branches)) is not None:
+        sections.insert(0, alarms)
     overview = {
         "title": "Overview",
         "path": "overview",
-        "icon": "mdi:view-dashboard",
         "type": "sections",
         "max_columns": 4,
-        "sections": [overview_section(b, dashboard) for b in branches],
+        "sections": sections,
     }
     views = []
     for branch in branches:

@@ -99,6 +99,8 @@ def _entity_ids(view: dict[str, Any]) -> set[str]:
             found.add(row["entity"] if isinstance(row, dict) else row)
         for condition in card.get("conditions", []):
             found.add(condition["entity"])
+        if target := card.get("tap_action", {}).get("target"):
+            found.update(target["entity_id"])
     return found
 
 
@@ -134,12 +136,18 @@ async def test_every_branch_of_every_service_appears_with_no_hand_edit(
     assert titles == ["Overview", "Matlock Library", "Oadby Library", "Usage"]
     overview = _view(config, "Overview")
     headings = [s["cards"][0] for s in overview["sections"]]
-    assert [h["heading"] for h in headings] == ["Matlock Library", "Oadby Library"]
-    assert (
-        headings[1]["tap_action"]["navigation_path"] == "/smart-library/oadby-library"
+    assert [h["heading"] for h in headings] == [
+        "Needs attention now",
+        "Matlock Library",
+        "Oadby Library",
+    ]
+    oadby = overview["sections"][2]
+    assert oadby["cards"][0]["tap_action"]["navigation_path"] == (
+        "/smart-library/oadby-library"
     )
+    # Which service each branch belongs to.
+    assert oadby["cards"][1]["heading"] == "Shire Libraries"
     # Each block: mode, closing time as a clock time, people inside, fire, controller.
-    oadby = overview["sections"][1]
     rows = next(c for c in oadby["cards"] if c["type"] == "entities")["entities"]
     by_name = {row["name"]: row for row in rows}
     assert by_name["Closes at"] == {
@@ -189,13 +197,20 @@ async def test_a_renamed_entity_is_still_found_and_the_fire_alarm_comes_first(
     unknown = first[2]
     assert unknown["conditions"][0]["state"] == ["unknown", "unavailable"]
     assert "binary_sensor.oadby_library_fire_alarm" not in _entity_ids(view)
-    # The overview shows the same alert for the branch.
-    overview = _view(config, "Overview")["sections"][1]["cards"]
+    # The overview's first block shows it too, and only while something needs a person.
+    attention = _view(config, "Overview")["sections"][0]
     assert any(
         c.get("conditions", [{}])[0].get("entity") == "binary_sensor.oadby_fire_panel"
-        and "FIRE ALARM" in c["card"]["content"]
-        for c in overview
+        and "FIRE ALARM — Oadby Library" in c["card"]["content"]
+        for c in attention["cards"]
     )
+    shown_when = attention["visibility"][0]
+    assert shown_when["condition"] == "or"
+    assert {
+        "condition": "state",
+        "entity": "binary_sensor.oadby_fire_panel",
+        "state": "on",
+    } in shown_when["conditions"]
 
 
 async def test_doors_are_released_only_after_a_confirmation(
@@ -321,9 +336,15 @@ async def test_new_kinds_of_entity_slot_in(
     assert (lms, "['off', 'unknown', 'unavailable']") in conditions
     more = view["sections"][-1]
     assert more["cards"][0]["heading"] == "More"
-    assert _entity_ids(more) == {other}
+    assert other in _entity_ids(more)
+    # Nothing of the branch is lost: every entity is somewhere in its view.
+    assert {
+        e.entity_id
+        for e in er.async_entries_for_config_entry(registry, shire.entry_id)
+        if e.config_subentry_id == "branch_oadby" and not e.disabled_by
+    } <= _entity_ids(view)
     # The library system belongs to Shire Libraries: not shown for Dale's branch.
-    assert lms in _entity_ids(_view(config, "Overview")["sections"][1])
+    assert lms in _entity_ids(_view(config, "Overview")["sections"][2])
     assert lms not in _entity_ids(_view(config, "Matlock Library"))
 
 

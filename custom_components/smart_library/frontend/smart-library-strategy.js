@@ -43,6 +43,30 @@ class SmartLibraryDashboardStrategy extends HTMLElement {
 }
 
 const TAG = `ll-strategy-dashboard-${STRATEGY}`;
-if (!customElements.get(TAG)) {
-  customElements.define(TAG, SmartLibraryDashboardStrategy);
+
+// Define the strategy in the registry the frontend looks it up in. While the frontend boots it
+// may replace window.customElements (a scoped custom element registry): an element defined in the
+// registry it replaced is never found, and the dashboard fails with "Timeout waiting for strategy
+// element". This module can run before or after that, so it defines the strategy once the app
+// (<home-assistant>) is defined, and again in any registry that replaces that one later.
+function define() {
+  const registry = window.customElements;
+  if (!registry.get(TAG)) {
+    try {
+      registry.define(TAG, class extends SmartLibraryDashboardStrategy {});
+    } catch (err) {
+      console.error(`Smart Library: cannot define ${TAG}`, err);
+    }
+  }
+  return registry;
 }
+
+const WATCH_MS = 60_000;
+const started = Date.now();
+let defined = null;
+(function watch() {
+  const late = Date.now() - started >= WATCH_MS;
+  const booted = window.customElements.get("home-assistant");
+  if ((booted || late) && defined !== window.customElements) defined = define();
+  if (!late) setTimeout(watch, 50);
+})();

@@ -1,0 +1,286 @@
+"""A real Home Assistant for the browser test, as scripts/develop starts it, with a county in it.
+
+Run by scripts/browser_test inside the project's environment:
+    python -m tests.browser.stack --dir .cache/browser-run
+Starts three simulated buildings (each its own process, driven through its control port as
+scripts/sim drives scripts/develop's) and Home Assistant (`python -m homeassistant`, the HTTP port
+in its storage, no `http:` YAML) with the frontend, the recorder and the Smart Library dashboard
+(dashboards/facilities.yaml, the strategy) as a YAML dashboard; onboards it, adds two library
+services through the real config flows — Shire Libraries with two branches, Dale Libraries with
+one — waits for their entities, writes DIR/stack.json (the URL, the login, each branch's
+simulator control port) and keeps everything running until the file DIR/stop appears (or
+SIGTERM); then stops Home Assistant through its API, and the simulators.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+from pathlib import Path
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from typing import Any
+
+import aiohttp
+
+from scripts import develop_setup
+from scripts.hass_process import REPO, HomeAssistantProcess
+
+CONFIGURATION = """\
+# Written by tests/browser/stack.py: what scripts/develop's Home Assistant has, plus a recorder.
+homeassistant:
+  name: Smart Library (browser test)
+  time_zone: Europe/London
+  country: GB
+  unit_system: metric
+frontend:
+config:
+api:
+history:
+logbook:
+recorder:
+  commit_interval: 1
+onboarding:
+lovelace:
+  dashboards:
+    smart-library:
+      mode: yaml
+      filename: dashboards/facilities.yaml
+      title: Smart Library
+      icon: mdi:bookshelf
+      show_in_sidebar: true
+logger:
+  default: warning
+"""
+
+# Two library services, three branches: the overview must show all three with no hand edit.
+COUNTY: dict[str, list[str]] = {
+    "Shire Libraries": ["Oadby Library", "Wigston Library"],
+    "Dale Libraries": ["Matlock Library"],
+}
+
+
+def _free_port() -> int:
+    """Return a TCP port of 127.0.0.1 nothing listens on (nor on the port 1000 above it)."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port + 1000 < 65536:
+            with socket.socket() as sock:
+                try:
+                    sock.bind(("127.0.0.1", port + 1000))
+                except OSError:
+                    continue
+            return port
+
+
+class Simulator:
+    """One simulated building in its own process (`python -m simulator`)."""
+
+    def __init__(self, name: str, run_dir: Path) -> None:
+        """Start it on free ports; its control port is its Modbus port + 1000."""
+        self.name = name
+        self.port = _free_port()
+        self.control_port = self.port + 1000
+        self.log = run_dir / f"simulator-{self.port}.log"
+        with self.log.open("wb") as out:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "simulator",
+                    "--port",
+                    str(self.port),
+                    "--name",
+                    name,
+                    "--no-zeroconf",
+                    "--visitors-per-minute",
+                    "2",
+                    "--seed",
+                    "1",
+                ],
+                cwd=REPO,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+    async def wait_ready(self, seconds: float = 30) -> None:
+        """Wait for the simulator's banner (it serves from then on)."""
+        deadline = time.monotonic() + seconds
+        while "Simulated branch" not in self.log.read_text(errors="replace"):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(
+                    f"The simulator for {self.name} did not start: {self.log}"
+                )
+            await asyncio.sleep(0.1)
+
+    def stop(self) -> None:
+        """Stop it (SIGTERM, then SIGKILL)."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+async def _call(
+    session: aiohttp.ClientSession,
+    auth: dict[str, str],
+    path: str,
+    body: dict[str, Any],
+) -> dict[str, Any]:
+    async with session.post(path, json=body, headers=auth) as resp:
+        result: dict[str, Any] = await resp.json()
+        if resp.status != 200:
+            raise SystemExit(f"{path}: {resp.status} {result}")
+        return result
+
+
+async def add_county(
+    session: aiohttp.ClientSession,
+    auth: dict[str, str],
+    simulators: dict[str, Simulator],
+) -> None:
+    """Add each library service and its branches through the real config flows."""
+    for service, branches in COUNTY.items():
+        flow = await _call(
+            session,
+            auth,
+            "/api/config/config_entries/flow",
+            {"handler": "smart_library", "show_advanced_options": False},
+        )
+        result = await _call(
+            session,
+            auth,
+            f"/api/config/config_entries/flow/{flow['flow_id']}",
+            {"name": service, "backend": "local"},
+        )
+        if result.get("type") != "create_entry":
+            raise SystemExit(f"Could not add {service}: {result}")
+        entry_id = result["result"]["entry_id"]
+        for name in branches:
+            flow = await _call(
+                session,
+                auth,
+                "/api/config/config_entries/subentries/flow",
+                {"handler": [entry_id, "branch"], "show_advanced_options": False},
+            )
+            form = develop_setup.branch(simulators[name].port) | {"name": name}
+            result = await _call(
+                session,
+                auth,
+                f"/api/config/config_entries/subentries/flow/{flow['flow_id']}",
+                form,
+            )
+            if result.get("type") != "create_entry":
+                raise SystemExit(f"Could not add {name}: {result}")
+            # The service reloads with its new branch; a branch added while it reloads would
+            # be missed until the next reload (its update listener is not yet back).
+            await wait_for_branches(session, auth, [name])
+
+
+async def wait_for_branches(
+    session: aiohttp.ClientSession,
+    auth: dict[str, str],
+    names: list[str],
+    seconds: float = 60,
+) -> None:
+    """Wait until each named branch's entrance door answers."""
+    wanted = {f"lock.{name.lower().replace(' ', '_')}_entrance_door" for name in names}
+    deadline = time.monotonic() + seconds
+    while True:
+        async with session.get("/api/states", headers=auth) as resp:
+            states = {s["entity_id"]: s["state"] for s in await resp.json()}
+        missing = {e for e in wanted if states.get(e, "unavailable") == "unavailable"}
+        if not missing:
+            return
+        if time.monotonic() > deadline:
+            raise SystemExit(f"Branches not answering: {sorted(missing)}")
+        await asyncio.sleep(0.5)
+
+
+async def run(run_dir: Path) -> int:
+    """Bring the stack up, describe it in stack.json, keep it up until told to stop."""
+    started = time.monotonic()
+    config = run_dir / "config"
+    if config.exists():
+        shutil.rmtree(config)
+    simulators = {
+        name: Simulator(name, run_dir) for names in COUNTY.values() for name in names
+    }
+    hass: HomeAssistantProcess | None = None
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await asyncio.gather(*(s.wait_ready() for s in simulators.values()))
+        hass = HomeAssistantProcess(config)
+        (config / "configuration.yaml").write_text(CONFIGURATION)
+        (config / "dashboards").symlink_to(REPO / "dashboards")
+        session = await hass.start()
+        await add_county(session, hass.auth, simulators)
+        await wait_for_branches(
+            session, hass.auth, [n for names in COUNTY.values() for n in names]
+        )
+        description = {
+            "url": f"http://127.0.0.1:{hass.port}",
+            "dashboard": "smart-library",
+            "username": develop_setup.USER["username"],
+            "password": develop_setup.USER["password"],
+            "services": COUNTY,
+            "branches": {
+                name: {
+                    "path": name.lower().replace(" ", "-"),
+                    "control_port": sim.control_port,
+                }
+                for name, sim in simulators.items()
+            },
+            "hass_log": str(config / "hass.log"),
+            "seconds_to_start": round(time.monotonic() - started, 1),
+        }
+        ready = run_dir / "stack.json"
+        ready.with_suffix(".tmp").write_text(json.dumps(description, indent=2))
+        ready.with_suffix(".tmp").replace(ready)
+        sys.stdout.write(f"Stack up in {description['seconds_to_start']} s\n")
+        sys.stdout.flush()
+        await _wait_for_end(stop, run_dir / "stop")
+        return 0
+    finally:
+        if hass is not None and hass.process is not None:
+            how = await hass.stop(seconds=30)
+            sys.stdout.write(f"Home Assistant stopped ({how})\n")
+        for sim in simulators.values():
+            sim.stop()
+
+
+async def _wait_for_end(stop: asyncio.Event, stop_file: Path) -> None:
+    """Wait until the caller creates the stop file, or a stop signal comes."""
+    while not stop.is_set() and not stop_file.exists():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 0.2)
+
+
+def main() -> int:
+    """Parse the arguments and run."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dir", type=Path, required=True, help="where to run and log")
+    args = parser.parse_args()
+    args.dir.mkdir(parents=True, exist_ok=True)
+    (args.dir / "stack.json").unlink(missing_ok=True)
+    (args.dir / "stop").unlink(missing_ok=True)
+    return asyncio.run(run(args.dir.resolve()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
