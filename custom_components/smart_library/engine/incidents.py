@@ -448,4 +448,3 @@ def export_csv(incidents: Iterable[Incident], zone: tzinfo) -> str:
         )
         writer.writerow([neutralise_cell(cell) for cell in row])
     return out.getvalue()
-
