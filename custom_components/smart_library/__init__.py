@@ -20,10 +20,14 @@ from .coordinator import BranchCoordinator, controller_for
 from .hours import BranchHours, HoursStore
 from .http import AccessView
 from .models import Branch, RuntimeData, SmartLibraryConfigEntry
+from .module_checks import async_check_modules, async_delete_module_issues
 from .reader_keys import async_remove_reader_keys
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+# How long set-up waits for the branches' first polls; a slower one goes on in the background.
+FIRST_POLL_WAIT = 1.0
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
@@ -52,10 +56,13 @@ async def async_setup_entry(
 ) -> bool:
     """Set up a library service and its branches.
 
-    Each branch's first poll runs side by side and is bounded by the controller's timeout: a
-    branch whose controller is away starts with its entities unavailable and keeps retrying; it
-    never holds up the others. Only when every branch is unreachable is the entry not ready.
+    Each branch's first poll starts in the background, side by side. Set-up waits for them at most
+    FIRST_POLL_WAIT: a branch whose controller is silent comes up with its entities unavailable and
+    keeps trying; it never holds up the others. Only when every branch has answered that it cannot
+    be reached is the entry not ready.
     """
+    # Registered first: a branch added while the service is still setting up reloads it too.
+    entry.async_on_unload(entry.add_update_listener(_async_reload))
     store = HoursStore(hass, entry.entry_id)
     await store.async_load()
     branches: dict[str, Branch] = {}
@@ -69,10 +76,22 @@ async def async_setup_entry(
         branches[subentry.subentry_id] = Branch(
             subentry=subentry, coordinator=coordinator, hours=hours
         )
-    await asyncio.gather(*(b.coordinator.async_refresh() for b in branches.values()))
+    first_polls = {
+        b.id: entry.async_create_background_task(
+            hass, b.coordinator.async_refresh(), f"{DOMAIN} first poll {b.id}"
+        )
+        for b in branches.values()
+    }
+    still_polling: set[asyncio.Task[None]] = set()
+    if first_polls:
+        _, still_polling = await asyncio.wait(
+            first_polls.values(), timeout=FIRST_POLL_WAIT
+        )
     # (Each coordinator closes its connection when the entry unloads or fails to set up.)
-    if branches and not any(
-        b.coordinator.last_update_success for b in branches.values()
+    if (
+        branches
+        and not still_polling
+        and not any(b.coordinator.last_update_success for b in branches.values())
     ):
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN, translation_key="no_branch_reachable"
@@ -83,10 +102,26 @@ async def async_setup_entry(
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     for branch in branches.values():
         entry.async_on_unload(branch.hours.async_start())
-    entry.async_on_unload(entry.add_update_listener(_async_reload))
-    # Questions about controllers seen at a new address, for branches that no longer exist, go.
+        entry.async_create_background_task(
+            hass,
+            _async_check_after(first_polls[branch.id], hass, entry, branch),
+            f"{DOMAIN} module checks {branch.id}",
+        )
+    # Questions about branches that no longer exist go.
     async_prune_moved_issues(hass, entry.entry_id, entry.subentries)
+    async_delete_module_issues(hass, entry.entry_id, keep=set(entry.subentries))
     return True
+
+
+async def _async_check_after(
+    first_poll: asyncio.Task[None],
+    hass: HomeAssistant,
+    entry: SmartLibraryConfigEntry,
+    branch: Branch,
+) -> None:
+    """Check a branch's module settings once its first poll is over (no request beside it)."""
+    await first_poll
+    await async_check_modules(hass, entry, branch)
 
 
 async def _async_reload(hass: HomeAssistant, entry: SmartLibraryConfigEntry) -> None:
@@ -114,6 +149,7 @@ async def async_remove_entry(
     await hass.async_add_executor_job(delete)
     await async_remove_reader_keys(hass, entry.entry_id)
     async_prune_moved_issues(hass, entry.entry_id)
+    async_delete_module_issues(hass, entry.entry_id)
     # The pepper, the opening-hours changes and each branch's stored alarms and evacuation.
     keys = [f"{DOMAIN}.{entry.entry_id}.pepper", f"{DOMAIN}.{entry.entry_id}.hours"]
     keys += [

@@ -37,13 +37,14 @@ def test_blueprint_schema(path: Path) -> None:
     assert blueprint.name.startswith("Smart Library")
 
 
-def test_all_four_are_shipped() -> None:
-    """Opening, closing countdown, evacuation and staff alerts."""
+def test_all_are_shipped() -> None:
+    """Opening, closing countdown, evacuation, staff alerts and voice."""
     assert {p.stem for p in BLUEPRINTS.glob("*.yaml")} == {
         "opening",
         "closing_countdown",
         "evacuation",
         "staff_alerts",
+        "voice",
     }
 
 

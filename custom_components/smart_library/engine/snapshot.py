@@ -72,13 +72,31 @@ class PaState:
     busy: bool | None
 
 
-@dataclass(frozen=True, slots=True)
+# Points that change on every poll without meaning a change to show (a controller's liveness
+# counter): two snapshots that differ only there are equal, so entities are not rewritten each poll.
+VOLATILE_POINTS = frozenset({"controller.heartbeat"})
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class Snapshot:
     """One poll of a branch: per-module health and the values of the modules that answered."""
 
     point_map: PointMap
     modules: Mapping[str, ModuleHealth]
     values: Mapping[str, PointValue] = field(default_factory=dict)
+
+    def __eq__(self, other: object) -> bool:
+        """Return True for the same map, health and values (volatile points aside)."""
+        if not isinstance(other, Snapshot):
+            return NotImplemented
+        return (
+            self.point_map is other.point_map or self.point_map == other.point_map
+        ) and (self.modules == other.modules and self._steady() == other._steady())
+
+    __hash__ = None  # type: ignore[assignment]  # mutable mappings inside
+
+    def _steady(self) -> dict[str, PointValue]:
+        return {k: v for k, v in self.values.items() if k not in VOLATILE_POINTS}
 
     # -- raw access ----------------------------------------------------------------------------
 
