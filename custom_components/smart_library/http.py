@@ -171,12 +171,13 @@ class AccessView(HomeAssistantView):
             refusal = None if outcome.granted else outcome.reason
         finally:
             keys.settle(key, branch.title, refusal)
-        return self.json(
-            {
-                "granted": outcome.granted,
-                "reason": public_reason(outcome.reason),
-                "door": outcome.door,
-                "release_seconds": outcome.release_seconds,
-                "party": outcome.party,
-            }
-        )
+        reply: dict[str, Any] = {
+            "granted": outcome.granted,
+            "reason": public_reason(outcome.reason),
+            "door": outcome.door,
+            "release_seconds": outcome.release_seconds,
+            "party": outcome.party,
+        }
+        if outcome.message:  # the library system's own words, only after the right PIN
+            reply["message"] = outcome.message
+        return self.json(reply)
