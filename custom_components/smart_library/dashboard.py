@@ -74,6 +74,7 @@ EVACUATION_STATES: Final = ("evacuation", "evacuation_reset_needed")
 BUTTONS: Final = {
     "acknowledge_alarms": ("mdi:check-all", "acknowledge every alarm shown now?"),
     "building_empty": ("mdi:account-off", "is the building empty? The people count restarts from 0."),
+    "lockdown_start": ("mdi:lock-alert", "lock the branch down? Only staff cards open the doors until it ends."),
     "reset_evacuation": ("mdi:restore", "has a person checked the building? Card entry starts again."),
 }  # fmt: skip
 ANNOUNCEMENT_BUTTONS: Final = (
@@ -349,6 +350,13 @@ def _entities(
 # What an alarm asks of the person reading it, by the key of its entity (a key not listed gets
 # a plain "needs a person" line): (severity, what happened).
 ALARM_TEXTS: Final[dict[str, tuple[str, str]]] = {
+    "lockdown": (
+        "error",
+        (
+            "The branch is locked down: only staff cards open the doors; leaving is always "
+            "possible."
+        ),
+    ),
     "evacuation": (
         "error",
         (

@@ -21,7 +21,7 @@ The monthly CSV for planning (`export_usage`, an admin action) reads them back p
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 import csv
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -172,6 +172,14 @@ class _Occupancy:
         self.level(hour_start(now)).see(value)
 
 
+def _recorder_running(hass: HomeAssistant) -> bool:
+    """Return True while the recorder takes statistics (loaded, and not shut down yet)."""
+    if "recorder" not in hass.config.components:
+        return False
+    instance = get_instance(hass)
+    return instance.recording and instance.is_alive()
+
+
 class UsageStatistics:
     """The usage counts of one library service's branches, written to long-term statistics."""
 
@@ -265,7 +273,7 @@ class UsageStatistics:
         """Write every pending count and the occupancy hours (needs the recorder loaded)."""
         async with self._lock:
             now = now or dt_util.utcnow()
-            if "recorder" not in self.hass.config.components:
+            if not _recorder_running(self.hass):
                 self._drop_old(now)
                 return
             pending, self._pending = self._pending, {}
@@ -274,6 +282,9 @@ class UsageStatistics:
                     await self._write_counts(branch_id, metric, hours)
                 except HomeAssistantError as err:  # one bad statistic stops no other
                     LOGGER.warning("Usage statistic %s not written: %s", metric, err)
+                except RuntimeError as err:  # the recorder shut down meanwhile
+                    LOGGER.debug("Usage statistic %s not written: %s", metric, err)
+                    return
             for branch_id, level in self._occupancy.items():
                 self._write_levels(branch_id, level, now)
 
@@ -365,8 +376,11 @@ class UsageStatistics:
 
 async def async_setup_usage_statistics(
     hass: HomeAssistant, entry: SmartLibraryConfigEntry
-) -> CALLBACK_TYPE:
+) -> Callable[[], Coroutine[Any, Any, None] | None]:
     """Start counting for a library service whose runtime data is set; return the undo.
+
+    Give the undo to `entry.async_on_unload`: it returns the write of the counts still pending,
+    which the entry awaits as it unloads.
 
     Follows each branch's coordinator (its people counter: entries and people inside) and is
     told of every decision by `record_decision`. Writes pending counts on unload and on stop.
@@ -398,15 +412,15 @@ async def async_setup_usage_statistics(
     stop_listener.append(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, on_stop))
 
     @callback
-    def unload() -> None:
+    def unload() -> Coroutine[Any, Any, None] | None:
+        """Stop counting; return the write of what is still pending (the entry awaits it)."""
         for remove in (*undo, *stop_listener):
             remove()
         usage.async_cancel()
         if hass.data.get(DATA_USAGE, {}).get(entry.entry_id) is usage:
             del hass.data[DATA_USAGE][entry.entry_id]
-        entry.async_create_background_task(
-            hass, usage.async_flush(), f"{DOMAIN} usage statistics written"
-        )
+        # When Home Assistant stops, on_stop wrote them already.
+        return usage.async_flush() if hass.is_running else None
 
     return unload
 

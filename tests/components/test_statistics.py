@@ -223,6 +223,18 @@ async def test_counting_goes_on_after_a_restart_within_the_hour(
     assert [(r["state"], r["sum"]) for r in hours] == [(2, 2), (4, 6)]
 
 
+async def test_counts_still_waiting_are_written_when_the_service_unloads(
+    hass: HomeAssistant, usage: UsageStatistics, init_integration: MockConfigEntry
+) -> None:
+    """Unloading the service (a reload, a removed branch) loses no count."""
+    usage.count(BRANCH, "refusals_barred", 2)
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    rows = await _stored(hass, {_id("refusals_barred")}, {"state"})
+    assert [r["state"] for r in rows[_id("refusals_barred")]] == [2]
+    assert init_integration.entry_id not in hass.data[DATA_USAGE]
+
+
 async def test_peak_occupancy_per_hour(
     hass: HomeAssistant, usage: UsageStatistics
 ) -> None:
