@@ -22,6 +22,8 @@ from .http import AccessView
 from .models import Branch, RuntimeData, SmartLibraryConfigEntry
 from .module_checks import async_check_modules, async_delete_module_issues
 from .reader_keys import async_remove_reader_keys
+from .safety_runtime import async_open_safety, async_remove_safety_data
+from .safety_services import async_setup_safety_services
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -47,6 +49,7 @@ PLATFORMS: list[Platform] = [
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Set up the integration (actions are registered here, once)."""
     async_setup_services(hass)
+    async_setup_safety_services(hass)
     hass.http.register_view(AccessView)
     return True
 
@@ -98,7 +101,10 @@ async def async_setup_entry(
         )
     access = await LibraryAccess.async_open(hass, entry.entry_id, dict(entry.options))
     entry.async_on_unload(access.async_close)
-    entry.runtime_data = RuntimeData(branches=branches, access=access)
+    safety = await async_open_safety(hass, entry)
+    entry.runtime_data = RuntimeData(branches=branches, access=access, safety=safety)
+    # Before the platforms: a running lockdown is enforced and shown from the first state.
+    await safety.async_start()
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     for branch in branches.values():
         entry.async_on_unload(branch.hours.async_start())
@@ -139,7 +145,10 @@ async def async_unload_entry(
 async def async_remove_entry(
     hass: HomeAssistant, entry: SmartLibraryConfigEntry
 ) -> None:
-    """Delete a removed library service's stores: members, pepper, hours, alarms (personal data)."""
+    """Delete a removed library service's stores: members, pepper, hours, alarms, incidents.
+
+    All of it is personal data or follows from it.
+    """
     path = store_path(hass, entry.entry_id)
 
     def delete() -> None:
@@ -150,6 +159,7 @@ async def async_remove_entry(
     await async_remove_reader_keys(hass, entry.entry_id)
     async_prune_moved_issues(hass, entry.entry_id)
     async_delete_module_issues(hass, entry.entry_id)
+    await async_remove_safety_data(hass, entry.entry_id)
     # The pepper, the opening-hours changes and each branch's stored alarms and evacuation.
     keys = [f"{DOMAIN}.{entry.entry_id}.pepper", f"{DOMAIN}.{entry.entry_id}.hours"]
     keys += [

@@ -43,6 +43,7 @@ from .engine.membership import Booking, MemberError, check_booking, normalise_ca
 from .engine.pins import LockoutPolicy, PinFormatError, new_pepper
 from .engine.store import MembershipStore
 from .library_system import LibrarySystem, is_sip2
+from .safety_runtime import lockdown_active
 
 _T = TypeVar("_T")
 
@@ -269,7 +270,9 @@ class LibraryAccess:
             pin=pin,
             at=dt_util.now(),
             open_to_members=open_to_members,
-            fire_alarm=branch.evacuating,  # the alarm, and after it until a person resets
+            fire_alarm=branch.fire_alarm,
+            evacuation=branch.evacuating,  # after the alarm until a person resets the branch
+            lockdown=lockdown_active(self.hass, branch.subentry.subentry_id),
             minors=minors,
             adult_card=adult_card,
             adult_pin=adult_pin,

@@ -28,6 +28,7 @@ from .engine.alarms import AlarmKind, EvacuationState
 from .entity import BranchEntity, HoursEntity, numbered
 from .hours import BranchHours
 from .library_system import library_system_entities
+from .lockdown_entities import lockdown_binary_sensor
 from .models import Branch, SmartLibraryConfigEntry
 
 PARALLEL_UPDATES = 0
@@ -284,6 +285,7 @@ async def async_setup_entry(
             for description in _descriptions(branch.coordinator)
         ]
         entities.append(OpenToMembers(branch, OPEN_TO_MEMBERS))
+        entities.append(lockdown_binary_sensor(entry.runtime_data.safety, branch))
         async_add_entities(entities, config_subentry_id=subentry_id)
     async_add_entities(library_system_entities(entry))
 

@@ -17,6 +17,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import BranchCoordinator
 from .entity import BranchEntity
+from .lockdown_entities import lockdown_button
 from .models import SmartLibraryConfigEntry
 from .safety import ACKNOWLEDGE_KEY, BUILDING_EMPTY_KEY, RESET_KEY, async_actor
 
@@ -58,17 +59,16 @@ async def async_setup_entry(
     entry: SmartLibraryConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the safety buttons of every branch."""
+    """Add the safety buttons of every branch, and its "Lock down" button."""
     for subentry_id, branch in entry.runtime_data.branches.items():
         point_map = branch.coordinator.point_map
-        async_add_entities(
-            (
-                SafetyButton(branch.coordinator, description)
-                for description in BUTTONS
-                if description.needs is None or description.needs in point_map
-            ),
-            config_subentry_id=subentry_id,
-        )
+        buttons: list[ButtonEntity] = [
+            SafetyButton(branch.coordinator, description)
+            for description in BUTTONS
+            if description.needs is None or description.needs in point_map
+        ]
+        buttons.append(lockdown_button(entry.runtime_data.safety, branch))
+        async_add_entities(buttons, config_subentry_id=subentry_id)
 
 
 class SafetyButton(BranchEntity, ButtonEntity):

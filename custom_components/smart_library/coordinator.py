@@ -339,6 +339,21 @@ class BranchCoordinator(DataUpdateCoordinator[Snapshot]):
         if await self._async_apply(outcome):
             await self.async_refresh()  # show what the commands did
 
+    async def async_set_lockdown(self, on: bool) -> list[str]:
+        """Start or end a lockdown: no door held released while it lasts, the mode's after.
+
+        Return the doors whose hold was taken off now (a failed write is tried again on the
+        next poll; before the first poll, that poll applies it).
+        """
+        self.rules.set_lockdown(on)
+        commands: list[HoldDoor] = []
+        if self.data is not None:
+            commands = self.rules.door_commands(self.data)
+        written = [c for c in commands if await self._async_command(c)]
+        if written:
+            await self.async_refresh()  # show what the commands did
+        return [c.door for c in written if not c.released]
+
     async def _async_apply(
         self, outcome: Outcome, context: Context | None = None
     ) -> bool:

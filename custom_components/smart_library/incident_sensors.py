@@ -1,7 +1,7 @@
 """Incident counts as sensors: per branch, per category over the last 30 days, and open ones.
 
 Structured reporting of incidents (seed 003) in a form Home Assistant keeps history and
-statistics of. The sensor platform adds them (see `async_incident_sensors`); they follow the
+statistics of. The sensor platform adds them (see `incident_sensors`); they follow the
 service's incident log through its dispatcher signal and read the counts in the executor.
 """
 
@@ -12,15 +12,15 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.util import dt as dt_util
 
 from .engine import incidents as rules
 from .engine.incidents import Category
 from .entity import branch_device_info
-from .models import Branch, SmartLibraryConfigEntry
-from .safety_runtime import SafetyRuntime, async_setup_safety, signal_incidents
+from .models import Branch
+from .safety_runtime import SafetyRuntime, signal_incidents
 
 OPEN = "open"
 
@@ -49,11 +49,8 @@ def _descriptions() -> list[SensorEntityDescription]:
     return found
 
 
-async def async_incident_sensors(
-    hass: HomeAssistant, entry: SmartLibraryConfigEntry, branch: Branch
-) -> list[SensorEntity]:
+def incident_sensors(runtime: SafetyRuntime, branch: Branch) -> list[SensorEntity]:
     """Return the incident count sensors of one branch (for the sensor platform)."""
-    runtime = await async_setup_safety(hass, entry)
     return [IncidentCount(runtime, branch, d) for d in _descriptions()]
 
 

@@ -6,32 +6,31 @@ a restart does not end it. While it lasts:
 
 - the access decision refuses every card but a staff card with the reason `lockdown`
   (`safety_runtime.lockdown_active`, asked by the access decision);
-- no door is held released: a free-entry hold is taken off when the lockdown starts and again on
-  any poll that finds one (a mode change to staffed hours), never during a fire alarm;
+- no door is held released: the building's rules (`BuildingRules.set_lockdown`, through the
+  branch's coordinator) take a free-entry hold off when the lockdown starts and on any poll that
+  finds one, and hold nothing for a mode change; never during a fire alarm;
 - the lockdown message plays on the PA in the service's languages, and staff are alerted.
 
-When it ends the doors follow the opening hours again, "the lockdown is over" plays, and the
-on-call phones are told.
+When it ends the doors follow the opening hours again (the rules' mode holds), "the lockdown is
+over" plays, and the on-call phones are told.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from homeassistant.core import Context, callback
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.core import Context
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN, LOGGER
 from .engine import incidents as rules
 from .engine.incidents import Category, IncidentError, Source
-from .engine.lockdown import Lockdown, holds_to_drop
+from .engine.lockdown import Lockdown
 from .safety_runtime import EVENT_LOCKDOWN, SYSTEM, incident_error, signal_lockdown
 
 if TYPE_CHECKING:
-    from .engine.snapshot import Snapshot
     from .models import Branch
     from .safety_runtime import SafetyRuntime
 
@@ -44,88 +43,18 @@ class Lockdowns:
         self.runtime = runtime
         self.hass = runtime.hass
         self.running: dict[str, Lockdown] = {}
-        self._unsubs: list[Callable[[], None]] = []
-        self._enforcing: set[str] = set()
 
     async def async_load(self) -> None:
         """Load the lockdowns still running (a restart does not end one); enforce them."""
         store = self.runtime.log.store
         self.running = await self.hass.async_add_executor_job(store.lockdowns)
-        for branch in self.runtime.branches.values():
-            self._unsubs.append(
-                branch.coordinator.async_add_listener(self._enforcer(branch), None)
-            )
-
-    @callback
-    def async_stop(self) -> None:
-        """Stop enforcing (the lockdowns stay stored)."""
-        while self._unsubs:
-            self._unsubs.pop()()
+        for branch_id in self.running:
+            if (branch := self.runtime.branch(branch_id)) is not None:
+                await branch.coordinator.async_set_lockdown(True)
 
     def active(self, branch_id: str) -> bool:
         """Return True while the branch is locked down."""
         return branch_id in self.running
-
-    def _enforcer(self, branch: Branch) -> Callable[[], None]:
-        """Return the poll listener that takes off any free-entry hold during a lockdown."""
-
-        @callback
-        def enforce() -> None:
-            if branch.id not in self.running or branch.id in self._enforcing:
-                return
-            data: Snapshot | None = branch.coordinator.data
-            if data is None or not holds_to_drop(data, branch.coordinator.fire_alarm):
-                return
-            self._enforcing.add(branch.id)
-            self.runtime.entry.async_create_background_task(
-                self.hass, self._async_drop_holds(branch), f"{DOMAIN} lockdown doors"
-            )
-
-        return enforce
-
-    async def _async_drop_holds(self, branch: Branch) -> list[str]:
-        """Take off every free-entry hold of the branch (not during a fire alarm)."""
-        coordinator = branch.coordinator
-        dropped: list[str] = []
-        try:
-            data: Snapshot | None = coordinator.data
-            if data is None:
-                return dropped
-            for door in holds_to_drop(data, coordinator.fire_alarm):
-                try:
-                    await coordinator.async_hold_door(door, False)
-                except HomeAssistantError as err:
-                    LOGGER.warning(
-                        "Lockdown at %s: the %s door's hold could not be taken off: %s",
-                        branch.subentry.title,
-                        door,
-                        err,
-                    )
-                else:
-                    dropped.append(door)
-        finally:
-            self._enforcing.discard(branch.id)
-        return dropped
-
-    async def _async_follow_hours(self, branch: Branch) -> None:
-        """After a lockdown: hold released again the doors the opening hours want held."""
-        coordinator = branch.coordinator
-        data: Snapshot | None = coordinator.data
-        if data is None or coordinator.fire_alarm or coordinator.evacuating:
-            return
-        for door in branch.coordinator.point_map.doors:
-            key = f"door.{door.id}.hold"
-            wanted = coordinator.rules.held_by_mode(door.id)
-            if data.available(key) and wanted and not data.flag(key):
-                try:
-                    await coordinator.async_hold_door(door.id, True)
-                except HomeAssistantError as err:
-                    LOGGER.warning(
-                        "%s after the lockdown: the %s door could not be held: %s",
-                        branch.subentry.title,
-                        door.id,
-                        err,
-                    )
 
     def _fire(
         self, branch: Branch, active: bool, by: str, context: Context | None
@@ -192,7 +121,7 @@ class Lockdowns:
             by,
         )
         self._fire(branch, True, by, context)
-        dropped = await self._async_drop_holds(branch)
+        dropped = await branch.coordinator.async_set_lockdown(True)
         if dropped:
             await self.runtime.log.async_note(
                 incident.id,
@@ -225,7 +154,7 @@ class Lockdowns:
         LOGGER.warning("%s: lockdown ended by %s", branch.subentry.title, by)
         await self.runtime.log.async_note(lockdown.incident, "Lockdown ended", by)
         self._fire(branch, False, by, context)
-        await self._async_follow_hours(branch)
+        await branch.coordinator.async_set_lockdown(False)
         self.runtime.pa.async_play_in_background(branch, "lockdown_over")
         for alert in list(self.runtime.alerts.alerts.values()):
             if alert.incident == lockdown.incident:

@@ -1,4 +1,8 @@
-"""Logbook lines a duty manager can read at a glance: access, tailgating, alarms, evacuation."""
+"""Logbook lines a duty manager can read at a glance.
+
+Access, tailgating, alarms, evacuation, people counts, reader throttles, lockdowns, incidents
+and help buttons.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +19,12 @@ from .coordinator import (
     EVENT_EVACUATION,
     EVENT_OCCUPANCY_RESET,
 )
+from .engine.incidents import TITLES, Category
+from .library_system import REASON_TEXTS as LMS_REASONS
 from .reader_keys import EVENT_READER_THROTTLED
+from .safety_runtime import EVENT_HELP, EVENT_INCIDENT, EVENT_LOCKDOWN
 
-REASONS = {
+REASONS: dict[str, str] = {
     "granted": "member",
     "staff": "staff card",
     "unknown_card": "unknown card",
@@ -35,9 +42,10 @@ REASONS = {
     "adult_not_member": "accompanying adult's card is not a member's",
     "outside_window": "staff card outside its hours",
     "fire_alarm": "fire alarm: entry suspended",
-    "evacuation": "evacuation not yet reset: entry suspended",
+    "evacuation": "evacuation: entry suspended until a person resets it",
+    "lockdown": "branch locked down: staff cards only",
     "controller_unreachable": "door controller not answering",
-}
+} | {str(reason): text for reason, text in LMS_REASONS.items()}
 
 
 ALARMS = {
@@ -96,6 +104,30 @@ def _occupancy_reset(data: Mapping[str, Any]) -> str:
             "counter still for the set time"
         )
     return f"people inside set from {was} to 0: building empty, checked by {data.get('by')}"
+
+
+def _lockdown(data: Mapping[str, Any]) -> str:
+    by = data.get("by", "someone")
+    if data.get("active"):
+        return f"locked down by {by}: entry for staff cards only"
+    return f"lockdown ended by {by}; the opening hours apply again"
+
+
+def _incident(data: Mapping[str, Any]) -> str:
+    category = str(data.get("category", ""))
+    title = (
+        TITLES.get(Category(category), category) if category in Category else category
+    )
+    what = f"{title} incident {data.get('incident', '')}".strip()
+    if data.get("status") == "complete":
+        return f"{what} reviewed and completed"
+    return f"{what} recorded"
+
+
+def _help(data: Mapping[str, Any]) -> str:
+    point = str(data.get("point", "")).replace("_", " ")
+    where = f" at help point {point}" if point else ""
+    return f"help button pressed{where}"
 
 
 @callback
@@ -164,3 +196,10 @@ def async_describe_events(
         lambda e: _line(e.data, _occupancy_reset(e.data)),
     )
     async_describe_event(DOMAIN, EVENT_READER_THROTTLED, describe_throttled)
+    async_describe_event(
+        DOMAIN, EVENT_LOCKDOWN, lambda e: _line(e.data, _lockdown(e.data))
+    )
+    async_describe_event(
+        DOMAIN, EVENT_INCIDENT, lambda e: _line(e.data, _incident(e.data))
+    )
+    async_describe_event(DOMAIN, EVENT_HELP, lambda e: _line(e.data, _help(e.data)))

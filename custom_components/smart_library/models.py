@@ -14,6 +14,7 @@ from .access import LibraryAccess
 from .const import DOMAIN
 from .coordinator import BranchCoordinator
 from .hours import BranchHours
+from .safety_runtime import SafetyRuntime
 
 type SmartLibraryConfigEntry = ConfigEntry[RuntimeData]
 
@@ -34,10 +35,11 @@ class Branch:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class RuntimeData:
-    """A library service at run time: its branches by sub-entry id and its membership access."""
+    """A library service at run time: its branches, membership access and safety tools."""
 
     branches: Mapping[str, Branch]
     access: LibraryAccess
+    safety: SafetyRuntime
 
 
 def branch_for_device(hass: HomeAssistant, device_id: str) -> Branch:

@@ -19,15 +19,14 @@ An alarm repeated at the same place within ten minutes adds to the open incident
 day at 03:10 incidents past the service's retention go (with their snapshots) and bars whose
 review date has come raise a repair issue (ban_reviews.py).
 
-Settings (until the options flow has a step for them, the admin actions of safety_services.py
-set them): the service's on-call and escalation phones, escalation minutes, retention days and
-announcement languages in the entry's options; each branch's cameras, speakers and text-to-speech
-engine in its sub-entry's data.
+Settings (the options flow's safety step and the branch's reconfigure menu, or the admin actions
+of safety_services.py): the service's on-call and escalation phones, escalation minutes, retention
+days and announcement languages in the entry's options; each branch's cameras, speakers and
+text-to-speech engine in its sub-entry's data.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
@@ -104,8 +103,6 @@ SYSTEM = "Smart Library"  # who recorded what the building reported by itself
 DAILY_AT = {"hour": 3, "minute": 10, "second": 0}
 
 DATA_SAFETY: HassKey[dict[str, SafetyRuntime]] = HassKey(f"{DOMAIN}_safety")
-# Platforms set up side by side may each ask for the runtime: one of them builds it.
-DATA_SAFETY_LOCK: HassKey[asyncio.Lock] = HassKey(f"{DOMAIN}_safety_lock")
 
 
 def signal_incidents(entry_id: str) -> str:
@@ -222,7 +219,7 @@ class SafetyRuntime:
     def __init__(
         self, hass: HomeAssistant, entry: ConfigEntry, store: IncidentStore
     ) -> None:
-        """Build the parts around an opened incident store (see `async_setup_safety`)."""
+        """Build the parts around an opened incident store (see `async_open_safety`)."""
         from .alerts import StaffAlerts  # noqa: PLC0415 - the parts import this module
         from .announce import PublicAddress  # noqa: PLC0415
         from .ban_reviews import BanReviews  # noqa: PLC0415
@@ -310,7 +307,6 @@ class SafetyRuntime:
             with suppress(ValueError):  # a once-listener that already ran
                 self._unsubs.pop()()
         self.alerts.async_stop()
-        self.lockdowns.async_stop()
         await self.log.async_close()
 
     async def _async_daily(self, _now: datetime | None) -> None:
@@ -564,19 +560,16 @@ def _alarm_words(kind: str, data: Mapping[str, Any]) -> tuple[str, str]:
 # -- set-up ---------------------------------------------------------------------------------------
 
 
-async def async_setup_safety(hass: HomeAssistant, entry: ConfigEntry) -> SafetyRuntime:
-    """Start a library service's safety tools (once per entry set-up); stopped on unload."""
-    async with hass.data.setdefault(DATA_SAFETY_LOCK, asyncio.Lock()):
-        return await _async_setup_safety(hass, entry)
+async def async_open_safety(hass: HomeAssistant, entry: ConfigEntry) -> SafetyRuntime:
+    """Open a library service's incident store and build its safety tools (not started).
 
-
-async def _async_setup_safety(hass: HomeAssistant, entry: ConfigEntry) -> SafetyRuntime:
-    found = hass.data.setdefault(DATA_SAFETY, {})
-    if (running := found.get(entry.entry_id)) is not None:
-        return running
+    Built before the entry's runtime data (which holds it); `SafetyRuntime.async_start` once
+    that is set, before the platforms are added. Stopped, and its store closed, on unload.
+    """
     path = incidents_path(hass, entry.entry_id)
     store = await hass.async_add_executor_job(IncidentStore, path)
     runtime = SafetyRuntime(hass, entry, store)
+    found = hass.data.setdefault(DATA_SAFETY, {})
     found[entry.entry_id] = runtime
 
     async def stop() -> None:
@@ -585,7 +578,6 @@ async def _async_setup_safety(hass: HomeAssistant, entry: ConfigEntry) -> Safety
         await runtime.async_stop()
 
     entry.async_on_unload(stop)
-    await runtime.async_start()
     return runtime
 
 

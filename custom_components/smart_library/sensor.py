@@ -32,6 +32,7 @@ from .engine.occupancy import Occupancy
 from .engine.schedule import Mode
 from .entity import BranchEntity, HoursEntity
 from .hours import BranchHours
+from .incident_sensors import incident_sensors
 from .models import Branch, SmartLibraryConfigEntry
 
 PARALLEL_UPDATES = 0
@@ -160,7 +161,8 @@ async def async_setup_entry(
     entry: SmartLibraryConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the opening-hours sensors of every branch, and occupancy where it has a counter."""
+    """Add the opening-hours and incident sensors of every branch, occupancy where counted."""
+    safety = entry.runtime_data.safety
     for subentry_id, branch in entry.runtime_data.branches.items():
         entities: list[SensorEntity] = [
             BranchSensor(branch, description)
@@ -172,6 +174,7 @@ async def async_setup_entry(
                 OccupancySensor(branch.coordinator, description)
                 for description in OCCUPANCY
             )
+        entities.extend(incident_sensors(safety, branch))
         async_add_entities(entities, config_subentry_id=subentry_id)
 
 

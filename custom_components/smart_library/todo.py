@@ -9,9 +9,6 @@ children's library" -> category damage). Completed incidents stay listed for a w
 Any user who may control the list may do this (Home Assistant refuses read-only users); the
 admin actions (`record_incident`, `complete_incident`) do the same from scripts. The list's
 attributes hold the branch's incident counts per category over 30 days.
-
-Until the integration's set-up starts the safety tools itself, this platform does
-(`async_setup_safety`), once per library service.
 """
 
 from __future__ import annotations
@@ -36,13 +33,7 @@ from .engine import incidents as rules
 from .engine.incidents import Category, Incident, Status
 from .entity import branch_device_info
 from .models import Branch, SmartLibraryConfigEntry
-from .safety_runtime import (
-    SafetyRuntime,
-    async_actor,
-    async_setup_safety,
-    signal_incidents,
-)
-from .safety_services import async_setup_safety_services
+from .safety_runtime import SafetyRuntime, async_actor, signal_incidents
 
 PARALLEL_UPDATES = 0
 COMPLETED_SHOWN = timedelta(days=7)
@@ -53,9 +44,8 @@ async def async_setup_entry(
     entry: SmartLibraryConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add an incidents-to-review list per branch (and start the safety tools)."""
-    async_setup_safety_services(hass)
-    runtime = await async_setup_safety(hass, entry)
+    """Add an incidents-to-review list per branch."""
+    runtime = entry.runtime_data.safety
     for subentry_id, branch in entry.runtime_data.branches.items():
         async_add_entities(
             [IncidentList(runtime, branch)], config_subentry_id=subentry_id

@@ -649,6 +649,8 @@ EVERY_REASON: dict[str, tuple[str, str, dict[str, Any], str | None]] = {
         None,
     ),
     "fire_alarm": (ADULT, PIN, {}, "fire"),
+    "evacuation": (ADULT, PIN, {}, "fire over"),
+    "lockdown": (ADULT, PIN, {}, "lockdown"),
 }
 
 
@@ -679,10 +681,18 @@ async def test_every_reason_through_action_and_http(
             },
             blocking=True,
         )
-    elif situation == "fire":
+    elif situation in ("fire", "fire over"):
         building.raise_fire_alarm()
         entry = hass.config_entries.async_entries(DOMAIN)[0]
-        await entry.runtime_data.branches["branch_oadby"].coordinator.async_refresh()
+        coordinator = entry.runtime_data.branches["branch_oadby"].coordinator
+        await coordinator.async_refresh()
+        if situation == "fire over":  # the panel reset; nobody has reset the branch yet
+            building.clear_fire_alarm()
+            await coordinator.async_refresh()
+    elif situation == "lockdown":
+        await hass.services.async_call(
+            DOMAIN, "lockdown", {"branch": branch_device(hass)}, blocking=True
+        )
     before = releases(building)
     if transport == "action":
         answer = await request(hass, card, pin, **extra)

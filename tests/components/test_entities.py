@@ -86,6 +86,7 @@ async def _call(
         Platform.SWITCH,
     ],
 )
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_entities_snapshot(
     hass: HomeAssistant,
     entity_registry: er.EntityRegistry,

@@ -191,7 +191,8 @@ async def test_fire_alarm_on_a_smart_evening(
     assert evacuation.attributes["alarm_cleared_at"] is not None
     assert [_state(hass, lock).state for lock in LOCKS] == [LockState.UNLOCKED] * 2
     assert _state(hass, INSIDE).state == "18"
-    assert (await _ask(hass, branch))["granted"] is False
+    answer = await _ask(hass, branch)
+    assert (answer["granted"], answer["reason"]) == (False, "evacuation")
     assert [e.data["state"] for e in evacuations][-1] == "evacuation_reset_needed"
     await asyncio.sleep(0.4)  # the message ends and is not played again
     await _poll(hass)

@@ -23,7 +23,7 @@ from homeassistant.components.camera import Image
 from homeassistant.components.todo import TodoItemStatus
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import ServiceValidationError, Unauthorized
-from homeassistant.helpers import intent, issue_registry as ir
+from homeassistant.helpers import entity_registry as er, intent, issue_registry as ir
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -35,7 +35,6 @@ import yaml
 
 from custom_components.smart_library.const import DOMAIN
 from custom_components.smart_library.engine.incidents import Category, Source, Status
-from custom_components.smart_library.incident_sensors import async_incident_sensors
 from custom_components.smart_library.safety_runtime import (
     CONF_CAMERAS,
     CONF_RETENTION_DAYS,
@@ -731,14 +730,14 @@ def test_every_safety_action_is_described_and_every_error_translated() -> None:
     assert {"ban_review", "no_on_call_phones"} <= set(strings["issues"])
 
 
-async def test_the_incident_counts_for_the_sensor_platform(
+async def test_the_incident_counts_as_sensors(
     hass: HomeAssistant,
     clock: Any,
     building: SimulatedBuilding,
     mock_config_entry: MockConfigEntry,
     hass_admin_user: MockUser,
 ) -> None:
-    """One count per category over 30 days and the open ones, ready for sensor.py to add."""
+    """One count per category over 30 days and the open ones, on the branch's device."""
     branch = await setup_branch(hass, mock_config_entry)
     for category in ("damage", "damage", "injury"):
         await hass.services.async_call(
@@ -748,22 +747,33 @@ async def test_the_incident_counts_for_the_sensor_platform(
             blocking=True,
             context=Context(user_id=hass_admin_user.id),
         )
-    sensors = await async_incident_sensors(
-        hass,
-        mock_config_entry,
-        mock_config_entry.runtime_data.branches["branch_oadby"],
+    await hass.async_block_till_done()
+    registry = er.async_get(hass)
+    found = {
+        e.unique_id.removeprefix("branch_oadby_"): e
+        for e in er.async_entries_for_device(
+            registry, branch, include_disabled_entities=True
+        )
+        if e.domain == "sensor" and e.unique_id.startswith("branch_oadby_incidents_")
+    }
+    assert len(found) == len(Category) + 1
+
+    def value(key: str) -> str:
+        state = hass.states.get(found[key].entity_id)
+        assert state is not None, key
+        return state.state
+
+    assert value("incidents_damage") == "2"
+    assert value("incidents_injury") == "1"
+    assert value("incidents_fire") == "0"
+    assert value("incidents_open") == "3"
+    assert found["incidents_damage"].entity_id == (
+        "sensor.oadby_library_damage_incidents_30_days"
     )
-    values = {}
-    for sensor in sensors:
-        sensor.hass = hass
-        await sensor.async_update()
-        values[sensor.entity_description.key] = sensor.native_value
-    assert values["incidents_damage"] == 2
-    assert values["incidents_injury"] == 1
-    assert values["incidents_fire"] == 0
-    assert values["incidents_open"] == 3
-    assert len(sensors) == len(Category) + 1
-    assert len({s.unique_id for s in sensors}) == len(sensors)
+    # Rare ones are there but off until a manager wants them.
+    assert (
+        found["incidents_lockdown"].disabled_by is er.RegistryEntryDisabler.INTEGRATION
+    )
 
 
 async def test_a_removed_service_leaves_no_incident_picture_or_reminder(

@@ -252,13 +252,6 @@ async def test_a_restart_does_not_end_a_lockdown_an_administrator_does(
     assert err.value.translation_key == "lockdown_not_active"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Wiring for the lead / helper B: AccessRequest.lockdown and the refusal in "
-        "AccessDecider.rules (see the report); then remove this marker."
-    ),
-)
 async def test_a_lockdown_refuses_members_and_admits_staff_cards(
     hass: HomeAssistant,
     clock: Any,

@@ -108,6 +108,7 @@ async def mocked_integration(
         Platform.SWITCH,
     ],
 )
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_platform_snapshot(  # noqa: PLR0917
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,

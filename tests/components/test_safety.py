@@ -373,3 +373,36 @@ async def test_logbook_lines_for_the_evacuation() -> None:
         ),
         "reset after the evacuation by Ann; the opening hours apply again",
     ]
+
+
+async def test_logbook_lines_for_lockdowns_incidents_help_and_refusals() -> None:
+    """A lockdown, an incident, a help button and the new refusals read as sentences."""
+    branch: dict[str, Any] = {"branch": "Oadby Library", "branch_id": "branch_oadby"}
+
+    def line(event_type: str, **data: Any) -> str:
+        return _describe(Event(f"smart_library_{event_type}", branch | data))
+
+    assert line("lockdown", active=True, by="Sam") == (
+        "locked down by Sam: entry for staff cards only"
+    )
+    assert line("lockdown", active=False, by="Ann") == (
+        "lockdown ended by Ann; the opening hours apply again"
+    )
+    assert line("incident", incident="I1", category="panic", status="open") == (
+        "Panic alarm incident I1 recorded"
+    )
+    assert line("incident", incident="I1", category="panic", status="complete") == (
+        "Panic alarm incident I1 reviewed and completed"
+    )
+    assert line("help", point="toilets") == "help button pressed at help point toilets"
+    refusal = {"door": "entrance", "granted": False, "card": "••••0001", "party": 0}
+    assert line("access", reason="lockdown", **refusal) == (
+        "refused at the entrance: branch locked down: staff cards only (card ••••0001)"
+    )
+    assert line("access", reason="evacuation", **refusal) == (
+        "refused at the entrance: evacuation: entry suspended until a person resets it "
+        "(card ••••0001)"
+    )
+    assert line("access", reason="excessive_fines", **refusal) == (
+        "refused at the entrance: library system: fines over the limit (card ••••0001)"
+    )

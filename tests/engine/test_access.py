@@ -158,6 +158,37 @@ def test_not_open_and_fire(decider: AccessDecider) -> None:
     assert ask(decider, "10000001", fire_alarm=True) is Reason.FIRE_ALARM
 
 
+def test_evacuation_and_lockdown(store: MembershipStore) -> None:
+    """After a fire nobody enters until a reset; a lockdown admits staff cards only.
+
+    A lockdown refuses a member only once the PIN was right (a wrong one says just that), and
+    never a staff card in its window; an evacuation refuses every card before any check.
+    """
+    store.save_staff(
+        StaffCard(
+            "SEC001",
+            "Security",
+            "security",
+            parse_windows("00:00-23:59"),
+            hash_pin("97531", PEPPER),
+        )
+    )
+    decider = AccessDecider(store, PEPPER, now=NOW)
+    assert ask(decider, "10000001", lockdown=True) is Reason.LOCKDOWN
+    assert ask(decider, "10000001", "1357", lockdown=True) is Reason.WRONG_PIN
+    assert ask(decider, "10000007", lockdown=True) is Reason.LOCKDOWN
+    assert ask(decider, "SEC001", "97531", lockdown=True) is Reason.STAFF
+    assert ask(decider, "10000001", evacuation=True) is Reason.EVACUATION
+    assert ask(decider, "SEC001", "97531", evacuation=True) is Reason.EVACUATION
+    assert (
+        ask(decider, "SEC001", "97531", evacuation=True, lockdown=True)
+        is Reason.EVACUATION
+    )
+    assert (
+        ask(decider, "10000001", fire_alarm=True, evacuation=True) is Reason.FIRE_ALARM
+    )
+
+
 def test_minors(decider: AccessDecider) -> None:
     """An 18+ member may bring under-16s; a 16-17 member may not; a child needs an adult's PIN."""
     request = AccessRequest(

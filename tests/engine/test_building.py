@@ -152,6 +152,38 @@ def test_no_mode_hold_during_a_fire() -> None:
     assert holds(out.commands) == []
 
 
+def test_a_lockdown_holds_no_door_and_the_mode_applies_after_it() -> None:
+    """No free entry while it lasts, whatever the mode or a hand says; a fire still wins."""
+    rules = BuildingRules(REF, free_entry_doors=["entrance"])
+    rules.set_mode(Mode.STAFFED)
+    assert rules.evaluate(snap(), 0).commands == [HoldDoor("entrance", True, "mode")]
+    held = snap(door__entrance__hold=True)
+    rules.set_lockdown(True)
+    assert rules.door_commands(held) == [HoldDoor("entrance", False, "mode")]
+    assert not rules.held_by_mode("entrance")
+    # Staff hold both doors by hand: the next poll takes both holds off.
+    both = snap(door__entrance__hold=True, door__meeting_room__hold=True)
+    assert set(rules.evaluate(both, 1).commands) == {
+        HoldDoor("entrance", False, "lockdown"),
+        HoldDoor("meeting_room", False, "lockdown"),
+    }
+    # A mode change during the lockdown: still nothing held.
+    rules.set_mode(Mode.EVENT)
+    assert rules.evaluate(snap(), 2).commands == []
+    # A fire alarm releases every door all the same (people leave a burning building).
+    fire = rules.evaluate(snap(fire__alarm=True), 3)
+    assert {c.door for c in holds(fire.commands) if c.released} == {
+        "entrance",
+        "meeting_room",
+    }
+    rules.evaluate(snap(), 4)  # panel reset: nothing until a person resets the branch
+    rules.reset_evacuation()
+    assert rules.evaluate(snap(), 5).commands == []  # still locked down
+    # Ended: the mode's hold is back.
+    rules.set_lockdown(False)
+    assert rules.evaluate(snap(), 6).commands == [HoldDoor("entrance", True, "mode")]
+
+
 def test_tailgating_watch() -> None:
     """Three people in on a release for one: two tailgaters, reported once."""
     rules = BuildingRules(REF, release_seconds=5)

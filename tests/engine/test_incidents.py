@@ -31,21 +31,11 @@ from custom_components.smart_library.engine.incidents import (
     Source,
     Status,
 )
-from custom_components.smart_library.engine.lockdown import (
-    Lockdown,
-    holds_to_drop,
-    refuses_entry,
-)
+from custom_components.smart_library.engine.lockdown import Lockdown, refuses_entry
 from custom_components.smart_library.engine.membership import (
     Member,
     Restriction,
     bar_member,
-)
-from custom_components.smart_library.engine.pointmap import reference_map
-from custom_components.smart_library.engine.snapshot import (
-    ModuleHealth,
-    ModuleStatus,
-    Snapshot,
 )
 from custom_components.smart_library.engine.store import restore_cell
 
@@ -468,26 +458,6 @@ def test_a_lockdown_refuses_every_card_but_a_staff_card() -> None:
     assert refuses_entry(True, staff_card=False)
     assert not refuses_entry(True, staff_card=True)
     assert not refuses_entry(False, staff_card=False)
-
-
-def _snapshot(values: dict[str, bool], *, module_ok: bool = True) -> Snapshot:
-    point_map = reference_map()
-    health = ModuleHealth() if module_ok else ModuleHealth(ModuleStatus.UNREACHABLE)
-    return Snapshot(
-        point_map, dict.fromkeys(point_map.modules, health), values if module_ok else {}
-    )
-
-
-def test_a_lockdown_takes_off_free_entry_holds_but_never_during_a_fire_alarm() -> None:
-    """A held-released entrance is locked to cards; in a fire every door stays released."""
-    held = _snapshot({"door.entrance.hold": True, "door.meeting_room_1.hold": False})
-    doors = [
-        d.id for d in reference_map().doors if f"door.{d.id}.hold" in reference_map()
-    ]
-    assert "entrance" in doors
-    assert holds_to_drop(held, fire_alarm=False) == ["entrance"]
-    assert holds_to_drop(held, fire_alarm=True) == []
-    assert holds_to_drop(_snapshot({}, module_ok=False), fire_alarm=False) == []
 
 
 # -- staff alerts --------------------------------------------------------------------------------

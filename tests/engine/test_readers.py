@@ -186,11 +186,17 @@ def test_refusals_spread_over_more_than_a_minute_do_not_throttle() -> None:
 
 
 def test_grants_and_building_refusals_are_not_counted() -> None:
-    """Grants, closed hours, a fire alarm, an unreachable controller: never counted."""
+    """Grants, closed hours, a fire alarm or evacuation, a lockdown, no controller: uncounted."""
     throttle = ReaderThrottle()
-    for n, reason in enumerate(
-        [None, "not_open", "fire_alarm", "controller_unreachable"] * 10
-    ):
+    building = [
+        None,
+        "not_open",
+        "fire_alarm",
+        "evacuation",
+        "lockdown",
+        "controller_unreachable",
+    ]
+    for n, reason in enumerate(building * 7):
         at = T0 + timedelta(seconds=n)
         assert throttle.admit("R", at, POLICY) is None
         assert throttle.settle("R", at, POLICY, reason) is None

@@ -63,6 +63,10 @@ class AccessRequest:
     at: datetime  # aware, local time of the branch
     open_to_members: bool
     fire_alarm: bool = False
+    # From a fire alarm until a person resets the branch: nobody enters (checked before the card).
+    evacuation: bool = False
+    # The branch is locked down: only staff cards enter (checked once the card is identified).
+    lockdown: bool = False
     minors: int = 0  # accompanied under-16s the card holder declares
     adult_card: str | None = (
         None  # when the card is an under-16's: the accompanying adult
@@ -195,6 +199,8 @@ class AccessDecider:
         """Decide one request against the local store."""
         if request.fire_alarm:
             return Decision(False, Reason.FIRE_ALARM, mask_card(request.card))
+        if request.evacuation:
+            return Decision(False, Reason.EVACUATION, mask_card(request.card))
         reason, holder, until = self._holder(request.card, request.pin, request.at)
         if reason is not Reason.GRANTED or holder is None:
             return Decision(False, reason, mask_card(request.card), locked_until=until)
@@ -245,6 +251,9 @@ class AccessDecider:
             if not holder.admits(request.at, request.branch):
                 return refuse(Reason.OUTSIDE_WINDOW)
             return Decision(True, Reason.STAFF, masked, party=1, staff_role=holder.role)
+        if request.lockdown:
+            # Every card but a staff card, after its PIN was checked (as a member's standing).
+            return refuse(Reason.LOCKDOWN)
 
         today = request.at.date()
         party = 1 + request.minors
@@ -415,6 +424,8 @@ class LmsAccess:
         masked = mask_card(request.card)
         if request.fire_alarm:
             return Decision(False, Reason.FIRE_ALARM, masked)
+        if request.evacuation:
+            return Decision(False, Reason.EVACUATION, masked)
         first = await self.identify(request.card, request.pin, request.at)
         if first.reason is not Reason.GRANTED or first.holder is None:
             return Decision(

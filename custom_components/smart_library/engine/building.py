@@ -14,6 +14,9 @@ writes the commands it returns and dispatches the events. The rules:
 - **Doors follow the mode**: staffed hours and events hold released the doors configured for free
   entry; smart hours and closed time hold nothing. Applied when the mode changes (a hand-set hold
   in between is left alone), and again after a failed write until it takes.
+- **Lockdown** (`set_lockdown`): no door is held released for free entry, whatever the mode; a
+  hold found on any poll is taken off. Leaving stays possible (the strikes only control entry).
+  The fire rule still wins. When it ends the mode's holds apply again.
 - **Alarms latch** (forced door, door held open, panic button, fire-panel fault, a module lost)
   until a person acknowledges them (`engine.alarms.AlarmLatch`).
 - **Occupancy** from the people counter, never zeroed by a mode change: only a person
@@ -56,7 +59,7 @@ class HoldDoor:
 
     door: str
     released: bool
-    why: str  # "fire" or "mode"
+    why: str  # "fire", "mode" or "lockdown"
 
     @property
     def key(self) -> str:
@@ -170,6 +173,7 @@ class BuildingRules:
         self.evacuation: Evacuation | None = None
         self.latch = AlarmLatch()
         self.mode: Mode | None = None
+        self.lockdown = False
         self._pending: set[str] = set()  # doors whose mode hold is still to be written
         self._watch: EntryWatch | None = None
         self._watch_door = "entrance"
@@ -218,9 +222,14 @@ class BuildingRules:
             self._pending = set(self._hold_doors)
         return Outcome()
 
+    def set_lockdown(self, on: bool) -> None:
+        """Start or end a lockdown: the door holds are due again (none while it lasts)."""
+        self.lockdown = on
+        self._pending = set(self._hold_doors)
+
     def held_by_mode(self, door_id: str) -> bool:
-        """Return whether the mode wants this door held released."""
-        free = self.mode in (Mode.STAFFED, Mode.EVENT)
+        """Return whether the mode wants this door held released (never in a lockdown)."""
+        free = self.mode in (Mode.STAFFED, Mode.EVENT) and not self.lockdown
         return free and door_id in self.free_entry_doors
 
     def evaluate(
@@ -263,7 +272,8 @@ class BuildingRules:
     def door_commands(self, snapshot: Snapshot) -> list[HoldDoor]:
         """Return the door holds due: every door while the fire alarm lasts, else the mode's.
 
-        After an evacuation nothing is due until a person resets the branch.
+        During a lockdown no door is held released (a hold found is taken off). After an
+        evacuation nothing is due until a person resets the branch.
         """
         if self.fire_alarm:
             return [
@@ -283,6 +293,16 @@ class BuildingRules:
             wanted = self.held_by_mode(door)
             if snapshot.flag(key) != wanted:
                 commands.append(HoldDoor(door, wanted, "mode"))
+        if self.lockdown:
+            # No free entry while it lasts: a hold found again (set by hand) is taken off.
+            due = {command.door for command in commands}
+            commands.extend(
+                HoldDoor(door, False, "lockdown")
+                for door in self._hold_doors
+                if door not in due
+                and snapshot.available(f"door.{door}.hold")
+                and snapshot.flag(f"door.{door}.hold")
+            )
         return commands
 
     def evacuation_commands(self, snapshot: Snapshot) -> list[SetPoint | PlayMessage]:

@@ -7,7 +7,7 @@ plans). While it lasts:
   (`lockdown`), so staff arriving to help still get in; a member's card is refused only after
   its PIN was checked, like every other refusal about the member's standing;
 - **no door is held released** for free entry (staffed hours hold the entrance released: a
-  lockdown takes that hold off);
+  lockdown takes that hold off; `engine.building.BuildingRules.set_lockdown`);
 - **leaving is never prevented**: the strikes the controller drives only control entry from
   outside; egress is mechanical (push bar, handle) and is not the integration's to lock, so a
   lockdown writes nothing that could trap a person inside;
@@ -21,8 +21,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-
-from .snapshot import Snapshot
 
 REASON_LOCKDOWN = "lockdown"
 
@@ -40,19 +38,3 @@ class Lockdown:
 def refuses_entry(lockdown: bool, staff_card: bool) -> bool:
     """Return True when a lockdown refuses this card: every card but a staff card."""
     return lockdown and not staff_card
-
-
-def holds_to_drop(snapshot: Snapshot, fire_alarm: bool) -> list[str]:
-    """Return the doors whose free-entry hold a lockdown takes off now.
-
-    None during a fire alarm (the fire rule holds every door released for people to leave), and
-    none whose module did not answer (tried again on the next poll).
-    """
-    if fire_alarm:
-        return []
-    return [
-        door.id
-        for door in snapshot.point_map.doors
-        if snapshot.available(f"door.{door.id}.hold")
-        and snapshot.flag(f"door.{door.id}.hold")
-    ]

@@ -53,6 +53,9 @@ class Reason(StrEnum):
     FIRE_ALARM = (
         "fire_alarm"  # card checks are suspended; the doors are already released
     )
+    # After a fire alarm until a person resets the branch: no entry (the doors stay released).
+    EVACUATION = "evacuation"
+    LOCKDOWN = "lockdown"  # the branch is locked down: staff cards only
 
 
 # What a door reader is told instead of `unknown_card` or `wrong_pin`: the person at the door
@@ -73,8 +76,9 @@ def public_reason(reason: Reason | str) -> str:
 
     Every other reason either needs the right PIN first (a member's standing), or is the same
     for every card number (`locked_out`: unknown card numbers are counted and locked out too), or
-    is about the building (`not_open`, `fire_alarm`). Staff-facing events keep the detail. The
-    LMS backend's `pin_not_checked` and `lms_unavailable` read `not_recognised` too.
+    is about the building (`not_open`, `fire_alarm`, `evacuation`, `lockdown`). Staff-facing
+    events keep the detail. The LMS backend's `pin_not_checked` and `lms_unavailable` read
+    `not_recognised` too.
     """
     value = str(reason)
     return NOT_RECOGNISED if value in _PRIVATE_REASONS else value

@@ -35,8 +35,11 @@ _KEY_RE = re.compile(r"([0-9a-f]{16})\.([A-Za-z0-9_-]{43})")
 _NAME_BAD = re.compile(r"[\x00-\x1f\x7f]")
 
 # Reasons the building causes, not the person at the door: they say nothing about guessing (a
-# not_open or room refusal comes after a right PIN; a fire alarm refuses before any check).
-NOT_COUNTED = frozenset({"not_open", "fire_alarm", "controller_unreachable"})
+# not_open, lockdown or room refusal comes after a right PIN; a fire alarm or an evacuation
+# refuses before any check).
+NOT_COUNTED = frozenset(
+    {"not_open", "fire_alarm", "evacuation", "lockdown", "controller_unreachable"}
+)
 REASON_THROTTLED = "reader_throttled"
 
 
