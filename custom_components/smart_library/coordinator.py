@@ -84,13 +84,11 @@ _POLL_LOGGER.addFilter(_OwnAvailabilityLogging())
 # A branch's optional rule: closed, every door locked and the counter still for this many hours
 # -> nobody is counted inside (the sub-entry's data; no form field sets it yet).
 CONF_EMPTY_AFTER_HOURS = "empty_after_hours"
-EVENT_ALARM = (
-    f"{DOMAIN}_alarm"  # an alarm latched: branch, kind, door / button / module
-)
+# An alarm latched: branch, branch_id, kind, door / button / module.
+EVENT_ALARM = f"{DOMAIN}_alarm"
 EVENT_ALARMS_ACKNOWLEDGED = f"{DOMAIN}_alarms_acknowledged"
-EVENT_EVACUATION = (
-    f"{DOMAIN}_evacuation"  # state: evacuation / evacuation_reset_needed / reset
-)
+# branch, branch_id, state: evacuation / evacuation_reset_needed / reset.
+EVENT_EVACUATION = f"{DOMAIN}_evacuation"
 EVENT_OCCUPANCY_RESET = f"{DOMAIN}_occupancy_reset"
 SAFETY_STORAGE_VERSION = 1
 # The event data's name for an alarm's subject, by kind (the fire panel's fault has none).
@@ -437,7 +435,11 @@ class BranchCoordinator(DataUpdateCoordinator[Snapshot]):
         by: str | None = None,
     ) -> None:
         evacuation = evacuation or self.evacuation
-        data: dict[str, Any] = {"branch": self.title, "state": state}
+        data: dict[str, Any] = {
+            "branch": self.title,
+            "branch_id": self.subentry.subentry_id,
+            "state": state,
+        }
         if evacuation is not None:
             data["alarm_at"] = evacuation.alarm_at.isoformat()
             data["inside_at_alarm"] = evacuation.inside_at_alarm
@@ -446,7 +448,11 @@ class BranchCoordinator(DataUpdateCoordinator[Snapshot]):
         self.hass.bus.async_fire(EVENT_EVACUATION, data, context=context)
 
     def _report_alarm(self, alarm: Alarm) -> None:
-        data: dict[str, Any] = {"branch": self.title, "kind": alarm.kind.value}
+        data: dict[str, Any] = {
+            "branch": self.title,
+            "branch_id": self.subentry.subentry_id,
+            "kind": alarm.kind.value,
+        }
         if subject := ALARM_SUBJECT.get(alarm.kind):
             data[subject] = alarm.subject
         LOGGER.info(
@@ -505,6 +511,7 @@ class BranchCoordinator(DataUpdateCoordinator[Snapshot]):
                 EVENT_ALARMS_ACKNOWLEDGED,
                 {
                     "branch": self.title,
+                    "branch_id": self.subentry.subentry_id,
                     "by": by,
                     "count": len(alarms),
                     "kinds": sorted({a.kind.value for a in alarms}),
@@ -536,6 +543,7 @@ class BranchCoordinator(DataUpdateCoordinator[Snapshot]):
     def _report_tailgating(self, event: TailgatingSeen) -> None:
         data = {
             "branch": self.title,
+            "branch_id": self.subentry.subentry_id,
             "door": event.door,
             "admitted": event.admitted,
             "came_in": event.came_in,

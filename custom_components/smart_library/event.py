@@ -86,6 +86,8 @@ class DoorAccessEvent(BranchEntity, EventEntity):
     def _async_attempt(self, door: str, event_type: str, data: dict[str, Any]) -> None:
         if door != self._door:
             return
-        attributes = {k: v for k, v in data.items() if k not in ("branch", "door")}
+        attributes = {
+            k: v for k, v in data.items() if k not in ("branch", "branch_id", "door")
+        }
         self._trigger_event(event_type, attributes)
         self.async_write_ha_state()

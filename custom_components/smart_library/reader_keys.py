@@ -299,6 +299,7 @@ class ReaderKeys:
                 "reader": key.name,
                 "reader_id": key.id,
                 "branch": branch_title,
+                "branch_id": key.branch,
                 "doors": list(key.doors),
                 "refusals": trip.refusals,
                 "reasons": trip.reasons,

@@ -249,15 +249,13 @@ class SafetyRuntime:
         """Return a branch by id."""
         return self.branches.get(branch_id)
 
-    def branch_named(self, name: object) -> Branch | None:
-        """Return the branch an event names (by id, else by title), or None if not ours."""
-        if not isinstance(name, str):
-            return None
-        if (found := self.branches.get(name)) is not None:
-            return found
-        return next(
-            (b for b in self.branches.values() if b.subentry.title == name), None
-        )
+    def branch_of(self, data: Mapping[str, Any]) -> Branch | None:
+        """Return the branch an event's data names by its id, or None if not ours.
+
+        By id, never by title: two services may each have a branch of the same name.
+        """
+        branch_id = data.get("branch_id")
+        return self.branches.get(branch_id) if isinstance(branch_id, str) else None
 
     def branch_settings(self, branch: Branch) -> BranchSafety:
         """Return a branch's cameras, speakers and text-to-speech engine."""
@@ -374,7 +372,7 @@ class SafetyRuntime:
     @callback
     def _on_alarm(self, event: Event) -> None:
         data = event.data
-        if (branch := self.branch_named(data.get("branch"))) is None:
+        if (branch := self.branch_of(data)) is None:
             return
         kind = str(data.get("kind", ""))
         category = rules.alarm_category(kind)
@@ -395,7 +393,7 @@ class SafetyRuntime:
     @callback
     def _on_evacuation(self, event: Event) -> None:
         data = event.data
-        if (branch := self.branch_named(data.get("branch"))) is None:
+        if (branch := self.branch_of(data)) is None:
             return
         state = data.get("state")
         if state == "evacuation":
@@ -428,7 +426,7 @@ class SafetyRuntime:
     @callback
     def _on_tailgating(self, event: Event) -> None:
         data = event.data
-        if (branch := self.branch_named(data.get("branch"))) is None:
+        if (branch := self.branch_of(data)) is None:
             return
         door = str(data.get("door", "entrance"))
         self.entry.async_create_background_task(
@@ -450,7 +448,7 @@ class SafetyRuntime:
     @callback
     def _on_reader_throttled(self, event: Event) -> None:
         data = event.data
-        if (branch := self.branch_named(data.get("branch"))) is None:
+        if (branch := self.branch_of(data)) is None:
             return
         self.entry.async_create_background_task(
             self.hass,
@@ -472,10 +470,7 @@ class SafetyRuntime:
     @callback
     def _on_help(self, event: Event) -> None:
         data = event.data
-        branch = self.branch_named(data.get("branch_id")) or self.branch_named(
-            data.get("branch")
-        )
-        if branch is None:
+        if (branch := self.branch_of(data)) is None:
             return
         point = str(data.get("point", ""))
         self.entry.async_create_background_task(
@@ -495,7 +490,7 @@ class SafetyRuntime:
     @callback
     def _on_acknowledged(self, event: Event) -> None:
         data = event.data
-        if (branch := self.branch_named(data.get("branch"))) is None:
+        if (branch := self.branch_of(data)) is None:
             return
         self.entry.async_create_background_task(
             self.hass,

@@ -297,6 +297,7 @@ async def test_a_door_reader_stopped_after_a_burst_of_refusals_calls_staff(
             "reader": "Porch reader",
             "reader_id": "r1",
             "branch": "Oadby Library",
+            "branch_id": "branch_oadby",
             "doors": ["entrance"],
             "refusals": 12,
             "reasons": {"not_recognised": 12},

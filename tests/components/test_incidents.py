@@ -477,14 +477,21 @@ async def test_tailgating_is_recorded_for_review_and_calls_nobody(
         "smart_library_tailgating",
         {
             "branch": "Oadby Library",
+            "branch_id": "branch_oadby",
             "door": "entrance",
             "admitted": 1,
             "came_in": 3,
             "tailgaters": 2,
         },
     )
+    # Another service's branch of the same name: not this service's incident.
     hass.bus.async_fire(
-        "smart_library_tailgating", {"branch": "Another service's branch"}
+        "smart_library_tailgating",
+        {
+            "branch": "Oadby Library",
+            "branch_id": "branch_elsewhere",
+            "door": "entrance",
+        },
     )
     await hass.async_block_till_done(wait_background_tasks=True)
     (incident,) = await incidents(hass)

@@ -100,7 +100,12 @@ async def test_a_door_forced_for_a_moment_stays_an_alarm_until_acknowledged(
     assert forced.attributes["live"] is False
     assert forced.attributes["unacknowledged"] is True
     assert [e.data for e in alarms] == [
-        {"branch": "Oadby Library", "kind": "door_forced", "door": "entrance"}
+        {
+            "branch": "Oadby Library",
+            "branch_id": "branch_oadby",
+            "kind": "door_forced",
+            "door": "entrance",
+        }
     ]
     assert _describe(alarms[0]) == (
         "alarm: entrance door forced (on until acknowledged)"
@@ -126,7 +131,13 @@ async def test_a_door_forced_for_a_moment_stays_an_alarm_until_acknowledged(
     assert _state(hass, FORCED).state == STATE_OFF
     assert _state(hass, UNACKNOWLEDGED).state == "0"
     assert [e.data for e in acknowledged] == [
-        {"branch": "Oadby Library", "by": "Sam", "count": 1, "kinds": ["door_forced"]}
+        {
+            "branch": "Oadby Library",
+            "branch_id": "branch_oadby",
+            "by": "Sam",
+            "count": 1,
+            "kinds": ["door_forced"],
+        }
     ]
     assert acknowledged[0].context.user_id == staff.id
     assert _describe(acknowledged[0]) == "1 alarm acknowledged by Sam"
@@ -152,9 +163,12 @@ async def test_every_alarm_kind_latches_and_one_still_on_stays_on(
         "fire_fault",
         "panic",
     ]
-    assert {"branch": "Oadby Library", "kind": "panic", "button": "counter"} in [
-        e.data for e in alarms
-    ]
+    assert {
+        "branch": "Oadby Library",
+        "branch_id": "branch_oadby",
+        "kind": "panic",
+        "button": "counter",
+    } in [e.data for e in alarms]
     assert _describe(next(e for e in alarms if e.data["kind"] == "panic")) == (
         "alarm: panic button (counter) pressed (on until acknowledged)"
     )
@@ -285,7 +299,12 @@ async def test_controller_lost_one_warning_one_info_and_a_latched_alarm(
     assert lost.state == STATE_ON
     assert lost.attributes["lost_now"] == ["main"]
     assert [e.data for e in alarms] == [
-        {"branch": "Oadby Library", "kind": "controller_lost", "module": "main"}
+        {
+            "branch": "Oadby Library",
+            "branch_id": "branch_oadby",
+            "kind": "controller_lost",
+            "module": "main",
+        }
     ]
     assert _describe(alarms[0]) == (
         "alarm: controller (main) not answering (on until acknowledged)"
