@@ -9,7 +9,7 @@ from typing import Any
 
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -370,6 +370,33 @@ async def test_disabled_entities_and_removed_branches_leave_the_dashboard(
     empty = build_dashboard(hass)
     assert [v["title"] for v in empty["views"]] == ["Overview"]
     assert "No library branches yet" in empty["views"][0]["cards"][0]["content"]
+
+
+async def test_a_removed_branch_leaves_no_view_and_no_device(
+    hass: HomeAssistant, county: MockConfigEntry, hass_ws_client: WebSocketGenerator
+) -> None:
+    """A branch removed from its service: its view, its block and its device all go."""
+    shire = next(
+        e
+        for e in hass.config_entries.async_entries(DOMAIN)
+        if e.title == "Shire Libraries"
+    )
+    devices = dr.async_get(hass)
+    assert devices.async_get_device_by_identifier(
+        (DOMAIN, "branch_oadby"), shire.entry_id
+    )
+    assert hass.config_entries.async_remove_subentry(shire, "branch_oadby")
+    await hass.async_block_till_done()
+    config = await _dashboard(hass, hass_ws_client)
+    assert [v["title"] for v in config["views"]] == [
+        "Overview",
+        "Matlock Library",
+        "Usage",
+    ]
+    assert not any("oadby" in e for e in _entity_ids(_view(config, "Overview")))
+    assert not devices.async_get_device_by_identifier(
+        (DOMAIN, "branch_oadby"), shire.entry_id
+    )  # no stale device left behind
 
 
 async def test_the_usage_view_draws_what_is_recorded(
