@@ -743,6 +743,29 @@ def branch_view(branch: BranchLayout) -> dict[str, Any]:
             )
         sections.append({"type": "grid", "cards": pa})
 
+    # Incidents (the safety module): the open ones, each category's last 30 days, the review list.
+    open_incidents = branch.get("sensor", "incidents_open")
+    counts = [i for i in branch.each("sensor", "incidents_") if i is not open_incidents]
+    lists = branch.each("todo")
+    if open_incidents or counts or lists:
+        incidents: list[dict[str, Any]] = [_heading("Incidents", "mdi:clipboard-alert")]
+        incidents += _entities(
+            [
+                *_row(open_incidents, "Open incidents"),
+                *(row for item in counts for row in _row(item)),
+            ]
+        )
+        incidents += [
+            {
+                "type": "todo-list",
+                "title": item.name,
+                "entity": item.entity_id,
+                "grid_options": {"columns": "full"},
+            }
+            for item in lists
+        ]
+        sections.append({"type": "grid", "cards": incidents})
+
     if rest := branch.rest():
         sections.append(
             {

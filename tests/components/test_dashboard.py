@@ -337,6 +337,15 @@ async def test_new_kinds_of_entity_slot_in(
     more = view["sections"][-1]
     assert more["cards"][0]["heading"] == "More"
     assert other in _entity_ids(more)
+    # Incidents have their own block: the open ones, the categories, the review list.
+    incidents = next(
+        s for s in view["sections"] if s["cards"][0]["heading"] == "Incidents"
+    )
+    assert {
+        "sensor.oadby_library_open_incidents",
+        "todo.oadby_library_incidents_to_review",
+    } <= _entity_ids(incidents)
+    assert not any("incident" in e for e in _entity_ids(more))
     # Nothing of the branch is lost: every entity is somewhere in its view.
     assert {
         e.entity_id
