@@ -51,6 +51,7 @@ from .const import (
     BACKEND_LOCAL,
     CONF_BACKEND,
     CONF_CONTROLLER_ID,
+    CONF_EMPTY_AFTER_HOURS,
     CONF_LOCKOUT_ATTEMPTS,
     CONF_LOCKOUT_MINUTES,
     CONF_LOCKOUT_WINDOW,
@@ -116,8 +117,17 @@ from .library_system import (
     is_sip2,
     lms_policy,
 )
+from .safety_options import (
+    BRANCH_KEYS,
+    branch_safety_data,
+    branch_safety_schema,
+    service_safety_options,
+    service_safety_schema,
+)
 
 CONF_SERVICE = "service"
+# The longest a closed, locked, still branch may wait before it counts nobody inside (a week).
+MAX_EMPTY_AFTER_HOURS = 168
 CONF_LATEST_SMART_END = "latest_smart_end"
 CONF_CLEARANCE = "clearance_minutes"
 
@@ -957,10 +967,12 @@ ACCESS_OPTIONS = (
 
 
 class ServiceOptionsFlow(OptionsFlow):
-    """Card + PIN settings of the library service: lock-out after wrong PINs, room grace.
+    """Settings of the library service, in steps saved together at the end.
 
-    Saving reloads the service (its update listener), so the doors use the new settings. A
-    service on its library system (SIP2) has a second step: how the LMS's answers are read.
+    Card + PIN access (lock-out after wrong PINs, room grace, reader throttling); for a service
+    on its library system (SIP2), how the LMS's answers are read; then staff alerts and incidents
+    (on-call and escalation phones, escalation minutes, incident retention, PA languages).
+    Saving reloads the service (its update listener), so the doors use the new settings.
     """
 
     _options: dict[str, Any]
@@ -968,14 +980,14 @@ class ServiceOptionsFlow(OptionsFlow):
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Show and save the settings; a service on its LMS goes on to the LMS's settings."""
+        """Card + PIN access; then the LMS's settings (a service on its LMS), then safety."""
         if user_input is not None:
             self._options = dict(self.config_entry.options) | {
                 key: int(value) for key, value in user_input.items()
             }
             if is_sip2(self.config_entry):
                 return await self.async_step_library_system()
-            return self.async_create_entry(data=self._options)
+            return await self.async_step_safety()
         options = self.config_entry.options
         return self.async_show_form(
             step_id="init",
@@ -1002,12 +1014,25 @@ class ServiceOptionsFlow(OptionsFlow):
         if user_input is not None:
             options, error = _policy_options(user_input)
             if error is None:
-                return self.async_create_entry(data=self._options | options)
+                self._options |= options
+                return await self.async_step_safety()
             errors, defaults = _sip2_errors(error), defaults | options
         return self.async_show_form(
             step_id="library_system",
             data_schema=_policy_schema(defaults),
             errors=errors,
+        )
+
+    async def async_step_safety(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Staff alerts and incidents; save every step's settings."""
+        if user_input is not None:
+            return self.async_create_entry(
+                data=self._options | service_safety_options(user_input)
+            )
+        return self.async_show_form(
+            step_id="safety", data_schema=service_safety_schema(self._options)
         )
 
 
@@ -1045,9 +1070,9 @@ class BranchSubentryFlow(ConfigSubentryFlow):
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        """Choose what to change: the controller connection or the opening hours."""
+        """Choose what to change: the controller connection, the opening hours or safety."""
         return self.async_show_menu(
-            step_id="reconfigure", menu_options=["connection", "hours"]
+            step_id="reconfigure", menu_options=["connection", "hours", "safety"]
         )
 
     async def async_step_connection(
@@ -1138,6 +1163,43 @@ class BranchSubentryFlow(ConfigSubentryFlow):
             description_placeholders=placeholders,
         )
 
+    async def async_step_safety(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Set a branch's cameras, speakers and speech, and the empty-building rule."""
+        subentry = self._get_reconfigure_subentry()
+        if user_input is not None:
+            data = dict(subentry.data) | branch_safety_data(user_input)
+            data.pop(CONF_EMPTY_AFTER_HOURS, None)
+            if (hours := user_input.get(CONF_EMPTY_AFTER_HOURS)) is not None:
+                data[CONF_EMPTY_AFTER_HOURS] = int(hours)
+            return self.async_update_and_abort(self._get_entry(), subentry, data=data)
+        schema = branch_safety_schema(subentry.data)
+        # Suggested, not default: emptied, the rule is off (no automatic reset).
+        schema = schema.extend(
+            {
+                probatio.Optional(
+                    CONF_EMPTY_AFTER_HOURS,
+                    description={
+                        "suggested_value": subentry.data.get(CONF_EMPTY_AFTER_HOURS)
+                    },
+                ): NumberSelector(
+                    NumberSelectorConfig(
+                        min=1,
+                        max=MAX_EMPTY_AFTER_HOURS,
+                        step=1,
+                        mode=NumberSelectorMode.BOX,
+                        unit_of_measurement="h",
+                    )
+                )
+            }
+        )
+        return self.async_show_form(
+            step_id="safety",
+            data_schema=schema,
+            description_placeholders={"branch": subentry.title},
+        )
+
     async def _async_step_branch(
         self,
         step_id: str,
@@ -1163,7 +1225,15 @@ class BranchSubentryFlow(ConfigSubentryFlow):
                 if previous.get(CONF_POINT_MAP) == data[CONF_POINT_MAP]:
                     if CONF_MODULES in previous:
                         data[CONF_MODULES] = previous[CONF_MODULES]
-                for key in (CONF_CONTROLLER_ID, CONF_SCHEDULE, CONF_STAFFED_FREE_ENTRY):
+                # What other steps set stays (hours, free entry, safety).
+                kept = (
+                    CONF_CONTROLLER_ID,
+                    CONF_SCHEDULE,
+                    CONF_STAFFED_FREE_ENTRY,
+                    CONF_EMPTY_AFTER_HOURS,
+                    *BRANCH_KEYS,
+                )
+                for key in kept:
                     if key in previous:
                         data[key] = previous[key]
                 self._data = data

@@ -28,6 +28,9 @@ CONF_SCHEDULE: Final = (
 CONF_STAFFED_FREE_ENTRY: Final = (
     "staffed_free_entry"  # doors held open in staffed hours
 )
+# A branch's optional rule: closed, every door locked and the people counter still for this many
+# hours -> nobody is counted inside (set in the branch's safety step; absent: no such rule).
+CONF_EMPTY_AFTER_HOURS: Final = "empty_after_hours"
 
 DEFAULT_PORT: Final = 502
 DEFAULT_UNIT: Final = 1

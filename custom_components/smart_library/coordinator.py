@@ -28,6 +28,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from homeassistant.util import dt as dt_util
 
 from .const import (
+    CONF_EMPTY_AFTER_HOURS,
     CONF_MODULES,
     CONF_POINT_MAP,
     CONF_RELEASE_SECONDS,
@@ -81,9 +82,6 @@ _LOST = {
 }
 _POLL_LOGGER.addFilter(_OwnAvailabilityLogging())
 
-# A branch's optional rule: closed, every door locked and the counter still for this many hours
-# -> nobody is counted inside (the sub-entry's data; no form field sets it yet).
-CONF_EMPTY_AFTER_HOURS = "empty_after_hours"
 # An alarm latched: branch, branch_id, kind, door / button / module.
 EVENT_ALARM = f"{DOMAIN}_alarm"
 EVENT_ALARMS_ACKNOWLEDGED = f"{DOMAIN}_alarms_acknowledged"

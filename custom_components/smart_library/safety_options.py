@@ -118,23 +118,28 @@ def service_safety_options(user_input: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def branch_safety_schema(data: Mapping[str, Any]) -> probatio.Schema:
-    """Return a branch's safety form, filled with its sub-entry's data."""
-    schema: dict[Any, Any] = {
-        probatio.Optional(
-            CONF_CAMERAS, default=list(data.get(CONF_CAMERAS, []))
-        ): EntitySelector(EntitySelectorConfig(domain="camera", multiple=True)),
-        probatio.Optional(
-            CONF_SPEAKERS, default=list(data.get(CONF_SPEAKERS, []))
-        ): EntitySelector(EntitySelectorConfig(domain="media_player", multiple=True)),
-    }
-    engine = data.get(CONF_TTS_ENGINE)
-    key = (
-        probatio.Optional(CONF_TTS_ENGINE, default=engine)
-        if engine
-        else probatio.Optional(CONF_TTS_ENGINE)
+    """Return a branch's safety form, filled with its sub-entry's data.
+
+    Suggested values, not defaults: a field the admin empties is left out by the frontend, and a
+    default would quietly put the old camera, speaker or engine back.
+    """
+
+    def filled(key: str, value: Any) -> probatio.Optional:
+        return probatio.Optional(key, description={"suggested_value": value})
+
+    return probatio.Schema(
+        {
+            filled(CONF_CAMERAS, list(data.get(CONF_CAMERAS) or [])): EntitySelector(
+                EntitySelectorConfig(domain="camera", multiple=True)
+            ),
+            filled(CONF_SPEAKERS, list(data.get(CONF_SPEAKERS) or [])): EntitySelector(
+                EntitySelectorConfig(domain="media_player", multiple=True)
+            ),
+            filled(CONF_TTS_ENGINE, data.get(CONF_TTS_ENGINE)): EntitySelector(
+                EntitySelectorConfig(domain="tts")
+            ),
+        }
     )
-    schema[key] = EntitySelector(EntitySelectorConfig(domain="tts"))
-    return probatio.Schema(schema)
 
 
 def branch_safety_data(user_input: Mapping[str, Any]) -> dict[str, Any]:

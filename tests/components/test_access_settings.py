@@ -82,10 +82,23 @@ async def test_lockout_options(
             "reader_throttle_minutes": 30,
         },
     )
+    assert result["step_id"] == "safety"  # then staff alerts and incidents
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            "escalation_minutes": 10,
+            "incident_retention_days": 90,
+            "announcement_languages": ["en", "cy"],
+        },
+    )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     assert init_integration.state is ConfigEntryState.LOADED
     assert init_integration.options["lockout_attempts"] == 2
+    safety = init_integration.runtime_data.safety.settings
+    assert (safety.escalation_minutes, safety.retention_days) == (10, 90)
+    assert safety.languages == ("en", "cy")
+    assert safety.on_call == ()
     assert init_integration.options["reader_refusals"] == 4
     assert init_integration.options["reader_throttle_minutes"] == 30
     await hass.services.async_call(

@@ -207,7 +207,7 @@ async def test_reconfigure_branch(
     entry = init_integration
     result = await entry.start_subentry_reconfigure_flow(hass, "branch_oadby")
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["connection", "hours"]
+    assert result["menu_options"] == ["connection", "hours", "safety"]
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {"next_step_id": "connection"}
     )
@@ -228,6 +228,65 @@ async def test_reconfigure_branch(
     subentry = entry.subentries["branch_oadby"]
     assert subentry.title == "Oadby Library (new)"
     assert subentry.data[CONF_RELEASE_SECONDS] == 8
+
+
+async def test_branch_safety_settings_and_a_later_connection_change_keeps_them(
+    hass: HomeAssistant, building: SimulatedBuilding, init_integration: MockConfigEntry
+) -> None:
+    """Cameras, speakers, speech and the empty-building rule are saved and kept.
+
+    An address change keeps them; emptying the rule's hours turns it off.
+    """
+    entry = init_integration
+    result = await entry.start_subentry_reconfigure_flow(hass, "branch_oadby")
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"next_step_id": "safety"}
+    )
+    assert result["step_id"] == "safety"
+    assert result["description_placeholders"] == {"branch": "Oadby Library"}
+    settings = {
+        "cameras": ["camera.entrance"],
+        "speakers": ["media_player.hall"],
+        "tts_engine": "tts.google_en_com",
+        "empty_after_hours": 3,
+    }
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], settings
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    data = entry.subentries["branch_oadby"].data
+    assert {k: data[k] for k in settings} == settings
+    assert data[CONF_RELEASE_SECONDS] == branch_data(building)[CONF_RELEASE_SECONDS]
+    coordinator = entry.runtime_data.branches["branch_oadby"].coordinator
+    assert coordinator.rules.empty_after == 3 * 3600  # the reloaded branch uses it
+
+    result = await entry.start_subentry_reconfigure_flow(hass, "branch_oadby")
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"next_step_id": "connection"}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], _form(building, release_seconds=7)
+    )
+    assert result["reason"] == "reconfigure_successful"
+    data = entry.subentries["branch_oadby"].data
+    assert {k: data[k] for k in settings} == settings
+    assert data[CONF_RELEASE_SECONDS] == 7
+
+    result = await entry.start_subentry_reconfigure_flow(hass, "branch_oadby")
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"next_step_id": "safety"}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"cameras": [], "speakers": ["media_player.hall"]}
+    )
+    await hass.async_block_till_done()
+    data = entry.subentries["branch_oadby"].data
+    assert "empty_after_hours" not in data
+    assert (data["cameras"], data["tts_engine"]) == ([], None)
+    coordinator = entry.runtime_data.branches["branch_oadby"].coordinator
+    assert coordinator.rules.empty_after is None
 
 
 async def test_zeroconf_with_no_service_creates_both(
@@ -827,8 +886,11 @@ async def test_options_of_a_service_on_its_lms(
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], POLICY | {"dialect": "custom", "birth_date_field": "XB"}
     )
+    assert result["step_id"] == "safety"
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options["lockout_attempts"] == 4
+    assert entry.options["announcement_languages"] == ["en"]
     assert (entry.options["dialect"], entry.options["birth_date_field"]) == (
         "custom",
         "XB",
