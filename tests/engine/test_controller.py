@@ -273,3 +273,33 @@ async def test_module_settings_are_read_once_per_connection() -> None:
     finally:
         await client.close()
         await moxa.stop()
+
+
+async def test_a_command_does_not_wait_behind_a_poll_of_a_silent_module() -> None:
+    """A poll waiting for a silent module's answer does not make a door release wait for it."""
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def never_answer(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        accepted.append(writer)
+        await reader.read()  # takes requests, answers nothing
+
+    server = await asyncio.start_server(never_answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = BranchController(
+        SimulatedBuilding().point_map,
+        {"main": ModuleAddress("127.0.0.1", port)},
+        timeout=5,
+    )
+    try:
+        poll = asyncio.create_task(client.read())
+        await asyncio.sleep(0.2)  # the poll holds the module, waiting for its answer
+        with pytest.raises(ControllerConnectionError, match="still waiting"):
+            await client.release_door("entrance", 5)
+        assert not poll.done()  # refused while the poll was still waiting
+        poll.cancel()
+    finally:
+        await client.close()
+        server.close()
+        server.close_clients()

@@ -21,7 +21,7 @@ per connection, on the first poll that reads the module after it (re)connected, 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 import contextlib
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -47,6 +47,9 @@ _LOGGER = logging.getLogger(__name__)
 DEFAULT_PORT = 502
 DEFAULT_UNIT = 1
 DEFAULT_TIMEOUT = 3.0
+# A command waits this long at most for a module that is busy with a poll (a silent one holds it
+# for the whole timeout): a member at the door is answered within it.
+COMMAND_WAIT = 1.0
 # A refused connection costs nothing, so it is retried on the next request and a controller that
 # comes back is seen within one poll. A connection attempt or a request that times out (a silent
 # host: a cable pulled, a switch down, a hung controller) costs the whole timeout, so the next
@@ -198,6 +201,26 @@ class BranchController:
                 self._settings_listeners.remove(listener)
 
         return remove
+
+    @contextlib.asynccontextmanager
+    async def _command_lock(self, module: str) -> AsyncIterator[None]:
+        """Hold a module's lock for a command, waiting at most COMMAND_WAIT for it.
+
+        A poll that is still waiting for a silent module's answer holds its lock for up to the
+        timeout; a command (a door release for a member at the door) does not wait that long: it
+        fails as the module being unreachable.
+        """
+        lock = self._links[module].lock
+        try:
+            await asyncio.wait_for(lock.acquire(), COMMAND_WAIT)
+        except TimeoutError:
+            raise ControllerConnectionError(
+                f"{module}: still waiting for its answer to the last request"
+            ) from None
+        try:
+            yield
+        finally:
+            lock.release()
 
     def _refuse_if_down(self, modules: Iterable[str]) -> None:
         """Fail a command at once when one of its modules is down."""
@@ -419,7 +442,7 @@ class BranchController:
         self._refuse_if_down(modules)  # at once, not after a poll that holds the lock
         async with contextlib.AsyncExitStack() as stack:
             for module in sorted(modules):  # always in the same order: no deadlock
-                await stack.enter_async_context(self._links[module].lock)
+                await stack.enter_async_context(self._command_lock(module))
             for key, value in values.items():
                 await self._write_point(key, value)
 
@@ -431,7 +454,7 @@ class BranchController:
         """
         module = self.point_map["pa.message"].module
         self._refuse_if_down((module,))
-        async with self._links[module].lock:
+        async with self._command_lock(module):
             busy = await self._read_point("pa.busy")
             playing = await self._read_point("pa.message")
             zones = int(await self._read_point("pa.zones"))
