@@ -137,6 +137,7 @@ try {
     await step(`overview ${label}`, async () => {
       await target.goto(`${base}/overview`);
       await settled(target);
+      await noErrors(target, `overview ${label}`); // a strategy that failed says why first
       for (const branch of branches) await visible(target, branch, `overview ${label}`);
       for (const row of ["Closes at", "People inside", "Controller", "Unacknowledged alarms"]) {
         await visible(target, row, `overview ${label}`);
