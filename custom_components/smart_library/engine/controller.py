@@ -49,7 +49,7 @@ DEFAULT_UNIT = 1
 DEFAULT_TIMEOUT = 3.0
 # A command waits this long at most for a module that is busy with a poll (a silent one holds it
 # for the whole timeout): a member at the door is answered within it.
-COMMAND_WAIT = 1.0
+COMMAND_WAIT = 0.5
 # A refused connection costs nothing, so it is retried on the next request and a controller that
 # comes back is seen within one poll. A connection attempt or a request that times out (a silent
 # host: a cable pulled, a switch down, a hung controller) costs the whole timeout, so the next
