@@ -52,6 +52,7 @@ STRATEGY_FILE: Final = Path(__file__).parent / "frontend" / "smart-library-strat
 STATIC_URL: Final = f"/{DOMAIN}_static"
 STRATEGY_URL: Final = f"{STATIC_URL}/smart-library-strategy.js"
 WS_DASHBOARD: Final = f"{DOMAIN}/dashboard"
+ATTEMPTS_CARD: Final = "smart-library-attempts-card"  # defined in the strategy module
 DATA_DASHBOARD: HassKey[bool] = HassKey(f"{DOMAIN}_dashboard")
 
 # Binary sensor device classes that mean "something needs a person" when on.
@@ -683,10 +684,15 @@ def branch_view(branch: BranchLayout) -> dict[str, Any]:
     if attempts:
         people.append(
             {
-                "type": "logbook",
+                # Served with the strategy: each attempt's time, door, outcome, reason and
+                # masked card from the event entities' history, without start-up states.
+                "type": f"custom:{ATTEMPTS_CARD}",
                 "title": "Recent attempts",
-                "hours_to_show": 24,
-                "target": {"entity_id": [i.entity_id for i in attempts]},
+                "hours": 24,
+                "entities": [
+                    {"entity": i.entity_id, "name": i.name.removesuffix(" access")}
+                    for i in attempts
+                ],
                 "grid_options": {"columns": "full"},
             }
         )
@@ -749,11 +755,14 @@ def branch_view(branch: BranchLayout) -> dict[str, Any]:
     lists = branch.each("todo")
     if open_incidents or counts or lists:
         incidents: list[dict[str, Any]] = [_heading("Incidents", "mdi:clipboard-alert")]
+        incidents += _entities(_row(open_incidents, "Open incidents"))
         incidents += _entities(
             [
-                *_row(open_incidents, "Open incidents"),
-                *(row for item in counts for row in _row(item)),
-            ]
+                row
+                for item in counts
+                for row in _row(item, item.name.removesuffix(" incidents (30 days)"))
+            ],
+            title="Incidents in the last 30 days",
         )
         incidents += [
             {

@@ -152,6 +152,13 @@ try {
         await visible(target, heading, `${FIRE_BRANCH} ${label}`);
       }
       await visible(target, "Entrance door", `${FIRE_BRANCH} ${label}`);
+      // Recent attempts: each with its reason and masked card (the stack tried a wrong PIN).
+      check(stack.attempts[FIRE_BRANCH][0] === "wrong_pin", "the stack's wrong PIN was not refused");
+      const recent = target.locator("smart-library-attempts-card");
+      await recent.getByText("Wrong PIN").first().waitFor({ timeout: TIMEOUT });
+      await recent.getByText("••••0001").first().waitFor({ timeout: TIMEOUT });
+      const noise = await recent.getByText(/Unknown|Unavailable/).count();
+      check(noise === 0, `${FIRE_BRANCH} ${label}: start-up states among the recent attempts`);
       await noErrors(target, `${FIRE_BRANCH} ${label}`);
       await fitsWidth(target, viewport, `${FIRE_BRANCH} ${label}`);
     });

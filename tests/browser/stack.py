@@ -150,8 +150,12 @@ async def add_county(
     session: aiohttp.ClientSession,
     auth: dict[str, str],
     simulators: dict[str, Simulator],
-) -> None:
-    """Add each library service and its branches through the real config flows."""
+) -> dict[str, str]:
+    """Add each library service and its branches through the real config flows.
+
+    Return each service's config entry id by its name.
+    """
+    entries: dict[str, str] = {}
     for service, branches in COUNTY.items():
         flow = await _call(
             session,
@@ -167,7 +171,7 @@ async def add_county(
         )
         if result.get("type") != "create_entry":
             raise SystemExit(f"Could not add {service}: {result}")
-        entry_id = result["result"]["entry_id"]
+        entry_id = entries[service] = result["result"]["entry_id"]
         for name in branches:
             flow = await _call(
                 session,
@@ -187,6 +191,47 @@ async def add_county(
             # The service reloads with its new branch; a branch added while it reloads would
             # be missed until the next reload (its update listener is not yet back).
             await wait_for_branches(session, auth, [name])
+    return entries
+
+
+async def attempts_at_the_door(
+    session: aiohttp.ClientSession, auth: dict[str, str], entry_id: str, branch: str
+) -> list[str]:
+    """Give the demo members to a service, then try a branch's entrance: a wrong PIN, the right.
+
+    The branch's view then has attempts to show, with their reasons and masked cards.
+    """
+    members = await _call(
+        session,
+        auth,
+        "/api/services/smart_library/import_members?return_response",
+        {"config_entry_id": entry_id, "csv": develop_setup.DEMO_MEMBERS},
+    )
+    if members["service_response"]["taken"] != 3:
+        raise SystemExit(f"Demo members not imported: {members}")
+    card = develop_setup.DEMO_MEMBERS.splitlines()[1].split(",")[0]
+    await _call(
+        session,
+        auth,
+        "/api/services/smart_library/set_pin?return_response",
+        {"config_entry_id": entry_id, "card": card, "pin": develop_setup.DEMO_PIN},
+    )
+    async with session.post(
+        "/api/template",
+        json={"template": f"{{{{ device_id('lock.{branch}_entrance_door') }}}}"},
+        headers=auth,
+    ) as resp:
+        device = await resp.text()
+    reasons = []
+    for pin in ("0000", develop_setup.DEMO_PIN):
+        answer = await _call(
+            session,
+            auth,
+            "/api/services/smart_library/request_access?return_response",
+            {"branch": device, "door": "entrance", "card": card, "pin": pin},
+        )
+        reasons.append(str(answer["service_response"]["reason"]))
+    return reasons
 
 
 async def wait_for_branches(
@@ -229,7 +274,10 @@ async def run(run_dir: Path) -> int:
         (config / "configuration.yaml").write_text(CONFIGURATION)
         (config / "dashboards").symlink_to(REPO / "dashboards")
         session = await hass.start()
-        await add_county(session, hass.auth, simulators)
+        entries = await add_county(session, hass.auth, simulators)
+        reasons = await attempts_at_the_door(
+            session, hass.auth, entries["Shire Libraries"], "oadby_library"
+        )
         await wait_for_branches(
             session, hass.auth, [n for names in COUNTY.values() for n in names]
         )
@@ -246,6 +294,7 @@ async def run(run_dir: Path) -> int:
                 }
                 for name, sim in simulators.items()
             },
+            "attempts": {"Oadby Library": reasons},  # at its entrance, in this order
             "hass_log": str(config / "hass.log"),
             "seconds_to_start": round(time.monotonic() - started, 1),
         }

@@ -254,10 +254,12 @@ async def test_attempts_show_reason_and_masked_card(
     }
     assert ("event.oadby_library_entrance_access", "reason") in attributes
     assert ("event.oadby_library_entrance_access", "card") in attributes
-    logbook = next(c for c in section["cards"] if c["type"] == "logbook")
-    assert logbook["target"]["entity_id"] == [
-        "event.oadby_library_entrance_access",
-        "event.oadby_library_meeting_room_access",
+    recent = next(
+        c for c in section["cards"] if c["type"] == "custom:smart-library-attempts-card"
+    )
+    assert recent["entities"] == [
+        {"entity": "event.oadby_library_entrance_access", "name": "Entrance"},
+        {"entity": "event.oadby_library_meeting_room_access", "name": "Meeting room"},
     ]
 
 
@@ -455,3 +457,5 @@ async def test_the_strategy_is_served_to_every_page(
     assert re.search(r"ll-strategy-dashboard-\$\{STRATEGY\}", source)
     assert f'const STRATEGY = "{name}";' in source
     assert 'type: "smart_library/dashboard"' in source
+    # The attempts card the branch views use is defined by the same module.
+    assert 'const CARD = "smart-library-attempts-card";' in source
