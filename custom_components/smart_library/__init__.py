@@ -17,6 +17,7 @@ from .access import LibraryAccess, store_path
 from .config_flow import async_prune_moved_issues
 from .const import DOMAIN, SUBENTRY_BRANCH
 from .coordinator import BranchCoordinator, controller_for
+from .dashboard import async_setup_dashboard
 from .hours import BranchHours, HoursStore
 from .http import AccessView
 from .models import Branch, RuntimeData, SmartLibraryConfigEntry
@@ -25,6 +26,7 @@ from .reader_keys import async_remove_reader_keys
 from .safety_runtime import async_open_safety, async_remove_safety_data
 from .safety_services import async_setup_safety_services
 from .services import async_setup_services
+from .statistics import async_setup_usage_statistics
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -49,6 +51,7 @@ PLATFORMS: list[Platform] = [
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Set up the integration (actions are registered here, once)."""
     async_setup_services(hass)
+    await async_setup_dashboard(hass)
     async_setup_safety_services(hass)
     hass.http.register_view(AccessView)
     return True
@@ -106,6 +109,7 @@ async def async_setup_entry(
     # Before the platforms: a running lockdown is enforced and shown from the first state.
     await safety.async_start()
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    entry.async_on_unload(await async_setup_usage_statistics(hass, entry))
     for branch in branches.values():
         entry.async_on_unload(branch.hours.async_start())
         entry.async_create_background_task(

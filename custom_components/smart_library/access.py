@@ -44,6 +44,7 @@ from .engine.pins import LockoutPolicy, PinFormatError, new_pepper
 from .engine.store import MembershipStore
 from .library_system import LibrarySystem, is_sip2
 from .safety_runtime import lockdown_active
+from .statistics import record_decision
 
 _T = TypeVar("_T")
 
@@ -309,6 +310,15 @@ class LibraryAccess:
             message=decision.message,
         )
         self.announce(branch, outcome, decision.staff_role)
+        record_decision(
+            self.hass,
+            self.entry_id,
+            branch.subentry.subentry_id,
+            granted=outcome.granted,
+            reason=outcome.reason,
+            party=outcome.party,
+            age_bands=dict(decision.age_bands) if outcome.granted else None,
+        )
         return outcome
 
     def announce(

@@ -50,7 +50,7 @@ from homeassistant.helpers.service import async_register_admin_service
 from homeassistant.util import dt as dt_util
 import probatio
 
-from . import member_services as members, safety
+from . import member_services as members, safety, statistics as usage
 from .const import DOMAIN
 from .engine.schedule import DayException, Event, Mode, ScheduleError, parse_periods
 from .hours import BranchHours, schedule_error
@@ -223,6 +223,10 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action(
         "export_members", members.export_members, _M["export_members"], response=ONLY
+    ),
+    # Usage for planning staffed hours (admin, like every export).
+    Action(
+        "export_usage", usage.export_usage, usage.EXPORT_USAGE_SCHEMA, response=ONLY
     ),
     # Staff and contractor cards, meeting rooms (admin: each opens doors for a card).
     Action(

@@ -292,7 +292,9 @@ async def test_each_lms_answer_gives_its_reason(  # noqa: PLR0917
     status, reply = await ask(card, pin)
     assert status == HTTPStatus.OK
     assert (reply["granted"], reply["reason"]) == (False, public)
-    assert reply.get("message") == message  # the LMS's words reach the person at the door
+    assert (
+        reply.get("message") == message
+    )  # the LMS's words reach the person at the door
     assert [e.data["reason"] for e in access_events] == [reason, reason]
     assert asked(lms) == 2
     assert releases(building) == 0

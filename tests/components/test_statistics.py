@@ -41,6 +41,8 @@ from custom_components.smart_library.statistics import (
     statistic_id,
 )
 from simulator.building import SimulatedBuilding
+from tests.components.conftest import years_before
+from tests.components.test_access import PIN, call, open_smart, request
 
 BRANCH = "branch_oadby"
 
@@ -328,3 +330,52 @@ def test_months_and_cells() -> None:
         "60_plus",
         "60_plus",
     ]
+
+
+async def test_decisions_at_the_door_are_counted_by_reason_and_age_band(
+    hass: HomeAssistant, usage: UsageStatistics
+) -> None:
+    """Through request_access: a wrong PIN by reason, grants by the age bands they let in.
+
+    A 17-year-old, a member of 70 with two children, and a 12-year-old with the 70-year-old as
+    the accompanying adult: 16-59 once, 60+ twice, under 16 three times (two declared, one card).
+    """
+    today = dt_util.now().date()
+    teen, senior, child = "21234000000002", "21234000000004", "21234000000003"
+    for card, born in (
+        (teen, years_before(today, 17)),
+        (senior, years_before(today, 70)),
+        (child, years_before(today, 12) - timedelta(days=1)),
+    ):
+        await call(
+            hass,
+            "enroll_member",
+            {
+                "card": card,
+                "birth_date": born,
+                "card_expiry": today + timedelta(days=365),
+                "induction_date": today,
+                "pin": PIN,
+            },
+        )
+    await open_smart(hass)
+    assert (await request(hass, teen, pin="00000000"))["reason"] == "wrong_pin"
+    assert (await request(hass, teen))["granted"]
+    assert (await request(hass, senior, minors=2))["party"] == 3
+    assert (await request(hass, child, adult_card=senior, adult_pin=PIN))["party"] == 2
+    rows = await _stored(
+        hass,
+        {
+            _id("refusals_wrong_pin"),
+            _id("age_under_16"),
+            _id("age_16_59"),
+            _id("age_60_plus"),
+        },
+        {"state"},
+    )
+    assert {ident: sum(r["state"] for r in hours) for ident, hours in rows.items()} == {
+        _id("refusals_wrong_pin"): 1,
+        _id("age_16_59"): 1,
+        _id("age_60_plus"): 2,
+        _id("age_under_16"): 3,
+    }

@@ -15,6 +15,7 @@ counts as one evaluated here.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -30,6 +31,7 @@ from .membership import (
     Reason,
     Restriction,
     StaffCard,
+    age_band,
     booking_admits,
     mask_card,
     normalise_card,
@@ -94,6 +96,9 @@ class Decision:
     # The LMS's screen message for the door reader (only once the PIN was right): for example
     # "Fines of 25.00 exceed the limit". Not for events or logs (it may name the member).
     message: str = field(default="", repr=False)
+    # Whom a grant admits by age band (membership.AGE_BANDS), for the usage statistics: counts
+    # only, never a birth date. Empty for a refusal or a staff card.
+    age_bands: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -257,6 +262,8 @@ class AccessDecider:
 
         today = request.at.date()
         party = 1 + request.minors
+        bands = Counter({"under_16": request.minors})  # the accompanied under-16s
+        bands[age_band(holder.age(today))] += 1
         if holder.age(today) < MIN_AGE:
             # An under-16's card opens the door only with an adult of 18+ and the adult's PIN.
             if holder.restriction.value != "none":
@@ -275,6 +282,7 @@ class AccessDecider:
                 return refuse(Reason.ADULT_UNDER_18)
             eligibility = companion.eligibility(today)
             party += 1
+            bands[age_band(companion.age(today))] += 1
         else:
             eligibility = holder.eligibility(today)
             if eligibility is Reason.GRANTED and request.minors > 0:
@@ -295,7 +303,13 @@ class AccessDecider:
                 return refuse(Reason.ROOM_NOT_BOOKED)
         elif not request.open_to_members:
             return refuse(Reason.NOT_OPEN)
-        return Decision(True, Reason.GRANTED, masked, party=party)
+        return Decision(
+            True,
+            Reason.GRANTED,
+            masked,
+            party=party,
+            age_bands=tuple(sorted((band, n) for band, n in bands.items() if n)),
+        )
 
     # -- the LMS backend: the local halves of a check (blocking; LmsAccess runs them) ----------
 

@@ -18,6 +18,17 @@ import re
 
 ADULT_AGE = 18
 MIN_AGE = 16
+SENIOR_AGE = 60  # the usage statistics' oldest age band starts here
+AGE_BANDS = ("under_16", "16_59", "60_plus")
+
+
+def age_band(age: int) -> str:
+    """Return the usage statistics' age band of an age in whole years."""
+    if age < MIN_AGE:
+        return "under_16"
+    return "16_59" if age < SENIOR_AGE else "60_plus"
+
+
 CARD_RE = re.compile(r"[0-9A-Za-z]{4,20}")
 
 
