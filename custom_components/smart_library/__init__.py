@@ -24,7 +24,6 @@ from .models import Branch, RuntimeData, SmartLibraryConfigEntry
 from .module_checks import async_check_modules, async_delete_module_issues
 from .reader_keys import async_remove_reader_keys
 from .safety_runtime import async_open_safety, async_remove_safety_data
-from .safety_services import async_setup_safety_services
 from .services import async_setup_services
 from .statistics import async_setup_usage_statistics
 
@@ -52,7 +51,6 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Set up the integration (actions are registered here, once)."""
     async_setup_services(hass)
     await async_setup_dashboard(hass)
-    async_setup_safety_services(hass)
     hass.http.register_view(AccessView)
     return True
 

@@ -30,19 +30,10 @@ from functools import partial
 from typing import Any
 
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID
-from homeassistant.core import (
-    HomeAssistant,
-    ServiceCall,
-    ServiceResponse,
-    SupportsResponse,
-    callback,
-)
+from homeassistant.core import ServiceCall, ServiceResponse, SupportsResponse
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
-from homeassistant.helpers.service import (
-    async_get_config_entry,
-    async_register_admin_service,
-)
+from homeassistant.helpers.service import async_get_config_entry
 from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonValueType
 import probatio
@@ -55,7 +46,6 @@ from .engine.alerts import MAX_ESCALATION_MINUTES, MIN_ESCALATION_MINUTES
 from .engine.announcements import LANGUAGE_BANKS
 from .engine.incidents import Category, IncidentError, MemberLink, Source
 from .engine.membership import MemberError
-from .masking import redacting
 from .models import Branch, branch_for_device
 from .safety_runtime import (
     CONF_CAMERAS,
@@ -489,40 +479,3 @@ SAFETY_ACTIONS: tuple[SafetyAction, ...] = (
     SafetyAction("announce", announce, admin=False),
     SafetyAction("say", say, admin=False),
 )
-
-
-def _answering(handler: Handler) -> Handler:
-    """Return the handler answering only a caller that asked for the response."""
-
-    async def handle(call: ServiceCall) -> ServiceResponse:
-        result = await handler(call)
-        return result if call.return_response else None
-
-    return handle
-
-
-@callback
-def async_setup_safety_services(hass: HomeAssistant) -> None:
-    """Register the safety tools' actions (once; later calls do nothing)."""
-    if hass.services.has_service(DOMAIN, "record_incident"):
-        return
-    for action in SAFETY_ACTIONS:
-        schema = redacting(SCHEMAS[action.name])
-        handler = _answering(action.handler)
-        if action.admin:
-            async_register_admin_service(
-                hass,
-                DOMAIN,
-                action.name,
-                handler,
-                schema=schema,
-                supports_response=action.response,
-            )
-        else:
-            hass.services.async_register(
-                DOMAIN,
-                action.name,
-                handler,
-                schema=schema,
-                supports_response=action.response,
-            )

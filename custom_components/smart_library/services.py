@@ -57,6 +57,7 @@ from .hours import BranchHours, schedule_error
 from .masking import redacting
 from .models import branch_for_device
 from .reader_keys import async_setup_reader_services
+from .safety_services import SAFETY_ACTIONS, SCHEMAS as SAFETY_SCHEMAS
 
 ATTR_BRANCH = "branch"
 ATTR_DATE = "date"
@@ -285,7 +286,11 @@ def _answering(
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register every action of the integration (once, in async_setup)."""
-    for action in ACTIONS:
+    safety = [
+        Action(a.name, a.handler, SAFETY_SCHEMAS[a.name], a.admin, a.response)
+        for a in SAFETY_ACTIONS
+    ]
+    for action in (*ACTIONS, *safety):
         handler = _answering(action.handler)
         schema = redacting(action.schema)
         if action.admin:
