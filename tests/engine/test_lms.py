@@ -6,13 +6,16 @@ import asyncio
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 import json
+from typing import Any
 
 import pytest
 
+from custom_components.smart_library.engine import pins
 from custom_components.smart_library.engine.lms import (
     DEFAULT_REFUSING_FLAGS,
     DIALECTS,
     FLAG_REASONS,
+    OFFLINE_LOG2_N,
     CachedGrant,
     CircuitBreaker,
     LmsFailure,
@@ -352,6 +355,32 @@ def test_offline_a_recent_grant_with_the_right_pin_is_let_in(pepper: bytes) -> N
         cache.decide("bad|card", PIN, LmsPolicy(), TODAY, NOW).reason
         is LmsReason.LMS_UNAVAILABLE
     )
+
+
+def test_offline_checks_cost_the_same_known_or_not(
+    pepper: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cached grant and an unknown card cost one derivation each, at the cache's one cost.
+
+    (Were they different, the time taken would tell a reader which cards were let in lately.)
+    """
+    costs: list[int] = []
+    derive = pins._derive  # noqa: SLF001
+
+    def counting(*args: Any, **kwargs: Any) -> bytes:
+        costs.append(kwargs["log2_n"])
+        return derive(*args, **kwargs)
+
+    monkeypatch.setattr(pins, "_derive", counting)
+    cache = OfflineCache(pepper)
+    cache.remember(CARD, PIN, granted(), NOW)
+    costs.clear()
+    cache.decide(CARD, PIN, LmsPolicy(), TODAY, NOW)
+    cache.decide("21000099", PIN, LmsPolicy(), TODAY, NOW)
+    assert costs == [OFFLINE_LOG2_N, OFFLINE_LOG2_N]
+    assert (
+        OFFLINE_LOG2_N < pins.SCRYPT_LOG2_N
+    )  # the local store keeps its own, higher cost
 
 
 def test_offline_grants_last_seven_days(pepper: bytes) -> None:

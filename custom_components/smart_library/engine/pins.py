@@ -65,20 +65,25 @@ def _derive(
     )
 
 
-def hash_pin(pin: str, pepper: bytes) -> str:
-    """Return the stored form of a PIN; raise PinFormatError unless it is 4-8 digits."""
+def hash_pin(pin: str, pepper: bytes, *, log2_n: int = SCRYPT_LOG2_N) -> str:
+    """Return the stored form of a PIN; raise PinFormatError unless it is 4-8 digits.
+
+    The cost is written into the stored form, so `verify_pin` reads it back from there.
+    """
     if not valid_pin(pin):
         raise PinFormatError
     salt = secrets.token_bytes(SALT_BYTES)
-    key = _derive(pin, pepper, salt, log2_n=SCRYPT_LOG2_N, r=SCRYPT_R, p=SCRYPT_P)
-    return f"scrypt${SCRYPT_LOG2_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(key)}"
+    key = _derive(pin, pepper, salt, log2_n=log2_n, r=SCRYPT_R, p=SCRYPT_P)
+    return f"scrypt${log2_n}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(key)}"
 
 
 # A well-formed hash of nothing, so an unknown card costs as much time as a known one.
 _DUMMY_SALT = bytes(SALT_BYTES)
 
 
-def verify_pin(pin: str, stored: str | None, pepper: bytes) -> bool:
+def verify_pin(
+    pin: str, stored: str | None, pepper: bytes, *, dummy_log2_n: int = SCRYPT_LOG2_N
+) -> bool:
     """Return True when `pin` matches the stored hash (constant time in the key comparison).
 
     An unknown card or a member without a PIN (`stored` None) still pays for one derivation, so
@@ -91,7 +96,7 @@ def verify_pin(pin: str, stored: str | None, pepper: bytes) -> bool:
     except ValueError:
         scheme = ""
     if scheme != "scrypt":
-        salt, key, params = _DUMMY_SALT, b"", (SCRYPT_LOG2_N, SCRYPT_R, SCRYPT_P)
+        salt, key, params = _DUMMY_SALT, b"", (dummy_log2_n, SCRYPT_R, SCRYPT_P)
         stored = None
     candidate = _derive(
         pin if valid_pin(pin) else "0000",
