@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import json
 from pathlib import Path
+import secrets
 import sys
 from typing import Any
 
@@ -360,7 +361,12 @@ async def demo_reader_key(
         session,
         auth,
         "create_reader_key",
-        {"branch": device, "doors": ["entrance"], "name": "Demo entrance reader"},
+        {
+            "branch": device,
+            "doors": ["entrance"],
+            # names are unique among active keys: a lost key file must not block a new key
+            "name": f"Demo entrance reader {secrets.token_hex(3)}",
+        },
     )
     key = str(made["key"])
     if key_file is not None:
