@@ -754,7 +754,7 @@ async def test_the_incident_counts_as_sensors(
             blocking=True,
             context=Context(user_id=hass_admin_user.id),
         )
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     registry = er.async_get(hass)
     found = {
         e.unique_id.removeprefix("branch_oadby_"): e

@@ -16,16 +16,14 @@ is shared under a lock.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-import os
 from pathlib import Path
 import sqlite3
-import threading
 from typing import Any
 
+from .database import PrivateDatabase
 from .incidents import (
     Category,
     Incident,
@@ -38,8 +36,6 @@ from .incidents import (
 from .lockdown import Lockdown
 
 SCHEMA_VERSION = 1
-PRIVATE_FILE = 0o600
-PRIVATE_FOLDER = 0o700
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS incidents (
     id TEXT PRIMARY KEY,
@@ -129,50 +125,12 @@ def _date(value: str | None) -> date | None:
     return None if value is None else date.fromisoformat(value)
 
 
-class IncidentStore:
+class IncidentStore(PrivateDatabase):
     """The incidents, lockdowns and bar history of one library service."""
 
     def __init__(self, path: Path | str) -> None:
         """Open (or create) the store at `path`; ':memory:' for a throwaway one."""
-        self._path = None if str(path) == ":memory:" else Path(path)
-        if self._path is not None:
-            self._path.parent.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
-            self._path.parent.chmod(PRIVATE_FOLDER)
-            os.close(os.open(self._path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE))
-            self._path.chmod(PRIVATE_FILE)
-        self._db = sqlite3.connect(
-            str(path), check_same_thread=False, isolation_level=None
-        )
-        self._db.row_factory = sqlite3.Row
-        self._lock = threading.Lock()
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(_SCHEMA)
-            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        if self._path is not None:
-            for suffix in ("-wal", "-shm"):
-                side = self._path.with_name(self._path.name + suffix)
-                if side.exists():
-                    side.chmod(PRIVATE_FILE)
-
-    def close(self) -> None:
-        """Close the database (checkpointing the WAL)."""
-        with self._lock:
-            self._db.close()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """Hold the lock and one write transaction: all of the block is written, or none."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        super().__init__(path, _SCHEMA, SCHEMA_VERSION)
 
     # -- incidents ------------------------------------------------------------------------------
 

@@ -21,18 +21,16 @@ shared under a lock.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
 import csv
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 import io
-import os
 from pathlib import Path
 import re
 import sqlite3
-import threading
 from typing import Any
 
+from .database import PrivateDatabase
 from .lms import CachedGrant
 from .membership import (
     Booking,
@@ -104,8 +102,6 @@ CREATE TABLE IF NOT EXISTS lms_grants (
 """
 # Version 1 kept running lock-outs under an unpeppered digest of the card, with ISO end times.
 _LEGACY_LOCKOUTS = "lockouts"
-PRIVATE_FILE = 0o600
-PRIVATE_FOLDER = 0o700
 # A cell a spreadsheet would read as a formula (OWASP "CSV injection"): an export puts a single
 # quote in front, an import takes it off again.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -268,7 +264,7 @@ class ImportReport:
         }
 
 
-class MembershipStore:
+class MembershipStore(PrivateDatabase):
     """Members, staff cards, room bookings and running lock-outs of one library service."""
 
     def __init__(self, path: Path | str) -> None:
@@ -277,53 +273,7 @@ class MembershipStore:
         The file and its WAL are made private to the process's user (0600) in a 0700 folder:
         member data is personal data, and the PIN hashes are worth keeping from other accounts.
         """
-        self._path = None if str(path) == ":memory:" else Path(path)
-        if self._path is not None:
-            self._path.parent.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
-            self._path.parent.chmod(PRIVATE_FOLDER)
-            os.close(os.open(self._path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE))
-            self._path.chmod(PRIVATE_FILE)
-        self._db = sqlite3.connect(
-            str(path), check_same_thread=False, isolation_level=None
-        )
-        self._db.row_factory = sqlite3.Row
-        self._lock = threading.Lock()
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(_SCHEMA)
-            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        self._private_files()
-
-    def _private_files(self) -> None:
-        """Make the WAL and shared-memory files as private as the database.
-
-        SQLite gives them the database file's mode; this makes sure of it.
-        """
-        if self._path is None:
-            return
-        for suffix in ("-wal", "-shm"):
-            side = self._path.with_name(self._path.name + suffix)
-            if side.exists():
-                side.chmod(PRIVATE_FILE)
-
-    def close(self) -> None:
-        """Close the database (checkpointing the WAL)."""
-        with self._lock:
-            self._db.close()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """Hold the lock and one write transaction: all of the block is written, or none."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        super().__init__(path, _SCHEMA, SCHEMA_VERSION)
 
     def _write(self, sql: str, params: Iterable[Any] = ()) -> int:
         with self._transaction() as db:
