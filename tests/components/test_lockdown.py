@@ -327,3 +327,68 @@ async def test_the_lockdown_entities_for_the_sensor_and_button_platforms(
     await button.async_press()
     assert sensor.is_on is True
     assert sensor.extra_state_attributes["by"] == "Sam"
+
+
+@pytest.mark.parametrize(
+    ("action", "data"),
+    [
+        ("lockdown", {}),
+        ("silent_alert", {"description": "codeword"}),
+        ("announce", {"message": "help_on_the_way"}),
+        ("say", {"message": "The library closes now"}),
+    ],
+)
+async def test_read_only_users_operate_no_safety_tool(  # noqa: PLR0917
+    hass: HomeAssistant,
+    clock: Any,
+    building: SimulatedBuilding,
+    mock_config_entry: MockConfigEntry,
+    hass_read_only_user: MockUser,
+    action: str,
+    data: dict[str, str],
+) -> None:
+    """The staff's building tools refuse a read-only user: no lockdown, no PA, no alert."""
+    branch = await setup_branch(hass, mock_config_entry, schedule=DAYS)
+    with pytest.raises(Unauthorized):
+        await hass.services.async_call(
+            DOMAIN,
+            action,
+            {"branch": branch} | data,
+            blocking=True,
+            context=Context(user_id=hass_read_only_user.id),
+        )
+    await settle(hass)
+    assert not lockdown_active(hass, "branch_oadby")
+    assert building.get("pa.message") == 0
+    assert await incidents(hass) == []
+
+
+async def test_staff_start_a_lockdown_only_an_administrator_ends_it(
+    hass: HomeAssistant,
+    clock: Any,
+    building: SimulatedBuilding,
+    mock_config_entry: MockConfigEntry,
+    hass_admin_user: MockUser,  # the owner: staff made after it are not
+) -> None:
+    """A lockdown only narrows entry, so staff start it; widening entry again is an admin's."""
+    branch = await setup_branch(hass, mock_config_entry, schedule=DAYS)
+    staff = await _staff(hass)
+    await hass.services.async_call(
+        DOMAIN, "lockdown", {"branch": branch}, blocking=True, context=staff
+    )
+    assert lockdown_active(hass, "branch_oadby")
+    user = await hass.auth.async_get_user(staff.user_id)
+    assert user is not None and not user.is_admin
+    with pytest.raises(Unauthorized):
+        await hass.services.async_call(
+            DOMAIN, "end_lockdown", {"branch": branch}, blocking=True, context=staff
+        )
+    assert lockdown_active(hass, "branch_oadby")
+    await hass.services.async_call(
+        DOMAIN,
+        "end_lockdown",
+        {"branch": branch},
+        blocking=True,
+        context=Context(user_id=hass_admin_user.id),
+    )
+    assert not lockdown_active(hass, "branch_oadby")
