@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any
 
 from homeassistant.const import Platform
@@ -18,6 +17,7 @@ from .config_flow import async_prune_moved_issues
 from .const import DOMAIN, SUBENTRY_BRANCH
 from .coordinator import BranchCoordinator, controller_for
 from .dashboard import async_setup_dashboard
+from .engine.database import remove_database
 from .hours import BranchHours, HoursStore
 from .http import AccessView
 from .models import Branch, RuntimeData, SmartLibraryConfigEntry
@@ -151,13 +151,7 @@ async def async_remove_entry(
 
     All of it is personal data or follows from it.
     """
-    path = store_path(hass, entry.entry_id)
-
-    def delete() -> None:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-
-    await hass.async_add_executor_job(delete)
+    await hass.async_add_executor_job(remove_database, store_path(hass, entry.entry_id))
     await async_remove_reader_keys(hass, entry.entry_id)
     async_prune_moved_issues(hass, entry.entry_id)
     async_delete_module_issues(hass, entry.entry_id)

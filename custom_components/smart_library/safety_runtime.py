@@ -54,6 +54,7 @@ from homeassistant.util.hass_dict import HassKey
 from .const import DOMAIN, LOGGER
 from .engine import incidents as rules
 from .engine.alerts import DEFAULT_ESCALATION_MINUTES
+from .engine.database import remove_database
 from .engine.incident_store import IncidentStore
 from .engine.incidents import (
     DEFAULT_RETENTION_DAYS,
@@ -606,8 +607,7 @@ async def async_remove_safety_data(hass: HomeAssistant, entry_id: str) -> None:
     folder = snapshots_folder(hass, entry_id)
 
     def delete() -> None:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        remove_database(path)
         shutil.rmtree(folder, ignore_errors=True)
 
     await hass.async_add_executor_job(delete)

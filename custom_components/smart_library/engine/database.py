@@ -71,3 +71,9 @@ class PrivateDatabase:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+
+
+def remove_database(path: Path) -> None:
+    """Delete a database file with its WAL and shared-memory files (blocking)."""
+    for suffix in ("", "-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
