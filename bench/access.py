@@ -35,26 +35,26 @@ import time
 import tracemalloc
 from typing import Any
 
-from custom_components.smart_library.engine.access import (
-    AccessDecider,
-    AccessRequest,
-    LmsAccess,
-)
-from custom_components.smart_library.engine.controller import (
+from custom_components.smart_library.engine.building.controller import (
     BranchController,
     ModuleAddress,
 )
-from custom_components.smart_library.engine.lms import (
+from custom_components.smart_library.engine.building.pointmap import DoorKind
+from custom_components.smart_library.engine.lms.gateway import (
     LmsGateway,
     LmsPolicy,
     LmsReason,
     OfflineCache,
 )
-from custom_components.smart_library.engine.membership import Reason
-from custom_components.smart_library.engine.pins import hash_pin, new_pepper
-from custom_components.smart_library.engine.pointmap import DoorKind
-from custom_components.smart_library.engine.sip2 import Sip2Client, Sip2Config
-from custom_components.smart_library.engine.store import MembershipStore
+from custom_components.smart_library.engine.lms.sip2 import Sip2Client, Sip2Config
+from custom_components.smart_library.engine.members.access import (
+    AccessDecider,
+    AccessRequest,
+    LmsAccess,
+)
+from custom_components.smart_library.engine.members.membership import Reason
+from custom_components.smart_library.engine.members.pins import hash_pin, new_pepper
+from custom_components.smart_library.engine.members.store import MembershipStore
 from scripts import develop_setup
 from scripts.hass_process import HomeAssistantProcess
 from simulator.building import SimulatedBuilding

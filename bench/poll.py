@@ -14,7 +14,7 @@ import logging
 import statistics
 import time
 
-from custom_components.smart_library.engine.controller import (
+from custom_components.smart_library.engine.building.controller import (
     BranchController,
     ModuleAddress,
 )

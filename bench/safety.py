@@ -36,7 +36,13 @@ from typing import Any
 
 import aiohttp
 
-from custom_components.smart_library.engine.building import (
+from custom_components.smart_library.engine.building.controller import (
+    BranchController,
+    ControllerError,
+    ModuleAddress,
+)
+from custom_components.smart_library.engine.building.pointmap import PA_COMMAND_STOP
+from custom_components.smart_library.engine.building.rules import (
     EVACUATION_MESSAGE,
     BuildingRules,
     Command,
@@ -44,14 +50,8 @@ from custom_components.smart_library.engine.building import (
     PlayMessage,
     SetPoint,
 )
-from custom_components.smart_library.engine.controller import (
-    BranchController,
-    ControllerError,
-    ModuleAddress,
-)
-from custom_components.smart_library.engine.pointmap import PA_COMMAND_STOP
-from custom_components.smart_library.engine.schedule import Mode
-from custom_components.smart_library.engine.snapshot import Snapshot
+from custom_components.smart_library.engine.building.schedule import Mode
+from custom_components.smart_library.engine.building.snapshot import Snapshot
 from scripts import develop_setup
 from scripts.hass_process import HomeAssistantProcess
 from simulator.building import SimulatedBuilding

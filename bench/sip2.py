@@ -20,15 +20,15 @@ import logging
 import statistics
 import time
 
-from custom_components.smart_library.engine.lms import (
+from custom_components.smart_library.engine.lms.gateway import (
     LmsGateway,
     LmsPolicy,
     LmsReason,
     OfflineCache,
 )
-from custom_components.smart_library.engine.membership import Reason
-from custom_components.smart_library.engine.pins import new_pepper
-from custom_components.smart_library.engine.sip2 import Sip2Client, Sip2Config
+from custom_components.smart_library.engine.lms.sip2 import Sip2Client, Sip2Config
+from custom_components.smart_library.engine.members.membership import Reason
+from custom_components.smart_library.engine.members.pins import new_pepper
 from simulator.lms import SimulatedLms
 
 MEMBERS = (("21000001", "1234"), ("21000004", "4567"), ("21000010", "1122"))

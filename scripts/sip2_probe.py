@@ -18,7 +18,7 @@ from datetime import date
 import ssl
 import sys
 
-from custom_components.smart_library.engine.lms import (
+from custom_components.smart_library.engine.lms.gateway import (
     DEFAULT_REFUSING_FLAGS,
     DIALECT_NAMES,
     FLAG_NAMES,
@@ -27,8 +27,7 @@ from custom_components.smart_library.engine.lms import (
     evaluate,
     make_dialect,
 )
-from custom_components.smart_library.engine.membership import MIN_AGE
-from custom_components.smart_library.engine.sip2 import (
+from custom_components.smart_library.engine.lms.sip2 import (
     DEFAULT_PORT,
     ENCODINGS,
     Sip2Client,
@@ -39,6 +38,7 @@ from custom_components.smart_library.engine.sip2 import (
     Sip2MalformedError,
     Sip2TimeoutError,
 )
+from custom_components.smart_library.engine.members.membership import MIN_AGE
 
 PROG = "sip2-probe"
 

@@ -17,7 +17,7 @@ import signal
 import stat
 import sys
 
-from custom_components.smart_library.engine.pointmap import POINT_MAPS
+from custom_components.smart_library.engine.building.pointmap import POINT_MAPS
 
 from .advertise import Advertiser, service_info
 from .building import PortUnavailableError, SimulatedBuilding

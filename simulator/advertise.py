@@ -10,7 +10,7 @@ import socket
 from zeroconf import IPVersion
 from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
 
-from custom_components.smart_library.engine.discovery import ZEROCONF_TYPE
+from custom_components.smart_library.engine.building.discovery import ZEROCONF_TYPE
 
 
 def service_info(

@@ -30,7 +30,7 @@ from pymodbus.datastore import ModbusServerContext
 from pymodbus.exceptions import NoSuchIdException
 from pymodbus.server import ModbusTcpServer
 
-from custom_components.smart_library.engine.pointmap import (
+from custom_components.smart_library.engine.building.pointmap import (
     PA_COMMAND_PLAY,
     PA_COMMAND_STOP,
     PULSE_COUNT,

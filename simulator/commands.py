@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from custom_components.smart_library.engine.pointmap import (
+from custom_components.smart_library.engine.building.pointmap import (
     PULSE_COUNT,
     PULSE_OFF_WIDTH,
     PULSE_ON_WIDTH,

@@ -14,11 +14,14 @@ import sys
 import pytest
 
 from custom_components.smart_library.const import ZEROCONF_TYPE
-from custom_components.smart_library.engine.controller import (
+from custom_components.smart_library.engine.building.controller import (
     BranchController,
     ModuleAddress,
 )
-from custom_components.smart_library.engine.pointmap import POINT_MAPS, reference_map
+from custom_components.smart_library.engine.building.pointmap import (
+    POINT_MAPS,
+    reference_map,
+)
 from simulator.__main__ import command
 from simulator.building import BuildingTiming, PortUnavailableError, SimulatedBuilding
 from simulator.ctl import send

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 import pytest
 
-from custom_components.smart_library.engine.lms import (
+from custom_components.smart_library.engine.lms.gateway import (
     LmsFailure,
     LmsGateway,
     LmsPolicy,
@@ -31,9 +31,7 @@ from custom_components.smart_library.engine.lms import (
     make_dialect,
     member_from_lms,
 )
-from custom_components.smart_library.engine.membership import Member, Reason
-from custom_components.smart_library.engine.pins import new_pepper
-from custom_components.smart_library.engine.sip2 import (
+from custom_components.smart_library.engine.lms.sip2 import (
     Sip2Client,
     Sip2Config,
     Sip2ConnectionError,
@@ -41,6 +39,8 @@ from custom_components.smart_library.engine.sip2 import (
     Sip2MalformedError,
     Sip2TimeoutError,
 )
+from custom_components.smart_library.engine.members.membership import Member, Reason
+from custom_components.smart_library.engine.members.pins import new_pepper
 from simulator.lms import SimulatedLms
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")

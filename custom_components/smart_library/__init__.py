@@ -12,20 +12,20 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
-from .access import LibraryAccess, store_path
+from .access.decisions import LibraryAccess, store_path
+from .access.http import AccessView
+from .access.reader_keys import async_remove_reader_keys
+from .building.coordinator import BranchCoordinator, controller_for
+from .building.hours import BranchHours, HoursStore
+from .building.module_checks import async_check_modules, async_delete_module_issues
 from .config_flow import async_prune_moved_issues
 from .const import DOMAIN, SUBENTRY_BRANCH
-from .coordinator import BranchCoordinator, controller_for
-from .dashboard import async_setup_dashboard
+from .dashboard.strategy import async_setup_dashboard
 from .engine.database import remove_database
-from .hours import BranchHours, HoursStore
-from .http import AccessView
-from .models import Branch, RuntimeData, SmartLibraryConfigEntry
-from .module_checks import async_check_modules, async_delete_module_issues
-from .reader_keys import async_remove_reader_keys
-from .safety_runtime import async_open_safety, async_remove_safety_data
-from .services import async_setup_services
-from .statistics import async_setup_usage_statistics
+from .runtime import Branch, RuntimeData, SmartLibraryConfigEntry
+from .safety.runtime import async_open_safety, async_remove_safety_data
+from .services.registry import async_setup_services
+from .usage.statistics import async_setup_usage_statistics
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 

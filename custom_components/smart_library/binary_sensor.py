@@ -23,13 +23,13 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import BranchCoordinator
-from .engine.alarms import AlarmKind, EvacuationState
+from .access.library_system import library_system_entities
+from .building.coordinator import BranchCoordinator
+from .building.hours import BranchHours
+from .engine.building.alarms import AlarmKind, EvacuationState
 from .entity import BranchEntity, HoursEntity, numbered
-from .hours import BranchHours
-from .library_system import library_system_entities
-from .lockdown_entities import lockdown_binary_sensor
-from .models import Branch, SmartLibraryConfigEntry
+from .runtime import Branch, SmartLibraryConfigEntry
+from .safety.lockdown_entities import lockdown_binary_sensor
 
 PARALLEL_UPDATES = 0
 

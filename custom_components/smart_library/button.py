@@ -15,11 +15,11 @@ from homeassistant.components.button import ButtonEntity, ButtonEntityDescriptio
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import BranchCoordinator
+from .building.coordinator import BranchCoordinator
 from .entity import BranchEntity
-from .lockdown_entities import lockdown_button
-from .models import SmartLibraryConfigEntry
-from .safety import ACKNOWLEDGE_KEY, BUILDING_EMPTY_KEY, RESET_KEY, async_actor
+from .runtime import SmartLibraryConfigEntry
+from .safety.lockdown_entities import lockdown_button
+from .services.alarms import ACKNOWLEDGE_KEY, BUILDING_EMPTY_KEY, RESET_KEY, async_actor
 
 PARALLEL_UPDATES = 0
 

@@ -34,13 +34,13 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
-from .access import LibraryAccess, booking_error, signal_bookings
+from .access.decisions import LibraryAccess, booking_error, signal_bookings
+from .building.coordinator import BranchCoordinator
 from .const import DOMAIN
-from .coordinator import BranchCoordinator
-from .engine.membership import Booking, mask_card
-from .engine.pointmap import DoorKind
+from .engine.building.pointmap import DoorKind
+from .engine.members.membership import Booking, mask_card
 from .entity import branch_device_info
-from .models import SmartLibraryConfigEntry
+from .runtime import SmartLibraryConfigEntry
 
 PARALLEL_UPDATES = 0
 

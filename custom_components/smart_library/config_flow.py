@@ -47,6 +47,32 @@ from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 from homeassistant.util import slugify
 import probatio
 
+from .access.library_system import (
+    BACKEND_SIP2,
+    CONF_BIRTH_DATE_FIELD,
+    CONF_CATEGORIES_ALLOWED,
+    CONF_CATEGORIES_DENIED,
+    CONF_CATEGORY_FIELD,
+    CONF_DIALECT,
+    CONF_ENCODING,
+    CONF_EXPIRY_FIELD,
+    CONF_INSTITUTION,
+    CONF_LMS_TIMEOUT,
+    CONF_LOCATION,
+    CONF_OFFLINE_DAYS,
+    CONF_REFUSING_FLAGS,
+    CONF_REQUIRE_BIRTH_DATE,
+    CONF_TLS,
+    DEFAULT_SIP2_PORT,
+    DIALECTS,
+    ENCODINGS,
+    LMS_OPTIONS_DEFAULTS,
+    async_try_lms,
+    categories_text,
+    is_sip2,
+    lms_policy,
+)
+from .building.coordinator import controller_for
 from .const import (
     BACKEND_LOCAL,
     CONF_BACKEND,
@@ -78,10 +104,9 @@ from .const import (
     LOGGER,
     SUBENTRY_BRANCH,
 )
-from .coordinator import controller_for
-from .engine.controller import ControllerError
-from .engine.pointmap import POINT_MAPS
-from .engine.schedule import (
+from .engine.building.controller import ControllerError
+from .engine.building.pointmap import POINT_MAPS
+from .engine.building.schedule import (
     WEEKDAYS,
     Mode,
     Schedule,
@@ -92,32 +117,7 @@ from .engine.schedule import (
     parse_periods,
     parse_time,
 )
-from .library_system import (
-    BACKEND_SIP2,
-    CONF_BIRTH_DATE_FIELD,
-    CONF_CATEGORIES_ALLOWED,
-    CONF_CATEGORIES_DENIED,
-    CONF_CATEGORY_FIELD,
-    CONF_DIALECT,
-    CONF_ENCODING,
-    CONF_EXPIRY_FIELD,
-    CONF_INSTITUTION,
-    CONF_LMS_TIMEOUT,
-    CONF_LOCATION,
-    CONF_OFFLINE_DAYS,
-    CONF_REFUSING_FLAGS,
-    CONF_REQUIRE_BIRTH_DATE,
-    CONF_TLS,
-    DEFAULT_SIP2_PORT,
-    DIALECTS,
-    ENCODINGS,
-    LMS_OPTIONS_DEFAULTS,
-    async_try_lms,
-    categories_text,
-    is_sip2,
-    lms_policy,
-)
-from .safety_options import (
+from .flow.safety_options import (
     BRANCH_KEYS,
     branch_safety_data,
     branch_safety_schema,

@@ -4,7 +4,7 @@ from datetime import timedelta
 import logging
 from typing import Final
 
-from .engine import discovery
+from .engine.building import discovery
 
 DOMAIN: Final = "smart_library"
 LOGGER = logging.getLogger(__package__)

@@ -8,8 +8,8 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
-from .library_system import REDACTED_DATA
-from .models import SmartLibraryConfigEntry
+from .access.library_system import REDACTED_DATA
+from .runtime import SmartLibraryConfigEntry
 
 
 async def async_get_config_entry_diagnostics(

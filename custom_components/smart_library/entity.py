@@ -17,10 +17,10 @@ from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
+from .building.coordinator import BranchCoordinator
+from .building.hours import BranchHours
 from .const import CONF_POINT_MAP, DEFAULT_POINT_MAP, DOMAIN, MANUFACTURER
-from .coordinator import BranchCoordinator
-from .engine.pointmap import PointMap
-from .hours import BranchHours
+from .engine.building.pointmap import PointMap
 
 
 def branch_device_info(subentry: ConfigSubentry) -> DeviceInfo:

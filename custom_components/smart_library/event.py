@@ -10,9 +10,9 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import BranchCoordinator, signal_access
+from .building.coordinator import BranchCoordinator, signal_access
 from .entity import BranchEntity
-from .models import SmartLibraryConfigEntry
+from .runtime import SmartLibraryConfigEntry
 
 PARALLEL_UPDATES = 0
 

@@ -29,10 +29,10 @@ from homeassistant.util import dt as dt_util
 import probatio
 
 from .const import DOMAIN
-from .engine.announcements import ANNOUNCEMENTS
-from .engine.incidents import Category, Source
-from .models import Branch, SmartLibraryConfigEntry
-from .safety_runtime import async_actor, safety_of
+from .engine.building.announcements import ANNOUNCEMENTS
+from .engine.safety.incidents import Category, Source
+from .runtime import Branch, SmartLibraryConfigEntry
+from .safety.runtime import async_actor, safety_of
 
 INTENT_OCCUPANCY = "SmartLibraryOccupancy"
 INTENT_CLOSING_TIME = "SmartLibraryClosingTime"

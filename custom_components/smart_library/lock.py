@@ -13,10 +13,10 @@ from homeassistant.components.lock import (
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import BranchCoordinator
-from .engine.snapshot import DoorState
+from .building.coordinator import BranchCoordinator
+from .engine.building.snapshot import DoorState
 from .entity import BranchEntity
-from .models import SmartLibraryConfigEntry
+from .runtime import SmartLibraryConfigEntry
 
 PARALLEL_UPDATES = 0
 

@@ -12,17 +12,17 @@ from typing import Any
 from homeassistant.components.logbook import LOGBOOK_ENTRY_MESSAGE, LOGBOOK_ENTRY_NAME
 from homeassistant.core import Event, HomeAssistant, callback
 
-from .const import DOMAIN, EVENT_ACCESS, EVENT_TAILGATING
-from .coordinator import (
+from .access.library_system import REASON_TEXTS as LMS_REASONS
+from .access.reader_keys import EVENT_READER_THROTTLED
+from .building.coordinator import (
     EVENT_ALARM,
     EVENT_ALARMS_ACKNOWLEDGED,
     EVENT_EVACUATION,
     EVENT_OCCUPANCY_RESET,
 )
-from .engine.incidents import TITLES, Category
-from .library_system import REASON_TEXTS as LMS_REASONS
-from .reader_keys import EVENT_READER_THROTTLED
-from .safety_runtime import EVENT_HELP, EVENT_INCIDENT, EVENT_LOCKDOWN
+from .const import DOMAIN, EVENT_ACCESS, EVENT_TAILGATING
+from .engine.safety.incidents import TITLES, Category
+from .safety.runtime import EVENT_HELP, EVENT_INCIDENT, EVENT_LOCKDOWN
 
 REASONS: dict[str, str] = {
     "granted": "member",

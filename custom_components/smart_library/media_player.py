@@ -18,11 +18,11 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .building.coordinator import BranchCoordinator
 from .const import DOMAIN
-from .coordinator import BranchCoordinator
-from .engine.announcements import ANNOUNCEMENTS, Announcement, announcement
+from .engine.building.announcements import ANNOUNCEMENTS, Announcement, announcement
 from .entity import BranchEntity
-from .models import SmartLibraryConfigEntry
+from .runtime import SmartLibraryConfigEntry
 
 PARALLEL_UPDATES = 0
 MEDIA_TYPE = "announcement"

@@ -27,7 +27,7 @@ from .config_flow import (
     probe,
 )
 from .const import CONF_CONTROLLER_ID, CONF_POINT_MAP, DOMAIN, LOGGER
-from .engine.pointmap import POINT_MAPS
+from .engine.building.pointmap import POINT_MAPS
 
 
 class ControllerMovedRepairFlow(RepairsFlow):

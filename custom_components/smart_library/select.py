@@ -6,9 +6,9 @@ from homeassistant.components.select import SelectEntity, SelectEntityDescriptio
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .building.hours import OVERRIDES
 from .entity import HoursEntity
-from .hours import OVERRIDES
-from .models import SmartLibraryConfigEntry
+from .runtime import SmartLibraryConfigEntry
 
 PARALLEL_UPDATES = 0
 

@@ -26,14 +26,14 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from .binary_sensor import evacuation_attributes
-from .coordinator import BranchCoordinator
-from .engine.alarms import EvacuationState
-from .engine.occupancy import Occupancy
-from .engine.schedule import Mode
+from .building.coordinator import BranchCoordinator
+from .building.hours import BranchHours
+from .engine.building.alarms import EvacuationState
+from .engine.building.occupancy import Occupancy
+from .engine.building.schedule import Mode
 from .entity import BranchEntity, HoursEntity
-from .hours import BranchHours
-from .incident_sensors import incident_sensors
-from .models import Branch, SmartLibraryConfigEntry
+from .runtime import Branch, SmartLibraryConfigEntry
+from .safety.incident_sensors import incident_sensors
 
 PARALLEL_UPDATES = 0
 

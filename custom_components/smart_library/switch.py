@@ -13,7 +13,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .entity import PointSwitchEntity, numbered
-from .models import SmartLibraryConfigEntry
+from .runtime import SmartLibraryConfigEntry
 
 PARALLEL_UPDATES = 0
 

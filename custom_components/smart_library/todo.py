@@ -29,11 +29,11 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
-from .engine import incidents as rules
-from .engine.incidents import Category, Incident, Status
+from .engine.safety import incidents as rules
+from .engine.safety.incidents import Category, Incident, Status
 from .entity import branch_device_info
-from .models import Branch, SmartLibraryConfigEntry
-from .safety_runtime import SafetyRuntime, async_actor, signal_incidents
+from .runtime import Branch, SmartLibraryConfigEntry
+from .safety.runtime import SafetyRuntime, async_actor, signal_incidents
 
 PARALLEL_UPDATES = 0
 COMPLETED_SHOWN = timedelta(days=7)

@@ -26,8 +26,8 @@ from custom_components.smart_library.const import (
     DOMAIN,
     SUBENTRY_BRANCH,
 )
-from custom_components.smart_library.engine.pointmap import POINT_MAPS
-from custom_components.smart_library.engine.schedule import Schedule
+from custom_components.smart_library.engine.building.pointmap import POINT_MAPS
+from custom_components.smart_library.engine.building.schedule import Schedule
 from simulator.building import BuildingTiming, SimulatedBuilding
 
 

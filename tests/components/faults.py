@@ -6,7 +6,7 @@ from collections.abc import Callable, Collection
 
 from pymodbus.constants import ExcCodes
 
-from custom_components.smart_library.engine.pointmap import Table
+from custom_components.smart_library.engine.building.pointmap import Table
 from simulator.building import SimulatedBuilding
 
 

@@ -18,9 +18,13 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.smart_library.const import CONF_SCHEDULE, DOMAIN
-from custom_components.smart_library.engine.incidents import Incident
-from custom_components.smart_library.engine.schedule import Mode, Period, Schedule
-from custom_components.smart_library.safety_runtime import (
+from custom_components.smart_library.engine.building.schedule import (
+    Mode,
+    Period,
+    Schedule,
+)
+from custom_components.smart_library.engine.safety.incidents import Incident
+from custom_components.smart_library.safety.runtime import (
     CONF_ESCALATION_MINUTES,
     CONF_ESCALATION_PHONES,
     CONF_ON_CALL,

@@ -17,9 +17,9 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 
+from custom_components.smart_library.access.reader_keys import READER_KEY_HEADER
 from custom_components.smart_library.const import DOMAIN, EVENT_ACCESS
-from custom_components.smart_library.engine.membership import public_reason
-from custom_components.smart_library.reader_keys import READER_KEY_HEADER
+from custom_components.smart_library.engine.members.membership import public_reason
 from simulator.building import SimulatedBuilding
 from tests.components.conftest import years_before
 

@@ -15,7 +15,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
-from custom_components.smart_library.access import store_path
+from custom_components.smart_library.access.decisions import store_path
 from custom_components.smart_library.calendar import card_in_text
 from custom_components.smart_library.const import DOMAIN, EVENT_ACCESS, EVENT_TAILGATING
 from custom_components.smart_library.logbook import async_describe_events

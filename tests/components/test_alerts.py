@@ -19,13 +19,13 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 
 from custom_components.smart_library.const import DOMAIN
-from custom_components.smart_library.safety_options import (
+from custom_components.smart_library.flow.safety_options import (
     branch_safety_data,
     branch_safety_schema,
     service_safety_options,
     service_safety_schema,
 )
-from custom_components.smart_library.safety_runtime import (
+from custom_components.smart_library.safety.runtime import (
     CONF_ESCALATION_MINUTES,
     CONF_ESCALATION_PHONES,
     CONF_LANGUAGES,

@@ -39,7 +39,7 @@ from custom_components.smart_library.const import (
     SUBENTRY_BRANCH,
     ZEROCONF_TYPE,
 )
-from custom_components.smart_library.engine.schedule import (
+from custom_components.smart_library.engine.building.schedule import (
     Mode,
     Period,
     Schedule,

@@ -25,13 +25,13 @@ from custom_components.smart_library.const import (
     DOMAIN,
     SUBENTRY_BRANCH,
 )
-from custom_components.smart_library.dashboard import (
+from custom_components.smart_library.dashboard.strategy import (
     STRATEGY_FILE,
     STRATEGY_URL,
     async_setup_dashboard,
     build_dashboard,
 )
-from custom_components.smart_library.statistics import statistic_id
+from custom_components.smart_library.usage.statistics import statistic_id
 from simulator.building import BuildingTiming, SimulatedBuilding
 
 from .conftest import branch_data

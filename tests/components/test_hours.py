@@ -27,7 +27,11 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.smart_library.const import CONF_SCHEDULE, DOMAIN
-from custom_components.smart_library.engine.schedule import Mode, Period, Schedule
+from custom_components.smart_library.engine.building.schedule import (
+    Mode,
+    Period,
+    Schedule,
+)
 from simulator.building import SimulatedBuilding
 
 BLUEPRINTS = (

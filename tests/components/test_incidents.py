@@ -34,14 +34,18 @@ from pytest_homeassistant_custom_component.common import (
 import yaml
 
 from custom_components.smart_library.const import DOMAIN
-from custom_components.smart_library.engine.incidents import Category, Source, Status
-from custom_components.smart_library.safety_runtime import (
+from custom_components.smart_library.engine.safety.incidents import (
+    Category,
+    Source,
+    Status,
+)
+from custom_components.smart_library.safety.runtime import (
     CONF_CAMERAS,
     CONF_RETENTION_DAYS,
     async_remove_safety_data,
     lockdown_active,
 )
-from custom_components.smart_library.safety_services import SAFETY_ACTIONS, SCHEMAS
+from custom_components.smart_library.services.safety import SAFETY_ACTIONS, SCHEMAS
 from simulator.building import SimulatedBuilding
 
 from .safety_common import (

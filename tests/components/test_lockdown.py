@@ -23,13 +23,17 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.smart_library.const import DOMAIN
-from custom_components.smart_library.engine.incidents import Category
-from custom_components.smart_library.engine.schedule import Mode, Period, Schedule
-from custom_components.smart_library.lockdown_entities import (
+from custom_components.smart_library.engine.building.schedule import (
+    Mode,
+    Period,
+    Schedule,
+)
+from custom_components.smart_library.engine.safety.incidents import Category
+from custom_components.smart_library.safety.lockdown_entities import (
     lockdown_binary_sensor,
     lockdown_button,
 )
-from custom_components.smart_library.safety_runtime import (
+from custom_components.smart_library.safety.runtime import (
     CONF_LANGUAGES,
     lockdown_active,
 )

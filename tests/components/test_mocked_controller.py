@@ -41,15 +41,15 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 from syrupy.filters import props
 
-from custom_components.smart_library.engine.controller import (
+from custom_components.smart_library.engine.building.controller import (
     BranchController,
     ControllerConnectionError,
     ControllerError,
     ControllerMalformedError,
     ControllerResponseError,
 )
-from custom_components.smart_library.engine.pointmap import reference_map
-from custom_components.smart_library.engine.snapshot import (
+from custom_components.smart_library.engine.building.pointmap import reference_map
+from custom_components.smart_library.engine.building.snapshot import (
     ModuleHealth,
     ModuleStatus,
     Snapshot,

@@ -19,6 +19,12 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
+from custom_components.smart_library.building.module_checks import (
+    _placeholders,
+    async_check_modules,
+    async_delete_module_issues,
+    issue_id,
+)
 from custom_components.smart_library.const import (
     CONF_BACKEND,
     CONF_MODULES,
@@ -29,18 +35,12 @@ from custom_components.smart_library.const import (
     DOMAIN,
     SUBENTRY_BRANCH,
 )
-from custom_components.smart_library.engine.pointmap import (
+from custom_components.smart_library.engine.building.pointmap import (
     POINT_MAPS,
     ProblemKind,
     check_door_pulses,
 )
-from custom_components.smart_library.engine.schedule import Schedule
-from custom_components.smart_library.module_checks import (
-    _placeholders,
-    async_check_modules,
-    async_delete_module_issues,
-    issue_id,
-)
+from custom_components.smart_library.engine.building.schedule import Schedule
 from simulator.__main__ import command
 from simulator.building import SimulatedBuilding
 from tests.components.conftest import branch_data, closed_port

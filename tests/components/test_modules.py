@@ -41,7 +41,7 @@ from custom_components.smart_library.const import (
     DOMAIN,
     SUBENTRY_BRANCH,
 )
-from custom_components.smart_library.engine.schedule import Schedule
+from custom_components.smart_library.engine.building.schedule import Schedule
 from simulator.building import SimulatedBuilding
 from tests.components.conftest import closed_port
 from tests.garbled_modbus import garbled_server

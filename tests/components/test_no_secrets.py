@@ -40,7 +40,7 @@ from pytest_homeassistant_custom_component.typing import (
 )
 from sqlalchemy import text
 
-from custom_components.smart_library.access import store_path
+from custom_components.smart_library.access.decisions import store_path
 from custom_components.smart_library.const import DOMAIN, EVENT_ACCESS
 from simulator.building import SimulatedBuilding
 from tests.components.conftest import years_before

@@ -28,13 +28,13 @@ from pytest_homeassistant_custom_component.common import (
 )
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
-from custom_components.smart_library.const import DOMAIN, EVENT_ACCESS, SUBENTRY_BRANCH
-from custom_components.smart_library.reader_keys import (
+from custom_components.smart_library.access.reader_keys import (
     EVENT_READER_THROTTLED,
     READER_KEY_HEADER,
     STORAGE_KEY,
     async_setup_reader_services,
 )
+from custom_components.smart_library.const import DOMAIN, EVENT_ACCESS, SUBENTRY_BRANCH
 from simulator.building import SimulatedBuilding
 from tests.components.conftest import branch_data
 

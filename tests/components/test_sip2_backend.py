@@ -29,25 +29,25 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from custom_components.smart_library import library_system
-from custom_components.smart_library.const import (
-    CONF_BACKEND,
-    DOMAIN,
-    EVENT_ACCESS,
-    SUBENTRY_BRANCH,
-)
-from custom_components.smart_library.engine.sip2 import Sip2Client
-from custom_components.smart_library.library_system import (
+from custom_components.smart_library.access import library_system
+from custom_components.smart_library.access.library_system import (
     BACKEND_SIP2,
     CONF_CATEGORIES_DENIED,
     CONF_LMS_TIMEOUT,
     LMS_OPTIONS_DEFAULTS,
     LibrarySystem,
 )
-from custom_components.smart_library.reader_keys import (
+from custom_components.smart_library.access.reader_keys import (
     READER_KEY_HEADER,
     async_setup_reader_services,
 )
+from custom_components.smart_library.const import (
+    CONF_BACKEND,
+    DOMAIN,
+    EVENT_ACCESS,
+    SUBENTRY_BRANCH,
+)
+from custom_components.smart_library.engine.lms.sip2 import Sip2Client
 from simulator.building import SimulatedBuilding
 from simulator.lms import SimulatedLms
 from tests.components.conftest import branch_data

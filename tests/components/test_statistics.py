@@ -28,7 +28,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 
 from custom_components.smart_library.const import DOMAIN
-from custom_components.smart_library.statistics import (
+from custom_components.smart_library.usage.statistics import (
     DATA_USAGE,
     EXPORT_USAGE_SCHEMA,
     UsageStatistics,

@@ -10,8 +10,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from custom_components.smart_library.engine.access import AccessDecider, AccessRequest
-from custom_components.smart_library.engine.membership import (
+from custom_components.smart_library.engine.building.pointmap import DoorKind
+from custom_components.smart_library.engine.members.access import (
+    AccessDecider,
+    AccessRequest,
+)
+from custom_components.smart_library.engine.members.membership import (
     Booking,
     Member,
     MemberError,
@@ -22,15 +26,14 @@ from custom_components.smart_library.engine.membership import (
     mask_card,
     parse_windows,
 )
-from custom_components.smart_library.engine.pins import (
+from custom_components.smart_library.engine.members.pins import (
     LockoutPolicy,
     PinFormatError,
     hash_pin,
     new_pepper,
     verify_pin,
 )
-from custom_components.smart_library.engine.pointmap import DoorKind
-from custom_components.smart_library.engine.store import MembershipStore
+from custom_components.smart_library.engine.members.store import MembershipStore
 
 LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2026, 11, 24, 18, 30, tzinfo=LONDON)  # a Tuesday evening, smart hours

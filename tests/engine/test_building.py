@@ -6,12 +6,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from custom_components.smart_library.engine.alarms import (
+from custom_components.smart_library.engine.building.alarms import (
     AlarmKind,
     EvacuationState,
     SafetyError,
 )
-from custom_components.smart_library.engine.building import (
+from custom_components.smart_library.engine.building.pointmap import (
+    POINT_MAPS,
+    PointMap,
+    reference_map,
+)
+from custom_components.smart_library.engine.building.rules import (
     AlarmLatched,
     BuildingRules,
     EvacuationReset,
@@ -23,13 +28,8 @@ from custom_components.smart_library.engine.building import (
     SetPoint,
     TailgatingSeen,
 )
-from custom_components.smart_library.engine.pointmap import (
-    POINT_MAPS,
-    PointMap,
-    reference_map,
-)
-from custom_components.smart_library.engine.schedule import Mode
-from custom_components.smart_library.engine.snapshot import (
+from custom_components.smart_library.engine.building.schedule import Mode
+from custom_components.smart_library.engine.building.snapshot import (
     ModuleHealth,
     ModuleStatus,
     Snapshot,

@@ -9,20 +9,20 @@ import socket
 
 import pytest
 
-from custom_components.smart_library.engine.controller import (
+from custom_components.smart_library.engine.building.controller import (
     BranchController,
     ControllerConnectionError,
     ControllerMalformedError,
     ControllerResponseError,
     ModuleAddress,
 )
-from custom_components.smart_library.engine.pointmap import (
+from custom_components.smart_library.engine.building.pointmap import (
     POINT_MAPS,
     Point,
     PointMap,
     Table,
 )
-from custom_components.smart_library.engine.snapshot import ModuleStatus
+from custom_components.smart_library.engine.building.snapshot import ModuleStatus
 from simulator.building import BuildingTiming, SimulatedBuilding
 from tests.garbled_modbus import garbled_server
 

@@ -12,17 +12,24 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from custom_components.smart_library.engine import alerts, bans, incidents
-from custom_components.smart_library.engine.announcements import (
+from custom_components.smart_library.engine.building.announcements import (
     LANGUAGE_BANKS,
     announcement,
     recordings,
 )
-from custom_components.smart_library.engine.incident_store import (
+from custom_components.smart_library.engine.members import bans
+from custom_components.smart_library.engine.members.membership import (
+    Member,
+    Restriction,
+    bar_member,
+)
+from custom_components.smart_library.engine.members.store import restore_cell
+from custom_components.smart_library.engine.safety import alerts, incidents
+from custom_components.smart_library.engine.safety.incident_store import (
     BanEvent,
     IncidentStore,
 )
-from custom_components.smart_library.engine.incidents import (
+from custom_components.smart_library.engine.safety.incidents import (
     Category,
     Incident,
     IncidentError,
@@ -31,13 +38,10 @@ from custom_components.smart_library.engine.incidents import (
     Source,
     Status,
 )
-from custom_components.smart_library.engine.lockdown import Lockdown, refuses_entry
-from custom_components.smart_library.engine.membership import (
-    Member,
-    Restriction,
-    bar_member,
+from custom_components.smart_library.engine.safety.lockdown import (
+    Lockdown,
+    refuses_entry,
 )
-from custom_components.smart_library.engine.store import restore_cell
 
 LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2026, 11, 25, 20, 0, tzinfo=LONDON)

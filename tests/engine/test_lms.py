@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from custom_components.smart_library.engine import pins
-from custom_components.smart_library.engine.lms import (
+from custom_components.smart_library.engine.lms.gateway import (
     DEFAULT_REFUSING_FLAGS,
     DIALECTS,
     FLAG_REASONS,
@@ -30,9 +29,7 @@ from custom_components.smart_library.engine.lms import (
     member_from_lms,
     parse_sip_date,
 )
-from custom_components.smart_library.engine.membership import Member, Reason
-from custom_components.smart_library.engine.pins import new_pepper
-from custom_components.smart_library.engine.sip2 import (
+from custom_components.smart_library.engine.lms.sip2 import (
     PatronInformation,
     Sip2Client,
     Sip2Config,
@@ -44,6 +41,9 @@ from custom_components.smart_library.engine.sip2 import (
     decode_frame,
     encode_frame,
 )
+from custom_components.smart_library.engine.members import pins
+from custom_components.smart_library.engine.members.membership import Member, Reason
+from custom_components.smart_library.engine.members.pins import new_pepper
 
 TODAY = date(2026, 11, 25)
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)

@@ -14,28 +14,28 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from custom_components.smart_library.engine.access import (
-    AccessDecider,
-    AccessRequest,
-    LmsAccess,
-)
-from custom_components.smart_library.engine.lms import (
+from custom_components.smart_library.engine.building.pointmap import DoorKind
+from custom_components.smart_library.engine.lms.gateway import (
     LmsGateway,
     LmsPatron,
     LmsPolicy,
     LmsReason,
     OfflineCache,
 )
-from custom_components.smart_library.engine.membership import (
+from custom_components.smart_library.engine.lms.sip2 import Sip2Client, Sip2Config
+from custom_components.smart_library.engine.members.access import (
+    AccessDecider,
+    AccessRequest,
+    LmsAccess,
+)
+from custom_components.smart_library.engine.members.membership import (
     Reason,
     Restriction,
     StaffCard,
     parse_windows,
 )
-from custom_components.smart_library.engine.pins import hash_pin, new_pepper
-from custom_components.smart_library.engine.pointmap import DoorKind
-from custom_components.smart_library.engine.sip2 import Sip2Client, Sip2Config
-from custom_components.smart_library.engine.store import MembershipStore
+from custom_components.smart_library.engine.members.pins import hash_pin, new_pepper
+from custom_components.smart_library.engine.members.store import MembershipStore
 from simulator.lms import SimulatedLms
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")

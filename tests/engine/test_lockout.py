@@ -18,21 +18,24 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from custom_components.smart_library.engine import access as access_module
-from custom_components.smart_library.engine.access import AccessDecider, AccessRequest
-from custom_components.smart_library.engine.membership import (
+from custom_components.smart_library.engine.building.pointmap import DoorKind
+from custom_components.smart_library.engine.members import access as access_module
+from custom_components.smart_library.engine.members.access import (
+    AccessDecider,
+    AccessRequest,
+)
+from custom_components.smart_library.engine.members.membership import (
     Member,
     Reason,
     legacy_card_key,
     public_reason,
 )
-from custom_components.smart_library.engine.pins import (
+from custom_components.smart_library.engine.members.pins import (
     LockoutPolicy,
     hash_pin,
     new_pepper,
 )
-from custom_components.smart_library.engine.pointmap import DoorKind
-from custom_components.smart_library.engine.store import MembershipStore
+from custom_components.smart_library.engine.members.store import MembershipStore
 
 LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2026, 11, 24, 18, 30, tzinfo=LONDON)

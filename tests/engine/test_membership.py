@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from custom_components.smart_library.engine.membership import (
+from custom_components.smart_library.engine.members.membership import (
     NOT_RECOGNISED,
     Member,
     MemberError,

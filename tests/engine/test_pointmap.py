@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from custom_components.smart_library.engine.pointmap import (
+from custom_components.smart_library.engine.building.pointmap import (
     MAX_BITS_PER_READ,
     MAX_REGISTERS_PER_READ,
     POINT_MAPS,

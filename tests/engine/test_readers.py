@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from custom_components.smart_library.engine.readers import (
+from custom_components.smart_library.engine.members.readers import (
     ReaderKeyError,
     ReaderKeyring,
     ReaderThrottle,

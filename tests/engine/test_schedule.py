@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from custom_components.smart_library.engine.schedule import (
+from custom_components.smart_library.engine.building.schedule import (
     DayException,
     Event,
     Mode,

@@ -10,7 +10,7 @@ from datetime import datetime
 from pysip2 import calculate_checksum
 import pytest
 
-from custom_components.smart_library.engine.sip2 import (
+from custom_components.smart_library.engine.lms.sip2 import (
     REQUEST_ACS_RESEND,
     AcsStatus,
     PatronInformation,

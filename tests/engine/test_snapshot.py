@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from custom_components.smart_library.engine.pointmap import reference_map
-from custom_components.smart_library.engine.snapshot import (
+from custom_components.smart_library.engine.building.pointmap import reference_map
+from custom_components.smart_library.engine.building.snapshot import (
     ModuleHealth,
     ModuleStatus,
     Snapshot,

@@ -15,7 +15,7 @@ import textwrap
 
 import pytest
 
-from custom_components.smart_library.engine.membership import (
+from custom_components.smart_library.engine.members.membership import (
     Member,
     MemberError,
     Reason,
@@ -23,8 +23,8 @@ from custom_components.smart_library.engine.membership import (
     StaffCard,
     parse_windows,
 )
-from custom_components.smart_library.engine.pins import hash_pin, new_pepper
-from custom_components.smart_library.engine.store import MembershipStore
+from custom_components.smart_library.engine.members.pins import hash_pin, new_pepper
+from custom_components.smart_library.engine.members.store import MembershipStore
 
 TODAY = date(2026, 11, 24)
 ROOT = Path(__file__).resolve().parents[2]
@@ -173,8 +173,8 @@ KILLED_WRITER = textwrap.dedent(
     import sys, time
     from datetime import date
     sys.path.insert(0, {root!r})
-    from custom_components.smart_library.engine.membership import Member, Restriction
-    from custom_components.smart_library.engine.store import MembershipStore
+    from custom_components.smart_library.engine.members.membership import Member, Restriction
+    from custom_components.smart_library.engine.members.store import MembershipStore
     store = MembershipStore({db!r})
     store.add(Member("50000001", date(1980, 1, 1), date(2028, 1, 1)), date(2026, 11, 24))
     store.change("50000001", lambda m: m.__class__(**{{**m.__dict__, "restriction": Restriction.BARRED}}))

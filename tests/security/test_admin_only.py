@@ -31,7 +31,7 @@ from pytest_homeassistant_custom_component.typing import (
 )
 
 from custom_components.smart_library.const import DOMAIN
-from custom_components.smart_library.services import ACTIONS
+from custom_components.smart_library.services.registry import ACTIONS
 
 ADULT = "21234000000001"
 STAFF = "STAFF0001"

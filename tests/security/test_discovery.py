@@ -36,7 +36,7 @@ from custom_components.smart_library.const import (
     SUBENTRY_BRANCH,
     ZEROCONF_TYPE,
 )
-from custom_components.smart_library.engine.pointmap import POINT_MAPS
+from custom_components.smart_library.engine.building.pointmap import POINT_MAPS
 from simulator.building import SimulatedBuilding
 from tests.components.conftest import branch_data
 

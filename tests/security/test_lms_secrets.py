@@ -24,9 +24,9 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.smart_library.access import store_path
+from custom_components.smart_library.access.decisions import store_path
 from custom_components.smart_library.const import DOMAIN, EVENT_ACCESS
-from custom_components.smart_library.engine.lms import OFFLINE_LOG2_N
+from custom_components.smart_library.engine.lms.gateway import OFFLINE_LOG2_N
 from simulator.lms import SimulatedLms
 from tests.components.test_sip2_backend import (
     ADULT,

@@ -23,7 +23,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.smart_library.const import DOMAIN
-from custom_components.smart_library.engine import access as engine_access
+from custom_components.smart_library.engine.members import access as engine_access
 from simulator.building import SimulatedBuilding
 
 ADULT = "21234000000001"

@@ -22,9 +22,9 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.smart_library import member_services
-from custom_components.smart_library.access import store_path
+from custom_components.smart_library.access.decisions import store_path
 from custom_components.smart_library.const import DOMAIN
+from custom_components.smart_library.services import members as member_services
 
 MEMBER = "21234000000001"
 STAFF_CARD = "21234000000077"

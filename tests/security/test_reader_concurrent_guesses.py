@@ -25,16 +25,16 @@ from pytest_homeassistant_custom_component.common import (
     async_capture_events,
 )
 
-from custom_components.smart_library.const import (
-    DEFAULT_LOCKOUT_ATTEMPTS,
-    DOMAIN,
-    EVENT_ACCESS,
-)
-from custom_components.smart_library.reader_keys import (
+from custom_components.smart_library.access.reader_keys import (
     CONF_READER_REFUSALS,
     EVENT_READER_THROTTLED,
     READER_KEY_HEADER,
     async_setup_reader_services,
+)
+from custom_components.smart_library.const import (
+    DEFAULT_LOCKOUT_ATTEMPTS,
+    DOMAIN,
+    EVENT_ACCESS,
 )
 from simulator.building import SimulatedBuilding
 from tests.components.test_reader_keys import ACCESS, call, make_key, releases

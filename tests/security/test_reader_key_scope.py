@@ -7,7 +7,7 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.smart_library.reader_keys import READER_KEY_HEADER
+from custom_components.smart_library.access.reader_keys import READER_KEY_HEADER
 from simulator.building import SimulatedBuilding
 from tests.components.test_reader_keys import (  # noqa: F401  # fixtures
     library,

@@ -1,0 +1,350 @@
+"""Card + PIN access for a library service: the membership store, decisions, doors, events.
+
+One `LibraryAccess` per library service (config entry). Members may use every branch of their
+service. The store and the key derivation are blocking: they run in the executor. Nothing here
+logs, fires or stores a PIN or a full card number.
+
+A service whose membership backend is its library management system over SIP2 has a
+`LibrarySystem` (library_system.py): its decisions ask the LMS for the card and PIN (or, while
+the LMS does not answer, its offline cache) and then apply the same house rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+import uuid
+
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.helpers.storage import Store
+from homeassistant.util import dt as dt_util
+
+from ..building.coordinator import BranchCoordinator, signal_access
+from ..const import (
+    CONF_LOCKOUT_ATTEMPTS,
+    CONF_LOCKOUT_MINUTES,
+    CONF_LOCKOUT_WINDOW,
+    CONF_ROOM_GRACE,
+    DEFAULT_LOCKOUT_ATTEMPTS,
+    DEFAULT_LOCKOUT_MINUTES,
+    DEFAULT_LOCKOUT_WINDOW,
+    DEFAULT_ROOM_GRACE,
+    DOMAIN,
+    EVENT_ACCESS,
+    LOGGER,
+)
+from ..engine.members.access import AccessDecider, AccessRequest, Decision
+from ..engine.members.membership import (
+    Booking,
+    MemberError,
+    check_booking,
+    normalise_card,
+)
+from ..engine.members.pins import LockoutPolicy, PinFormatError, new_pepper
+from ..engine.members.store import MembershipStore
+from ..safety.runtime import lockdown_active
+from ..usage.statistics import record_decision
+from .library_system import LibrarySystem, is_sip2
+
+_T = TypeVar("_T")
+
+# Reasons the Home Assistant side adds to the engine's.
+REASON_CONTROLLER_UNREACHABLE = "controller_unreachable"
+
+
+def signal_bookings(subentry_id: str) -> str:
+    """Return the dispatcher signal telling a branch's calendar its bookings changed."""
+    return f"{DOMAIN}_{subentry_id}_bookings"
+
+
+def booking_error(key: str, **placeholders: str) -> ServiceValidationError:
+    """Return a translated error about a room booking."""
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key=key,
+        translation_placeholders=placeholders or None,
+    )
+
+
+def store_path(hass: HomeAssistant, entry_id: str) -> Path:
+    """Return where a library service's member store lives."""
+    return Path(hass.config.path(DOMAIN, f"{entry_id}.db"))
+
+
+def member_error(err: MemberError | PinFormatError) -> ServiceValidationError:
+    """Translate an engine error (its placeholders never hold a full card or a PIN)."""
+    if isinstance(err, PinFormatError):
+        return ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="invalid_pin"
+        )
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key=err.code,
+        translation_placeholders=dict(err.placeholders),
+    )
+
+
+@dataclass(frozen=True)
+class AccessOutcome:
+    """What a request came to, for the action's response, the HTTP reply and the event."""
+
+    granted: bool
+    reason: str
+    door: str
+    release_seconds: int
+    card: str  # masked
+    party: int
+    # The library system's screen message for the reader, once the PIN was right (SIP2
+    # backend only). In the answer, never in an event, a state or a log: it may name a member.
+    message: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the response of `request_access` (nothing secret in it)."""
+        answer: dict[str, Any] = {
+            "granted": self.granted,
+            "reason": self.reason,
+            "door": self.door,
+            "release_seconds": self.release_seconds,
+            "card": self.card,
+            "party": self.party,
+        }
+        if self.message:
+            answer["message"] = self.message
+        return answer
+
+
+class LibraryAccess:
+    """The membership store and access decisions of one library service."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry_id: str,
+        store: MembershipStore,
+        decider: AccessDecider,
+    ) -> None:
+        """Use an opened store and decider (see `async_open`)."""
+        self.hass = hass
+        self.entry_id = entry_id
+        self.store = store
+        self.decider = decider
+        # The library's system (SIP2), when it is the service's membership backend.
+        self.system: LibrarySystem | None = None
+
+    @classmethod
+    async def async_open(
+        cls, hass: HomeAssistant, entry_id: str, options: dict[str, Any]
+    ) -> LibraryAccess:
+        """Open the service's store; its pepper is kept apart in Home Assistant's storage."""
+        pepper_store: Store[dict[str, str]] = Store(
+            hass, 1, f"{DOMAIN}.{entry_id}.pepper", private=True
+        )
+        saved = await pepper_store.async_load()
+        if saved is None:
+            saved = {"pepper": new_pepper().hex()}
+            await pepper_store.async_save(saved)
+        pepper = bytes.fromhex(saved["pepper"])
+        policy = LockoutPolicy(
+            attempts=int(options.get(CONF_LOCKOUT_ATTEMPTS, DEFAULT_LOCKOUT_ATTEMPTS)),
+            window=timedelta(
+                minutes=int(options.get(CONF_LOCKOUT_WINDOW, DEFAULT_LOCKOUT_WINDOW))
+            ),
+            duration=timedelta(
+                minutes=int(options.get(CONF_LOCKOUT_MINUTES, DEFAULT_LOCKOUT_MINUTES))
+            ),
+        )
+        grace = timedelta(minutes=int(options.get(CONF_ROOM_GRACE, DEFAULT_ROOM_GRACE)))
+
+        def open_store() -> tuple[MembershipStore, AccessDecider]:
+            store = MembershipStore(store_path(hass, entry_id))
+            return store, AccessDecider(store, pepper, policy, grace, dt_util.now())
+
+        store, decider = await hass.async_add_executor_job(open_store)
+        access = cls(hass, entry_id, store, decider)
+        entry = hass.config_entries.async_get_entry(entry_id)
+        if entry is not None and is_sip2(entry):
+            try:
+                access.system = await LibrarySystem.async_open(
+                    hass, entry, store, decider
+                )
+            except BaseException:
+                await hass.async_add_executor_job(store.close)
+                raise
+            access.system.async_start()
+        else:
+            # No LMS (any more): the PIN hashes of its recent grants are not kept.
+            await hass.async_add_executor_job(store.clear_grants)
+        return access
+
+    @property
+    def pepper(self) -> bytes:
+        """Return the pepper (for hashing a new PIN; never logged)."""
+        return self.decider.pepper
+
+    async def async_close(self) -> None:
+        """Stop the library system's connection (its cache writes first), close the store."""
+        if self.system is not None:
+            await self.system.async_stop()
+        await self.hass.async_add_executor_job(self.store.close)
+
+    async def async_run(self, job: Callable[[], _T]) -> _T:
+        """Run a store job in the executor; translate its errors."""
+        try:
+            return await self.hass.async_add_executor_job(job)
+        except (MemberError, PinFormatError) as err:
+            raise member_error(err) from None
+
+    async def async_book(
+        self,
+        branch: str,
+        rooms: list[str],
+        *,
+        room: str,
+        card: str,
+        start: datetime,
+        end: datetime,
+        title: str,
+    ) -> Booking:
+        """Book a meeting room of a branch for a member's card; tell its calendar."""
+        wanted = room.strip().lower().replace(" ", "_")
+        if not wanted and len(rooms) == 1:
+            wanted = rooms[0]
+        if wanted not in rooms:
+            raise booking_error(
+                "booking_unknown_room", room=room, rooms=", ".join(rooms) or "-"
+            )
+        try:  # before any time-zone conversion, which a date like 9999-12-31 overflows
+            check_booking(start, end, dt_util.now(), title)
+        except MemberError as err:
+            raise member_error(err) from None
+        start, end = dt_util.as_local(start), dt_util.as_local(end)
+
+        def book() -> Booking:
+            booking = Booking(
+                id=uuid.uuid4().hex,
+                branch=branch,
+                room=wanted,
+                card=normalise_card(card),
+                start=start,
+                end=end,
+                title=title,
+            )
+            self.store.require(booking.card)  # only a member's card can open a room
+            for other in self.store.bookings(branch, start, end):
+                if other.room == wanted:
+                    raise booking_error("booking_overlaps", room=wanted)
+            self.store.add_booking(booking)
+            return booking
+
+        booking = await self.async_run(book)
+        async_dispatcher_send(self.hass, signal_bookings(branch))
+        return booking
+
+    async def async_request(
+        self,
+        branch: BranchCoordinator,
+        *,
+        open_to_members: bool,
+        door_id: str,
+        card: str,
+        pin: str,
+        minors: int = 0,
+        adult_card: str | None = None,
+        adult_pin: str | None = None,
+    ) -> AccessOutcome:
+        """Decide a request at a door; on a grant, release the door through its controller."""
+        door = next((d for d in branch.point_map.doors if d.id == door_id), None)
+        if door is None:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="unknown_door",
+                translation_placeholders={
+                    "door": door_id,
+                    "branch": branch.subentry.title,
+                },
+            )
+        request = AccessRequest(
+            branch=branch.subentry.subentry_id,
+            door=door.id,
+            door_kind=door.kind,
+            card=card,
+            pin=pin,
+            at=dt_util.now(),
+            open_to_members=open_to_members,
+            fire_alarm=branch.fire_alarm,
+            evacuation=branch.evacuating,  # after the alarm until a person resets the branch
+            lockdown=lockdown_active(self.hass, branch.subentry.subentry_id),
+            minors=minors,
+            adult_card=adult_card,
+            adult_pin=adult_pin,
+        )
+        decision: Decision
+        if self.system is not None:
+            decision = await self.system.access.decide(request)
+        else:
+            decision = await self.hass.async_add_executor_job(
+                self.decider.decide, request
+            )
+        reason: str = decision.reason.value
+        granted = decision.granted
+        if granted:
+            try:
+                await branch.async_release_door(door.id)
+            except HomeAssistantError:
+                granted, reason = False, REASON_CONTROLLER_UNREACHABLE
+                LOGGER.warning(
+                    "Access granted at %s (%s) but the door could not be released: "
+                    "the controller did not answer",
+                    branch.subentry.title,
+                    door.id,
+                )
+            else:
+                branch.watch_entry(door.id, decision.party)
+        outcome = AccessOutcome(
+            granted=granted,
+            reason=reason,
+            door=door.id,
+            release_seconds=branch.release_seconds if granted else 0,
+            card=decision.card,
+            party=decision.party if granted else 0,
+            message=decision.message,
+        )
+        self.announce(branch, outcome, decision.staff_role)
+        record_decision(
+            self.hass,
+            self.entry_id,
+            branch.subentry.subentry_id,
+            granted=outcome.granted,
+            reason=outcome.reason,
+            party=outcome.party,
+            age_bands=dict(decision.age_bands) if outcome.granted else None,
+        )
+        return outcome
+
+    def announce(
+        self, branch: BranchCoordinator, outcome: AccessOutcome, role: str | None = None
+    ) -> None:
+        """Tell the door's event entity and the logbook about an attempt."""
+        data = {
+            "branch": branch.subentry.title,
+            "door": outcome.door,
+            "granted": outcome.granted,
+            "reason": outcome.reason,
+            "card": outcome.card,
+            "party": outcome.party,
+        }
+        if role:
+            data["role"] = role
+        async_dispatcher_send(
+            self.hass,
+            signal_access(branch.subentry.subentry_id),
+            outcome.door,
+            "granted" if outcome.granted else "denied",
+            data,
+        )
+        self.hass.bus.async_fire(EVENT_ACCESS, data)

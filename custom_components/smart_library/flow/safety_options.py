@@ -1,0 +1,151 @@
+"""The safety settings' forms, for the options flow and the branch's reconfigure menu.
+
+The service's step: its on-call phones (companion-app devices, never a typed action name), the
+escalation phones and minutes, how long incidents are kept, the languages stored messages play in.
+The branch's step: its cameras, its speakers and the text-to-speech engine that speaks for it.
+The admin actions `set_on_call`, `configure_safety` and `set_branch_safety` set the same keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from homeassistant.helpers.selector import (
+    DeviceSelector,
+    DeviceSelectorConfig,
+    EntitySelector,
+    EntitySelectorConfig,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectSelector,
+    SelectSelectorConfig,
+)
+import probatio
+
+from ..engine.building.announcements import LANGUAGE_BANKS
+from ..engine.safety.alerts import (
+    DEFAULT_ESCALATION_MINUTES,
+    MAX_ESCALATION_MINUTES,
+    MIN_ESCALATION_MINUTES,
+)
+from ..engine.safety.incidents import (
+    DEFAULT_RETENTION_DAYS,
+    MAX_RETENTION_DAYS,
+    MIN_RETENTION_DAYS,
+)
+from ..safety.runtime import (
+    CONF_CAMERAS,
+    CONF_ESCALATION_MINUTES,
+    CONF_ESCALATION_PHONES,
+    CONF_LANGUAGES,
+    CONF_ON_CALL,
+    CONF_RETENTION_DAYS,
+    CONF_SPEAKERS,
+    CONF_TTS_ENGINE,
+)
+
+SERVICE_KEYS = (
+    CONF_ON_CALL,
+    CONF_ESCALATION_PHONES,
+    CONF_ESCALATION_MINUTES,
+    CONF_RETENTION_DAYS,
+    CONF_LANGUAGES,
+)
+BRANCH_KEYS = (CONF_CAMERAS, CONF_SPEAKERS, CONF_TTS_ENGINE)
+
+
+def _phones() -> DeviceSelector:
+    return DeviceSelector(DeviceSelectorConfig(integration="mobile_app", multiple=True))
+
+
+def _number(low: int, high: int, unit: str) -> NumberSelector:
+    return NumberSelector(
+        NumberSelectorConfig(
+            min=low,
+            max=high,
+            step=1,
+            mode=NumberSelectorMode.BOX,
+            unit_of_measurement=unit,
+        )
+    )
+
+
+def service_safety_schema(options: Mapping[str, Any]) -> probatio.Schema:
+    """Return the service's safety form, filled with its current options."""
+    return probatio.Schema(
+        {
+            probatio.Optional(
+                CONF_ON_CALL, default=list(options.get(CONF_ON_CALL, []))
+            ): _phones(),
+            probatio.Optional(
+                CONF_ESCALATION_PHONES,
+                default=list(options.get(CONF_ESCALATION_PHONES, [])),
+            ): _phones(),
+            probatio.Required(
+                CONF_ESCALATION_MINUTES,
+                default=options.get(
+                    CONF_ESCALATION_MINUTES, DEFAULT_ESCALATION_MINUTES
+                ),
+            ): _number(MIN_ESCALATION_MINUTES, MAX_ESCALATION_MINUTES, "min"),
+            probatio.Required(
+                CONF_RETENTION_DAYS,
+                default=options.get(CONF_RETENTION_DAYS, DEFAULT_RETENTION_DAYS),
+            ): _number(MIN_RETENTION_DAYS, MAX_RETENTION_DAYS, "d"),
+            probatio.Required(
+                CONF_LANGUAGES, default=list(options.get(CONF_LANGUAGES) or ["en"])
+            ): SelectSelector(
+                SelectSelectorConfig(
+                    options=list(LANGUAGE_BANKS),
+                    multiple=True,
+                    translation_key="announcement_language",
+                )
+            ),
+        }
+    )
+
+
+def service_safety_options(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the options to store from the service's safety form (numbers as integers)."""
+    return {
+        CONF_ON_CALL: list(user_input.get(CONF_ON_CALL, [])),
+        CONF_ESCALATION_PHONES: list(user_input.get(CONF_ESCALATION_PHONES, [])),
+        CONF_ESCALATION_MINUTES: int(user_input[CONF_ESCALATION_MINUTES]),
+        CONF_RETENTION_DAYS: int(user_input[CONF_RETENTION_DAYS]),
+        CONF_LANGUAGES: list(user_input.get(CONF_LANGUAGES) or ["en"]),
+    }
+
+
+def branch_safety_schema(data: Mapping[str, Any]) -> probatio.Schema:
+    """Return a branch's safety form, filled with its sub-entry's data.
+
+    Suggested values, not defaults: a field the admin empties is left out by the frontend, and a
+    default would quietly put the old camera, speaker or engine back.
+    """
+
+    def filled(key: str, value: Any) -> probatio.Optional:
+        return probatio.Optional(key, description={"suggested_value": value})
+
+    return probatio.Schema(
+        {
+            filled(CONF_CAMERAS, list(data.get(CONF_CAMERAS) or [])): EntitySelector(
+                EntitySelectorConfig(domain="camera", multiple=True)
+            ),
+            filled(CONF_SPEAKERS, list(data.get(CONF_SPEAKERS) or [])): EntitySelector(
+                EntitySelectorConfig(domain="media_player", multiple=True)
+            ),
+            filled(CONF_TTS_ENGINE, data.get(CONF_TTS_ENGINE)): EntitySelector(
+                EntitySelectorConfig(domain="tts")
+            ),
+        }
+    )
+
+
+def branch_safety_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """Return what a branch's sub-entry keeps from its safety form."""
+    return {
+        CONF_CAMERAS: list(user_input.get(CONF_CAMERAS, [])),
+        CONF_SPEAKERS: list(user_input.get(CONF_SPEAKERS, [])),
+        CONF_TTS_ENGINE: user_input.get(CONF_TTS_ENGINE) or None,
+    }

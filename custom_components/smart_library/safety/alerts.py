@@ -1,0 +1,382 @@
+"""Staff alerts that reach a lone worker: on-call phones, critical alerts, answers, escalation.
+
+The library service chooses its on-call phones once: companion-app devices (a device selector
+filtered to `mobile_app`), never a typed action name. Each device is reached through its own
+notify action (`notify.mobile_app_<device name>`), looked up when an alert is sent, so a renamed
+phone still gets it. Fire and panic go as critical alerts (engine.alerts.payload); everything
+else as normal notifications. Each can be answered from the phone:
+
+- Acknowledge: the alert is acknowledged and stops escalating, and the branch's latched alarms
+  are acknowledged through `smart_library.acknowledge_alarm` with the phone user's own rights;
+- Lock down: the branch is locked down (lockdown.py), in the phone user's name;
+- I'm on my way: recorded, and told to the other phones.
+
+An alert nobody answers within the service's escalation minutes goes on to the escalation phones
+(or, when none are set, again to the on-call phones). Every step is a line of the incident's
+timeline. When no phone is set, the incident says nobody was alerted, and a repair issue asks an
+administrator to choose the on-call phones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import CALLBACK_TYPE, Context, Event, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers.event import async_call_later
+from homeassistant.util import dt as dt_util, slugify
+
+from ..const import DOMAIN, LOGGER
+from ..engine.safety import alerts as rules
+from ..engine.safety.alerts import Alert, Answer
+from ..engine.safety.incidents import Category, Incident, Source
+from .runtime import NO_USER, SYSTEM, async_actor
+
+if TYPE_CHECKING:
+    from ..runtime import Branch
+    from .runtime import SafetyRuntime
+
+MOBILE_APP = "mobile_app"
+ISSUE_NO_ON_CALL = "no_on_call_phones"
+ACKNOWLEDGE_ACTION = (
+    "acknowledge_alarm"  # safety.py's action: acknowledges latched alarms
+)
+# The building's latched alarms (engine.alarms.AlarmKind): an answer "Acknowledge" acknowledges
+# them; a fire alarm is reset by an administrator instead, a help point is not latched.
+LATCHED_KINDS = frozenset(
+    {"panic", "door_forced", "door_held_open", "fire_fault", "controller_lost"}
+)
+KEPT_ALERTS = 50  # answered alerts remembered (late answers from the phones)
+
+
+def notify_target(hass: HomeAssistant, device_id: str) -> tuple[str, str] | None:
+    """Return (notify action, display name) of a companion-app device, or None.
+
+    The mobile app's notify action is named after the device name it registered with.
+    """
+    device = dr.async_get(hass).async_get(device_id)
+    if device is None:
+        return None
+    for entry_id in device.config_entries:
+        entry = hass.config_entries.async_get_entry(entry_id)
+        if entry is None or entry.domain != MOBILE_APP:
+            continue
+        registered = str(entry.data.get("device_name") or device.name or entry.title)
+        shown = device.name_by_user or device.name or registered
+        return f"{MOBILE_APP}_{slugify(registered)}", shown
+    return None
+
+
+def is_phone(hass: HomeAssistant, device_id: str) -> bool:
+    """Return True for a companion-app device."""
+    return notify_target(hass, device_id) is not None
+
+
+@callback
+def async_sync_no_phone_issue(
+    hass: HomeAssistant, entry: ConfigEntry, phones: bool
+) -> None:
+    """Raise the repair issue asking for on-call phones, or delete it once they are set."""
+    issue_id = f"{ISSUE_NO_ON_CALL}_{entry.entry_id}"
+    if phones:
+        ir.async_delete_issue(hass, DOMAIN, issue_id)
+        return
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id,
+        is_fixable=False,
+        severity=ir.IssueSeverity.ERROR,
+        translation_key=ISSUE_NO_ON_CALL,
+        translation_placeholders={"service": entry.title},
+    )
+
+
+class StaffAlerts:
+    """The staff alerts of one library service."""
+
+    def __init__(self, runtime: SafetyRuntime) -> None:
+        """Start with no alert sent."""
+        self.runtime = runtime
+        self.hass = runtime.hass
+        self.alerts: dict[str, Alert] = {}
+        self._sent_to: dict[str, set[str]] = {}  # alert id -> device ids
+        self._timers: dict[str, CALLBACK_TYPE] = {}
+
+    @callback
+    def async_stop(self) -> None:
+        """Cancel every escalation still waiting."""
+        for cancel in self._timers.values():
+            cancel()
+        self._timers.clear()
+
+    # -- sending ------------------------------------------------------------------------------
+
+    def _message(self, branch: Branch, incident: Incident, detail: str) -> str:
+        """Return what the phone shows: what, where, when, the mode, how many inside."""
+        zone = dt_util.get_default_time_zone()
+        parts = [detail or incident.title]
+        if incident.location:
+            parts.append(incident.location)
+        parts.append(f"{incident.occurred_at.astimezone(zone):%H:%M}")
+        parts.append(f"{branch.hours.mode.value} hours")
+        if "counter.in" in branch.coordinator.point_map:
+            parts.append(f"{branch.coordinator.occupancy.inside} counted inside")
+        return ", ".join(parts)
+
+    async def async_raise(
+        self,
+        branch: Branch,
+        incident: Incident,
+        *,
+        critical: bool,
+        alarm_kind: str | None = None,
+        detail: str = "",
+        answers: tuple[Answer, ...] | None = None,
+    ) -> Alert | None:
+        """Alert the on-call phones about an incident; escalate if nobody answers in time."""
+        settings = self.runtime.settings
+        if answers is None:
+            answers = (
+                (Answer.ACKNOWLEDGE, Answer.ON_MY_WAY)
+                if incident.category is Category.LOCKDOWN
+                else tuple(Answer)
+            )
+        alert = Alert(
+            id=rules.new_alert_id(),
+            branch=branch.id,
+            branch_name=branch.subentry.title,
+            incident=incident.id,
+            title=f"{incident.title} — {branch.subentry.title}",
+            message=self._message(branch, incident, detail),
+            critical=critical,
+            sent_at=dt_util.utcnow(),
+            alarm_kind=alarm_kind,
+            answers=answers,
+        )
+        async_sync_no_phone_issue(self.hass, self.runtime.entry, bool(settings.on_call))
+        if not settings.on_call:
+            LOGGER.warning(
+                "%s at %s: no on-call phone is set, nobody was alerted",
+                incident.title,
+                branch.subentry.title,
+            )
+            await self.runtime.log.async_note(
+                incident.id, "No on-call phone is set: nobody was alerted", SYSTEM
+            )
+            return None
+        self.alerts[alert.id] = alert
+        self._forget_old()
+        reached = await self._async_send(alert, settings.on_call, rules.payload(alert))
+        how = "critical" if critical else "normal"
+        await self.runtime.log.async_note(
+            incident.id,
+            f"Staff alerted ({how}): {', '.join(reached) or 'no phone answered the call'}",
+            SYSTEM,
+        )
+        self._schedule_escalation(alert)
+        return alert
+
+    async def _async_send(
+        self, alert: Alert, devices: Iterable[str], data: dict[str, Any]
+    ) -> list[str]:
+        """Send one notification to each device; return the names of those it was sent to."""
+        targets = []
+        for device_id in dict.fromkeys(devices):
+            if (target := notify_target(self.hass, device_id)) is None:
+                LOGGER.warning(
+                    "On-call device %s is not a companion-app phone (any more)",
+                    device_id,
+                )
+                continue
+            targets.append((device_id, *target))
+
+        async def send(service: str, name: str) -> str | None:
+            try:
+                await self.hass.services.async_call(
+                    "notify", service, dict(data), blocking=True
+                )
+            except HomeAssistantError as err:
+                LOGGER.warning("Alert to %s (notify.%s) failed: %s", name, service, err)
+                return None
+            return name
+
+        results = await asyncio.gather(
+            *(send(service, name) for _, service, name in targets)
+        )
+        self._sent_to.setdefault(alert.id, set()).update(
+            device_id
+            for (device_id, _, _), done in zip(targets, results, strict=True)
+            if done
+        )
+        return [name for name in results if name]
+
+    async def async_tell(self, alert: Alert, message: str) -> None:
+        """Tell every phone that got the alert what happened to it (replacing it there)."""
+        devices = self._sent_to.get(alert.id, set())
+        if devices:
+            await self._async_send(alert, devices, rules.follow_up(alert, message))
+
+    # -- escalation ---------------------------------------------------------------------------
+
+    def _schedule_escalation(self, alert: Alert) -> None:
+        minutes = self.runtime.settings.escalation_minutes
+
+        @callback
+        def due(_now: datetime) -> None:
+            self._timers.pop(alert.id, None)
+            self.runtime.entry.async_create_background_task(
+                self.hass, self._async_escalate(alert.id), f"{DOMAIN} alert escalation"
+            )
+
+        self._timers[alert.id] = async_call_later(
+            self.hass, timedelta(minutes=minutes), due
+        )
+
+    async def _async_escalate(self, alert_id: str) -> None:
+        """Send an unanswered alert on to the escalation phones."""
+        settings = self.runtime.settings
+        alert = self.alerts.get(alert_id)
+        if alert is None or not rules.escalation_due(
+            alert, dt_util.utcnow(), settings.escalation_minutes
+        ):
+            return
+        alert = replace(alert, escalated_at=dt_util.utcnow())
+        self.alerts[alert.id] = alert
+        devices = settings.escalation or settings.on_call
+        note = f"Nobody acknowledged within {settings.escalation_minutes} minutes."
+        reached = await self._async_send(
+            alert, devices, rules.payload(alert, note=note)
+        )
+        await self.runtime.log.async_note(
+            alert.incident,
+            "Escalated, nobody acknowledged within "
+            f"{settings.escalation_minutes} minutes: "
+            f"{', '.join(reached) or 'no phone answered the call'}",
+            SYSTEM,
+        )
+
+    def _settle(self, alert: Alert, by: str) -> Alert:
+        """Mark an alert answered: it stops escalating."""
+        alert = rules.acknowledged(alert, by, dt_util.utcnow())
+        self.alerts[alert.id] = alert
+        if (cancel := self._timers.pop(alert.id, None)) is not None:
+            cancel()
+        return alert
+
+    def _forget_old(self) -> None:
+        answered = [a for a in self.alerts.values() if a.acknowledged]
+        for alert in answered[: max(0, len(answered) - KEPT_ALERTS)]:
+            self.alerts.pop(alert.id, None)
+            self._sent_to.pop(alert.id, None)
+
+    # -- answers ------------------------------------------------------------------------------
+
+    @callback
+    def async_on_action(self, event: Event) -> None:
+        """Take an answer from a phone's notification (`mobile_app_notification_action`)."""
+        parsed = rules.parse_action(event.data.get("action"))
+        if parsed is None:
+            return
+        answer, alert_id = parsed
+        if (alert := self.alerts.get(alert_id)) is None:
+            return  # another service's alert, or one long answered
+        self.runtime.entry.async_create_background_task(
+            self.hass,
+            self._async_answer(alert, answer, event.context),
+            f"{DOMAIN} alert answer",
+        )
+
+    async def _async_who(self, context: Context) -> str:
+        if context.user_id and (
+            user := await self.hass.auth.async_get_user(context.user_id)
+        ):
+            return user.name or "a phone"
+        return "a phone"
+
+    async def _async_answer(
+        self, alert: Alert, answer: Answer, context: Context
+    ) -> None:
+        """Act on a phone's answer in the phone user's name and with their rights."""
+        who = await self._async_who(context)
+        alert = self.alerts.get(alert.id, alert)
+        branch = self.runtime.branch(alert.branch)
+        zone = dt_util.get_default_time_zone()
+        at = f"{dt_util.now(zone):%H:%M}"
+        match answer:
+            case Answer.ACKNOWLEDGE:
+                self._settle(alert, who)
+                await self.runtime.log.async_note(
+                    alert.incident, "Acknowledged from a phone", who
+                )
+                if branch is not None and alert.alarm_kind in LATCHED_KINDS:
+                    await self._async_acknowledge_alarms(branch, context)
+                await self.async_tell(alert, f"Acknowledged by {who} at {at}")
+            case Answer.ON_MY_WAY:
+                self.alerts[alert.id] = rules.on_the_way(self._settle(alert, who), who)
+                await self.runtime.log.async_note(alert.incident, "On the way", who)
+                await self.async_tell(alert, f"{who} is on the way ({at})")
+            case Answer.LOCKDOWN:
+                if branch is None:
+                    return
+                try:
+                    await async_actor(self.hass, context)
+                except HomeAssistantError:
+                    await self.runtime.log.async_note(
+                        alert.incident, "Lockdown asked from a phone: refused", who
+                    )
+                    return
+                self._settle(alert, who)
+                await self.runtime.lockdowns.async_start(
+                    branch, by=who, source=Source.PHONE, context=context
+                )
+                await self.async_tell(alert, f"Lockdown started by {who} at {at}")
+
+    async def _async_acknowledge_alarms(self, branch: Branch, context: Context) -> None:
+        """Acknowledge the branch's latched alarms through the building's own action."""
+        device_id = self.runtime.device_id(branch)
+        if device_id is None or not self.hass.services.has_service(
+            DOMAIN, ACKNOWLEDGE_ACTION
+        ):
+            LOGGER.warning(
+                "%s: the alarms could not be acknowledged from the phone (no %s action)",
+                branch.subentry.title,
+                ACKNOWLEDGE_ACTION,
+            )
+            return
+        try:
+            await self.hass.services.async_call(
+                DOMAIN,
+                ACKNOWLEDGE_ACTION,
+                {"branch": device_id},
+                blocking=True,
+                context=context,
+            )
+        except HomeAssistantError as err:
+            LOGGER.warning(
+                "%s: the alarms could not be acknowledged from the phone: %s",
+                branch.subentry.title,
+                err,
+            )
+
+    async def async_alarms_acknowledged(
+        self, branch: Branch, by: str, kinds: list[str]
+    ) -> None:
+        """Settle the alerts about alarms a person acknowledged at the branch (not by phone)."""
+        for alert in list(self.alerts.values()):
+            if (
+                alert.branch != branch.id
+                or alert.acknowledged
+                or alert.alarm_kind not in LATCHED_KINDS
+                or (kinds and alert.alarm_kind not in kinds)
+            ):
+                continue
+            self._settle(alert, by)
+            await self.runtime.log.async_note(alert.incident, "Alarm acknowledged", by)
+            await self.async_tell(alert, f"Acknowledged by {by or NO_USER}")

@@ -1,0 +1,99 @@
+"""Incident counts as sensors: per branch, per category over the last 30 days, and open ones.
+
+Structured reporting of incidents (seed 003) in a form Home Assistant keeps history and
+statistics of. The sensor platform adds them (see `incident_sensors`); they follow the
+service's incident log through its dispatcher signal and read the counts in the executor.
+"""
+
+from __future__ import annotations
+
+from homeassistant.components.sensor import (
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.core import callback
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.util import dt as dt_util
+
+from ..engine.safety import incidents as rules
+from ..engine.safety.incidents import Category
+from ..entity import branch_device_info
+from ..runtime import Branch
+from .runtime import SafetyRuntime, signal_incidents
+
+OPEN = "open"
+
+
+def _descriptions() -> list[SensorEntityDescription]:
+    found = [
+        SensorEntityDescription(
+            key=f"incidents_{category.value}",
+            translation_key="incidents_category",
+            translation_placeholders={"category": rules.TITLES[category]},
+            state_class=SensorStateClass.MEASUREMENT,
+            native_unit_of_measurement="incidents",
+            entity_registry_enabled_default=category
+            not in (Category.LOCKDOWN, Category.OTHER),
+        )
+        for category in Category
+    ]
+    found.append(
+        SensorEntityDescription(
+            key="incidents_open",
+            translation_key="incidents_open",
+            state_class=SensorStateClass.MEASUREMENT,
+            native_unit_of_measurement="incidents",
+        )
+    )
+    return found
+
+
+def incident_sensors(runtime: SafetyRuntime, branch: Branch) -> list[SensorEntity]:
+    """Return the incident count sensors of one branch (for the sensor platform)."""
+    return [IncidentCount(runtime, branch, d) for d in _descriptions()]
+
+
+class IncidentCount(SensorEntity):
+    """How many incidents of a category a branch had in 30 days (or how many are open)."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+
+    def __init__(
+        self,
+        runtime: SafetyRuntime,
+        branch: Branch,
+        description: SensorEntityDescription,
+    ) -> None:
+        """Initialise one count."""
+        self.runtime = runtime
+        self.branch = branch
+        self.entity_description = description
+        self._attr_unique_id = f"{branch.id}_{description.key}"
+        self._attr_device_info = branch_device_info(branch.subentry)
+        self._attr_native_value = None
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the service's incidents."""
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            async_dispatcher_connect(
+                self.hass, signal_incidents(self.runtime.entry.entry_id), self._changed
+            )
+        )
+        await self.async_update()
+
+    @callback
+    def _changed(self) -> None:
+        self.async_schedule_update_ha_state(True)
+
+    async def async_update(self) -> None:
+        """Count (in the executor)."""
+        store = self.runtime.log.store
+        since = dt_util.utcnow() - rules.RECENT_WINDOW
+        counts, open_count = await self.hass.async_add_executor_job(
+            store.counts, self.branch.id, since
+        )
+        key = self.entity_description.key.removeprefix("incidents_")
+        self._attr_native_value = open_count if key == OPEN else counts.get(key, 0)

@@ -1,0 +1,364 @@
+"""The incident log of a library service: recording, completing, snapshots, export, retention.
+
+Thin glue over engine.incidents and engine.incident_store: every store call runs in the
+executor, every rule's error is translated, every change tells the incident views (the to-do
+lists, the counts). Incidents arrive by themselves from the building's events (see
+safety_runtime.py) and from staff (the `record_incident` action, a to-do list's new item).
+
+Camera snapshots: each camera a branch names gives one still picture when an alarm opens an
+incident. They are written by the integration itself (not `camera.snapshot`, which writes only
+to folders the configuration opens to everyone) under
+`<config>/smart_library/incidents/<service>/<incident>/`, readable by Home Assistant's user alone
+(0600 files in 0700 folders), and deleted with their incident.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from datetime import datetime, timedelta
+import os
+from pathlib import Path
+import re
+import shutil
+from typing import TYPE_CHECKING, TypeVar
+
+from homeassistant.core import Context
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.util import dt as dt_util
+
+from ..const import LOGGER
+from ..engine.safety import incidents as rules
+from ..engine.safety.incident_store import IncidentStore
+from ..engine.safety.incidents import (
+    Category,
+    Incident,
+    IncidentError,
+    LogEntry,
+    MemberLink,
+    Source,
+    Status,
+)
+from .runtime import EVENT_INCIDENT, incident_error, snapshots_folder
+
+if TYPE_CHECKING:
+    from ..runtime import Branch
+    from .runtime import SafetyRuntime
+
+_T = TypeVar("_T")
+PRIVATE_FILE = 0o600
+PRIVATE_FOLDER = 0o700
+SNAPSHOT_TIMEOUT = 10  # seconds per camera
+_SAFE_NAME = re.compile(r"[^a-z0-9_]+")
+
+
+class IncidentLog:
+    """The incidents of one library service."""
+
+    def __init__(self, runtime: SafetyRuntime, store: IncidentStore) -> None:
+        """Use an opened store."""
+        self.runtime = runtime
+        self.hass = runtime.hass
+        self.store = store
+
+    async def async_close(self) -> None:
+        """Close the store."""
+        await self.hass.async_add_executor_job(self.store.close)
+
+    async def async_run(self, job: Callable[[], _T]) -> _T:
+        """Run a store job in the executor; translate the rules' errors."""
+        try:
+            return await self.hass.async_add_executor_job(job)
+        except IncidentError as err:
+            raise incident_error(err) from None
+
+    def _fire(self, incident: Incident, context: Context | None = None) -> None:
+        """Tell automations and the logbook (no personal data in the event)."""
+        self.hass.bus.async_fire(
+            EVENT_INCIDENT,
+            {
+                "branch": incident.branch_name,
+                "branch_id": incident.branch,
+                "incident": incident.id,
+                "category": incident.category.value,
+                "status": incident.status.value,
+            },
+            context=context,
+        )
+        self.runtime.changed()
+
+    # -- recording ---------------------------------------------------------------------------
+
+    async def async_record(
+        self,
+        branch: Branch,
+        category: Category,
+        *,
+        by: str,
+        source: Source = Source.STAFF,
+        occurred_at: datetime | None = None,
+        location: str = "",
+        description: str = "",
+        actions_taken: str = "",
+        member: MemberLink | None = None,
+        police_reference: str = "",
+        context: Context | None = None,
+    ) -> Incident:
+        """Record a new incident (a translated error for data that cannot be kept)."""
+        now = dt_util.utcnow()
+        try:
+            incident = rules.new_incident(
+                branch=branch.id,
+                branch_name=branch.subentry.title,
+                category=category,
+                occurred_at=occurred_at or now,
+                now=now,
+                recorded_by=by,
+                source=source,
+                location=location,
+                description=description,
+                actions_taken=actions_taken,
+                member=member,
+                police_reference=police_reference,
+            )
+        except IncidentError as err:
+            raise incident_error(err) from None
+        await self.async_run(lambda: self.store.add(incident))
+        self._fire(incident, context)
+        return incident
+
+    async def async_open_or_repeat(
+        self,
+        branch: Branch,
+        category: Category,
+        *,
+        source: Source,
+        location: str,
+        description: str,
+        by: str,
+    ) -> tuple[Incident, bool]:
+        """Open an incident for something happening now, or add to the same one still open.
+
+        Returns the incident and whether it is new.
+        """
+        now = dt_util.utcnow()
+        recent = await self.async_run(
+            lambda: self.store.incidents(
+                branch=branch.id,
+                status=Status.OPEN,
+                since=now - rules.REPEAT_WINDOW,
+            )
+        )
+        for incident in reversed(recent):
+            if rules.is_repeat(incident, category, location, now):
+                entry = LogEntry(now, f"{description or incident.title} again", by)
+                again = await self.async_log(incident.id, entry)
+                return again, False
+        incident = await self.async_record(
+            branch,
+            category,
+            by=by,
+            source=source,
+            location=location,
+            description=description,
+        )
+        return incident, True
+
+    async def async_log(self, incident_id: str, entry: LogEntry) -> Incident:
+        """Add a line to an incident's timeline."""
+        incident = await self.async_run(
+            lambda: self.store.change(incident_id, lambda i: rules.with_entry(i, entry))
+        )
+        self.runtime.changed()
+        return incident
+
+    async def async_note(self, incident_id: str, text: str, by: str) -> Incident | None:
+        """Add a line to a timeline, if the incident is still kept (None when it is not)."""
+        try:
+            return await self.async_log(
+                incident_id, LogEntry(dt_util.utcnow(), text, by)
+            )
+        except HomeAssistantError as err:
+            LOGGER.debug("Incident %s not noted (%s): %s", incident_id, text, err)
+            return None
+
+    async def async_note_open(
+        self, branch: Branch, category: Category, text: str, by: str
+    ) -> None:
+        """Add a line to the newest open incident of a category at a branch, if any."""
+        found = await self.async_run(
+            lambda: self.store.incidents(branch=branch.id, status=Status.OPEN)
+        )
+        for incident in reversed(found):
+            if incident.category is category:
+                await self.async_note(incident.id, text, by)
+                return
+
+    async def async_complete(
+        self,
+        incident_id: str,
+        *,
+        by: str,
+        actions_taken: str | None = None,
+        police_reference: str | None = None,
+        member: MemberLink | None = None,
+        context: Context | None = None,
+    ) -> Incident:
+        """Complete an incident's review."""
+        now = dt_util.utcnow()
+        incident = await self.async_run(
+            lambda: self.store.change(
+                incident_id,
+                lambda i: rules.complete(
+                    i,
+                    now=now,
+                    by=by,
+                    actions_taken=actions_taken,
+                    police_reference=police_reference,
+                    member=member,
+                ),
+            )
+        )
+        self._fire(incident, context)
+        return incident
+
+    async def async_add_note(self, incident_id: str, text: str) -> Incident:
+        """Add a duty manager's words to the actions taken."""
+        incident = await self.async_run(
+            lambda: self.store.change(incident_id, lambda i: rules.add_note(i, text))
+        )
+        self.runtime.changed()
+        return incident
+
+    # -- reading -----------------------------------------------------------------------------
+
+    async def async_get(self, incident_id: str) -> Incident:
+        """Return an incident, or a translated error."""
+        return await self.async_run(lambda: self.store.require(incident_id))
+
+    async def async_incidents(
+        self,
+        *,
+        branch: str | None = None,
+        status: Status | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[Incident]:
+        """Return incidents, oldest first."""
+        return await self.async_run(
+            lambda: self.store.incidents(
+                branch=branch, status=status, since=since, until=until
+            )
+        )
+
+    async def async_export(
+        self,
+        *,
+        branch: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> tuple[str, int]:
+        """Return the incidents as spreadsheet-safe CSV, and how many there are."""
+        zone = dt_util.get_default_time_zone()
+
+        def export() -> tuple[str, int]:
+            found = self.store.incidents(branch=branch, since=since, until=until)
+            return rules.export_csv(found, zone), len(found)
+
+        return await self.async_run(export)
+
+    # -- snapshots ---------------------------------------------------------------------------
+
+    def folder(self, incident_id: str) -> Path:
+        """Return the folder of an incident's snapshots."""
+        base = snapshots_folder(self.hass, self.runtime.entry.entry_id)
+        return base / _SAFE_NAME.sub("_", incident_id.lower())
+
+    async def async_snapshots(self, branch: Branch, incident_id: str) -> list[str]:
+        """Keep one still picture from each camera the branch names; return the file names."""
+        from homeassistant.components.camera import async_get_image  # noqa: PLC0415 - only when used
+
+        cameras = self.runtime.branch_settings(branch).cameras
+        if not cameras:
+            return []
+        taken: list[tuple[str, bytes]] = []
+        for number, entity_id in enumerate(cameras, 1):
+            try:
+                image = await async_get_image(
+                    self.hass, entity_id, timeout=SNAPSHOT_TIMEOUT
+                )
+            except HomeAssistantError as err:
+                LOGGER.warning(
+                    "No snapshot from %s for an incident at %s: %s",
+                    entity_id,
+                    branch.subentry.title,
+                    err,
+                )
+                await self.async_note(
+                    incident_id, f"No snapshot from {entity_id}", "Smart Library"
+                )
+                continue
+            suffix = "png" if image.content_type == "image/png" else "jpg"
+            name = f"{number}_{_SAFE_NAME.sub('_', entity_id.lower())}.{suffix}"
+            taken.append((name, image.content))
+        if not taken:
+            return []
+        folder = self.folder(incident_id)
+        await self.hass.async_add_executor_job(_write_private, folder, taken)
+        names = [name for name, _ in taken]
+
+        def keep(incident: Incident) -> Incident:
+            return replace(incident, files=(*incident.files, *names))
+
+        try:
+            await self.async_run(lambda: self.store.change(incident_id, keep))
+        except HomeAssistantError:
+            # The incident went meanwhile: its pictures go too.
+            await self.hass.async_add_executor_job(_remove_folder, folder)
+            return []
+        await self.async_note(
+            incident_id, f"{len(names)} camera snapshot(s) kept", "Smart Library"
+        )
+        return names
+
+    # -- retention ---------------------------------------------------------------------------
+
+    async def async_purge(self, keep_members: Iterable[str] = ()) -> list[Incident]:
+        """Delete completed incidents past the retention period, with their snapshots."""
+        days = self.runtime.settings.retention_days
+        cutoff = dt_util.utcnow() - timedelta(days=days)
+        keep = set(keep_members)
+        gone = await self.async_run(lambda: self.store.purge(cutoff, keep))
+        if gone:
+            folders = [self.folder(i.id) for i in gone]
+
+            def remove() -> None:
+                for folder in folders:
+                    _remove_folder(folder)
+
+            await self.hass.async_add_executor_job(remove)
+            LOGGER.info(
+                "%s: %d incident(s) older than %d days deleted",
+                self.runtime.entry.title,
+                len(gone),
+                days,
+            )
+            self.runtime.changed()
+        return gone
+
+
+def _write_private(folder: Path, files: list[tuple[str, bytes]]) -> None:
+    """Write files readable by their owner alone, in folders only the owner may enter."""
+    for path in (folder.parent.parent, folder.parent, folder):
+        path.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
+        path.chmod(PRIVATE_FOLDER)
+    for name, content in files:
+        fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+        with os.fdopen(fd, "wb") as out:
+            out.write(content)
+        (folder / name).chmod(PRIVATE_FILE)
+
+
+def _remove_folder(folder: Path) -> None:
+    """Delete an incident's snapshots."""
+    shutil.rmtree(folder, ignore_errors=True)

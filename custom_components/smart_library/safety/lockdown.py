@@ -1,0 +1,162 @@
+"""Lockdown of a branch at run time (the rules are engine.lockdown's).
+
+Started by staff (the `lockdown` action, a phone's "Lock down" answer, a voice command; never by
+a read-only user), ended only by an administrator (`end_lockdown`). Stored with its incident, so
+a restart does not end it. While it lasts:
+
+- the access decision refuses every card but a staff card with the reason `lockdown`
+  (`safety_runtime.lockdown_active`, asked by the access decision);
+- no door is held released: the building's rules (`BuildingRules.set_lockdown`, through the
+  branch's coordinator) take a free-entry hold off when the lockdown starts and on any poll that
+  finds one, and hold nothing for a mode change; never during a fire alarm;
+- the lockdown message plays on the PA in the service's languages, and staff are alerted.
+
+When it ends the doors follow the opening hours again (the rules' mode holds), "the lockdown is
+over" plays, and the on-call phones are told.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from homeassistant.core import Context
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.util import dt as dt_util
+
+from ..const import DOMAIN, LOGGER
+from ..engine.safety import incidents as rules
+from ..engine.safety.incidents import Category, IncidentError, Source
+from ..engine.safety.lockdown import Lockdown
+from .runtime import EVENT_LOCKDOWN, SYSTEM, incident_error, signal_lockdown
+
+if TYPE_CHECKING:
+    from ..runtime import Branch
+    from .runtime import SafetyRuntime
+
+
+class Lockdowns:
+    """The lockdowns of a library service's branches."""
+
+    def __init__(self, runtime: SafetyRuntime) -> None:
+        """Start with none known (see `async_load`)."""
+        self.runtime = runtime
+        self.hass = runtime.hass
+        self.running: dict[str, Lockdown] = {}
+
+    async def async_load(self) -> None:
+        """Load the lockdowns still running (a restart does not end one); enforce them."""
+        store = self.runtime.log.store
+        self.running = await self.hass.async_add_executor_job(store.lockdowns)
+        for branch_id in self.running:
+            if (branch := self.runtime.branch(branch_id)) is not None:
+                await branch.coordinator.async_set_lockdown(True)
+
+    def active(self, branch_id: str) -> bool:
+        """Return True while the branch is locked down."""
+        return branch_id in self.running
+
+    def _fire(
+        self, branch: Branch, active: bool, by: str, context: Context | None
+    ) -> None:
+        self.hass.bus.async_fire(
+            EVENT_LOCKDOWN,
+            {
+                "branch": branch.subentry.title,
+                "branch_id": branch.id,
+                "active": active,
+                "by": by,
+            },
+            context=context,
+        )
+        async_dispatcher_send(self.hass, signal_lockdown(self.runtime.entry.entry_id))
+        self.runtime.changed()
+
+    async def async_start(
+        self,
+        branch: Branch,
+        *,
+        by: str,
+        source: Source = Source.STAFF,
+        reason: str = "",
+        context: Context | None = None,
+    ) -> tuple[Lockdown, bool]:
+        """Lock a branch down; return the lockdown and whether it started now."""
+        if (running := self.running.get(branch.id)) is not None:
+            return running, False
+        now = dt_util.utcnow()
+        how = {
+            Source.PHONE: "from a phone",
+            Source.VOICE: "by voice",
+        }.get(source, "")
+        try:
+            incident = rules.new_incident(
+                branch=branch.id,
+                branch_name=branch.subentry.title,
+                category=Category.LOCKDOWN,
+                occurred_at=now,
+                now=now,
+                recorded_by=by,
+                source=source,
+                location="whole building",
+                description=reason or "Lockdown: entry for staff cards only",
+            )
+            incident = rules.with_entry(
+                incident, rules.LogEntry(now, f"Lockdown started {how}".strip(), by)
+            )
+        except IncidentError as err:
+            raise incident_error(err) from None
+        lockdown = Lockdown(branch.id, now, by, incident.id)
+        store = self.runtime.log.store
+        if not await self.hass.async_add_executor_job(
+            store.start_lockdown, lockdown, incident
+        ):
+            found = await self.hass.async_add_executor_job(store.lockdowns)
+            self.running = found
+            return found[branch.id], False
+        self.running[branch.id] = lockdown
+        LOGGER.warning(
+            "%s locked down by %s: entry for staff cards only",
+            branch.subentry.title,
+            by,
+        )
+        self._fire(branch, True, by, context)
+        dropped = await branch.coordinator.async_set_lockdown(True)
+        if dropped:
+            await self.runtime.log.async_note(
+                incident.id,
+                f"Free entry ended at: {', '.join(dropped)}",
+                SYSTEM,
+            )
+        self.runtime.pa.async_play_in_background(branch, "lockdown")
+        await self.runtime.alerts.async_raise(
+            branch,
+            incident,
+            critical=False,
+            detail=f"Locked down by {by}: entry for staff cards only",
+        )
+        return lockdown, True
+
+    async def async_end(
+        self, branch: Branch, *, by: str, context: Context | None = None
+    ) -> Lockdown:
+        """End a branch's lockdown (the caller checked it is an administrator)."""
+        store = self.runtime.log.store
+        lockdown = await self.hass.async_add_executor_job(store.end_lockdown, branch.id)
+        if lockdown is None:
+            self.running.pop(branch.id, None)
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="lockdown_not_active",
+                translation_placeholders={"branch": branch.subentry.title},
+            )
+        self.running.pop(branch.id, None)
+        LOGGER.warning("%s: lockdown ended by %s", branch.subentry.title, by)
+        await self.runtime.log.async_note(lockdown.incident, "Lockdown ended", by)
+        self._fire(branch, False, by, context)
+        await branch.coordinator.async_set_lockdown(False)
+        self.runtime.pa.async_play_in_background(branch, "lockdown_over")
+        for alert in list(self.runtime.alerts.alerts.values()):
+            if alert.incident == lockdown.incident:
+                await self.runtime.alerts.async_tell(alert, f"Lockdown ended by {by}")
+        return lockdown
