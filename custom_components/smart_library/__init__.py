@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryNotReady
@@ -15,15 +16,18 @@ from homeassistant.helpers.typing import ConfigType
 from .access.decisions import LibraryAccess, store_path
 from .access.http import AccessView
 from .access.reader_keys import async_remove_reader_keys
+from .branch import Branch
 from .building.coordinator import BranchCoordinator, controller_for
+from .building.events import BuildingEvents
 from .building.hours import BranchHours, HoursStore
 from .building.module_checks import async_check_modules, async_delete_module_issues
 from .config_flow import async_prune_moved_issues
 from .const import DOMAIN, SUBENTRY_BRANCH
 from .dashboard.strategy import async_setup_dashboard
 from .engine.database import remove_database
-from .runtime import Branch, RuntimeData, SmartLibraryConfigEntry
-from .safety.runtime import async_open_safety, async_remove_safety_data
+from .runtime import RuntimeData, SmartLibraryConfigEntry
+from .safety.common import SAFETY_OPTIONS, SafetySettings
+from .safety.runtime import SafetyRuntime, async_remove_safety_data
 from .services.registry import async_setup_services
 from .usage.statistics import async_setup_usage_statistics
 
@@ -60,26 +64,43 @@ async def async_setup_entry(
 ) -> bool:
     """Set up a library service and its branches.
 
+    Life safety first and apart from storage: the branches' building control and the safety
+    tools are built and listening before any branch polls, and neither waits for the member
+    store, the incident store or the library system — a store that cannot be opened refuses
+    card entry with a clear reason and a repair issue, never the set-up.
+
     Each branch's first poll starts in the background, side by side. Set-up waits for them at most
     FIRST_POLL_WAIT: a branch whose controller is silent comes up with its entities unavailable and
     keeps trying; it never holds up the others. Only when every branch has answered that it cannot
     be reached is the entry not ready.
     """
     # Registered first: a branch added while the service is still setting up reloads it too.
-    entry.async_on_unload(entry.add_update_listener(_async_reload))
+    entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     store = HoursStore(hass, entry.entry_id)
     await store.async_load()
+    events = BuildingEvents()
     branches: dict[str, Branch] = {}
     for subentry in entry.subentries.values():
         if subentry.subentry_type != SUBENTRY_BRANCH:
             continue
         coordinator = BranchCoordinator(
-            hass, entry, subentry, controller_for(dict(subentry.data))
+            hass, entry, subentry, controller_for(dict(subentry.data)), events
         )
         hours = BranchHours(hass, entry, subentry, store, coordinator.async_set_mode)
         branches[subentry.subentry_id] = Branch(
             subentry=subentry, coordinator=coordinator, hours=hours
         )
+    access = await LibraryAccess.async_open(hass, entry.entry_id, dict(entry.options))
+    entry.async_on_unload(access.async_close)
+    safety = SafetyRuntime(hass, entry, branches, events)
+    safety.applied = _applied(entry)
+    entry.async_on_unload(safety.async_stop)
+    entry.runtime_data = RuntimeData(
+        branches=branches, events=events, access=access, safety=safety
+    )
+    # Listening before the first polls: an alarm on at start-up opens its incident and alerts
+    # staff; a running lockdown is enforced from the first poll.
+    await safety.async_start()
     first_polls = {
         b.id: entry.async_create_background_task(
             hass, b.coordinator.async_refresh(), f"{DOMAIN} first poll {b.id}"
@@ -100,12 +121,6 @@ async def async_setup_entry(
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN, translation_key="no_branch_reachable"
         )
-    access = await LibraryAccess.async_open(hass, entry.entry_id, dict(entry.options))
-    entry.async_on_unload(access.async_close)
-    safety = await async_open_safety(hass, entry)
-    entry.runtime_data = RuntimeData(branches=branches, access=access, safety=safety)
-    # Before the platforms: a running lockdown is enforced and shown from the first state.
-    await safety.async_start()
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(await async_setup_usage_statistics(hass, entry))
     for branch in branches.values():
@@ -132,9 +147,42 @@ async def _async_check_after(
     await async_check_modules(hass, entry, branch)
 
 
-async def _async_reload(hass: HomeAssistant, entry: SmartLibraryConfigEntry) -> None:
-    """Reload when a branch is added, changed or removed."""
+async def _async_entry_updated(
+    hass: HomeAssistant, entry: SmartLibraryConfigEntry
+) -> None:
+    """Take changed safety options at once; reload for anything else.
+
+    A changed on-call list or escalation setting needs no reload (nothing pending is touched);
+    a branch added, changed or removed, or another option, reloads the service — its pending
+    escalations are stored and taken back.
+    """
+    if entry.state is ConfigEntryState.LOADED:
+        safety = entry.runtime_data.safety
+        current = _applied(entry)
+        if _only_safety_changed(safety.applied, current):
+            safety.apply_settings(SafetySettings.from_options(entry.options))
+            safety.applied = current
+            return
     hass.config_entries.async_schedule_reload(entry.entry_id)
+
+
+def _applied(entry: SmartLibraryConfigEntry) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return what a running service was set up from: its options and its branches."""
+    return dict(entry.options), {
+        sid: (sub.title, dict(sub.data)) for sid, sub in entry.subentries.items()
+    }
+
+
+def _only_safety_changed(
+    before: tuple[dict[str, Any], dict[str, Any]],
+    after: tuple[dict[str, Any], dict[str, Any]],
+) -> bool:
+    """Return True when only the service's safety options changed (no reload needed)."""
+    if before[1] != after[1]:
+        return False
+    keys = set(before[0]) | set(after[0])
+    changed = {k for k in keys if before[0].get(k) != after[0].get(k)}
+    return bool(changed) and changed <= SAFETY_OPTIONS
 
 
 async def async_unload_entry(

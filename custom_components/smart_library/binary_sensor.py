@@ -24,11 +24,12 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .access.library_system import library_system_entities
+from .branch import Branch
 from .building.coordinator import BranchCoordinator
 from .building.hours import BranchHours
 from .engine.building.alarms import AlarmKind, EvacuationState
 from .entity import BranchEntity, HoursEntity, numbered
-from .runtime import Branch, SmartLibraryConfigEntry
+from .runtime import SmartLibraryConfigEntry
 from .safety.lockdown_entities import lockdown_binary_sensor
 
 PARALLEL_UPDATES = 0

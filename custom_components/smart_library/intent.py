@@ -28,11 +28,12 @@ from homeassistant.helpers import config_validation as cv, intent
 from homeassistant.util import dt as dt_util
 import probatio
 
+from .branch import Branch
 from .const import DOMAIN
 from .engine.building.announcements import ANNOUNCEMENTS
 from .engine.safety.incidents import Category, Source
-from .runtime import Branch, SmartLibraryConfigEntry
-from .safety.runtime import async_actor, safety_of
+from .helpers.permissions import async_actor
+from .runtime import SmartLibraryConfigEntry, safety_of
 
 INTENT_OCCUPANCY = "SmartLibraryOccupancy"
 INTENT_CLOSING_TIME = "SmartLibraryClosingTime"

@@ -22,7 +22,7 @@ from .building.coordinator import (
 )
 from .const import DOMAIN, EVENT_ACCESS, EVENT_TAILGATING
 from .engine.safety.incidents import TITLES, Category
-from .safety.runtime import EVENT_HELP, EVENT_INCIDENT, EVENT_LOCKDOWN
+from .safety.common import EVENT_HELP, EVENT_INCIDENT, EVENT_LOCKDOWN
 
 REASONS: dict[str, str] = {
     "granted": "member",

@@ -1,36 +1,28 @@
-"""The runtime model of a library service, built once when its entry is set up."""
+"""The runtime model of a library service, built once when its entry is set up.
+
+The top of the house: only the entry's set-up, the platforms, the actions and the other
+top-level modules import it. Features take a `Branch` (branch.py) instead.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from homeassistant.config_entries import ConfigEntry, ConfigEntryState, ConfigSubentry
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 
 from .access.decisions import LibraryAccess
-from .building.coordinator import BranchCoordinator
-from .building.hours import BranchHours
+from .branch import Branch
+from .building.events import BuildingEvents
 from .const import DOMAIN
 from .safety.runtime import SafetyRuntime
 
+__all__ = ["Branch", "SafetyRuntime", "SmartLibraryConfigEntry"]
+
 type SmartLibraryConfigEntry = ConfigEntry[RuntimeData]
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Branch:
-    """One branch building: its sub-entry, its controller's coordinator, its opening hours."""
-
-    subentry: ConfigSubentry
-    coordinator: BranchCoordinator
-    hours: BranchHours
-
-    @property
-    def id(self) -> str:
-        """Return the branch's sub-entry id (also its device's identifier)."""
-        return self.subentry.subentry_id
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -38,8 +30,43 @@ class RuntimeData:
     """A library service at run time: its branches, membership access and safety tools."""
 
     branches: Mapping[str, Branch]
+    events: BuildingEvents
     access: LibraryAccess
     safety: SafetyRuntime
+
+
+def loaded_entries(hass: HomeAssistant) -> list[SmartLibraryConfigEntry]:
+    """Return the library services whose runtime data is set up."""
+    return [
+        entry
+        for entry in hass.config_entries.async_loaded_entries(DOMAIN)
+        if entry.state is ConfigEntryState.LOADED
+    ]
+
+
+def safety_of(hass: HomeAssistant, entry_id: str) -> SafetyRuntime | None:
+    """Return a library service's running safety tools, or None."""
+    entry = hass.config_entries.async_get_entry(entry_id)
+    if (
+        entry is None
+        or entry.domain != DOMAIN
+        or entry.state is not ConfigEntryState.LOADED
+    ):
+        return None
+    runtime: SafetyRuntime = entry.runtime_data.safety
+    return runtime
+
+
+def safety_of_branch(hass: HomeAssistant, branch: Branch) -> SafetyRuntime:
+    """Return the safety tools of a branch's library service, or a translated error."""
+    runtime = safety_of(hass, branch.coordinator.config_entry.entry_id)
+    if runtime is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="safety_not_running",
+            translation_placeholders={"branch": branch.subentry.title},
+        )
+    return runtime
 
 
 def branch_for_device(hass: HomeAssistant, device_id: str) -> Branch:
@@ -57,4 +84,12 @@ def branch_for_device(hass: HomeAssistant, device_id: str) -> Branch:
         translation_domain=DOMAIN,
         translation_key="unknown_branch",
         translation_placeholders={"branch": device_id},
+    )
+
+
+def lockdown_active(hass: HomeAssistant, branch_id: str) -> bool:
+    """Return True while a branch of any library service is locked down."""
+    return any(
+        entry.runtime_data.safety.lockdowns.active(branch_id)
+        for entry in loaded_entries(hass)
     )

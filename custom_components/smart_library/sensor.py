@@ -14,47 +14,33 @@ from datetime import datetime
 from typing import Any
 
 from homeassistant.components.sensor import (
-    RestoreSensor,
     SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
-    SensorExtraStoredData,
     SensorStateClass,
 )
-from homeassistant.core import HomeAssistant, State
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-from homeassistant.util import dt as dt_util
 
 from .binary_sensor import evacuation_attributes
+from .branch import Branch
 from .building.coordinator import BranchCoordinator
 from .building.hours import BranchHours
 from .engine.building.alarms import EvacuationState
 from .engine.building.occupancy import Occupancy
 from .engine.building.schedule import Mode
 from .entity import BranchEntity, HoursEntity
-from .runtime import Branch, SmartLibraryConfigEntry
+from .runtime import SmartLibraryConfigEntry
 from .safety.incident_sensors import incident_sensors
 
 PARALLEL_UPDATES = 0
 
 
-def _restore_inside(occupancy: Occupancy, value: int, state: State) -> None:
-    """Carry the people inside over a restart of Home Assistant."""
-    occupancy.inside = max(0, value)
-
-
-def _restore_today(occupancy: Occupancy, value: int, state: State) -> None:
-    """Carry today's entries over a restart (not yesterday's)."""
-    if dt_util.as_local(state.last_updated).date() == dt_util.now().date():
-        occupancy.entries_today = value
-
-
 @dataclass(frozen=True, kw_only=True)
 class OccupancySensorDescription(SensorEntityDescription):
-    """A count kept from the people counter, carried over a restart."""
+    """A count kept from the people counter (the coordinator carries it over a restart)."""
 
     value_fn: Callable[[Occupancy], int]
-    restore_fn: Callable[[Occupancy, int, State], None]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,14 +57,12 @@ OCCUPANCY: tuple[OccupancySensorDescription, ...] = (
         translation_key="people_inside",
         state_class=SensorStateClass.MEASUREMENT,
         value_fn=lambda o: o.inside,
-        restore_fn=_restore_inside,
     ),
     OccupancySensorDescription(
         key="entries_today",
         translation_key="entries_today",
         state_class=SensorStateClass.TOTAL_INCREASING,
         value_fn=lambda o: o.entries_today,
-        restore_fn=_restore_today,
     ),
 )
 
@@ -178,7 +162,7 @@ async def async_setup_entry(
         async_add_entities(entities, config_subentry_id=subentry_id)
 
 
-class OccupancySensor(BranchEntity, RestoreSensor):
+class OccupancySensor(BranchEntity, SensorEntity):
     """A count from the branch's people counter."""
 
     entity_description: OccupancySensorDescription
@@ -188,20 +172,6 @@ class OccupancySensor(BranchEntity, RestoreSensor):
     ) -> None:
         """Initialise the sensor (available while the counter's module answers)."""
         super().__init__(coordinator, description, "counter.in")
-
-    async def async_added_to_hass(self) -> None:
-        """Carry the count over a restart of Home Assistant."""
-        await super().async_added_to_hass()
-        state = await self.async_get_last_state()
-        last: SensorExtraStoredData | None = await self.async_get_last_sensor_data()
-        if (
-            state is not None
-            and last is not None
-            and isinstance(last.native_value, (int, float))
-        ):
-            self.entity_description.restore_fn(
-                self.coordinator.occupancy, int(last.native_value), state
-            )
 
     @property
     def native_value(self) -> int:

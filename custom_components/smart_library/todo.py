@@ -28,12 +28,15 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
+from .branch import Branch
 from .const import DOMAIN
 from .engine.safety import incidents as rules
 from .engine.safety.incidents import Category, Incident, Status
 from .entity import branch_device_info
-from .runtime import Branch, SmartLibraryConfigEntry
-from .safety.runtime import SafetyRuntime, async_actor, signal_incidents
+from .helpers.permissions import async_actor
+from .runtime import SmartLibraryConfigEntry
+from .safety.common import signal_incidents
+from .safety.runtime import SafetyRuntime
 
 PARALLEL_UPDATES = 0
 COMPLETED_SHOWN = timedelta(days=7)

@@ -25,15 +25,15 @@ from custom_components.smart_library.flow.safety_options import (
     service_safety_options,
     service_safety_schema,
 )
-from custom_components.smart_library.safety.runtime import (
+from custom_components.smart_library.safety.common import (
     CONF_ESCALATION_MINUTES,
     CONF_ESCALATION_PHONES,
     CONF_LANGUAGES,
     CONF_ON_CALL,
     CONF_RETENTION_DAYS,
     SafetySettings,
-    lockdown_active,
 )
+from custom_components.smart_library.runtime import lockdown_active
 from simulator.building import SimulatedBuilding
 
 from .safety_common import (

@@ -39,12 +39,13 @@ from custom_components.smart_library.engine.safety.incidents import (
     Source,
     Status,
 )
-from custom_components.smart_library.safety.runtime import (
+from custom_components.smart_library.safety.common import (
     CONF_CAMERAS,
     CONF_RETENTION_DAYS,
-    async_remove_safety_data,
-    lockdown_active,
 )
+from custom_components.smart_library.building.events import TailgatingDetected
+from custom_components.smart_library.runtime import lockdown_active
+from custom_components.smart_library.safety.runtime import async_remove_safety_data
 from custom_components.smart_library.services.safety import SAFETY_ACTIONS, SCHEMAS
 from simulator.building import SimulatedBuilding
 
@@ -477,25 +478,25 @@ async def test_tailgating_is_recorded_for_review_and_calls_nobody(
     phone = await add_phone(hass, "duty")
     calls = notify_calls(hass, "duty")
     await setup_branch(hass, mock_config_entry, on_call=[phone])
-    hass.bus.async_fire(
-        "smart_library_tailgating",
-        {
-            "branch": "Oadby Library",
-            "branch_id": "branch_oadby",
-            "door": "entrance",
-            "admitted": 1,
-            "came_in": 3,
-            "tailgaters": 2,
-        },
+    events = mock_config_entry.runtime_data.events
+    events.publish(
+        TailgatingDetected(
+            branch_id="branch_oadby",
+            branch="Oadby Library",
+            door="entrance",
+            admitted=1,
+            came_in=3,
+        )
     )
     # Another service's branch of the same name: not this service's incident.
-    hass.bus.async_fire(
-        "smart_library_tailgating",
-        {
-            "branch": "Oadby Library",
-            "branch_id": "branch_elsewhere",
-            "door": "entrance",
-        },
+    events.publish(
+        TailgatingDetected(
+            branch_id="branch_elsewhere",
+            branch="Oadby Library",
+            door="entrance",
+            admitted=1,
+            came_in=2,
+        )
     )
     await hass.async_block_till_done(wait_background_tasks=True)
     (incident,) = await incidents(hass)
@@ -701,17 +702,18 @@ async def test_a_bar_is_lifted_on_an_agreement_or_kept_and_its_history_stays(
 
 PACKAGE = Path(__file__).resolve().parents[2] / "custom_components" / "smart_library"
 OWN_MODULES = (
-    "safety_runtime.py",
-    "incidents.py",
-    "alerts.py",
-    "announce.py",
-    "lockdown.py",
-    "ban_reviews.py",
-    "safety_services.py",
+    "safety/runtime.py",
+    "safety/common.py",
+    "safety/incidents.py",
+    "safety/alerts.py",
+    "safety/pa.py",
+    "safety/lockdown.py",
+    "safety/bans.py",
+    "services/safety.py",
     "todo.py",
-    "engine/incidents.py",
-    "engine/incident_store.py",
-    "engine/bans.py",
+    "engine/safety/incidents.py",
+    "engine/safety/incident_store.py",
+    "engine/members/bans.py",
 )
 
 

@@ -33,10 +33,8 @@ from custom_components.smart_library.safety.lockdown_entities import (
     lockdown_binary_sensor,
     lockdown_button,
 )
-from custom_components.smart_library.safety.runtime import (
-    CONF_LANGUAGES,
-    lockdown_active,
-)
+from custom_components.smart_library.safety.common import CONF_LANGUAGES
+from custom_components.smart_library.runtime import lockdown_active
 from simulator.building import SimulatedBuilding
 
 from .safety_common import (

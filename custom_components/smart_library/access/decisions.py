@@ -47,7 +47,6 @@ from ..engine.members.membership import (
 )
 from ..engine.members.pins import LockoutPolicy, PinFormatError, new_pepper
 from ..engine.members.store import MembershipStore
-from ..safety.runtime import lockdown_active
 from ..usage.statistics import record_decision
 from .library_system import LibrarySystem, is_sip2
 
@@ -278,7 +277,7 @@ class LibraryAccess:
             open_to_members=open_to_members,
             fire_alarm=branch.fire_alarm,
             evacuation=branch.evacuating,  # after the alarm until a person resets the branch
-            lockdown=lockdown_active(self.hass, branch.subentry.subentry_id),
+            lockdown=branch.rules.lockdown,  # the branch's building rules know its lockdown
             minors=minors,
             adult_card=adult_card,
             adult_pin=adult_pin,

@@ -24,7 +24,7 @@ from homeassistant.core import (
     SupportsResponse,
     callback,
 )
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.service import (
     async_get_config_entry,
@@ -36,6 +36,8 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 import probatio
 
+from ..branch import Branch
+from ..building.events import ReaderThrottled
 from ..const import (
     CONF_READER_REFUSALS,
     CONF_READER_THROTTLE_MINUTES,
@@ -52,7 +54,7 @@ from ..engine.members.readers import (
     ThrottlePolicy,
     ThrottleTrip,
 )
-from ..runtime import Branch, SmartLibraryConfigEntry
+from ..runtime import SmartLibraryConfigEntry
 from .decisions import LibraryAccess
 
 READER_KEY_HEADER = "X-Reader-Key"
@@ -62,6 +64,8 @@ STORAGE_VERSION = 1
 LAST_USED_WRITE_SECONDS = 60
 
 EVENT_READER_THROTTLED = "smart_library_reader_throttled"
+THROTTLE_STORAGE_KEY = f"{DOMAIN}.reader_throttle"
+THROTTLE_SAVE_DELAY = 1  # seconds
 
 ATTR_BRANCH = "branch"
 ATTR_DOORS = "doors"
@@ -161,6 +165,10 @@ class ReaderKeys:
         self.keyring = keyring
         self.throttle = ReaderThrottle()
         self._store = store
+        # The throttle's counts apart from the keys: a restart does not free a paused reader.
+        self._throttle_store: Store[dict[str, Any]] = Store(
+            hass, 1, THROTTLE_STORAGE_KEY, private=True
+        )
         self._next_last_used_write = 0.0
 
     @classmethod
@@ -169,7 +177,18 @@ class ReaderKeys:
         store: Store[dict[str, Any]] = Store(
             hass, STORAGE_VERSION, STORAGE_KEY, private=True, atomic_writes=True
         )
-        return cls(hass, store, ReaderKeyring.from_dict(await store.async_load()))
+        keys = cls(hass, store, ReaderKeyring.from_dict(await store.async_load()))
+        try:
+            keys.throttle.restore(await keys._throttle_store.async_load())
+        except HomeAssistantError as err:
+            LOGGER.warning("The readers' stored throttle could not be read: %s", err)
+        return keys
+
+    @callback
+    def _throttle_changed(self) -> None:
+        self._throttle_store.async_delay_save(
+            self.throttle.to_dict, THROTTLE_SAVE_DELAY
+        )
 
     def _data(self) -> dict[str, Any]:
         return self.keyring.to_dict()
@@ -221,6 +240,7 @@ class ReaderKeys:
         if key.active:
             key = self.keyring.revoke(key.id, dt_util.utcnow())
             self.throttle.lift(key.id)
+            self._throttle_changed()
             await self.async_save()
             LOGGER.info("Reader key %s (%s) revoked", key.id, key.name)
         return key
@@ -273,6 +293,8 @@ class ReaderKeys:
         """Count what an admitted request came to; tell staff when the reader is throttled."""
         policy = _policy(self.hass, key.entry_id)
         trip = self.throttle.settle(key.id, dt_util.utcnow(), policy, refusal)
+        if refusal is not None:
+            self._throttle_changed()
         if trip is not None:
             self._announce(key, branch_title, policy, trip)
 
@@ -293,6 +315,17 @@ class ReaderKeys:
             int(policy.window.total_seconds()),
             ", ".join(f"{n} {reason}" for reason, n in sorted(trip.reasons.items())),
         )
+        if (found := resolve_branch(self.hass, key.entry_id, key.branch)) is not None:
+            found.branch.coordinator.events.publish(
+                ReaderThrottled(
+                    branch_id=key.branch,
+                    branch=branch_title,
+                    reader=key.name,
+                    doors=tuple(key.doors),
+                    refusals=trip.refusals,
+                    minutes=minutes,
+                )
+            )
         self.hass.bus.async_fire(
             EVENT_READER_THROTTLED,
             {

@@ -67,16 +67,34 @@ from ..engine.building.rules import (
 )
 from ..engine.building.schedule import Mode
 from ..engine.building.snapshot import ModuleStatus, Snapshot
+from .events import (
+    AlarmRaised,
+    AlarmsAcknowledged,
+    BuildingEvents,
+    EvacuationBegun,
+    EvacuationEnded,
+    EvacuationResetNeeded,
+    HelpPressed,
+    TailgatingDetected,
+)
 
 
 class _OwnAvailabilityLogging(logging.Filter):
     """Drop the base coordinator's "recovered" line: the coordinator logs loss and return itself."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Return False for the base class's recovery line."""
-        return record.msg != "Fetching %s data recovered"
+        """Return False for the base class's failure and recovery lines."""
+        return record.msg not in _BASE_CLASS_LINES
 
 
+# The base coordinator's own lines: a lost module is logged once by the coordinator itself.
+_BASE_CLASS_LINES = frozenset(
+    {
+        "Fetching %s data recovered",
+        "Error fetching %s data: %s",
+        "Error fetching %s data",
+    }
+)
 _POLL_LOGGER = LOGGER.getChild("poll")
 _LOST = {
     ModuleStatus.UNREACHABLE: "cannot be reached",
@@ -92,6 +110,8 @@ EVENT_ALARMS_ACKNOWLEDGED = f"{DOMAIN}_alarms_acknowledged"
 # branch, branch_id, state: evacuation / evacuation_reset_needed / reset.
 EVENT_EVACUATION = f"{DOMAIN}_evacuation"
 EVENT_OCCUPANCY_RESET = f"{DOMAIN}_occupancy_reset"
+# A member's help button: branch, branch_id, point.
+EVENT_HELP = f"{DOMAIN}_help"
 SAFETY_STORAGE_VERSION = 1
 # The event data's name for an alarm's subject, by kind (the fire panel's fault has none).
 ALARM_SUBJECT = {
@@ -185,8 +205,13 @@ class BranchCoordinator(DataUpdateCoordinator[Snapshot]):
         entry: ConfigEntry,
         subentry: ConfigSubentry,
         controller: BranchController,
+        events: BuildingEvents | None = None,
     ) -> None:
-        """Initialise the coordinator for one branch."""
+        """Initialise the coordinator for one branch.
+
+        `events` is the library service's hub: the building's events go to its listeners (the
+        safety tools), in process; the bus gets a read-only copy.
+        """
         super().__init__(
             hass,
             _POLL_LOGGER,
@@ -196,6 +221,8 @@ class BranchCoordinator(DataUpdateCoordinator[Snapshot]):
             always_update=False,
         )
         self.subentry = subentry
+        self.events = events or BuildingEvents()
+        self._help_seen: dict[str, bool] = {}
         self.controller = controller
         self.point_map = controller.point_map
         self.release_seconds = int(
@@ -270,6 +297,10 @@ class BranchCoordinator(DataUpdateCoordinator[Snapshot]):
             and self.data.available(key)
         )
 
+    @staticmethod
+    def _today() -> str:
+        return dt_util.now().date().isoformat()
+
     @callback
     def _async_new_day(self, now: datetime) -> None:
         """Start a new day's entry count at local midnight (Home Assistant's time zone)."""
@@ -283,12 +314,14 @@ class BranchCoordinator(DataUpdateCoordinator[Snapshot]):
         if self._stored is None:
             self._stored = await self._safety_store.async_load() or {}
             self.rules.restore(self._stored)
+            self.occupancy.restore(self._stored.get("occupancy") or {}, self._today())
         snapshot = await self.controller.read()
         self._log_availability(snapshot)
         outcome = self.rules.evaluate(snapshot, time.monotonic(), dt_util.utcnow())
         if await self._async_apply(outcome):
             # Show what the commands did, not the state before them.
             snapshot = await self.controller.read()
+        self._check_help(snapshot)
         await self._async_save_safety()
         if not snapshot.any_ok:
             raise _update_failed(snapshot, self.title)
@@ -296,22 +329,12 @@ class BranchCoordinator(DataUpdateCoordinator[Snapshot]):
 
     async def _async_save_safety(self) -> None:
         """Store the evacuation state and the latched alarms when they changed."""
-        state = self.rules.to_dict()
+        state = self.rules.to_dict() | {
+            "occupancy": self.occupancy.to_dict(self._today())
+        }
         if state != self._stored:
             await self._safety_store.async_save(state)
             self._stored = state
-
-    async def _async_refresh(
-        self,
-        log_failures: bool = True,
-        raise_on_auth_failed: bool = False,
-        scheduled: bool = False,
-        raise_on_entry_error: bool = False,
-    ) -> None:
-        """Refresh; a lost module is logged once here, not on every poll by the base class."""
-        await super()._async_refresh(
-            False, raise_on_auth_failed, scheduled, raise_on_entry_error
-        )
 
     def _log_availability(self, snapshot: Snapshot) -> None:
         """One warning when a module stops answering, one info line when it is back."""
@@ -447,6 +470,20 @@ class BranchCoordinator(DataUpdateCoordinator[Snapshot]):
             data["inside_at_alarm"] = evacuation.inside_at_alarm
         if by is not None:
             data["by"] = by
+        ids = {"branch_id": self.subentry.subentry_id, "branch": self.title}
+        if state == "evacuation" and evacuation is not None:
+            self.events.publish(
+                EvacuationBegun(
+                    **ids,
+                    alarm_at=evacuation.alarm_at,
+                    inside_at_alarm=evacuation.inside_at_alarm,
+                ),
+                context,
+            )
+        elif state == "evacuation_reset_needed":
+            self.events.publish(EvacuationResetNeeded(**ids), context)
+        elif state == "reset":
+            self.events.publish(EvacuationEnded(**ids, by=by or ""), context)
         self.hass.bus.async_fire(EVENT_EVACUATION, data, context=context)
 
     def _report_alarm(self, alarm: Alarm) -> None:
@@ -462,6 +499,14 @@ class BranchCoordinator(DataUpdateCoordinator[Snapshot]):
             self.title,
             alarm.kind.value.replace("_", " "),
             f" ({alarm.subject})" if alarm.subject else "",
+        )
+        self.events.publish(
+            AlarmRaised(
+                branch_id=self.subentry.subentry_id,
+                branch=self.title,
+                kind=alarm.kind.value,
+                subject=alarm.subject or "",
+            )
         )
         self.hass.bus.async_fire(EVENT_ALARM, data)
 
@@ -509,6 +554,15 @@ class BranchCoordinator(DataUpdateCoordinator[Snapshot]):
         alarms = self.rules.acknowledge_alarms(dt_util.utcnow())
         await self._async_save_safety()
         if alarms:
+            self.events.publish(
+                AlarmsAcknowledged(
+                    branch_id=self.subentry.subentry_id,
+                    branch=self.title,
+                    by=by,
+                    kinds=tuple(sorted({a.kind.value for a in alarms})),
+                ),
+                context,
+            )
             self.hass.bus.async_fire(
                 EVENT_ALARMS_ACKNOWLEDGED,
                 {
@@ -534,6 +588,30 @@ class BranchCoordinator(DataUpdateCoordinator[Snapshot]):
         event = self.rules.building_empty()
         self._report_occupancy_reset(event.was_inside, event.why, context, by)
         return event.was_inside
+
+    # -- help points -------------------------------------------------------------------------------
+
+    def _check_help(self, snapshot: Snapshot) -> None:
+        """Hand on a help button's press (an edge; unknown is not an edge)."""
+        for point in self.point_map.ids("help"):
+            now = snapshot.flag(f"help.{point}")
+            if now is None:
+                continue  # its module did not answer
+            if now and not self._help_seen.get(point):
+                data = {
+                    "branch": self.title,
+                    "branch_id": self.subentry.subentry_id,
+                    "point": point,
+                }
+                self.events.publish(
+                    HelpPressed(
+                        branch_id=self.subentry.subentry_id,
+                        branch=self.title,
+                        point=point,
+                    )
+                )
+                self.hass.bus.async_fire(EVENT_HELP, data)
+            self._help_seen[point] = now
 
     # -- tailgating ------------------------------------------------------------------------------
 
@@ -568,6 +646,15 @@ class BranchCoordinator(DataUpdateCoordinator[Snapshot]):
             event.door,
             "tailgating",
             data,
+        )
+        self.events.publish(
+            TailgatingDetected(
+                branch_id=self.subentry.subentry_id,
+                branch=self.title,
+                door=event.door,
+                admitted=event.admitted,
+                came_in=event.came_in,
+            )
         )
         self.hass.bus.async_fire(EVENT_TAILGATING, data)
 

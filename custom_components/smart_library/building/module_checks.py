@@ -31,7 +31,7 @@ from ..engine.building.pointmap import (
 )
 
 if TYPE_CHECKING:
-    from ..runtime import Branch
+    from ..branch import Branch
 
 _SEVERITY = {
     ProblemKind.PULSES_FOR_EVER: ir.IssueSeverity.ERROR,

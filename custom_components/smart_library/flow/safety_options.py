@@ -35,7 +35,7 @@ from ..engine.safety.incidents import (
     MAX_RETENTION_DAYS,
     MIN_RETENTION_DAYS,
 )
-from ..safety.runtime import (
+from ..safety.common import (
     CONF_CAMERAS,
     CONF_ESCALATION_MINUTES,
     CONF_ESCALATION_PHONES,

@@ -20,27 +20,29 @@ administrator to choose the on-call phones.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, Context, Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
-from homeassistant.helpers.event import async_call_later
+from homeassistant.helpers.event import async_track_point_in_utc_time
+from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util, slugify
 
 from ..const import DOMAIN, LOGGER
 from ..engine.safety import alerts as rules
 from ..engine.safety.alerts import Alert, Answer
 from ..engine.safety.incidents import Category, Incident, Source
-from .runtime import NO_USER, SYSTEM, async_actor
+from ..helpers.permissions import NO_USER, async_actor
+from .common import SYSTEM, SafetyBase
+from .incidents import IncidentLog
 
 if TYPE_CHECKING:
-    from ..runtime import Branch
-    from .runtime import SafetyRuntime
+    from ..branch import Branch
 
 MOBILE_APP = "mobile_app"
 ISSUE_NO_ON_CALL = "no_on_call_phones"
@@ -52,6 +54,7 @@ ACKNOWLEDGE_ACTION = (
 LATCHED_KINDS = frozenset(
     {"panic", "door_forced", "door_held_open", "fire_fault", "controller_lost"}
 )
+STORE_DELAY = 1  # seconds: pending alerts are on disk within a second
 KEPT_ALERTS = 50  # answered alerts remembered (late answers from the phones)
 
 
@@ -63,14 +66,24 @@ def notify_target(hass: HomeAssistant, device_id: str) -> tuple[str, str] | None
     device = dr.async_get(hass).async_get(device_id)
     if device is None:
         return None
-    for entry_id in device.config_entries:
-        entry = hass.config_entries.async_get_entry(entry_id)
-        if entry is None or entry.domain != MOBILE_APP:
-            continue
-        registered = str(entry.data.get("device_name") or device.name or entry.title)
-        shown = device.name_by_user or device.name or registered
-        return f"{MOBILE_APP}_{slugify(registered)}", shown
-    return None
+    entry = hass.config_entries.async_get_entry(device.config_entry_id)
+    if entry is None or entry.domain != MOBILE_APP:
+        return None
+    registered = str(entry.data.get("device_name") or device.name or entry.title)
+    shown = device.name_by_user or device.name or registered
+    return f"{MOBILE_APP}_{slugify(registered)}", shown
+
+
+def phone_user(hass: HomeAssistant, device_id: str) -> str | None:
+    """Return the Home Assistant user a companion-app phone registered as (None: unknown)."""
+    device = dr.async_get(hass).async_get(device_id)
+    if device is None:
+        return None
+    entry = hass.config_entries.async_get_entry(device.config_entry_id)
+    if entry is None or entry.domain != MOBILE_APP:
+        return None
+    user_id = entry.data.get("user_id")
+    return str(user_id) if user_id else None
 
 
 def is_phone(hass: HomeAssistant, device_id: str) -> bool:
@@ -101,20 +114,75 @@ def async_sync_no_phone_issue(
 class StaffAlerts:
     """The staff alerts of one library service."""
 
-    def __init__(self, runtime: SafetyRuntime) -> None:
-        """Start with no alert sent."""
+    def __init__(self, runtime: SafetyBase, log: IncidentLog) -> None:
+        """Start with no alert sent (`async_load` takes back those still pending)."""
         self.runtime = runtime
         self.hass = runtime.hass
+        self.log = log
         self.alerts: dict[str, Alert] = {}
         self._sent_to: dict[str, set[str]] = {}  # alert id -> device ids
         self._timers: dict[str, CALLBACK_TYPE] = {}
+        # Set by the runtime: a phone's "Lock down" starts a lockdown through this.
+        self.start_lockdown: Callable[..., Coroutine[Any, Any, object]] | None = None
+        self._store: Store[dict[str, Any]] = Store(
+            runtime.hass, 1, f"{DOMAIN}.{runtime.entry.entry_id}.alerts", private=True
+        )
 
     @callback
     def async_stop(self) -> None:
-        """Cancel every escalation still waiting."""
+        """Cancel every escalation timer (the alerts stay stored: a restart resumes them)."""
         for cancel in self._timers.values():
             cancel()
         self._timers.clear()
+
+    # -- what survives a restart ----------------------------------------------------------------
+
+    def _data(self) -> dict[str, Any]:
+        return {
+            "alerts": [a.to_dict() for a in self.alerts.values()],
+            "sent_to": {k: sorted(v) for k, v in self._sent_to.items()},
+        }
+
+    @callback
+    def _changed(self) -> None:
+        """Store the alerts soon (an escalation's deadline survives a restart)."""
+        self._store.async_delay_save(self._data, STORE_DELAY)
+
+    async def async_save(self) -> None:
+        """Store the alerts now (on unload)."""
+        await self._store.async_save(self._data())
+
+    async def async_load(self) -> None:
+        """Take back the stored alerts; one whose deadline passed meanwhile escalates now."""
+        try:
+            stored = await self._store.async_load() or {}
+        except HomeAssistantError as err:
+            LOGGER.warning(
+                "Stored staff alerts of %s unreadable: %s",
+                self.runtime.entry.title,
+                err,
+            )
+            stored = {}
+        for raw in stored.get("alerts", ()):
+            try:
+                alert = Alert.from_dict(raw)
+            except KeyError, TypeError, ValueError:
+                continue
+            self.alerts.setdefault(alert.id, alert)
+        for alert_id, devices in (stored.get("sent_to") or {}).items():
+            if alert_id in self.alerts:
+                self._sent_to.setdefault(alert_id, set()).update(map(str, devices))
+        for alert in self.alerts.values():
+            if not alert.acknowledged and alert.escalated_at is None:
+                self._schedule_escalation(alert)
+
+    @callback
+    def settings_changed(self) -> None:
+        """Reschedule the pending escalations for new settings (no alert is forgotten)."""
+        for alert_id in list(self._timers):
+            self._timers.pop(alert_id)()
+            if (alert := self.alerts.get(alert_id)) is not None:
+                self._schedule_escalation(alert)
 
     # -- sending ------------------------------------------------------------------------------
 
@@ -167,20 +235,20 @@ class StaffAlerts:
                 incident.title,
                 branch.subentry.title,
             )
-            await self.runtime.log.async_note(
+            await self.log.async_note(
                 incident.id, "No on-call phone is set: nobody was alerted", SYSTEM
             )
             return None
         self.alerts[alert.id] = alert
         self._forget_old()
+        self._schedule_escalation(alert)
         reached = await self._async_send(alert, settings.on_call, rules.payload(alert))
         how = "critical" if critical else "normal"
-        await self.runtime.log.async_note(
+        await self.log.async_note(
             incident.id,
             f"Staff alerted ({how}): {', '.join(reached) or 'no phone answered the call'}",
             SYSTEM,
         )
-        self._schedule_escalation(alert)
         return alert
 
     async def _async_send(
@@ -215,6 +283,7 @@ class StaffAlerts:
             for (device_id, _, _), done in zip(targets, results, strict=True)
             if done
         )
+        self._changed()
         return [name for name in results if name]
 
     async def async_tell(self, alert: Alert, message: str) -> None:
@@ -226,7 +295,9 @@ class StaffAlerts:
     # -- escalation ---------------------------------------------------------------------------
 
     def _schedule_escalation(self, alert: Alert) -> None:
+        """Escalate at the alert's deadline (at once if it passed while nobody listened)."""
         minutes = self.runtime.settings.escalation_minutes
+        deadline = rules.escalation_deadline(alert, minutes)
 
         @callback
         def due(_now: datetime) -> None:
@@ -235,8 +306,10 @@ class StaffAlerts:
                 self.hass, self._async_escalate(alert.id), f"{DOMAIN} alert escalation"
             )
 
-        self._timers[alert.id] = async_call_later(
-            self.hass, timedelta(minutes=minutes), due
+        if (cancel := self._timers.pop(alert.id, None)) is not None:
+            cancel()
+        self._timers[alert.id] = async_track_point_in_utc_time(
+            self.hass, due, max(deadline, dt_util.utcnow())
         )
 
     async def _async_escalate(self, alert_id: str) -> None:
@@ -249,12 +322,13 @@ class StaffAlerts:
             return
         alert = replace(alert, escalated_at=dt_util.utcnow())
         self.alerts[alert.id] = alert
+        self._changed()
         devices = settings.escalation or settings.on_call
         note = f"Nobody acknowledged within {settings.escalation_minutes} minutes."
         reached = await self._async_send(
             alert, devices, rules.payload(alert, note=note)
         )
-        await self.runtime.log.async_note(
+        await self.log.async_note(
             alert.incident,
             "Escalated, nobody acknowledged within "
             f"{settings.escalation_minutes} minutes: "
@@ -268,6 +342,7 @@ class StaffAlerts:
         self.alerts[alert.id] = alert
         if (cancel := self._timers.pop(alert.id, None)) is not None:
             cancel()
+        self._changed()
         return alert
 
     def _forget_old(self) -> None:
@@ -287,11 +362,34 @@ class StaffAlerts:
         answer, alert_id = parsed
         if (alert := self.alerts.get(alert_id)) is None:
             return  # another service's alert, or one long answered
+        if answer not in alert.answers or not self._answered_by_recipient(
+            alert, event.context
+        ):
+            LOGGER.warning(
+                "An answer to the staff alert about %s came from a user it was not sent "
+                "to; ignored",
+                alert.branch_name,
+            )
+            return
         self.runtime.entry.async_create_background_task(
             self.hass,
             self._async_answer(alert, answer, event.context),
             f"{DOMAIN} alert answer",
         )
+
+    def _answered_by_recipient(self, alert: Alert, context: Context) -> bool:
+        """Return True when the answer comes from the user of a phone the alert went to.
+
+        Any registered phone (any user's) can fire `mobile_app_notification_action`; the mobile
+        app fires it in the name of the user the phone registered as. So an answer counts only
+        with the alert's unguessable id and from one of the users its phones belong to.
+        """
+        users = {
+            user
+            for device_id in self._sent_to.get(alert.id, ())
+            if (user := phone_user(self.hass, device_id)) is not None
+        }
+        return context.user_id is not None and context.user_id in users
 
     async def _async_who(self, context: Context) -> str:
         if context.user_id and (
@@ -312,7 +410,7 @@ class StaffAlerts:
         match answer:
             case Answer.ACKNOWLEDGE:
                 self._settle(alert, who)
-                await self.runtime.log.async_note(
+                await self.log.async_note(
                     alert.incident, "Acknowledged from a phone", who
                 )
                 if branch is not None and alert.alarm_kind in LATCHED_KINDS:
@@ -320,7 +418,7 @@ class StaffAlerts:
                 await self.async_tell(alert, f"Acknowledged by {who} at {at}")
             case Answer.ON_MY_WAY:
                 self.alerts[alert.id] = rules.on_the_way(self._settle(alert, who), who)
-                await self.runtime.log.async_note(alert.incident, "On the way", who)
+                await self.log.async_note(alert.incident, "On the way", who)
                 await self.async_tell(alert, f"{who} is on the way ({at})")
             case Answer.LOCKDOWN:
                 if branch is None:
@@ -328,12 +426,14 @@ class StaffAlerts:
                 try:
                     await async_actor(self.hass, context)
                 except HomeAssistantError:
-                    await self.runtime.log.async_note(
+                    await self.log.async_note(
                         alert.incident, "Lockdown asked from a phone: refused", who
                     )
                     return
+                if self.start_lockdown is None:
+                    return
                 self._settle(alert, who)
-                await self.runtime.lockdowns.async_start(
+                await self.start_lockdown(
                     branch, by=who, source=Source.PHONE, context=context
                 )
                 await self.async_tell(alert, f"Lockdown started by {who} at {at}")
@@ -378,5 +478,5 @@ class StaffAlerts:
             ):
                 continue
             self._settle(alert, by)
-            await self.runtime.log.async_note(alert.incident, "Alarm acknowledged", by)
+            await self.log.async_note(alert.incident, "Alarm acknowledged", by)
             await self.async_tell(alert, f"Acknowledged by {by or NO_USER}")

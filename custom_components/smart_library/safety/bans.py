@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import TYPE_CHECKING
 
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
@@ -27,10 +26,8 @@ from ..engine.members import bans
 from ..engine.members.membership import Member, MemberError
 from ..engine.safety.incident_store import BanEvent
 from ..engine.safety.incidents import IncidentError, MemberLink
-from .runtime import incident_error
-
-if TYPE_CHECKING:
-    from .runtime import SafetyRuntime
+from .common import SafetyBase, incident_error
+from .incidents import IncidentLog
 
 ISSUE_BAN_REVIEW = "ban_review"
 
@@ -42,9 +39,10 @@ def _day(value: date | None) -> str:
 class BanReviews:
     """The bar reviews of one library service."""
 
-    def __init__(self, runtime: SafetyRuntime) -> None:
+    def __init__(self, runtime: SafetyBase, log: IncidentLog) -> None:
         """Use the service's member store and incident store."""
         self.runtime = runtime
+        self.log = log
         self.hass = runtime.hass
 
     @property
@@ -58,7 +56,7 @@ class BanReviews:
 
     def _note_bar(self, member: Member, link: MemberLink, by: str = "") -> None:
         """Record the bar's start in its history, once (blocking)."""
-        store = self.runtime.log.store
+        store = self.log.store
         on = member.restriction_date or dt_util.now().date()
         if not any(
             e.event == "barred" and e.on == on for e in store.ban_history(link.key)
@@ -75,7 +73,7 @@ class BanReviews:
         (Retention keeps the incidents of those members.)
         """
         access = self.access
-        store = self.runtime.log.store
+        store = self.log.store
 
         def scan() -> tuple[list[tuple[Member, MemberLink, int]], set[str]]:
             barred = bans.barred_members(access.store)
@@ -88,7 +86,7 @@ class BanReviews:
             ]
             return due, {link.key for link in links.values()}
 
-        due, keep = await self.runtime.log.async_run(scan)
+        due, keep = await self.log.async_run(scan)
         registry = ir.async_get(self.hass)
         wanted = set()
         for member, link, count in due:
@@ -133,7 +131,7 @@ class BanReviews:
     async def async_lift(self, card: str, agreement: date, by: str) -> Member:
         """Lift a bar on the member's acceptable-behaviour agreement signed on `agreement`."""
         access = self.access
-        store = self.runtime.log.store
+        store = self.log.store
         today = dt_util.now().date()
         before: list[Member] = []
 
@@ -162,7 +160,7 @@ class BanReviews:
     async def async_keep(self, card: str, review_date: date, by: str) -> Member:
         """Keep a bar after its review, until a later review date."""
         access = self.access
-        store = self.runtime.log.store
+        store = self.log.store
         today = dt_util.now().date()
 
         def keep() -> Member:
@@ -188,7 +186,7 @@ class BanReviews:
     async def async_history(self, card: str) -> JsonObjectType:
         """Return a member's bar history and incidents (masked card only)."""
         access = self.access
-        store = self.runtime.log.store
+        store = self.log.store
         zone = dt_util.get_default_time_zone()
 
         def read() -> JsonObjectType:

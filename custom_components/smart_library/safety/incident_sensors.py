@@ -16,11 +16,12 @@ from homeassistant.core import callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.util import dt as dt_util
 
+from ..branch import Branch
 from ..engine.safety import incidents as rules
 from ..engine.safety.incidents import Category
 from ..entity import branch_device_info
-from ..runtime import Branch
-from .runtime import SafetyRuntime, signal_incidents
+from .common import signal_incidents
+from .runtime import SafetyRuntime
 
 OPEN = "open"
 

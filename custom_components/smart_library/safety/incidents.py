@@ -21,13 +21,16 @@ import os
 from pathlib import Path
 import re
 import shutil
+import sqlite3
 from typing import TYPE_CHECKING, TypeVar
 
-from homeassistant.core import Context
+from homeassistant.core import CALLBACK_TYPE, Context
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.util import dt as dt_util
 
-from ..const import LOGGER
+from ..const import DOMAIN, LOGGER
 from ..engine.safety import incidents as rules
 from ..engine.safety.incident_store import IncidentStore
 from ..engine.safety.incidents import (
@@ -39,38 +42,198 @@ from ..engine.safety.incidents import (
     Source,
     Status,
 )
-from .runtime import EVENT_INCIDENT, incident_error, snapshots_folder
+from .common import EVENT_INCIDENT, SafetyBase, incident_error, snapshots_folder
 
 if TYPE_CHECKING:
-    from ..runtime import Branch
-    from .runtime import SafetyRuntime
+    from ..branch import Branch
 
 _T = TypeVar("_T")
 PRIVATE_FILE = 0o600
 PRIVATE_FOLDER = 0o700
 SNAPSHOT_TIMEOUT = 10  # seconds per camera
 _SAFE_NAME = re.compile(r"[^a-z0-9_]+")
+RETRY_INTERVAL = timedelta(minutes=1)
+ISSUE_INCIDENT_STORE = "incident_store"
+
+
+def storage_problem(err: BaseException) -> str:
+    """Return what is wrong with a store, as a word: full, read_only, corrupt or unavailable."""
+    text = str(err).lower()
+    if "full" in text or getattr(err, "errno", None) == 28:
+        return "full"
+    if "readonly" in text or "read-only" in text or getattr(err, "errno", None) == 30:
+        return "read_only"
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return "corrupt"
+    return "unavailable"
 
 
 class IncidentLog:
-    """The incidents of one library service."""
+    """The incidents of one library service.
 
-    def __init__(self, runtime: SafetyRuntime, store: IncidentStore) -> None:
-        """Use an opened store."""
+    Life safety never waits for this store. An incident store that cannot be opened (corrupt,
+    unreadable) or written (disk full, read-only) keeps new records and their timeline lines in
+    memory, in order, and writes them when it can: tried again every minute, with a repair
+    issue meanwhile. A damaged file is never touched: an administrator restores it from a backup
+    or deletes it (a new store is then made).
+    """
+
+    def __init__(self, runtime: SafetyBase, path: Path) -> None:
+        """Know where the store is (`async_open` opens it)."""
         self.runtime = runtime
         self.hass = runtime.hass
-        self.store = store
+        self._path = path
+        self._store: IncidentStore | None = None
+        self._pending: list[Callable[[IncidentStore], object]] = []
+        self._memory: dict[str, Incident] = {}  # recorded, not yet written
+        self._unsub_retry: CALLBACK_TYPE | None = None
+        self.problem: str | None = None  # why the store cannot be used now
+
+    @property
+    def store(self) -> IncidentStore:
+        """Return the open store, or a translated error while it cannot be used."""
+        if self._store is None:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="incident_store_unavailable",
+                translation_placeholders={"error": self.problem or "not open"},
+            )
+        return self._store
+
+    @property
+    def waiting(self) -> int:
+        """Return how many writes wait for the store."""
+        return len(self._pending)
+
+    async def async_open(self) -> None:
+        """Open the store; if it cannot be opened, keep incidents in memory meanwhile."""
+        try:
+            self._store = await self.hass.async_add_executor_job(
+                IncidentStore, self._path
+            )
+        except (sqlite3.Error, OSError) as err:
+            self._storage_failed(err)
+        self._unsub_retry = async_track_time_interval(
+            self.hass, self._async_retry, RETRY_INTERVAL
+        )
 
     async def async_close(self) -> None:
-        """Close the store."""
-        await self.hass.async_add_executor_job(self.store.close)
+        """Write what waits, if it can, then close the store."""
+        if self._unsub_retry is not None:
+            self._unsub_retry()
+            self._unsub_retry = None
+        await self._async_flush()
+        if self._pending:
+            LOGGER.error(
+                "%s: %d incident change(s) could not be written before unloading (%s)",
+                self.runtime.entry.title,
+                len(self._pending),
+                self.problem,
+            )
+        if self._store is not None:
+            await self.hass.async_add_executor_job(self._store.close)
+            self._store = None
+
+    def _storage_failed(self, err: BaseException) -> None:
+        """Say once why the store cannot be used; raise the repair issue."""
+        problem = storage_problem(err)
+        if self.problem != problem:
+            LOGGER.error(
+                "The incident store of %s cannot be used (%s): incidents are kept in "
+                "memory and written when it can be; staff alerts go out meanwhile",
+                self.runtime.entry.title,
+                err,
+            )
+        self.problem = problem
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            f"{ISSUE_INCIDENT_STORE}_{self.runtime.entry.entry_id}",
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=f"{ISSUE_INCIDENT_STORE}_{problem}",
+            translation_placeholders={
+                "service": self.runtime.entry.title,
+                "path": str(self._path),
+            },
+        )
+
+    async def _async_retry(self, _now: datetime | None = None) -> None:
+        await self._async_flush()
+
+    async def _async_flush(self) -> None:
+        """Open the store if it is not, then write what waits, in order."""
+        if self._store is None:
+            if self.problem == "corrupt" and not self._path.exists():
+                self.problem = None  # the damaged file was taken away: start a new one
+            if self.problem == "corrupt":
+                return  # never touch a damaged file
+            try:
+                self._store = await self.hass.async_add_executor_job(
+                    IncidentStore, self._path
+                )
+            except (sqlite3.Error, OSError) as err:
+                self._storage_failed(err)
+                return
+        store = self._store
+        while self._pending:
+            job = self._pending[0]
+            try:
+                await self.hass.async_add_executor_job(job, store)
+            except IncidentError:
+                pass  # the rules refuse it now (the incident went meanwhile)
+            except (sqlite3.Error, OSError) as err:
+                self._storage_failed(err)
+                return
+            self._pending.pop(0)
+        if self.problem is not None:
+            LOGGER.warning(
+                "The incident store of %s is written again", self.runtime.entry.title
+            )
+        self.problem = None
+        self._memory.clear()
+        ir.async_delete_issue(
+            self.hass, DOMAIN, f"{ISSUE_INCIDENT_STORE}_{self.runtime.entry.entry_id}"
+        )
+        self.runtime.changed()
+
+    async def _async_write(self, job: Callable[[IncidentStore], _T]) -> _T | None:
+        """Write now, or queue the write behind those waiting (None: queued).
+
+        A rule's refusal is a translated error; a storage failure never is.
+        """
+        if self._store is not None and not self._pending:
+            store = self._store
+            try:
+                return await self.hass.async_add_executor_job(job, store)
+            except IncidentError as err:
+                raise incident_error(err) from None
+            except (sqlite3.Error, OSError) as err:
+                self._storage_failed(err)
+        self._pending.append(job)
+        return None
+
+    async def async_write(self, job: Callable[[IncidentStore], _T]) -> _T | None:
+        """Write now, or after the writes waiting for the store (None: it waits)."""
+        return await self._async_write(job)
+
+    def remember(self, incident: Incident) -> None:
+        """Keep an incident whose write waits, so its timeline can grow meanwhile."""
+        self._memory[incident.id] = incident
 
     async def async_run(self, job: Callable[[], _T]) -> _T:
-        """Run a store job in the executor; translate the rules' errors."""
+        """Run a store job in the executor; translate the rules' and the storage's errors."""
         try:
             return await self.hass.async_add_executor_job(job)
         except IncidentError as err:
             raise incident_error(err) from None
+        except (sqlite3.Error, OSError) as err:
+            self._storage_failed(err)
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="incident_store_unavailable",
+                translation_placeholders={"error": self.problem or str(err)},
+            ) from err
 
     def _fire(self, incident: Incident, context: Context | None = None) -> None:
         """Tell automations and the logbook (no personal data in the event)."""
@@ -123,7 +286,8 @@ class IncidentLog:
             )
         except IncidentError as err:
             raise incident_error(err) from None
-        await self.async_run(lambda: self.store.add(incident))
+        if await self._async_write(lambda store: store.add(incident)) is None:
+            self._memory[incident.id] = incident
         self._fire(incident, context)
         return incident
 
@@ -142,18 +306,28 @@ class IncidentLog:
         Returns the incident and whether it is new.
         """
         now = dt_util.utcnow()
-        recent = await self.async_run(
-            lambda: self.store.incidents(
-                branch=branch.id,
-                status=Status.OPEN,
-                since=now - rules.REPEAT_WINDOW,
-            )
-        )
+        recent = [
+            i
+            for i in self._memory.values()
+            if i.branch == branch.id and i.status is Status.OPEN
+        ]
+        if self._store is not None and not self._pending:
+            store = self._store
+            try:
+                recent = await self.hass.async_add_executor_job(
+                    lambda: store.incidents(
+                        branch=branch.id,
+                        status=Status.OPEN,
+                        since=now - rules.REPEAT_WINDOW,
+                    )
+                )
+            except (sqlite3.Error, OSError) as err:
+                self._storage_failed(err)
         for incident in reversed(recent):
             if rules.is_repeat(incident, category, location, now):
                 entry = LogEntry(now, f"{description or incident.title} again", by)
                 again = await self.async_log(incident.id, entry)
-                return again, False
+                return again or incident, False
         incident = await self.async_record(
             branch,
             category,
@@ -164,11 +338,18 @@ class IncidentLog:
         )
         return incident, True
 
-    async def async_log(self, incident_id: str, entry: LogEntry) -> Incident:
-        """Add a line to an incident's timeline."""
-        incident = await self.async_run(
-            lambda: self.store.change(incident_id, lambda i: rules.with_entry(i, entry))
-        )
+    async def async_log(self, incident_id: str, entry: LogEntry) -> Incident | None:
+        """Add a line to an incident's timeline (None: queued until the store is written)."""
+
+        def change(store: IncidentStore) -> Incident:
+            return store.change(incident_id, lambda i: rules.with_entry(i, entry))
+
+        if (kept := self._memory.get(incident_id)) is not None:
+            self._memory[incident_id] = kept = rules.with_entry(kept, entry)
+            self._pending.append(change)
+            self.runtime.changed()
+            return kept
+        incident = await self._async_write(change)
         self.runtime.changed()
         return incident
 
@@ -244,7 +425,14 @@ class IncidentLog:
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> list[Incident]:
-        """Return incidents, oldest first."""
+        """Return incidents, oldest first (those waiting for the store included)."""
+        if self._store is None:
+            return [
+                i
+                for i in self._memory.values()
+                if (branch is None or i.branch == branch)
+                and (status is None or i.status is status)
+            ]
         return await self.async_run(
             lambda: self.store.incidents(
                 branch=branch, status=status, since=since, until=until
@@ -276,11 +464,12 @@ class IncidentLog:
 
     async def async_snapshots(self, branch: Branch, incident_id: str) -> list[str]:
         """Keep one still picture from each camera the branch names; return the file names."""
-        from homeassistant.components.camera import async_get_image  # noqa: PLC0415 - only when used
-
         cameras = self.runtime.branch_settings(branch).cameras
         if not cameras:
             return []
+        # Imported only where a branch names a camera.
+        from homeassistant.components.camera import async_get_image  # noqa: PLC0415
+
         taken: list[tuple[str, bytes]] = []
         for number, entity_id in enumerate(cameras, 1):
             try:
@@ -313,6 +502,8 @@ class IncidentLog:
         try:
             await self.async_run(lambda: self.store.change(incident_id, keep))
         except HomeAssistantError:
+            if incident_id in self._memory:
+                return names  # kept with the incident when it is written
             # The incident went meanwhile: its pictures go too.
             await self.hass.async_add_executor_job(_remove_folder, folder)
             return []

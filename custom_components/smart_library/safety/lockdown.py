@@ -17,10 +17,11 @@ over" plays, and the on-call phones are told.
 
 from __future__ import annotations
 
+import sqlite3
 from typing import TYPE_CHECKING
 
 from homeassistant.core import Context
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.util import dt as dt_util
 
@@ -28,26 +29,45 @@ from ..const import DOMAIN, LOGGER
 from ..engine.safety import incidents as rules
 from ..engine.safety.incidents import Category, IncidentError, Source
 from ..engine.safety.lockdown import Lockdown
-from .runtime import EVENT_LOCKDOWN, SYSTEM, incident_error, signal_lockdown
+from .alerts import StaffAlerts
+from .common import EVENT_LOCKDOWN, SYSTEM, SafetyBase, incident_error, signal_lockdown
+from .incidents import IncidentLog
+from .pa import PublicAddress
 
 if TYPE_CHECKING:
-    from ..runtime import Branch
-    from .runtime import SafetyRuntime
+    from ..branch import Branch
 
 
 class Lockdowns:
     """The lockdowns of a library service's branches."""
 
-    def __init__(self, runtime: SafetyRuntime) -> None:
+    def __init__(
+        self,
+        runtime: SafetyBase,
+        log: IncidentLog,
+        alerts: StaffAlerts,
+        pa: PublicAddress,
+    ) -> None:
         """Start with none known (see `async_load`)."""
         self.runtime = runtime
+        self.log = log
+        self.alerts = alerts
+        self.pa = pa
         self.hass = runtime.hass
         self.running: dict[str, Lockdown] = {}
 
     async def async_load(self) -> None:
         """Load the lockdowns still running (a restart does not end one); enforce them."""
-        store = self.runtime.log.store
-        self.running = await self.hass.async_add_executor_job(store.lockdowns)
+        try:
+            store = self.log.store
+            self.running = await self.hass.async_add_executor_job(store.lockdowns)
+        except (HomeAssistantError, sqlite3.Error, OSError) as err:
+            LOGGER.error(
+                "%s: running lockdowns could not be read from the incident store (%s); "
+                "a lockdown started before the restart must be started again",
+                self.runtime.entry.title,
+                err,
+            )
         for branch_id in self.running:
             if (branch := self.runtime.branch(branch_id)) is not None:
                 await branch.coordinator.async_set_lockdown(True)
@@ -107,11 +127,13 @@ class Lockdowns:
         except IncidentError as err:
             raise incident_error(err) from None
         lockdown = Lockdown(branch.id, now, by, incident.id)
-        store = self.runtime.log.store
-        if not await self.hass.async_add_executor_job(
-            store.start_lockdown, lockdown, incident
-        ):
-            found = await self.hass.async_add_executor_job(store.lockdowns)
+        started = await self.log.async_write(
+            lambda store: store.start_lockdown(lockdown, incident)
+        )
+        if started is None:
+            self.log.remember(incident)  # written when the store can be
+        elif not started:
+            found = await self.hass.async_add_executor_job(self.log.store.lockdowns)
             self.running = found
             return found[branch.id], False
         self.running[branch.id] = lockdown
@@ -123,13 +145,13 @@ class Lockdowns:
         self._fire(branch, True, by, context)
         dropped = await branch.coordinator.async_set_lockdown(True)
         if dropped:
-            await self.runtime.log.async_note(
+            await self.log.async_note(
                 incident.id,
                 f"Free entry ended at: {', '.join(dropped)}",
                 SYSTEM,
             )
-        self.runtime.pa.async_play_in_background(branch, "lockdown")
-        await self.runtime.alerts.async_raise(
+        self.pa.async_play_in_background(branch, "lockdown")
+        await self.alerts.async_raise(
             branch,
             incident,
             critical=False,
@@ -141,8 +163,10 @@ class Lockdowns:
         self, branch: Branch, *, by: str, context: Context | None = None
     ) -> Lockdown:
         """End a branch's lockdown (the caller checked it is an administrator)."""
-        store = self.runtime.log.store
-        lockdown = await self.hass.async_add_executor_job(store.end_lockdown, branch.id)
+        lockdown = self.running.get(branch.id)
+        ended = await self.log.async_write(lambda store: store.end_lockdown(branch.id))
+        if ended is not None or lockdown is None:
+            lockdown = ended
         if lockdown is None:
             self.running.pop(branch.id, None)
             raise ServiceValidationError(
@@ -152,11 +176,11 @@ class Lockdowns:
             )
         self.running.pop(branch.id, None)
         LOGGER.warning("%s: lockdown ended by %s", branch.subentry.title, by)
-        await self.runtime.log.async_note(lockdown.incident, "Lockdown ended", by)
+        await self.log.async_note(lockdown.incident, "Lockdown ended", by)
         self._fire(branch, False, by, context)
         await branch.coordinator.async_set_lockdown(False)
-        self.runtime.pa.async_play_in_background(branch, "lockdown_over")
-        for alert in list(self.runtime.alerts.alerts.values()):
+        self.pa.async_play_in_background(branch, "lockdown_over")
+        for alert in list(self.alerts.alerts.values()):
             if alert.incident == lockdown.incident:
-                await self.runtime.alerts.async_tell(alert, f"Lockdown ended by {by}")
+                await self.alerts.async_tell(alert, f"Lockdown ended by {by}")
         return lockdown

@@ -20,10 +20,12 @@ from homeassistant.core import callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity
 
+from ..branch import Branch
 from ..engine.safety.incidents import Source
 from ..entity import branch_device_info
-from ..runtime import Branch
-from .runtime import SafetyRuntime, async_actor, signal_lockdown
+from ..helpers.permissions import async_actor
+from .common import signal_lockdown
+from .runtime import SafetyRuntime
 
 LOCKDOWN_SENSOR = BinarySensorEntityDescription(
     key="lockdown",

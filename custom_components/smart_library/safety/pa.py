@@ -23,12 +23,12 @@ from ..engine.building.announcements import (
     announcement,
     recordings,
 )
+from .common import SafetyBase
 
 if TYPE_CHECKING:
+    from ..branch import Branch
     from ..building.coordinator import BranchCoordinator
     from ..engine.building.snapshot import Snapshot
-    from ..runtime import Branch
-    from .runtime import SafetyRuntime
 
 MESSAGE_TIMEOUT = (
     120.0  # seconds a stored message may take before the next is played anyway
@@ -76,7 +76,7 @@ async def _async_quiet(coordinator: BranchCoordinator, timeout: float) -> None:
 class PublicAddress:
     """The PA of a library service's branches."""
 
-    def __init__(self, runtime: SafetyRuntime) -> None:
+    def __init__(self, runtime: SafetyBase) -> None:
         """Use the service's languages."""
         self.runtime = runtime
         self.hass = runtime.hass

@@ -25,8 +25,9 @@ from homeassistant.core import Context, HomeAssistant, ServiceCall, ServiceRespo
 from homeassistant.exceptions import Unauthorized, UnknownUser
 from homeassistant.helpers import entity_registry as er
 
+from ..branch import Branch
 from ..const import DOMAIN
-from ..runtime import Branch, branch_for_device
+from ..runtime import branch_for_device
 
 ATTR_BRANCH = "branch"
 NO_USER = "an automation"  # who acted when no user did (an automation or a script)

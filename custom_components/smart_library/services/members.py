@@ -24,6 +24,7 @@ from homeassistant.util import dt as dt_util
 import probatio
 
 from ..access.decisions import LibraryAccess
+from ..branch import Branch
 from ..const import DOMAIN
 from ..engine.building.pointmap import DoorKind
 from ..engine.members import membership
@@ -38,7 +39,7 @@ from ..engine.members.membership import (
     parse_windows,
 )
 from ..engine.members.pins import hash_pin
-from ..runtime import Branch, branch_for_device
+from ..runtime import branch_for_device
 
 ATTR_CARD = "card"
 ATTR_PIN = "pin"

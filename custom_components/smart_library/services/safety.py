@@ -39,6 +39,7 @@ from homeassistant.util.json import JsonValueType
 import probatio
 
 from ..access.decisions import member_error
+from ..branch import Branch
 from ..const import DOMAIN
 from ..engine.building.announcements import LANGUAGE_BANKS
 from ..engine.members import bans
@@ -46,9 +47,10 @@ from ..engine.members.membership import MemberError
 from ..engine.safety import incidents as rules
 from ..engine.safety.alerts import MAX_ESCALATION_MINUTES, MIN_ESCALATION_MINUTES
 from ..engine.safety.incidents import Category, IncidentError, MemberLink, Source
-from ..runtime import Branch, branch_for_device
+from ..helpers.permissions import async_actor
+from ..runtime import branch_for_device, loaded_entries, safety_of, safety_of_branch
 from ..safety.alerts import async_sync_no_phone_issue, is_phone
-from ..safety.runtime import (
+from ..safety.common import (
     CONF_CAMERAS,
     CONF_ESCALATION_MINUTES,
     CONF_ESCALATION_PHONES,
@@ -57,13 +59,9 @@ from ..safety.runtime import (
     CONF_RETENTION_DAYS,
     CONF_SPEAKERS,
     CONF_TTS_ENGINE,
-    DATA_SAFETY,
-    SafetyRuntime,
-    async_actor,
     incident_error,
-    safety_of,
-    safety_of_branch,
 )
+from ..safety.runtime import SafetyRuntime
 
 type Handler = Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]]
 
@@ -259,7 +257,8 @@ async def _find(call: ServiceCall, incident_id: str) -> SafetyRuntime:
     """Return the library service holding an incident, or a translated error."""
     if call.data.get(ATTR_CONFIG_ENTRY_ID):
         return _runtime(call)
-    for runtime in call.hass.data.get(DATA_SAFETY, {}).values():
+    for entry in loaded_entries(call.hass):
+        runtime = entry.runtime_data.safety
         store = runtime.log.store
         if await runtime.log.async_run(partial(store.get, incident_id)) is not None:
             return runtime

@@ -7,7 +7,9 @@ below zero) and how many came in today.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 WRAP = 0x10000
 # A jump larger than this between two polls (a second apart) is a counter restart, not people.
@@ -44,6 +46,32 @@ class Occupancy:
     def new_day(self) -> None:
         """Start a new day's entry count."""
         self.entries_today = 0
+
+    def to_dict(self, day: str) -> dict[str, Any]:
+        """Return what survives a restart: the count inside, today's entries, the totals seen."""
+        return {
+            "inside": self.inside,
+            "entries_today": self.entries_today,
+            "day": day,
+            "last_in": self._last_in,
+            "last_out": self._last_out,
+        }
+
+    def restore(self, data: Mapping[str, Any], day: str) -> None:
+        """Take a stored count back (before the first poll); another day's entries are not today's.
+
+        The counter's totals seen last are taken back too, so people counted while Home
+        Assistant was down are counted on the first reading (a restarted counter is caught by
+        the plausibility check in `update`).
+        """
+        if not data:
+            return
+        self.inside = max(0, int(data.get("inside") or 0))
+        if data.get("day") == day:
+            self.entries_today = max(0, int(data.get("entries_today") or 0))
+        last_in, last_out = data.get("last_in"), data.get("last_out")
+        if isinstance(last_in, int) and isinstance(last_out, int):
+            self._last_in, self._last_out = last_in, last_out
 
 
 @dataclass

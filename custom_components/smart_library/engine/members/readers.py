@@ -301,6 +301,33 @@ class ReaderThrottle:
         """Start with no counts."""
         self._readers: dict[str, _ReaderCount] = {}
 
+    def to_dict(self) -> dict[str, Any]:
+        """Return what survives a restart: each reader's refusals and pause (no card, no PIN)."""
+        return {
+            reader: {
+                "until": count.until.isoformat() if count.until else None,
+                "refused": [[at.isoformat(), why] for at, why in count.refused],
+            }
+            for reader, count in self._readers.items()
+            if count.until is not None or count.refused
+        }
+
+    def restore(self, data: Mapping[str, Any] | None) -> None:
+        """Take stored counts back (a restart does not free a paused reader)."""
+        for reader, raw in (data or {}).items():
+            try:
+                until = raw.get("until")
+                count = _ReaderCount(
+                    refused=deque(
+                        (datetime.fromisoformat(at), str(why))
+                        for at, why in raw.get("refused", ())
+                    ),
+                    until=datetime.fromisoformat(until) if until else None,
+                )
+            except AttributeError, TypeError, ValueError:
+                continue
+            self._readers[str(reader)] = count
+
     def _count(
         self, reader: str, now: datetime, policy: ThrottlePolicy
     ) -> _ReaderCount:

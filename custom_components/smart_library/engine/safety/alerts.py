@@ -75,10 +75,62 @@ class Alert:
         """Return True once somebody acknowledged it."""
         return self.acknowledged_at is not None
 
+    def to_dict(self) -> dict[str, Any]:
+        """Return the stored form (an alert waiting to escalate survives a restart)."""
+        return {
+            "id": self.id,
+            "branch": self.branch,
+            "branch_name": self.branch_name,
+            "incident": self.incident,
+            "title": self.title,
+            "message": self.message,
+            "critical": self.critical,
+            "sent_at": self.sent_at.isoformat(),
+            "alarm_kind": self.alarm_kind,
+            "answers": [a.value for a in self.answers],
+            "acknowledged_at": _iso(self.acknowledged_at),
+            "acknowledged_by": self.acknowledged_by,
+            "escalated_at": _iso(self.escalated_at),
+            "on_the_way": list(self.on_the_way),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Alert:
+        """Return an alert from its stored form (ValueError/KeyError/TypeError if damaged)."""
+        return cls(
+            id=str(data["id"]),
+            branch=str(data["branch"]),
+            branch_name=str(data["branch_name"]),
+            incident=str(data["incident"]),
+            title=str(data["title"]),
+            message=str(data["message"]),
+            critical=bool(data["critical"]),
+            sent_at=datetime.fromisoformat(data["sent_at"]),
+            alarm_kind=data.get("alarm_kind"),
+            answers=tuple(Answer(a) for a in data.get("answers", ())),
+            acknowledged_at=_from_iso(data.get("acknowledged_at")),
+            acknowledged_by=str(data.get("acknowledged_by") or ""),
+            escalated_at=_from_iso(data.get("escalated_at")),
+            on_the_way=tuple(str(w) for w in data.get("on_the_way", ())),
+        )
+
     @property
     def tag(self) -> str:
         """Return the notification tag: a later message with it replaces this one on a phone."""
         return f"smart_library_{self.id}"
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at else None
+
+
+def _from_iso(text: object) -> datetime | None:
+    return datetime.fromisoformat(text) if isinstance(text, str) and text else None
+
+
+def escalation_deadline(alert: Alert, minutes: int) -> datetime:
+    """Return when an unanswered alert escalates."""
+    return alert.sent_at + timedelta(minutes=minutes)
 
 
 def new_alert_id() -> str:
