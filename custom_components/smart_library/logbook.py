@@ -45,6 +45,7 @@ REASONS: dict[str, str] = {
     "evacuation": "evacuation: entry suspended until a person resets it",
     "lockdown": "branch locked down: staff cards only",
     "controller_unreachable": "door controller not answering",
+    "store_unavailable": "member store unavailable: card entry refused",
 } | {str(reason): text for reason, text in LMS_REASONS.items()}
 
 

@@ -18,6 +18,7 @@ import probatio as vol
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 
+from custom_components.smart_library.building.events import ReaderThrottled
 from custom_components.smart_library.const import DOMAIN
 from custom_components.smart_library.flow.safety_options import (
     branch_safety_data,
@@ -25,6 +26,7 @@ from custom_components.smart_library.flow.safety_options import (
     service_safety_options,
     service_safety_schema,
 )
+from custom_components.smart_library.runtime import lockdown_active
 from custom_components.smart_library.safety.common import (
     CONF_ESCALATION_MINUTES,
     CONF_ESCALATION_PHONES,
@@ -33,7 +35,6 @@ from custom_components.smart_library.safety.common import (
     CONF_RETENTION_DAYS,
     SafetySettings,
 )
-from custom_components.smart_library.runtime import lockdown_active
 from simulator.building import SimulatedBuilding
 
 from .safety_common import (
@@ -291,19 +292,15 @@ async def test_a_door_reader_stopped_after_a_burst_of_refusals_calls_staff(
     phone = await add_phone(hass, "duty")
     calls = notify_calls(hass, "duty")
     await setup_branch(hass, mock_config_entry, on_call=[phone])
-    hass.bus.async_fire(
-        "smart_library_reader_throttled",
-        {
-            "reader": "Porch reader",
-            "reader_id": "r1",
-            "branch": "Oadby Library",
-            "branch_id": "branch_oadby",
-            "doors": ["entrance"],
-            "refusals": 12,
-            "reasons": {"not_recognised": 12},
-            "window_seconds": 60,
-            "throttle_minutes": 5,
-        },
+    mock_config_entry.runtime_data.events.publish(
+        ReaderThrottled(
+            branch_id="branch_oadby",
+            branch="Oadby Library",
+            reader="Porch reader",
+            doors=("entrance",),
+            refusals=12,
+            minutes=5,
+        )
     )
     await hass.async_block_till_done(wait_background_tasks=True)
     (incident,) = await incidents(hass)

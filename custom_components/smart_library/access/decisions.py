@@ -15,11 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+import sqlite3
 from typing import Any, TypeVar
 import uuid
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
@@ -43,10 +45,12 @@ from ..engine.members.membership import (
     Booking,
     MemberError,
     check_booking,
+    mask_card,
     normalise_card,
 )
 from ..engine.members.pins import LockoutPolicy, PinFormatError, new_pepper
 from ..engine.members.store import MembershipStore
+from ..helpers.storage import storage_problem
 from ..usage.statistics import record_decision
 from .library_system import LibrarySystem, is_sip2
 
@@ -54,6 +58,13 @@ _T = TypeVar("_T")
 
 # Reasons the Home Assistant side adds to the engine's.
 REASON_CONTROLLER_UNREACHABLE = "controller_unreachable"
+REASON_STORE_UNAVAILABLE = "store_unavailable"  # the member store cannot be used
+ISSUE_MEMBER_STORE = "member_store"
+
+
+def _service_title(hass: HomeAssistant, entry_id: str) -> str:
+    entry = hass.config_entries.async_get_entry(entry_id)
+    return entry.title if entry is not None else entry_id
 
 
 def signal_bookings(subentry_id: str) -> str:
@@ -124,14 +135,17 @@ class LibraryAccess:
         self,
         hass: HomeAssistant,
         entry_id: str,
-        store: MembershipStore,
-        decider: AccessDecider,
+        store: MembershipStore | None,
+        decider: AccessDecider | None,
     ) -> None:
         """Use an opened store and decider (see `async_open`)."""
         self.hass = hass
         self.entry_id = entry_id
-        self.store = store
-        self.decider = decider
+        self._store = store
+        self._decider = decider
+        # Why the member store cannot be used (None: it can). Card entry is refused meanwhile.
+        self.problem: str | None = None
+        self._pepper = decider.pepper if decider is not None else b""
         # The library's system (SIP2), when it is the service's membership backend.
         self.system: LibrarySystem | None = None
 
@@ -163,8 +177,37 @@ class LibraryAccess:
             store = MembershipStore(store_path(hass, entry_id))
             return store, AccessDecider(store, pepper, policy, grace, dt_util.now())
 
-        store, decider = await hass.async_add_executor_job(open_store)
+        path = store_path(hass, entry_id)
+        try:
+            store, decider = await hass.async_add_executor_job(open_store)
+        except (sqlite3.Error, OSError) as err:
+            # Life safety does not wait for this: the branches run, card entry is refused.
+            access = cls(hass, entry_id, None, None)
+            access._pepper = pepper
+            access.problem = storage_problem(err)
+            LOGGER.error(
+                "The member store of %s (%s) cannot be opened: %s. Card entry is refused "
+                "until it is repaired; the file is left untouched",
+                _service_title(hass, entry_id),
+                path,
+                err,
+            )
+            ir.async_create_issue(
+                hass,
+                DOMAIN,
+                f"{ISSUE_MEMBER_STORE}_{entry_id}",
+                is_fixable=False,
+                severity=ir.IssueSeverity.CRITICAL,
+                translation_key=f"{ISSUE_MEMBER_STORE}_{access.problem}",
+                translation_placeholders={
+                    "service": _service_title(hass, entry_id),
+                    "path": str(path),
+                },
+            )
+            return access
+        ir.async_delete_issue(hass, DOMAIN, f"{ISSUE_MEMBER_STORE}_{entry_id}")
         access = cls(hass, entry_id, store, decider)
+        access._pepper = pepper
         entry = hass.config_entries.async_get_entry(entry_id)
         if entry is not None and is_sip2(entry):
             try:
@@ -181,15 +224,37 @@ class LibraryAccess:
         return access
 
     @property
+    def store(self) -> MembershipStore:
+        """Return the member store, or a translated error while it cannot be used."""
+        if self._store is None:
+            raise self._unavailable()
+        return self._store
+
+    @property
+    def decider(self) -> AccessDecider:
+        """Return the access decider, or a translated error while the store cannot be used."""
+        if self._decider is None:
+            raise self._unavailable()
+        return self._decider
+
+    def _unavailable(self) -> HomeAssistantError:
+        return HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key=REASON_STORE_UNAVAILABLE,
+            translation_placeholders={"error": self.problem or "not open"},
+        )
+
+    @property
     def pepper(self) -> bytes:
         """Return the pepper (for hashing a new PIN; never logged)."""
-        return self.decider.pepper
+        return self._pepper
 
     async def async_close(self) -> None:
         """Stop the library system's connection (its cache writes first), close the store."""
         if self.system is not None:
             await self.system.async_stop()
-        await self.hass.async_add_executor_job(self.store.close)
+        if self._store is not None:
+            await self.hass.async_add_executor_job(self._store.close)
 
     async def async_run(self, job: Callable[[], _T]) -> _T:
         """Run a store job in the executor; translate its errors."""
@@ -283,6 +348,19 @@ class LibraryAccess:
             adult_pin=adult_pin,
         )
         decision: Decision
+        if self._decider is None:
+            # The member store cannot be used: nobody is let in by card (leaving is always
+            # possible; staff use their keys). Said plainly, never a traceback.
+            outcome = AccessOutcome(
+                granted=False,
+                reason=REASON_STORE_UNAVAILABLE,
+                door=door.id,
+                release_seconds=0,
+                card=mask_card(card),
+                party=0,
+            )
+            self.announce(branch, outcome)
+            return outcome
         if self.system is not None:
             decision = await self.system.access.decide(request)
         else:

@@ -42,6 +42,7 @@ from ..engine.safety.incidents import (
     Source,
     Status,
 )
+from ..helpers.storage import storage_problem
 from .common import EVENT_INCIDENT, SafetyBase, incident_error, snapshots_folder
 
 if TYPE_CHECKING:
@@ -54,18 +55,6 @@ SNAPSHOT_TIMEOUT = 10  # seconds per camera
 _SAFE_NAME = re.compile(r"[^a-z0-9_]+")
 RETRY_INTERVAL = timedelta(minutes=1)
 ISSUE_INCIDENT_STORE = "incident_store"
-
-
-def storage_problem(err: BaseException) -> str:
-    """Return what is wrong with a store, as a word: full, read_only, corrupt or unavailable."""
-    text = str(err).lower()
-    if "full" in text or getattr(err, "errno", None) == 28:
-        return "full"
-    if "readonly" in text or "read-only" in text or getattr(err, "errno", None) == 30:
-        return "read_only"
-    if "not a database" in text or "malformed" in text or "corrupt" in text:
-        return "corrupt"
-    return "unavailable"
 
 
 class IncidentLog:
