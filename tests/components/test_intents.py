@@ -28,7 +28,7 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.smart_library.const import DOMAIN
 from custom_components.smart_library.engine.safety.incidents import Category, Source
-from custom_components.smart_library.safety.runtime import lockdown_active
+from custom_components.smart_library.runtime import lockdown_active
 from simulator.building import SimulatedBuilding
 
 from .safety_common import (
