@@ -65,7 +65,9 @@ def main() -> int:
         shutil.copytree(
             READERS,
             folder,
-            ignore=shutil.ignore_patterns("secrets.yaml", ".esphome", "*.with-display.yaml"),
+            ignore=shutil.ignore_patterns(
+                "secrets.yaml", ".esphome", "*.with-display.yaml"
+            ),
         )
         (folder / "secrets.yaml").write_text(TEST_SECRETS, encoding="utf-8")
         variants = _variants(folder)
@@ -86,7 +88,10 @@ def main() -> int:
                 check=False,
             )
             took = time.monotonic() - started
-            if run.returncode == 0 and "Configuration is valid!" in run.stdout + run.stderr:
+            if (
+                run.returncode == 0
+                and "Configuration is valid!" in run.stdout + run.stderr
+            ):
                 print(f"ok   {label} ({took:.1f} s)")
                 continue
             failed += 1
