@@ -12,6 +12,10 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="${SMART_LIBRARY_CACHE:-$REPO/.cache}"
 ROOTFS="$CACHE/rootfs"
 REQ_FILES=("$REPO/requirements_test.txt" "$REPO/requirements_dev.txt")
+# ESPHome (scripts/esphome_check) lives in a virtualenv of its own: its pins would clash with Home Assistant's.
+ESPHOME_REQ="$REPO/requirements_esphome.txt"
+# Extra bubblewrap arguments for in_env in sandbox mode (scripts/esphome_check: --unshare-net).
+SANDBOX_EXTRA=()
 HOST_CA="/etc/ssl/certs/ca-certificates.crt"
 
 log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
@@ -40,9 +44,11 @@ fi
 
 if [[ "$MODE" == host ]]; then
   VENV="$CACHE/venv"
+  ESPHOME_VENV="$CACHE/esphome-venv"
   WORKDIR="$REPO"
 else
   VENV="/opt/venv"       # inside the root file system
+  ESPHOME_VENV="/opt/esphome-venv"
   WORKDIR="/src"         # where the checkout is bound inside the sandbox
 fi
 
@@ -121,6 +127,7 @@ in_env() {
     --setenv PIP_CERT /etc/ssl/host-ca.crt \
     --setenv PIP_DISABLE_PIP_VERSION_CHECK 1 \
     "${env_args[@]}" \
+    "${SANDBOX_EXTRA[@]}" \
     --unshare-pid --die-with-parent \
     -- "$@"
 }
@@ -156,5 +163,27 @@ ensure_develop_deps() {
   in_env bash -c 'python scripts/develop_deps.py >/tmp/develop-requirements.txt &&
     python -m pip install -q -r /tmp/develop-requirements.txt \
       -c "$(python -c "import homeassistant, os; print(os.path.join(os.path.dirname(homeassistant.__file__), \"package_constraints.txt\"))")"'
+  echo "$want" >"$marker"
+}
+
+# ESPHome for validating the door reader packages (readers/esphome/, scripts/esphome_check): pinned in
+# requirements_esphome.txt, in a virtualenv of its own beside the project's (never mixed with Home Assistant's
+# pins), rebuilt only when that file changes.
+ensure_esphome() {
+  ensure_rootfs
+  local want marker dir
+  want="$(sha256sum "$ESPHOME_REQ" | cut -c1-16)"
+  if [[ "$MODE" == host ]]; then dir="$ESPHOME_VENV"; else dir="$ROOTFS$ESPHOME_VENV"; fi
+  marker="$dir/.smart-library-req"
+  [[ "$want" == "$(cat "$marker" 2>/dev/null || true)" ]] && return 0
+  log "Installing ESPHome (requirements_esphome.txt) into $ESPHOME_VENV (about 2 minutes the first time)"
+  rm -rf "$dir"
+  if [[ "$MODE" == host ]]; then
+    "$HOST_PY" -m venv "$ESPHOME_VENV"
+  else
+    in_env python3.14 -m venv "$ESPHOME_VENV"
+  fi
+  in_env "$ESPHOME_VENV/bin/python" -m pip install -q --upgrade pip
+  in_env "$ESPHOME_VENV/bin/python" -m pip install -q -r requirements_esphome.txt
   echo "$want" >"$marker"
 }
