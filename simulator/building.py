@@ -6,6 +6,13 @@ later, the strike relocks by itself when the controller-timed pulse runs out, pe
 through the counter, a fire alarm releases every door (the controller's own fail-safe), the PA player
 is busy while a message plays.
 
+Forced or not is the controller's call, as on a real access controller: a door contact that opens
+while the strike is released (a timed release, a hold, the fire alarm) or within a few seconds of
+the door's **request-to-exit** input (REX: the push bar's switch, an exit button or a PIR on the
+inside) is a legitimate opening; any other opening raises `door.<id>.forced`. People leaving press
+the push bar, so leaving is never a forced door. The REX input is wired to the controller and
+judged there; the reference map does not expose it (the integration reads only the verdict).
+
 A module's own settings (the pulse count and widths of a Moxa relay, `PointMap.settings`) are served
 as the module serves them and time its pulses: pulse count 0 keeps the relay released for ever,
 as a misconfigured module holds a door open. They are changed here (`set_setting`, or the
@@ -87,6 +94,7 @@ class _DoorState:
     waiting_in: int = 0
     waiting_out: int = 0
     push_at: float | None = None  # when the waiting person pushes the released door
+    rex_at: float | None = None  # the request-to-exit input (push bar) last active
 
 
 @dataclass
@@ -99,6 +107,9 @@ class BuildingTiming:
     )
     door_open_time: float = 1.5  # how long a person holds the door
     held_open_after: float = 30.0  # door open longer than this raises held-open
+    # How long after its request-to-exit input (push bar, exit button) a door may open without
+    # being forced: a controller's REX shunt time.
+    rex_seconds: float = 5.0
     message_seconds: float = 3.0  # how long a PA message plays
     # How long a module's pulse-output coil releases at the module's default settings. Where the
     # map names the pulse settings, one ON/OFF width step lasts this / the default ON width (3):
@@ -239,14 +250,28 @@ class SimulatedBuilding:
         self._doors[door].waiting_in += people
 
     def leave(self, people: int = 1, door: str = "entrance") -> None:
-        """People leave: egress never needs a release (push bar)."""
+        """People leave: egress never needs a release; they press the push bar (REX) and go."""
         self._doors[door].waiting_out += people
 
+    def request_exit(self, door: str = "entrance") -> None:
+        """Someone presses a door's push bar or exit button: its request-to-exit input.
+
+        For the next `timing.rex_seconds` the door may open without being forced.
+        """
+        self._doors[door].rex_at = self.clock()
+
     def force_door(self, door: str = "entrance") -> None:
-        """Someone forces a door open."""
+        """Someone opens a door from outside without a release: forced, unless REX just let it."""
         now = self.clock()
         state = self._doors[door]
         self._open_door(door, state, now)
+
+    def step(self) -> None:
+        """Advance the building to its clock's time, as its own loop does every tick.
+
+        For a building driven by a clock of the caller's (a simulated day in a test), not started.
+        """
+        self._update(self.clock())
 
     @property
     def inside(self) -> int:
@@ -262,10 +287,17 @@ class SimulatedBuilding:
         fire = self.has("fire.alarm") and bool(self.get("fire.alarm"))
         return hold or fire or now < self._doors[door].pulse_until
 
+    def _exit_requested(self, state: _DoorState, now: float) -> bool:
+        return (
+            state.rex_at is not None
+            and 0 <= now - state.rex_at <= self.timing.rex_seconds
+        )
+
     def _open_door(self, door: str, state: _DoorState, now: float) -> None:
         if state.open_since is None:
             state.open_since = now
-            if self.has(f"door.{door}.forced") and not self._released(door, now):
+            legitimate = self._released(door, now) or self._exit_requested(state, now)
+            if self.has(f"door.{door}.forced") and not legitimate:
                 self.set(f"door.{door}.forced", True)
         state.close_at = now + self.timing.door_open_time
         if self.has(f"door.{door}.open"):
@@ -291,6 +323,8 @@ class SimulatedBuilding:
             if self.has(f"door.{door.id}.released"):
                 self.set(f"door.{door.id}.released", released)
             if state.waiting_out:
+                # The push bar first: the controller sees REX, then the contact.
+                state.rex_at = now
                 self._open_door(door.id, state, now)
                 self._count("counter.out", state.waiting_out)
                 state.waiting_out = 0

@@ -109,6 +109,10 @@ def run(building: SimulatedBuilding, line: str) -> str:
                 building.arrive(*_people_and_door(building, verb, args))
             case "leave":
                 building.leave(*_people_and_door(building, verb, args))
+            case "rex":
+                building.request_exit(
+                    _door(building, verb, args[0] if args else "entrance")
+                )
             case "force":
                 building.force_door(
                     _door(building, verb, args[0] if args else "entrance")

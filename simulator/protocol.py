@@ -19,8 +19,10 @@ HELP = """\
     panic on|off          panic button at the counter
     arrive [N] [door]     N people wait at a door (default 1, the entrance); they walk in when it
                           is released
-    leave [N] [door]      N people leave (egress needs no release)
-    force [door]          force a door open (the entrance by default)
+    leave [N] [door]      N people leave through the push bar (its request-to-exit: not forced)
+    rex [door]            press a door's push bar / exit button (request-to-exit) without opening
+                          it: for a few seconds the door may open without being forced
+    force [door]          open a door without a release (forced, unless its REX was just pressed)
     help on|off [point]   a member's help button (the map's first one by default)
     offline on|off        the controller answers every request with an error (busy) / normally
     silent on|off         the controller takes requests and never answers (hung, cable pulled)

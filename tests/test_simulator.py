@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncGenerator
 import os
 from pathlib import Path
+import random
 import secrets
 import signal
 import socket
@@ -60,6 +61,7 @@ def test_commands_drive_the_building() -> None:
         ("fire", "say 'fire on' or 'fire off'"),
         ("fire maybe", "say 'fire on' or 'fire off'"),
         ("force back_door", "no door 'back_door'"),
+        ("rex back_door", "no door 'back_door'"),
         ("arrive 3 back_door", "no door 'back_door'"),
         ("help maybe", "say 'help on' or 'help off'"),
         ("help on back_door", "no help button 'back_door'"),
@@ -157,6 +159,151 @@ async def test_a_module_at_pulse_count_0_holds_the_door_open() -> None:
     finally:
         await client.close()
         await moxa.stop()
+
+
+# -- leaving is not forcing: the request-to-exit input -------------------------------------------
+
+
+class _Clock:
+    """A clock the test moves: a whole day of the building in a fraction of a second."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _run_for(
+    building: SimulatedBuilding, clock: _Clock, seconds: float, tick: float = 0.1
+) -> set[str]:
+    """Advance the building tick by tick; return the doors whose forced flag was seen on."""
+    seen: set[str] = set()
+    end = clock.now + seconds
+    while clock.now < end:
+        clock.now += tick
+        building.step()
+        seen |= {
+            door.id
+            for door in building.point_map.doors
+            if building.get(f"door.{door.id}.forced")
+        }
+    return seen
+
+
+def _write(building: SimulatedBuilding, key: str, value: int | bool) -> None:
+    """Write a point as the integration does over Modbus (through the request handler)."""
+    point = building.point_map[key]
+    answer = building.write(
+        point.module, building.unit, point.table, point.address, [value]
+    )
+    assert answer is None
+
+
+def test_a_day_of_visitors_raises_no_forced_door() -> None:
+    """Members come in on a card release (or through the held door) and leave through the push bar.
+
+    From 09:00 to 21:30: staffed until 13:00 (the entrance held released), then smart hours
+    (every visitor's card releases the door for 5 s); meeting-room users go in on their card and
+    out through the room's push bar too. The controller sees each exit's request-to-exit before the
+    contact opens, so not one door reads forced all day, and everyone counted in is counted out.
+    """
+    clock = _Clock()
+    building = SimulatedBuilding(clock=clock, seed=1)
+    rng = random.Random(20)
+    hour = 3600.0
+    events: list[tuple[float, str, str]] = []  # (time, what, door)
+    for n in range(120):
+        door = "meeting_room" if n % 10 == 0 else "entrance"
+        arrives = rng.uniform(0, 12 * hour)
+        leaves = min(arrives + rng.uniform(60, 3 * hour), 12.5 * hour - 60)
+        events += [(arrives, "arrive", door), (leaves, "leave", door)]
+    events.sort()
+    _write(building, "door.entrance.hold", True)  # 09:00: staffed, the entrance free
+    staffed = True
+    seen: set[str] = set()
+    for at, what, door in events:
+        if staffed and at >= 4 * hour:  # 13:00: smart hours, card + PIN at the entrance
+            clock.now = max(clock.now, 4 * hour)
+            _write(building, "door.entrance.hold", False)
+            staffed = False
+        clock.now = max(clock.now, at)
+        if what == "arrive":
+            building.arrive(1, door)
+            if door != "entrance" or not staffed:
+                _write(building, f"door.{door}.pulse", 5)  # the card granted
+        else:
+            building.leave(1, door)
+        # The door opens, the person passes, it closes.
+        seen |= _run_for(building, clock, 4)
+    seen |= _run_for(building, clock, 30)
+
+    assert seen == set()
+    assert building.get("counter.in") == building.get("counter.out") == 120
+    assert building.inside == 0
+    assert building.get("door.entrance.released") is False
+    assert building.get("door.entrance.open") is False
+
+
+def test_an_opening_without_release_or_exit_request_is_forced() -> None:
+    """The contact opening with the strike locked and no recent request-to-exit is a forced door.
+
+    A push bar pressed a moment before lets the door open (someone let out); pressed longer ago
+    than the controller's REX time, or a release that has run out, does not.
+    """
+    clock = _Clock()
+    building = SimulatedBuilding(clock=clock)
+    window = building.timing.rex_seconds
+
+    building.force_door("entrance")  # nobody released it, nobody pushed the bar
+    assert building.get("door.entrance.forced") is True
+    assert building.get("door.meeting_room.forced") is False
+    _run_for(building, clock, 3)  # it closes again; the controller's flag goes with it
+    assert building.get("door.entrance.forced") is False
+
+    assert command(building, "rex") == "ok"  # the exit button, pressed from inside
+    _run_for(building, clock, window - 1)
+    assert command(building, "force") == "ok"  # opened within the REX time: let out
+    assert building.get("door.entrance.forced") is False
+    _run_for(building, clock, 3)
+
+    building.request_exit("entrance")
+    _run_for(building, clock, window + 1)
+    building.force_door("entrance")  # the REX time has run out
+    assert building.get("door.entrance.forced") is True
+    _run_for(building, clock, 3)
+
+    _write(building, "door.meeting_room.pulse", 2)  # released for 2 s, nobody came
+    _run_for(building, clock, 3)
+    building.force_door("meeting_room")
+    assert building.get("door.meeting_room.forced") is True
+
+    building.leave(1, "meeting_room")  # out through the forced door: it stays forced
+    building.step()
+    assert building.get("door.meeting_room.forced") is True
+
+
+async def test_the_integration_reads_leaving_as_no_forced_door() -> None:
+    """Over Modbus, as the integration polls it: a member leaving opens the door, unforced."""
+    building = SimulatedBuilding(
+        timing=BuildingTiming(tick=0.02, door_open_time=0.3, rex_seconds=0.2)
+    )
+    port = await building.start()
+    client = BranchController(
+        building.point_map, {"main": ModuleAddress("127.0.0.1", port)}
+    )
+    try:
+        building.leave(1)
+        await asyncio.sleep(0.1)
+        door = (await client.read()).door("entrance")
+        assert (door.open, door.forced, door.released) == (True, False, False)
+        await asyncio.sleep(0.5)  # the door has closed, the push bar's REX time is over
+        building.force_door("entrance")
+        door = (await client.read()).door("entrance")
+        assert (door.open, door.forced) == (True, True)
+    finally:
+        await client.close()
+        await building.stop()
 
 
 async def test_building_refuses_a_taken_port() -> None:
