@@ -63,7 +63,7 @@ from ..engine.building.schedule import (
 from ..helpers.masking import redacting
 from ..runtime import branch_for_device
 from ..usage import statistics as usage
-from . import alarms as safety, members
+from . import alarms as safety, members, usage as usage_action
 from .safety import SAFETY_ACTIONS, SCHEMAS as SAFETY_SCHEMAS
 
 ATTR_BRANCH = "branch"
@@ -234,7 +234,10 @@ ACTIONS: tuple[Action, ...] = (
     ),
     # Usage for planning staffed hours (admin, like every export).
     Action(
-        "export_usage", usage.export_usage, usage.EXPORT_USAGE_SCHEMA, response=ONLY
+        "export_usage",
+        usage_action.export_usage,
+        usage.EXPORT_USAGE_SCHEMA,
+        response=ONLY,
     ),
     # Staff and contractor cards, meeting rooms (admin: each opens doors for a card).
     Action(

@@ -40,15 +40,9 @@ from homeassistant.components.recorder.statistics import (
     get_last_statistics,
     statistics_during_period,
 )
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
-from homeassistant.core import (
-    CALLBACK_TYPE,
-    Event,
-    HomeAssistant,
-    ServiceCall,
-    ServiceResponse,
-    callback,
-)
+from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.debounce import Debouncer
@@ -61,7 +55,7 @@ from ..building.coordinator import BranchCoordinator
 from ..const import DOMAIN, LOGGER
 
 if TYPE_CHECKING:
-    from ..runtime import SmartLibraryConfigEntry
+    from ..branch import Branch
 
 AGE_BANDS: Final = ("under_16", "16_59", "60_plus")
 AGE_BAND_LABELS: Final = {
@@ -375,7 +369,7 @@ class UsageStatistics:
 
 
 async def async_setup_usage_statistics(
-    hass: HomeAssistant, entry: SmartLibraryConfigEntry
+    hass: HomeAssistant, entry: ConfigEntry
 ) -> Callable[[], Coroutine[Any, Any, None] | None]:
     """Start counting for a library service whose runtime data is set; return the undo.
 
@@ -557,19 +551,17 @@ def _number(value: float) -> str:
     return safe_cell(int(value) if float(value).is_integer() else round(value, 2))
 
 
-async def export_usage(call: ServiceCall) -> ServiceResponse:
-    """Answer with a branch's usage for one month as CSV, per local hour, for planning."""
-    from ..runtime import branch_for_device  # noqa: PLC0415 - models imports the access path
-
-    hass = call.hass
-    branch = branch_for_device(hass, call.data[ATTR_BRANCH])
+async def async_export_month(
+    hass: HomeAssistant, branch: Branch, month_text: str | None
+) -> dict[str, Any]:
+    """Return a branch's usage for one month as CSV, per local hour, for planning."""
     try:
-        month = parse_month(call.data.get(ATTR_MONTH), dt_util.now().date())
+        month = parse_month(month_text, dt_util.now().date())
     except ValueError:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="invalid_month",
-            translation_placeholders={"month": str(call.data.get(ATTR_MONTH))},
+            translation_placeholders={"month": str(month_text)},
         ) from None
     if "recorder" not in hass.config.components:
         raise ServiceValidationError(
