@@ -24,13 +24,13 @@ from custom_components.smart_library.engine.building.schedule import (
     Schedule,
 )
 from custom_components.smart_library.engine.safety.incidents import Incident
+from custom_components.smart_library.runtime import safety_of
 from custom_components.smart_library.safety.common import (
     CONF_ESCALATION_MINUTES,
     CONF_ESCALATION_PHONES,
     CONF_ON_CALL,
 )
 from custom_components.smart_library.safety.runtime import SafetyRuntime
-from custom_components.smart_library.runtime import safety_of
 
 B = "oadby_library"
 TODO = f"todo.{B}_incidents_to_review"

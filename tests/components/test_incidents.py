@@ -33,18 +33,18 @@ from pytest_homeassistant_custom_component.common import (
 )
 import yaml
 
+from custom_components.smart_library.building.events import TailgatingDetected
 from custom_components.smart_library.const import DOMAIN
 from custom_components.smart_library.engine.safety.incidents import (
     Category,
     Source,
     Status,
 )
+from custom_components.smart_library.runtime import lockdown_active
 from custom_components.smart_library.safety.common import (
     CONF_CAMERAS,
     CONF_RETENTION_DAYS,
 )
-from custom_components.smart_library.building.events import TailgatingDetected
-from custom_components.smart_library.runtime import lockdown_active
 from custom_components.smart_library.safety.runtime import async_remove_safety_data
 from custom_components.smart_library.services.safety import SAFETY_ACTIONS, SCHEMAS
 from simulator.building import SimulatedBuilding

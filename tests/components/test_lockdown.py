@@ -29,12 +29,12 @@ from custom_components.smart_library.engine.building.schedule import (
     Schedule,
 )
 from custom_components.smart_library.engine.safety.incidents import Category
+from custom_components.smart_library.runtime import lockdown_active
+from custom_components.smart_library.safety.common import CONF_LANGUAGES
 from custom_components.smart_library.safety.lockdown_entities import (
     lockdown_binary_sensor,
     lockdown_button,
 )
-from custom_components.smart_library.safety.common import CONF_LANGUAGES
-from custom_components.smart_library.runtime import lockdown_active
 from simulator.building import SimulatedBuilding
 
 from .safety_common import (
