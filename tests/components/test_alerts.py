@@ -25,6 +25,7 @@ from custom_components.smart_library.flow.safety_options import (
     service_safety_options,
     service_safety_schema,
 )
+from custom_components.smart_library.runtime import lockdown_active
 from custom_components.smart_library.safety.common import (
     CONF_ESCALATION_MINUTES,
     CONF_ESCALATION_PHONES,
@@ -33,7 +34,6 @@ from custom_components.smart_library.safety.common import (
     CONF_RETENTION_DAYS,
     SafetySettings,
 )
-from custom_components.smart_library.runtime import lockdown_active
 from simulator.building import SimulatedBuilding
 
 from .safety_common import (
@@ -331,7 +331,7 @@ def test_the_safety_forms_give_back_what_the_runtime_reads() -> None:
     kept = service_safety_schema(service_safety_options(filled))({})
     assert kept[CONF_ON_CALL] == ["phone1"]
 
-    branch_form = branch_safety_schema({})
+    branch_form = branch_safety_schema()
     data = branch_safety_data(
         branch_form({"cameras": ["camera.entrance"], "tts_engine": "tts.piper"})
     )
