@@ -21,10 +21,10 @@ from .building.coordinator import BranchCoordinator, controller_for
 from .building.events import BuildingEvents
 from .building.hours import BranchHours, HoursStore
 from .building.module_checks import async_check_modules, async_delete_module_issues
-from .config_flow import async_prune_moved_issues
 from .const import DOMAIN, SUBENTRY_BRANCH
 from .dashboard.strategy import async_setup_dashboard
 from .engine.database import remove_database
+from .flow.moved import async_prune_moved_issues
 from .runtime import RuntimeData, SmartLibraryConfigEntry
 from .safety.common import SAFETY_OPTIONS, SafetySettings
 from .safety.runtime import SafetyRuntime, async_remove_safety_data

@@ -1,9 +1,9 @@
 """Repairs an administrator fixes: a branch's controller advertised at a new address.
 
 Zeroconf advertisements are unauthenticated, so a known controller seen elsewhere never moves its
-branch by itself (see `config_flow.async_report_moved_controller`). The fix flow shows the old and
-new address, tries the new one, and only when the administrator accepts and it answers points the
-branch there. Home Assistant lets only administrators run fix flows.
+branch by itself (the issue and its acceptance are in flow/moved.py). The fix flow shows the old
+and new address, tries the new one, and only when the administrator accepts and it answers points
+the branch there. Home Assistant lets only administrators run fix flows.
 """
 
 from __future__ import annotations
@@ -20,14 +20,12 @@ from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 import probatio
 
-from .config_flow import (
+from .const import CONF_CONTROLLER_ID, DOMAIN
+from .flow.moved import (
     ISSUE_CONTROLLER_MOVED,
+    async_accept_move,
     async_delete_moved_issue,
-    branch_unique_id,
-    probe,
 )
-from .const import CONF_CONTROLLER_ID, CONF_POINT_MAP, DOMAIN, LOGGER
-from .engine.building.pointmap import POINT_MAPS
 
 
 class ControllerMovedRepairFlow(RepairsFlow):
@@ -72,32 +70,12 @@ class ControllerMovedRepairFlow(RepairsFlow):
         entry, subentry = found
         errors: dict[str, str] = {}
         if user_input is not None:
-            data = dict(subentry.data) | {CONF_HOST: self._host, CONF_PORT: self._port}
-            unique_id = branch_unique_id(data)
-            taken = any(
-                other.unique_id == unique_id
-                for config_entry in self.hass.config_entries.async_entries(DOMAIN)
-                for other in config_entry.subentries.values()
-                if other.subentry_id != subentry.subentry_id
+            error = await async_accept_move(
+                self.hass, entry, subentry, host=self._host, port=self._port
             )
-            if taken:
-                errors["base"] = "address_in_use"
-            elif error := await probe(
-                data, POINT_MAPS[data[CONF_POINT_MAP]].modules[0]
-            ):
-                errors["base"] = error
-            else:
-                LOGGER.info(
-                    "Branch %s now reaches controller %s at %s:%s (accepted by an administrator)",
-                    subentry.title,
-                    self._controller_id,
-                    self._host,
-                    self._port,
-                )
-                self.hass.config_entries.async_update_subentry(
-                    entry, subentry, data=data, unique_id=unique_id
-                )
+            if error is None:
                 return self.async_create_entry(data={})
+            errors["base"] = error
         return self.async_show_form(
             step_id="confirm",
             data_schema=probatio.Schema({}),

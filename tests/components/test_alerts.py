@@ -328,7 +328,7 @@ def test_the_safety_forms_give_back_what_the_runtime_reads() -> None:
     kept = service_safety_schema(service_safety_options(filled))({})
     assert kept[CONF_ON_CALL] == ["phone1"]
 
-    branch_form = branch_safety_schema({})
+    branch_form = branch_safety_schema()
     data = branch_safety_data(
         branch_form({"cameras": ["camera.entrance"], "tts_engine": "tts.piper"})
     )

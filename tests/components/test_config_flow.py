@@ -24,10 +24,6 @@ import probatio
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.smart_library.config_flow import (
-    async_prune_moved_issues,
-    service_name_taken,
-)
 from custom_components.smart_library.const import (
     CONF_BACKEND,
     CONF_CONTROLLER_ID,
@@ -45,6 +41,8 @@ from custom_components.smart_library.engine.building.schedule import (
     Schedule,
     example_schedule,
 )
+from custom_components.smart_library.flow.moved import async_prune_moved_issues
+from custom_components.smart_library.flow.validation import service_name_taken
 from simulator.building import SimulatedBuilding
 from simulator.lms import SimulatedLms
 from tests.components.conftest import branch_data

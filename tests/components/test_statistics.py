@@ -28,13 +28,15 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 
 from custom_components.smart_library.const import DOMAIN
+from custom_components.smart_library.services.usage import (
+    EXPORT_USAGE_SCHEMA,
+    export_usage,
+)
 from custom_components.smart_library.usage.statistics import (
     DATA_USAGE,
-    EXPORT_USAGE_SCHEMA,
     UsageStatistics,
     age_band,
     async_setup_usage_statistics,
-    export_usage,
     parse_month,
     record_decision,
     safe_cell,

@@ -28,7 +28,6 @@ from pytest_homeassistant_custom_component.common import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.smart_library.config_flow import normal_host
 from custom_components.smart_library.const import (
     CONF_CONTROLLER_ID,
     CONF_SCHEDULE,
@@ -37,6 +36,7 @@ from custom_components.smart_library.const import (
     ZEROCONF_TYPE,
 )
 from custom_components.smart_library.engine.building.pointmap import POINT_MAPS
+from custom_components.smart_library.flow.validation import normal_host
 from simulator.building import SimulatedBuilding
 from tests.components.conftest import branch_data
 

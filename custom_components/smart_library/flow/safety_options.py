@@ -16,9 +16,6 @@ from homeassistant.helpers.selector import (
     DeviceSelectorConfig,
     EntitySelector,
     EntitySelectorConfig,
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
     SelectSelector,
     SelectSelectorConfig,
 )
@@ -45,6 +42,7 @@ from ..safety.common import (
     CONF_SPEAKERS,
     CONF_TTS_ENGINE,
 )
+from .schemas import number
 
 SERVICE_KEYS = (
     CONF_ON_CALL,
@@ -58,18 +56,6 @@ BRANCH_KEYS = (CONF_CAMERAS, CONF_SPEAKERS, CONF_TTS_ENGINE)
 
 def _phones() -> DeviceSelector:
     return DeviceSelector(DeviceSelectorConfig(integration="mobile_app", multiple=True))
-
-
-def _number(low: int, high: int, unit: str) -> NumberSelector:
-    return NumberSelector(
-        NumberSelectorConfig(
-            min=low,
-            max=high,
-            step=1,
-            mode=NumberSelectorMode.BOX,
-            unit_of_measurement=unit,
-        )
-    )
 
 
 def service_safety_schema(options: Mapping[str, Any]) -> probatio.Schema:
@@ -88,11 +74,11 @@ def service_safety_schema(options: Mapping[str, Any]) -> probatio.Schema:
                 default=options.get(
                     CONF_ESCALATION_MINUTES, DEFAULT_ESCALATION_MINUTES
                 ),
-            ): _number(MIN_ESCALATION_MINUTES, MAX_ESCALATION_MINUTES, "min"),
+            ): number(MIN_ESCALATION_MINUTES, MAX_ESCALATION_MINUTES, unit="min"),
             probatio.Required(
                 CONF_RETENTION_DAYS,
                 default=options.get(CONF_RETENTION_DAYS, DEFAULT_RETENTION_DAYS),
-            ): _number(MIN_RETENTION_DAYS, MAX_RETENTION_DAYS, "d"),
+            ): number(MIN_RETENTION_DAYS, MAX_RETENTION_DAYS, unit="d"),
             probatio.Required(
                 CONF_LANGUAGES, default=list(options.get(CONF_LANGUAGES) or ["en"])
             ): SelectSelector(
@@ -117,35 +103,32 @@ def service_safety_options(user_input: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def branch_safety_schema(data: Mapping[str, Any]) -> probatio.Schema:
-    """Return a branch's safety form, filled with its sub-entry's data.
+def branch_safety_schema() -> probatio.Schema:
+    """Return a branch's safety form.
 
-    Suggested values, not defaults: a field the admin empties is left out by the frontend, and a
-    default would quietly put the old camera, speaker or engine back.
+    The step fills it with the sub-entry's values (`branch_safety_data`) as suggested values,
+    not defaults: a field the admin empties is left out by the frontend, and a default would
+    quietly put the old camera, speaker or engine back.
     """
-
-    def filled(key: str, value: Any) -> probatio.Optional:
-        return probatio.Optional(key, description={"suggested_value": value})
-
     return probatio.Schema(
         {
-            filled(CONF_CAMERAS, list(data.get(CONF_CAMERAS) or [])): EntitySelector(
+            probatio.Optional(CONF_CAMERAS): EntitySelector(
                 EntitySelectorConfig(domain="camera", multiple=True)
             ),
-            filled(CONF_SPEAKERS, list(data.get(CONF_SPEAKERS) or [])): EntitySelector(
+            probatio.Optional(CONF_SPEAKERS): EntitySelector(
                 EntitySelectorConfig(domain="media_player", multiple=True)
             ),
-            filled(CONF_TTS_ENGINE, data.get(CONF_TTS_ENGINE)): EntitySelector(
+            probatio.Optional(CONF_TTS_ENGINE): EntitySelector(
                 EntitySelectorConfig(domain="tts")
             ),
         }
     )
 
 
-def branch_safety_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
-    """Return what a branch's sub-entry keeps from its safety form."""
+def branch_safety_data(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Return what a branch's sub-entry keeps from its safety form (and what the form shows)."""
     return {
-        CONF_CAMERAS: list(user_input.get(CONF_CAMERAS, [])),
-        CONF_SPEAKERS: list(user_input.get(CONF_SPEAKERS, [])),
-        CONF_TTS_ENGINE: user_input.get(CONF_TTS_ENGINE) or None,
+        CONF_CAMERAS: list(values.get(CONF_CAMERAS) or []),
+        CONF_SPEAKERS: list(values.get(CONF_SPEAKERS) or []),
+        CONF_TTS_ENGINE: values.get(CONF_TTS_ENGINE) or None,
     }

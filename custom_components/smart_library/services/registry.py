@@ -27,7 +27,7 @@ over HTTP (http.py), not this action.
 Every action's data goes through `masking.redacting`: PINs and card numbers (strings or numbers)
 are masked before Home Assistant records the call; text no storage can keep is refused.
 Handlers are thin: validate, call the engine, translate its errors. Member and booking handlers
-are in member_services.py; the opening-hours handlers are below.
+are in members.py, the usage export in usage.py; the opening-hours handlers are below.
 """
 
 from __future__ import annotations
@@ -62,8 +62,7 @@ from ..engine.building.schedule import (
 )
 from ..helpers.masking import redacting
 from ..runtime import branch_for_device
-from ..usage import statistics as usage
-from . import alarms as safety, members, usage as usage_action
+from . import alarms as safety, members, usage
 from .safety import SAFETY_ACTIONS, SCHEMAS as SAFETY_SCHEMAS
 
 ATTR_BRANCH = "branch"
@@ -234,10 +233,7 @@ ACTIONS: tuple[Action, ...] = (
     ),
     # Usage for planning staffed hours (admin, like every export).
     Action(
-        "export_usage",
-        usage_action.export_usage,
-        usage.EXPORT_USAGE_SCHEMA,
-        response=ONLY,
+        "export_usage", usage.export_usage, usage.EXPORT_USAGE_SCHEMA, response=ONLY
     ),
     # Staff and contractor cards, meeting rooms (admin: each opens doors for a card).
     Action(

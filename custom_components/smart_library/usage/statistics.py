@@ -15,7 +15,8 @@ band count, never a birth date or a card). Counts wait in memory and are written
 they change, at each full hour, when the service unloads and when Home Assistant stops; a power
 cut loses at most the last minute. Statistics continue after a restart from the last stored sum.
 
-The monthly CSV for planning (`export_usage`, an admin action) reads them back per local hour.
+The monthly CSV for planning (`async_usage_month`, behind the admin action `export_usage` in
+services/usage.py) reads them back per local hour.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import csv
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 import io
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final, Protocol
 
 from homeassistant.components.recorder import get_instance
 from homeassistant.components.recorder.models import (
@@ -40,22 +41,17 @@ from homeassistant.components.recorder.statistics import (
     get_last_statistics,
     statistics_during_period,
 )
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import config_validation as cv
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.debounce import Debouncer
 from homeassistant.helpers.event import async_track_time_change
 from homeassistant.util import dt as dt_util, slugify
 from homeassistant.util.hass_dict import HassKey
-import probatio
 
+from ..branch import Branch
 from ..building.coordinator import BranchCoordinator
 from ..const import DOMAIN, LOGGER
-
-if TYPE_CHECKING:
-    from ..branch import Branch
 
 AGE_BANDS: Final = ("under_16", "16_59", "60_plus")
 AGE_BAND_LABELS: Final = {
@@ -368,8 +364,28 @@ class UsageStatistics:
 # -- wiring ----------------------------------------------------------------------------------------
 
 
+class _Branches(Protocol):
+    """What counting needs of a service's runtime data: its branches."""
+
+    @property
+    def branches(self) -> Mapping[str, Branch]:
+        """Return the service's branches by id."""
+
+
+class ServiceEntry(Protocol):
+    """A library service's config entry with its runtime data set (runtime.py's entry type)."""
+
+    @property
+    def entry_id(self) -> str:
+        """Return the entry's id."""
+
+    @property
+    def runtime_data(self) -> _Branches:
+        """Return the service's runtime data."""
+
+
 async def async_setup_usage_statistics(
-    hass: HomeAssistant, entry: ConfigEntry
+    hass: HomeAssistant, entry: ServiceEntry
 ) -> Callable[[], Coroutine[Any, Any, None] | None]:
     """Start counting for a library service whose runtime data is set; return the undo.
 
@@ -465,15 +481,6 @@ def record_decision(
 
 # -- the monthly CSV for planning ------------------------------------------------------------------
 
-ATTR_BRANCH: Final = "branch"
-ATTR_MONTH: Final = "month"
-EXPORT_USAGE_SCHEMA: Final = probatio.Schema(
-    {
-        probatio.Required(ATTR_BRANCH): cv.string,
-        probatio.Optional(ATTR_MONTH): cv.string,
-    }
-)
-
 
 def parse_month(text: str | None, today: date) -> date:
     """Return the first day of a month given as YYYY-MM (None: this month), or raise ValueError."""
@@ -551,25 +558,15 @@ def _number(value: float) -> str:
     return safe_cell(int(value) if float(value).is_integer() else round(value, 2))
 
 
-async def async_export_month(
-    hass: HomeAssistant, branch: Branch, month_text: str | None
-) -> dict[str, Any]:
-    """Return a branch's usage for one month as CSV, per local hour, for planning."""
-    try:
-        month = parse_month(month_text, dt_util.now().date())
-    except ValueError:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="invalid_month",
-            translation_placeholders={"month": str(month_text)},
-        ) from None
-    if "recorder" not in hass.config.components:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN, translation_key="usage_needs_recorder"
-        )
-    # Pending counts first, so the export includes the last minutes.
+async def async_usage_month(
+    hass: HomeAssistant, branch_id: str, month: date
+) -> tuple[str, int]:
+    """Return a branch's usage for one month as CSV per local hour, and its lines.
+
+    Writes the pending counts first, so the CSV includes the last minutes. Needs the recorder.
+    """
     for usage in hass.data.get(DATA_USAGE, {}).values():
-        if branch.id in usage.titles:
+        if branch_id in usage.titles:
             await usage.async_flush()
     zone = dt_util.get_default_time_zone()
     start = datetime(month.year, month.month, 1, tzinfo=zone)
@@ -579,7 +576,7 @@ async def async_export_month(
     wanted = {
         ident
         for ident in await async_stored_statistics(hass)
-        if ident.startswith(statistic_prefix(branch.id))
+        if ident.startswith(statistic_prefix(branch_id))
     }
     rows = await instance.async_add_executor_job(
         statistics_during_period,
@@ -591,13 +588,7 @@ async def async_export_month(
         None,
         {"change", "max"},
     )
-    text, lines = usage_csv(month, rows, branch.id)
-    return {
-        "branch": branch.subentry.title,
-        "month": f"{month.year:04d}-{month.month:02d}",
-        "hours": lines,
-        "csv": text,
-    }
+    return usage_csv(month, rows, branch_id)
 
 
 async def async_stored_statistics(hass: HomeAssistant) -> set[str]:

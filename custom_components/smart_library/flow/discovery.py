@@ -1,0 +1,104 @@
+"""Branch controllers that advertise themselves over zeroconf (`_smart-library._tcp.local.`).
+
+An advertisement is a claim anyone on the network can make: read strictly
+(`parse_advertisement`), it may offer a new branch, which an administrator confirms, but never
+changes a configured one by itself (`async_known_controller`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+import re
+from typing import Any
+
+from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
+
+from ..const import (
+    CONF_CONTROLLER_ID,
+    CONF_POINT_MAP,
+    CONF_UNIT,
+    DEFAULT_POINT_MAP,
+    DEFAULT_PORT,
+    DEFAULT_UNIT,
+    DOMAIN,
+)
+from .moved import async_delete_moved_issue, async_report_moved_controller
+from .validation import branch_unique_id
+
+# What a controller may call itself in its advertisement.
+_CONTROLLER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+_ADVERT_NAME_MAX = 64
+
+
+def _advert_text(value: Any) -> str | None:
+    """Return a property of an advertisement as text, or None when absent."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError("not text")
+    return value.strip()
+
+
+def parse_advertisement(discovery_info: ZeroconfServiceInfo) -> dict[str, Any]:
+    """Read a controller's advertisement; raise ValueError or TypeError when malformed."""
+    props = discovery_info.properties
+    controller_id = _advert_text(props.get("id")) or ""
+    if controller_id and not _CONTROLLER_ID.fullmatch(controller_id):
+        raise ValueError("id")
+    unit_text = _advert_text(props.get("unit")) or str(DEFAULT_UNIT)
+    if not unit_text.isascii() or not unit_text.isdigit() or int(unit_text) > 247:
+        raise ValueError("unit")
+    port = DEFAULT_PORT if discovery_info.port is None else discovery_info.port
+    if not 1 <= port <= 65535:
+        raise ValueError("port")
+    point_map = _advert_text(props.get("map")) or DEFAULT_POINT_MAP
+    name = _advert_text(props.get("branch")) or discovery_info.name.split(".")[0]
+    name = "".join(ch for ch in name if ch.isprintable())[:_ADVERT_NAME_MAX].strip()
+    return {
+        CONF_CONTROLLER_ID: controller_id,
+        CONF_NAME: name or controller_id,
+        CONF_HOST: str(discovery_info.ip_address),
+        CONF_PORT: port,
+        CONF_UNIT: int(unit_text),
+        CONF_POINT_MAP: point_map,
+    }
+
+
+@callback
+def async_known_controller(hass: HomeAssistant, advert: Mapping[str, Any]) -> bool:
+    """Return True when the advertised controller is a configured branch's, after handling it.
+
+    A known controller advertised at a new address is a question for an administrator (a repair
+    issue); back at its configured address, any such question is dropped. A branch added by hand
+    at this very address learns the controller's id, so that a later advertisement from
+    elsewhere is asked about rather than taken as a new branch.
+    """
+    controller_id = advert[CONF_CONTROLLER_ID]
+    host, port = advert[CONF_HOST], advert[CONF_PORT]
+    address_id = branch_unique_id(advert)
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        for subentry in entry.subentries.values():
+            known_id = subentry.data.get(CONF_CONTROLLER_ID)
+            if known_id == controller_id:
+                if (subentry.data[CONF_HOST], subentry.data[CONF_PORT]) != (host, port):
+                    async_report_moved_controller(
+                        hass,
+                        entry,
+                        subentry,
+                        controller_id=controller_id,
+                        host=host,
+                        port=port,
+                    )
+                else:
+                    async_delete_moved_issue(hass, subentry.subentry_id)
+                return True
+            if known_id is None and subentry.unique_id == address_id:
+                hass.config_entries.async_update_subentry(
+                    entry,
+                    subentry,
+                    data=dict(subentry.data) | {CONF_CONTROLLER_ID: controller_id},
+                )
+                return True
+    return False
