@@ -205,7 +205,11 @@ async def async_remove_entry(
     async_delete_module_issues(hass, entry.entry_id)
     await async_remove_safety_data(hass, entry.entry_id)
     # The pepper, the opening-hours changes and each branch's stored alarms and evacuation.
-    keys = [f"{DOMAIN}.{entry.entry_id}.pepper", f"{DOMAIN}.{entry.entry_id}.hours"]
+    keys = [
+        f"{DOMAIN}.{entry.entry_id}.pepper",
+        f"{DOMAIN}.{entry.entry_id}.hours",
+        f"{DOMAIN}.{entry.entry_id}.alerts",
+    ]
     keys += [
         f"{DOMAIN}.{entry.entry_id}.{subentry_id}.safety"
         for subentry_id in entry.subentries
