@@ -32,7 +32,6 @@ from custom_components.smart_library.access.reader_keys import (
     EVENT_READER_THROTTLED,
     READER_KEY_HEADER,
     STORAGE_KEY,
-    async_setup_reader_services,
 )
 from custom_components.smart_library.const import DOMAIN, EVENT_ACCESS, SUBENTRY_BRANCH
 from simulator.building import SimulatedBuilding
@@ -92,8 +91,7 @@ def mock_config_entry(building: SimulatedBuilding) -> MockConfigEntry:
 @pytest.fixture
 async def library(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
     """Enroll an inducted adult with PIN `PIN`, open Oadby in smart mode, have the key actions."""
-    if not hass.services.has_service(DOMAIN, "create_reader_key"):
-        async_setup_reader_services(hass)  # until __init__ registers them
+    assert hass.services.has_service(DOMAIN, "create_reader_key")
     today = dt_util.now().date()
     await call(
         hass,
@@ -452,3 +450,21 @@ async def test_a_reader_refused_too_often_is_throttled(
     status, reply = await ask(client, key)
     assert (status, reply["granted"]) == (HTTPStatus.OK, True)
     assert releases(building) == 1
+
+
+async def test_a_whole_key_pasted_into_revoke_is_never_recorded(
+    hass: HomeAssistant, library: None
+) -> None:
+    """Revoke by the whole key (a mistake people make): the call's recorded data is masked."""
+    token = await make_key(hass, name="Paste test")
+    key_id, _, secret = token.partition(".")
+    recorded = async_capture_events(hass, "call_service")
+    await hass.services.async_call(
+        DOMAIN, "revoke_reader_key", {"reader_key": token}, blocking=True
+    )
+    (event,) = recorded
+    assert secret not in str(event.data)
+    assert event.data["service_data"]["reader_key"].startswith(key_id)
+    listed = await call(hass, "list_reader_keys", {})
+    (revoked,) = [k for k in listed["reader_keys"] if k["id"] == key_id]
+    assert revoked["revoked"] is not None

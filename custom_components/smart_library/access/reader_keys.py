@@ -16,25 +16,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import ATTR_CONFIG_ENTRY_ID
-from homeassistant.core import (
-    HomeAssistant,
-    ServiceCall,
-    ServiceResponse,
-    SupportsResponse,
-    callback,
-)
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import config_validation as cv, device_registry as dr
-from homeassistant.helpers.service import (
-    async_get_config_entry,
-    async_register_admin_service,
-)
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.singleton import singleton
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
-import probatio
 
 from ..branch import Branch
 from ..building.events import ReaderThrottled
@@ -352,103 +340,3 @@ async def async_get_reader_keys(hass: HomeAssistant) -> ReaderKeys:
 async def async_remove_reader_keys(hass: HomeAssistant, entry_id: str) -> None:
     """Delete the reader keys of a removed library service (call from async_remove_entry)."""
     await (await async_get_reader_keys(hass)).async_remove_entry(entry_id)
-
-
-# -- the admin actions ---------------------------------------------------------------------------
-
-ENTRY = {probatio.Optional(ATTR_CONFIG_ENTRY_ID): cv.string}
-CREATE_SCHEMA = probatio.Schema(
-    ENTRY
-    | {
-        probatio.Required(ATTR_BRANCH): cv.string,
-        probatio.Required(ATTR_DOORS): probatio.All(cv.ensure_list, [cv.string]),
-        probatio.Required(ATTR_NAME): cv.string,
-    }
-)
-REVOKE_SCHEMA = probatio.Schema(ENTRY | {probatio.Required(ATTR_READER_KEY): cv.string})
-LIST_SCHEMA = probatio.Schema(ENTRY)
-
-
-def _branch_of_device(hass: HomeAssistant, device_id: str) -> tuple[str, str]:
-    """Return (config entry id, sub-entry id) of a branch's device, or a translated error."""
-    device = dr.async_get(hass).async_get(device_id)
-    if device is not None:
-        for domain, identifier in device.identifiers:
-            if domain == DOMAIN and resolve_branch(
-                hass, device.config_entry_id, identifier
-            ):
-                return device.config_entry_id, identifier
-    raise ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key="unknown_branch",
-        translation_placeholders={"branch": device_id},
-    )
-
-
-def _entry_id(call: ServiceCall) -> str | None:
-    """Return the library service the call names (checked), or None for every service."""
-    if (entry_id := call.data.get(ATTR_CONFIG_ENTRY_ID)) is None:
-        return None
-    return async_get_config_entry(call.hass, DOMAIN, entry_id).entry_id
-
-
-async def _create(call: ServiceCall) -> ServiceResponse:
-    entry_id, subentry_id = _branch_of_device(call.hass, call.data[ATTR_BRANCH])
-    if _entry_id(call) not in (None, entry_id):
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="unknown_branch",
-            translation_placeholders={"branch": call.data[ATTR_BRANCH]},
-        )
-    keys = await async_get_reader_keys(call.hass)
-    key, token = await keys.async_create(
-        name=call.data[ATTR_NAME],
-        entry_id=entry_id,
-        subentry_id=subentry_id,
-        doors=call.data[ATTR_DOORS],
-    )
-    return {"key": token, "header": READER_KEY_HEADER} | keys.describe(key)
-
-
-async def _revoke(call: ServiceCall) -> ServiceResponse:
-    keys = await async_get_reader_keys(call.hass)
-    key = await keys.async_revoke(call.data[ATTR_READER_KEY], _entry_id(call))
-    return keys.describe(key) if call.return_response else None
-
-
-async def _list(call: ServiceCall) -> ServiceResponse:
-    keys = await async_get_reader_keys(call.hass)
-    return {
-        "reader_keys": [
-            keys.describe(key) for key in keys.keyring.listed(_entry_id(call))
-        ]
-    }
-
-
-@callback
-def async_setup_reader_services(hass: HomeAssistant) -> None:
-    """Register the reader key actions (admin only): create, revoke, list."""
-    async_register_admin_service(
-        hass,
-        DOMAIN,
-        "create_reader_key",
-        _create,
-        schema=CREATE_SCHEMA,
-        supports_response=SupportsResponse.ONLY,
-    )
-    async_register_admin_service(
-        hass,
-        DOMAIN,
-        "revoke_reader_key",
-        _revoke,
-        schema=REVOKE_SCHEMA,
-        supports_response=SupportsResponse.OPTIONAL,
-    )
-    async_register_admin_service(
-        hass,
-        DOMAIN,
-        "list_reader_keys",
-        _list,
-        schema=LIST_SCHEMA,
-        supports_response=SupportsResponse.ONLY,
-    )

@@ -25,6 +25,7 @@ from ..engine.members.membership import mask_card
 SECRET_FIELDS = ("pin", "adult_pin")
 CARD_FIELDS = ("card", "adult_card")
 BULK_FIELD = "csv"  # an import carries card numbers
+KEY_FIELD = "reader_key"  # a key's id, or (pasted by mistake) the whole key: id.secret
 REDACTED = "********"
 
 
@@ -71,6 +72,9 @@ def redact(data: MutableMapping[str, Any]) -> None:
     for key in CARD_FIELDS:
         if key in data:
             data[key] = masked_card(data[key])
+    reader_key = data.get(KEY_FIELD)
+    if isinstance(reader_key, str) and "." in reader_key:
+        data[KEY_FIELD] = f"{reader_key.partition('.')[0]}.{REDACTED}"
     if (text := data.get(BULK_FIELD)) is not None:
         lines = text.count("\n") if isinstance(text, str) else 0
         data[BULK_FIELD] = f"({lines} lines of CSV)"

@@ -50,7 +50,6 @@ from homeassistant.helpers.service import async_register_admin_service
 from homeassistant.util import dt as dt_util
 import probatio
 
-from ..access.reader_keys import async_setup_reader_services
 from ..building.hours import BranchHours, schedule_error
 from ..const import DOMAIN
 from ..engine.building.schedule import (
@@ -62,7 +61,7 @@ from ..engine.building.schedule import (
 )
 from ..helpers.masking import redacting
 from ..runtime import branch_for_device
-from . import alarms as safety, members, usage
+from . import alarms as safety, members, reader_keys, usage
 from .safety import SAFETY_ACTIONS, SCHEMAS as SAFETY_SCHEMAS
 
 ATTR_BRANCH = "branch"
@@ -249,6 +248,25 @@ ACTIONS: tuple[Action, ...] = (
         response=OPTIONAL,
     ),
     Action("book_room", members.book_room, _M["book_room"], response=OPTIONAL),
+    # Door readers' keys (admin: a key opens doors; the whole key is shown once, never recorded).
+    Action(
+        "create_reader_key",
+        reader_keys.create_reader_key,
+        reader_keys.CREATE_SCHEMA,
+        response=ONLY,
+    ),
+    Action(
+        "revoke_reader_key",
+        reader_keys.revoke_reader_key,
+        reader_keys.REVOKE_SCHEMA,
+        response=OPTIONAL,
+    ),
+    Action(
+        "list_reader_keys",
+        reader_keys.list_reader_keys,
+        reader_keys.LIST_SCHEMA,
+        response=ONLY,
+    ),
     # After an evacuation (admin: it re-opens the building to cards; see safety.py).
     Action("reset_evacuation", safety.reset_evacuation, probatio.Schema(BRANCH)),
     # Staff: alarms seen, the building checked empty (read-only users refused; see safety.py).
@@ -316,4 +334,3 @@ def async_setup_services(hass: HomeAssistant) -> None:
                 schema=schema,
                 supports_response=action.response,
             )
-    async_setup_reader_services(hass)
