@@ -12,7 +12,12 @@ HTTP_PORT=8123         # Home Assistant (scripts/develop_setup.py HTTP_PORT)
 mkdir -p "$CONFIG/custom_components"
 ln -sfn "$PWD/custom_components/smart_library" "$CONFIG/custom_components/smart_library"
 ln -sfn "$PWD/dashboards" "$CONFIG/dashboards"
-ln -sfn "$PWD/blueprints" "$CONFIG/blueprints_smart_library"
+# The shipped blueprints, where Home Assistant looks for them: copied afresh on every start (a
+# copy, not a link, so an import or an edit in the UI never writes into the checkout).
+rm -f "$CONFIG/blueprints_smart_library" # an older link, never read by Home Assistant
+rm -rf "$CONFIG/blueprints/automation/smart_library"
+mkdir -p "$CONFIG/blueprints/automation"
+cp -R "$PWD/blueprints/automation/smart_library" "$CONFIG/blueprints/automation/smart_library"
 touch "$CONFIG/automations.yaml" "$CONFIG/scripts.yaml"
 cat >"$CONFIG/configuration.yaml" <<YAML
 # Written by scripts/develop on every start.
@@ -163,6 +168,8 @@ cat <<MSG
   Smart Library is running: http://127.0.0.1:$HTTP_PORT
   Log in as  demo / demo-library
   Facilities dashboard: http://127.0.0.1:$HTTP_PORT/smart-library
+  Blueprints: Settings > Automations & scenes > Blueprints (the Smart Library ones; choose the
+    branch "Demo Branch" when making an automation from one)
   Demo members: cards 20000000000001..3, PIN 1234 (smart_library.request_access)
   Demo door reader: POST /api/smart_library/access with header X-Reader-Key: the key in
     .cache/develop-config/demo_reader_key

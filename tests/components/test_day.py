@@ -37,11 +37,12 @@ from custom_components.smart_library.engine.building.schedule import (
 )
 from simulator.building import SimulatedBuilding
 
+from .conftest import branch_device
+
 BLUEPRINTS = (
     Path(__file__).resolve().parents[2] / "blueprints" / "automation" / "smart_library"
 )
 B = "oadby_library"
-ZONES = [f"media_player.{B}_pa_zone_{n}" for n in (1, 2, 3)]
 TUESDAY = (
     Period(time(9), time(13), Mode.STAFFED),
     Period(time(13), time(21, 30), Mode.SMART),
@@ -93,8 +94,7 @@ async def _automations(hass: HomeAssistant) -> None:
     target.mkdir(parents=True, exist_ok=True)
     for name in ("opening", "closing_countdown"):
         (target / f"{name}.yaml").write_text((BLUEPRINTS / f"{name}.yaml").read_text())
-    lights = [f"light.{B}_lighting_zone_{n}" for n in (1, 2, 3)]
-    pcs = [f"switch.{B}_public_pcs_{n}" for n in (1, 2)]
+    branch = branch_device(hass)
     assert await async_setup_component(
         hass,
         AUTOMATION_DOMAIN,
@@ -104,11 +104,7 @@ async def _automations(hass: HomeAssistant) -> None:
                     "alias": "Oadby opening",
                     "use_blueprint": {
                         "path": "smart_library/opening.yaml",
-                        "input": {
-                            "mode_sensor": f"sensor.{B}_mode",
-                            "lights": lights,
-                            "pcs": pcs,
-                        },
+                        "input": {"branch": branch},
                     },
                 },
                 {
@@ -116,17 +112,8 @@ async def _automations(hass: HomeAssistant) -> None:
                     "use_blueprint": {
                         "path": "smart_library/closing_countdown.yaml",
                         "input": {
-                            "closes_at": f"sensor.{B}_closes_at",
-                            "mode_sensor": f"sensor.{B}_mode",
-                            "pa_zones": ZONES,
-                            "pcs": pcs,
-                            "lights": lights,
+                            "branch": branch,
                             "egress_lights": [f"light.{B}_lighting_zone_1"],
-                            "doors": [
-                                f"lock.{B}_entrance_door",
-                                f"lock.{B}_meeting_room_door",
-                            ],
-                            "people_inside": f"sensor.{B}_people_inside",
                             "notify_action": "notify.duty_phone",
                         },
                     },

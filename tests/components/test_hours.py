@@ -346,11 +346,7 @@ async def test_a_reload_or_restart_in_smart_hours_never_shows_another_mode(
             "automation": {
                 "use_blueprint": {
                     "path": "smart_library/opening.yaml",
-                    "input": {
-                        "mode_sensor": MODE,
-                        "lights": ["light.oadby_library_lighting_zone_1"],
-                        "pcs": ["switch.oadby_library_public_pcs_1"],
-                    },
+                    "input": {"branch": branch},
                 }
             }
         },
