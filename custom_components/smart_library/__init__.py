@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
@@ -21,8 +22,9 @@ from .building.coordinator import BranchCoordinator, controller_for
 from .building.events import BuildingEvents
 from .building.hours import BranchHours, HoursStore
 from .building.module_checks import async_check_modules, async_delete_module_issues
-from .const import DOMAIN, SUBENTRY_BRANCH
+from .const import CONF_SCHEDULE, CONF_STAFFED_FREE_ENTRY, DOMAIN, SUBENTRY_BRANCH
 from .dashboard.strategy import async_setup_dashboard
+from .engine.building.schedule import Schedule
 from .engine.database import remove_database
 from .flow.moved import async_prune_moved_issues
 from .runtime import RuntimeData, SmartLibraryConfigEntry
@@ -33,6 +35,8 @@ from .usage.statistics import async_setup_usage_statistics
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
+# What a branch's opening-hours form changes: taken without a reload (see _async_entry_updated).
+HOURS_KEYS: frozenset[str] = frozenset()
 # How long set-up waits for the branches' first polls; a slower one goes on in the background.
 FIRST_POLL_WAIT = 1.0
 
@@ -150,18 +154,34 @@ async def _async_check_after(
 async def _async_entry_updated(
     hass: HomeAssistant, entry: SmartLibraryConfigEntry
 ) -> None:
-    """Take changed safety options at once; reload for anything else.
+    """Take changed safety options and opening hours at once; reload for anything else.
 
-    A changed on-call list or escalation setting needs no reload (nothing pending is touched);
-    a branch added, changed or removed, or another option, reloads the service — its pending
+    A changed on-call list or escalation setting needs no reload (nothing pending is touched).
+    Nor does a branch's weekly plan or its free-entry doors (the opening-hours form): a reload
+    would build the branch in its new mode, so the mode would never *change* — an automation's
+    opening trigger would not fire and the lights and PCs would stay off. Taken in place, the
+    mode moves as at a scheduled change and the doors follow. A branch added, renamed or
+    removed, a controller changed, or another option reloads the service — its pending
     escalations are stored and taken back.
     """
     if entry.state is ConfigEntryState.LOADED:
         safety = entry.runtime_data.safety
         current = _applied(entry)
-        if _only_safety_changed(safety.applied, current):
-            safety.apply_settings(SafetySettings.from_options(entry.options))
+        changed = _changed_in_place(safety.applied, current)
+        if changed is not None:
+            options, plans = changed
             safety.applied = current
+            if options:
+                safety.apply_settings(SafetySettings.from_options(entry.options))
+            for subentry_id in plans:
+                branch = entry.runtime_data.branches[subentry_id]
+                data = branch.subentry.data
+                await branch.coordinator.async_set_free_entry(
+                    list(data.get(CONF_STAFFED_FREE_ENTRY, ["entrance"]))
+                )
+                branch.hours.async_set_plan(
+                    Schedule.from_dict(data.get(CONF_SCHEDULE) or {})
+                )
             return
     hass.config_entries.async_schedule_reload(entry.entry_id)
 
@@ -173,16 +193,33 @@ def _applied(entry: SmartLibraryConfigEntry) -> tuple[dict[str, Any], dict[str, 
     }
 
 
-def _only_safety_changed(
+def _changed_keys(before: Mapping[str, Any], after: Mapping[str, Any]) -> set[str]:
+    return {k for k in set(before) | set(after) if before.get(k) != after.get(k)}
+
+
+def _changed_in_place(
     before: tuple[dict[str, Any], dict[str, Any]],
     after: tuple[dict[str, Any], dict[str, Any]],
-) -> bool:
-    """Return True when only the service's safety options changed (no reload needed)."""
-    if before[1] != after[1]:
-        return False
-    keys = set(before[0]) | set(after[0])
-    changed = {k for k in keys if before[0].get(k) != after[0].get(k)}
-    return bool(changed) and changed <= SAFETY_OPTIONS
+) -> tuple[bool, list[str]] | None:
+    """Return what can change without a reload, or None when the service must reload.
+
+    (whether the safety options changed, the branches whose weekly plan or free-entry doors
+    changed); None if anything else changed, or nothing did.
+    """
+    options = _changed_keys(before[0], after[0])
+    if not options <= SAFETY_OPTIONS or set(before[1]) != set(after[1]):
+        return None
+    plans = []
+    for subentry_id, (title, data) in after[1].items():
+        old_title, old_data = before[1][subentry_id]
+        keys = _changed_keys(old_data, data)
+        if title != old_title or not keys <= HOURS_KEYS:
+            return None
+        if keys:
+            plans.append(subentry_id)
+    if not options and not plans:
+        return None
+    return bool(options), plans
 
 
 async def async_unload_entry(

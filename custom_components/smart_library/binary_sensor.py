@@ -21,6 +21,7 @@ from homeassistant.components.binary_sensor import (
 )
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .access.library_system import library_system_entities
@@ -30,7 +31,10 @@ from .building.hours import BranchHours
 from .engine.building.alarms import AlarmKind, EvacuationState
 from .entity import BranchEntity, HoursEntity, numbered
 from .runtime import SmartLibraryConfigEntry
+from .safety.alert_entities import staff_alerts_binary_sensor
+from .safety.common import signal_lockdown
 from .safety.lockdown_entities import lockdown_binary_sensor
+from .safety.runtime import SafetyRuntime
 
 PARALLEL_UPDATES = 0
 
@@ -285,10 +289,11 @@ async def async_setup_entry(
             BranchBinarySensor(branch.coordinator, description)
             for description in _descriptions(branch.coordinator)
         ]
-        entities.append(OpenToMembers(branch, OPEN_TO_MEMBERS))
+        entities.append(OpenToMembers(branch, entry.runtime_data.safety))
         entities.append(lockdown_binary_sensor(entry.runtime_data.safety, branch))
         async_add_entities(entities, config_subentry_id=subentry_id)
     async_add_entities(library_system_entities(entry))
+    async_add_entities([staff_alerts_binary_sensor(entry.runtime_data.safety)])
 
 
 class BranchBinarySensor(BranchEntity, BinarySensorEntity):
@@ -342,23 +347,32 @@ class HoursBinarySensor(HoursEntity, BinarySensorEntity):
 
 
 class OpenToMembers(HoursBinarySensor):
-    """Whether members may come in: the opening hours, and never during an evacuation."""
+    """Whether members may come in: the opening hours, never in an evacuation or a lockdown."""
 
-    def __init__(
-        self, branch: Branch, description: HoursBinarySensorDescription
-    ) -> None:
-        """Initialise from the branch's hours and its coordinator (the evacuation state)."""
-        super().__init__(branch.hours, description)
+    def __init__(self, branch: Branch, safety: SafetyRuntime) -> None:
+        """Initialise from the branch's hours, its coordinator (the evacuation) and lockdowns."""
+        super().__init__(branch.hours, OPEN_TO_MEMBERS)
         self.coordinator = branch.coordinator
+        self.branch_id = branch.id
+        self.safety = safety
 
     async def async_added_to_hass(self) -> None:
-        """Follow the hours and the evacuation state."""
+        """Follow the hours, the evacuation state and the service's lockdowns."""
         await super().async_added_to_hass()
         self.async_on_remove(
             self.coordinator.async_add_listener(self.async_write_ha_state)
         )
+        self.async_on_remove(
+            async_dispatcher_connect(
+                self.hass,
+                signal_lockdown(self.safety.entry.entry_id),
+                self.async_write_ha_state,
+            )
+        )
 
     @property
     def is_on(self) -> bool:
-        """Return False from a fire alarm until a person resets the branch."""
-        return not self.coordinator.evacuating and super().is_on
+        """Return False from a fire alarm until a person resets it, and while locked down."""
+        if self.coordinator.evacuating or self.safety.lockdowns.active(self.branch_id):
+            return False
+        return super().is_on

@@ -1,9 +1,15 @@
-"""Repairs an administrator fixes: a branch's controller advertised at a new address.
+"""Repairs an administrator fixes: a controller at a new address, nobody getting staff alerts.
 
 Zeroconf advertisements are unauthenticated, so a known controller seen elsewhere never moves its
 branch by itself (the issue and its acceptance are in flow/moved.py). The fix flow shows the old
 and new address, tries the new one, and only when the administrator accepts and it answers points
-the branch there. Home Assistant lets only administrators run fix flows.
+the branch there.
+
+"Nobody gets the staff alerts" (raised from set-up on while no on-call phone would be alerted,
+safety/alerts.py): its fix flow asks for the on-call and escalation phones, companion-app devices
+chosen from a list, and stores them in the service's options (as its *Configure* does); the issue
+goes by itself once a phone would be alerted. Home Assistant lets only administrators run fix
+flows.
 """
 
 from __future__ import annotations
@@ -26,6 +32,9 @@ from .flow.moved import (
     async_accept_move,
     async_delete_moved_issue,
 )
+from .flow.safety_options import on_call_schema
+from .safety.alerts import ISSUE_NO_ON_CALL, MOBILE_APP, reachable_phones
+from .safety.common import CONF_ESCALATION_PHONES, CONF_ON_CALL
 
 
 class ControllerMovedRepairFlow(RepairsFlow):
@@ -89,6 +98,58 @@ class ControllerMovedRepairFlow(RepairsFlow):
         )
 
 
+class OnCallRepairFlow(RepairsFlow):
+    """Choose the on-call phones of a library service nobody's alerts would reach."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        """Remember which library service it is about."""
+        super().__init__()
+        self._entry_id = str(data.get("entry_id"))
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> RepairsFlowResult:
+        """Start with the phones."""
+        return await self.async_step_phones()
+
+    async def async_step_phones(
+        self, user_input: dict[str, Any] | None = None
+    ) -> RepairsFlowResult:
+        """Ask for the on-call and escalation phones; store them when one would be alerted."""
+        entry = self.hass.config_entries.async_get_entry(self._entry_id)
+        if entry is None or entry.domain != DOMAIN:
+            return self.async_abort(reason="service_gone")
+        errors: dict[str, str] = {}
+        shown: dict[str, Any] = dict(entry.options)
+        if user_input is not None:
+            on_call = reachable_phones(self.hass, user_input.get(CONF_ON_CALL) or [])
+            escalation = reachable_phones(
+                self.hass, user_input.get(CONF_ESCALATION_PHONES) or []
+            )
+            if on_call:
+                self.hass.config_entries.async_update_entry(
+                    entry,
+                    options=dict(entry.options)
+                    | {CONF_ON_CALL: on_call, CONF_ESCALATION_PHONES: escalation},
+                )
+                return self.async_create_entry(data={})
+            errors[CONF_ON_CALL] = "on_call_none"
+            shown |= user_input
+        phones = len(self.hass.config_entries.async_entries(MOBILE_APP))
+        return self.async_show_form(
+            step_id="phones",
+            data_schema=self.add_suggested_values_to_schema(
+                on_call_schema(),
+                {k: shown.get(k) or [] for k in (CONF_ON_CALL, CONF_ESCALATION_PHONES)},
+            ),
+            description_placeholders={
+                "service": entry.title,
+                "phones": str(phones),
+            },
+            errors=errors,
+        )
+
+
 async def async_create_fix_flow(
     hass: HomeAssistant,
     issue_id: str,
@@ -97,4 +158,6 @@ async def async_create_fix_flow(
     """Return the fix flow of one of Smart Library's repair issues."""
     if issue_id.startswith(f"{ISSUE_CONTROLLER_MOVED}_") and data is not None:
         return ControllerMovedRepairFlow(dict(data))
+    if issue_id.startswith(f"{ISSUE_NO_ON_CALL}_") and data is not None:
+        return OnCallRepairFlow(dict(data))
     return ConfirmRepairFlow()

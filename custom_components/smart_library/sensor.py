@@ -2,7 +2,8 @@
 
 The mode sensor shows the branch's mode: the opening hours' (staffed, smart, event, closed), or
 `evacuation` from a fire alarm and `evacuation_reset_needed` from the panel's reset until a person
-resets the branch. "Unacknowledged alarms" counts the latched alarms nobody has acknowledged:
+resets the branch, or `lockdown` while the branch is locked down (entry for staff cards only). A
+fire alarm wins over a lockdown, as it does at the doors. "Unacknowledged alarms" counts the latched alarms nobody has acknowledged:
 the first thing a dashboard shows.
 """
 
@@ -20,6 +21,7 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .binary_sensor import evacuation_attributes
@@ -31,7 +33,9 @@ from .engine.building.occupancy import Occupancy
 from .engine.building.schedule import Mode
 from .entity import BranchEntity, HoursEntity
 from .runtime import SmartLibraryConfigEntry
+from .safety.common import signal_lockdown
 from .safety.incident_sensors import incident_sensors
+from .safety.runtime import SafetyRuntime
 
 PARALLEL_UPDATES = 0
 
@@ -71,27 +75,36 @@ OCCUPANCY: tuple[OccupancySensorDescription, ...] = (
 class BranchSensorDescription(SensorEntityDescription):
     """A sensor of the branch as a whole: its opening hours and its controller's state."""
 
-    value_fn: Callable[[Branch], str | int | None]
-    attributes_fn: Callable[[Branch], dict[str, Any]] | None = None
+    value_fn: Callable[[Branch, SafetyRuntime], str | int | None]
+    attributes_fn: Callable[[Branch, SafetyRuntime], dict[str, Any]] | None = None
 
 
-def _mode(branch: Branch) -> str:
-    """Return the branch's mode: its evacuation state if it has one, else the plan's mode."""
-    evacuation = branch.coordinator.evacuation
-    return evacuation.state.value if evacuation else branch.hours.mode.value
+LOCKDOWN = "lockdown"  # the mode sensor's state while the branch is locked down
 
 
-def _mode_attributes(branch: Branch) -> dict[str, Any]:
+def _mode(branch: Branch, safety: SafetyRuntime) -> str:
+    """Return the branch's mode: its evacuation, else its lockdown, else the plan's mode."""
+    if (evacuation := branch.coordinator.evacuation) is not None:
+        return evacuation.state.value
+    if safety.lockdowns.active(branch.id):
+        return LOCKDOWN
+    return branch.hours.mode.value
+
+
+def _mode_attributes(branch: Branch, safety: SafetyRuntime) -> dict[str, Any]:
     evacuation = evacuation_attributes(branch.coordinator)
+    lockdown = safety.lockdowns.running.get(branch.id)
     return {
         "override": branch.hours.override,
-        "plan_mode": branch.hours.mode.value,  # what applies once a person resets
+        # What applies once a person resets the branch or ends its lockdown.
+        "plan_mode": branch.hours.mode.value,
         "alarm_at": evacuation["alarm_at"],
         "inside_at_alarm": evacuation["inside_at_alarm"],
+        "lockdown_since": lockdown.started_at.isoformat() if lockdown else None,
     }
 
 
-def _alarm_list(branch: Branch) -> dict[str, Any]:
+def _alarm_list(branch: Branch, _safety: SafetyRuntime) -> dict[str, Any]:
     return {
         "alarms": [
             {
@@ -109,7 +122,7 @@ MODE = BranchSensorDescription(
     key="mode",
     translation_key="mode",
     device_class=SensorDeviceClass.ENUM,
-    options=[m.value for m in Mode] + [s.value for s in EvacuationState],
+    options=[m.value for m in Mode] + [s.value for s in EvacuationState] + [LOCKDOWN],
     value_fn=_mode,
     attributes_fn=_mode_attributes,
 )
@@ -117,7 +130,7 @@ MODE = BranchSensorDescription(
 UNACKNOWLEDGED_ALARMS = BranchSensorDescription(
     key="unacknowledged_alarms",
     translation_key="unacknowledged_alarms",
-    value_fn=lambda b: len(b.coordinator.unacknowledged_alarms),
+    value_fn=lambda b, _safety: len(b.coordinator.unacknowledged_alarms),
     attributes_fn=_alarm_list,
 )
 
@@ -149,7 +162,7 @@ async def async_setup_entry(
     safety = entry.runtime_data.safety
     for subentry_id, branch in entry.runtime_data.branches.items():
         entities: list[SensorEntity] = [
-            BranchSensor(branch, description)
+            BranchSensor(branch, safety, description)
             for description in (MODE, UNACKNOWLEDGED_ALARMS)
         ]
         entities.extend(HoursSensor(branch.hours, description) for description in HOURS)
@@ -201,32 +214,45 @@ class BranchSensor(HoursEntity, SensorEntity):
     """A sensor of the branch as a whole: available whatever the controller does.
 
     The mode is known before the entity is added (the opening hours are computed when they are
-    built, the stored evacuation state is read before the first poll), so a reload never shows a
-    mode the branch is not in.
+    built, the stored evacuation state is read before the first poll, running lockdowns are
+    loaded before the platforms), so a reload never shows a mode the branch is not in.
     """
 
     entity_description: BranchSensorDescription
 
-    def __init__(self, branch: Branch, description: BranchSensorDescription) -> None:
-        """Initialise from the branch's hours and its coordinator."""
+    def __init__(
+        self,
+        branch: Branch,
+        safety: SafetyRuntime,
+        description: BranchSensorDescription,
+    ) -> None:
+        """Initialise from the branch's hours, its coordinator and its service's lockdowns."""
         super().__init__(branch.hours, description)
         self.branch = branch
+        self.safety = safety
 
     async def async_added_to_hass(self) -> None:
-        """Follow the hours and the controller's state."""
+        """Follow the hours, the controller's state and the service's lockdowns."""
         await super().async_added_to_hass()
         self.async_on_remove(
             self.branch.coordinator.async_add_listener(self.async_write_ha_state)
+        )
+        self.async_on_remove(
+            async_dispatcher_connect(
+                self.hass,
+                signal_lockdown(self.safety.entry.entry_id),
+                self.async_write_ha_state,
+            )
         )
 
     @property
     def native_value(self) -> str | int | None:
         """Return the value."""
-        return self.entity_description.value_fn(self.branch)
+        return self.entity_description.value_fn(self.branch, self.safety)
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
         """Return the description's attributes, if any."""
         if self.entity_description.attributes_fn is None:
             return None
-        return self.entity_description.attributes_fn(self.branch)
+        return self.entity_description.attributes_fn(self.branch, self.safety)

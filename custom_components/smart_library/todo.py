@@ -2,9 +2,11 @@
 
 Each open incident of the branch is an item ("Panic alarm at Oadby Library, panic button counter
 (25 Nov 20:00)"), its description what happened, the actions taken and the timeline. Ticking an
-item completes the incident's review in the name of the user who ticked it; writing in its
-description adds to the actions taken; a new item records an incident ("Damage: window in the
-children's library" -> category damage). Completed incidents stay listed for a week.
+item completes the incident's review in the name of the user who ticked it (stored: it stays
+ticked after a reload); what is written below its description is the actions taken, and a line
+"Police reference: …" its police reference (the dashboard's incidents card asks for both before
+it ticks); a new item records an incident ("Damage: window in the children's library" ->
+category damage). Completed incidents stay listed for a week.
 
 Any user who may control the list may do this (Home Assistant refuses read-only users); the
 admin actions (`record_incident`, `complete_incident`) do the same from scripts. The list's
@@ -14,6 +16,7 @@ attributes hold the branch's incident counts per category over 30 days.
 from __future__ import annotations
 
 from datetime import timedelta
+import re
 from typing import Any
 
 from homeassistant.components.todo import (
@@ -171,7 +174,13 @@ class IncidentList(TodoListEntity):
         await self._async_refresh()
 
     async def async_update_todo_item(self, item: TodoItem) -> None:
-        """Complete an incident (ticked), or add to its actions taken (its description)."""
+        """Complete an incident (ticked), or add to its actions taken (its description).
+
+        Home Assistant hands the status as the action gave it (a plain string through
+        `todo.update_item` and the frontend's tick), so it is compared by value. What is written
+        after the description shown is the person's: a line "Police reference: …" is the
+        incident's police reference, the rest its actions taken.
+        """
         incident = self._incidents.get(item.uid or "")
         if incident is None:
             raise ServiceValidationError(
@@ -183,31 +192,58 @@ class IncidentList(TodoListEntity):
         shown = self._descriptions.get(incident.id, "")
         note = ""
         if item.description is not None and item.description != shown:
-            written = item.description
-            note = written.removeprefix(shown)
+            note = item.description.removeprefix(shown)
+        actions, police = read_note(note)
+        status = TodoItemStatus(item.status) if item.status else None
         if incident.status is Status.COMPLETE:
-            if item.status is TodoItemStatus.NEEDS_ACTION or note.strip():
+            if status == TodoItemStatus.NEEDS_ACTION or actions or police:
                 raise ServiceValidationError(
                     translation_domain=DOMAIN,
                     translation_key="incident_already_complete",
                     translation_placeholders={"incident": incident.id},
                 )
             return
-        if item.status is TodoItemStatus.COMPLETED:
+        if status == TodoItemStatus.COMPLETED:
             await self.runtime.log.async_complete(
                 incident.id,
                 by=by,
-                actions_taken=note.strip() or None,
+                actions_taken=actions or None,
+                police_reference=police,
                 context=self._context,
             )
-        elif note.strip():
-            await self.runtime.log.async_add_note(incident.id, note.strip())
+        elif actions or police:
+            if actions:
+                await self.runtime.log.async_add_note(incident.id, actions)
+            if police:
+                await self.runtime.log.async_set_police_reference(incident.id, police)
         await self._async_refresh()
 
     async def _async_refresh(self) -> None:
         """Show the change before the action returns (not only when the signal arrives)."""
         await self.async_update()
         self.async_write_ha_state()
+
+
+POLICE_LINE = re.compile(
+    r"^\s*police\s+ref(?:erence)?\s*[:#-]?\s*(.*?)\s*$", re.IGNORECASE
+)
+ACTIONS_LINE = re.compile(r"^\s*actions\s+taken\s*:\s*", re.IGNORECASE)
+
+
+def read_note(note: str) -> tuple[str, str | None]:
+    """Return what a person wrote below an item's description: actions taken, police reference.
+
+    "Police reference: 24/1234" (or "Police ref 24/1234") on a line of its own is the police
+    reference; an "Actions taken:" at the start of a line is dropped (the dashboard writes it).
+    """
+    actions: list[str] = []
+    police: str | None = None
+    for line in note.splitlines():
+        if (found := POLICE_LINE.match(line)) is not None:
+            police = found.group(1) or None
+            continue
+        actions.append(ACTIONS_LINE.sub("", line))
+    return "\n".join(actions).strip(), police
 
 
 def _describe(incident: Incident, zone: Any) -> str:

@@ -86,6 +86,8 @@ def mock_config_entry(building: SimulatedBuilding) -> MockConfigEntry:
     data = branch_data(building)
     return MockConfigEntry(
         domain=DOMAIN,
+        # Fixed: the service's own entities' unique ids hold it (stable entity snapshots).
+        entry_id="01JSHIRE0000000000000000SL",
         title="Shire Libraries",
         unique_id="shire_libraries",
         data={CONF_NAME: "Shire Libraries", CONF_BACKEND: BACKEND_LOCAL},

@@ -67,9 +67,17 @@ async def _ask(hass: HomeAssistant, pin: str) -> str:
 async def test_lockout_options(
     hass: HomeAssistant, init_integration: MockConfigEntry, building: SimulatedBuilding
 ) -> None:
-    """The service's options set the lock-out; the entry reloads and the store keeps members."""
+    """The service's options set the lock-out; the entry reloads and the store keeps members.
+
+    *Configure* is a menu: the staff alerts first, then card + PIN access; each saves alone.
+    """
     await _enroll(hass)
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["safety", "access"]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "access"}
+    )
     assert result["type"] is FlowResultType.FORM
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
@@ -82,7 +90,13 @@ async def test_lockout_options(
             "reader_throttle_minutes": 30,
         },
     )
-    assert result["step_id"] == "safety"  # then staff alerts and incidents
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "safety"}
+    )
+    assert result["step_id"] == "safety"
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
         {

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from http import HTTPStatus
 from typing import Any
 
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import ServiceValidationError, Unauthorized
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.setup import async_setup_component
 import probatio as vol
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.smart_library.building.events import ReaderThrottled
 from custom_components.smart_library.const import DOMAIN
@@ -339,3 +342,60 @@ def test_the_safety_forms_give_back_what_the_runtime_reads() -> None:
     }
     with pytest.raises(vol.Invalid):
         branch_form({"cameras": ["light.zone_1"]})
+
+
+async def test_from_set_up_a_warning_and_a_repair_that_chooses_the_phones(  # noqa: PLR0917
+    hass: HomeAssistant,
+    clock: Any,
+    building: SimulatedBuilding,
+    mock_config_entry: MockConfigEntry,
+    hass_client: ClientSessionGenerator,
+    hass_read_only_access_token: str,
+) -> None:
+    """Nobody would be alerted: said at set-up, before any alarm, until an admin fixes it.
+
+    The service's "Staff alerts" sensor is on and the repair issue is up as soon as the service
+    is set up. Its fix flow (administrators only) lists the companion-app phones; choosing none
+    is refused on the field; choosing one stores it without a reload, and both go. Removing that
+    phone's device later brings them back.
+    """
+    phone = await add_phone(hass, "duty")
+    await setup_branch(hass, mock_config_entry)
+    issue_id = f"no_on_call_phones_{mock_config_entry.entry_id}"
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+    assert issue is not None and issue.is_fixable
+    assert await incidents(hass) == []  # no alarm was needed to raise it
+    sensor = "binary_sensor.shire_libraries_staff_alerts"
+    assert hass.states.get(sensor).state == "on"
+    assert hass.states.get(sensor).attributes["on_call_phones"] == 0
+
+    assert await async_setup_component(hass, "repairs", {})
+    fix = {"handler": DOMAIN, "issue_id": issue_id}
+    readonly = await hass_client(hass_read_only_access_token)
+    response = await readonly.post("/api/repairs/issues/fix", json=fix)
+    assert response.status == HTTPStatus.UNAUTHORIZED
+
+    client = await hass_client()
+    flow = await (await client.post("/api/repairs/issues/fix", json=fix)).json()
+    assert flow["step_id"] == "phones"
+    assert flow["description_placeholders"] == {
+        "service": "Shire Libraries",
+        "phones": "1",
+    }
+    url = f"/api/repairs/issues/fix/{flow['flow_id']}"
+    flow = await (await client.post(url, json={"on_call_phones": []})).json()
+    assert flow["errors"] == {"on_call_phones": "on_call_none"}
+    runtime = mock_config_entry.runtime_data
+    flow = await (await client.post(url, json={"on_call_phones": [phone]})).json()
+    assert flow["type"] == "create_entry"
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert mock_config_entry.options[CONF_ON_CALL] == [phone]
+    assert mock_config_entry.runtime_data is runtime  # taken without a reload
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+    assert hass.states.get(sensor).state == "off"
+    assert hass.states.get(sensor).attributes["on_call_phones"] == 1
+
+    dr.async_get(hass).async_remove_device(phone)
+    await hass.async_block_till_done()
+    assert hass.states.get(sensor).state == "on"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None

@@ -558,7 +558,7 @@ async def test_staff_alerts_with_only_the_branch(
         "Panic button pressed",
     ]
     messages = " ".join(n.data["message"] for n in notes)
-    assert "Panic button (counter) pressed at Oadby Library" in messages
+    assert "Panic button at the counter pressed at Oadby Library" in messages
     assert "The entrance door was forced at Oadby Library" in messages
 
     building.set_fire_fault(True)

@@ -494,13 +494,19 @@ async def test_reconfigure_onto_another_branch_is_refused(
 async def test_edit_opening_hours(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
-    """A manager edits the weekly plan in a form; rule breaks are shown, nothing is lost."""
+    """A manager edits the weekly plan in a form; rule breaks are shown, nothing is lost.
+
+    The form says which branch it edits; each error sits on the field it is in, in words that
+    repeat nothing typed ("sunday, 23:00, 21:30" is never shown).
+    """
     entry = init_integration
     result = await entry.start_subentry_reconfigure_flow(hass, "branch_oadby")
+    assert result["description_placeholders"] == {"branch": "Oadby Library"}
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {"next_step_id": "hours"}
     )
     assert result["step_id"] == "hours"
+    assert result["description_placeholders"]["branch"] == "Oadby Library"
     form = {
         "monday_staffed": "09:00-13:00",
         "monday_smart": "13:00-22:00",
@@ -512,9 +518,40 @@ async def test_edit_opening_hours(
         result["flow_id"], form
     )
     assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {"base": "schedule_smart_ends_too_late"}
-    assert "22:00" in result["description_placeholders"]["detail"]
+    assert result["errors"] == {"monday_smart": "schedule_smart_ends_too_late"}
+    assert result["description_placeholders"] == {
+        "branch": "Oadby Library",
+        "latest": "21:30",
+    }
     assert entry.subentries["branch_oadby"].data[CONF_SCHEDULE] == Schedule().to_dict()
+
+    # Several wrong fields at once: each says so; a period that is not one names no value.
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        form
+        | {
+            "monday_smart": "13:00-21:00",
+            "tuesday_staffed": "9-5",
+            "wednesday_staffed": "10:00-09:00",
+            "thursday_staffed": "09:00-14:00",
+            "thursday_smart": "13:00-20:00",
+        },
+    )
+    assert result["errors"] == {
+        "tuesday_staffed": "schedule_invalid_time",
+        "wednesday_staffed": "schedule_start_after_end",
+        "thursday_staffed": "schedule_overlapping_periods",
+        "thursday_smart": "schedule_overlapping_periods",
+    }
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        form | {"thursday_staffed": "09:00-14:00", "thursday_smart": "13:00-20:00"},
+    )
+    assert result["errors"] == {
+        "monday_smart": "schedule_smart_ends_too_late",
+        "thursday_staffed": "schedule_overlapping_periods",
+        "thursday_smart": "schedule_overlapping_periods",
+    }
 
     form["monday_smart"] = "13:00-21:30"
     form["tuesday_smart"] = "08:00-21:30"
@@ -863,6 +900,10 @@ async def test_options_of_a_service_on_its_lms(
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["menu_options"] == ["safety", "access", "library_system"]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "access"}
+    )
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
         {
@@ -874,6 +915,12 @@ async def test_options_of_a_service_on_its_lms(
             "reader_throttle_minutes": 5,
         },
     )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "library_system"}
+    )
     assert result["step_id"] == "library_system"
     defaults = {
         key.schema: key.default()
@@ -884,7 +931,12 @@ async def test_options_of_a_service_on_its_lms(
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], POLICY | {"dialect": "custom", "birth_date_field": "XB"}
     )
-    assert result["step_id"] == "safety"
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "safety"}
+    )
     result = await hass.config_entries.options.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options["lockout_attempts"] == 4

@@ -401,3 +401,81 @@ async def test_forcing_staffed_keeps_the_people_counted_inside(
     await _refresh(hass)
     assert _state(hass, MODE) == Mode.STAFFED
     assert _state(hass, people) == "18"
+
+
+async def test_saving_hours_that_open_the_branch_now_runs_the_opening_without_a_reload(
+    hass: HomeAssistant,
+    clock: Any,
+    branch: str,
+    building: SimulatedBuilding,
+    tmp_path: Path,
+) -> None:
+    """The hours form makes the branch open now: the mode moves, the opening routine runs.
+
+    Saved at 17:00 on a closed Tuesday: a plan staffed from 16:00 is taken without a reload, so
+    the mode sensor goes closed -> staffed as at a planned change (never through unavailable),
+    the entrance is held released for free entry, the *Opening* blueprint's trigger fires
+    (lights and PCs on), and the timer follows the new plan (closed at 19:00). Saving it again
+    changes nothing; a second form that closes the branch now makes it closed.
+    """
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    target = Path(hass.config.path("blueprints/automation/smart_library"))
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "opening.yaml").write_text((BLUEPRINTS / "opening.yaml").read_text())
+    assert await async_setup_component(
+        hass,
+        "automation",
+        {
+            "automation": {
+                "use_blueprint": {
+                    "path": "smart_library/opening.yaml",
+                    "input": {"branch": branch},
+                }
+            }
+        },
+    )
+    await hass.async_block_till_done()
+    assert _state(hass, MODE) == Mode.CLOSED
+    assert building.get("light.zone_1") is False
+    runtime = entry.runtime_data
+    seen: list[str] = []
+
+    @callback
+    def record(event: Event[EventStateChangedData]) -> None:
+        new = event.data["new_state"]
+        seen.append(new.state if new else "removed")
+
+    async_track_state_change_event(hass, [MODE], record)
+
+    async def save_hours(tuesday_staffed: str) -> None:
+        result = await entry.start_subentry_reconfigure_flow(hass, "branch_oadby")
+        result = await hass.config_entries.subentries.async_configure(
+            result["flow_id"], {"next_step_id": "hours"}
+        )
+        result = await hass.config_entries.subentries.async_configure(
+            result["flow_id"],
+            {
+                "tuesday_staffed": tuesday_staffed,
+                "latest_smart_end": "21:30:00",
+                "clearance_minutes": 0,
+                "staffed_free_entry": ["entrance"],
+            },
+        )
+        assert result["reason"] == "reconfigure_successful"
+        await hass.async_block_till_done(wait_background_tasks=True)
+
+    await save_hours("16:00-19:00")
+    assert building.get("light.zone_1") is True  # the opening routine ran
+    assert building.get("pc.group_1") is True
+    assert seen == [Mode.STAFFED]
+    assert _state(hass, MODE) == Mode.STAFFED
+    assert hass.states.get(CLOSES).state == "2026-11-24T19:00:00+00:00"
+    assert building.get("door.entrance.hold") is True  # free entry in staffed hours
+    assert entry.runtime_data is runtime  # taken in place: no reload
+
+    await save_hours("16:00-19:00")  # the same plan again: nothing moves
+    assert seen == [Mode.STAFFED]
+    await save_hours("")  # closed all day: closed now
+    assert seen == [Mode.STAFFED, Mode.CLOSED]
+    assert building.get("door.entrance.hold") is False
+    assert entry.runtime_data is runtime

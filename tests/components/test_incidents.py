@@ -429,6 +429,119 @@ async def test_the_duty_manager_reviews_incidents_on_the_to_do_list(
         )
 
 
+async def test_a_tick_stays_ticked_and_the_review_keeps_what_was_written(
+    hass: HomeAssistant,
+    clock: Any,
+    building: SimulatedBuilding,
+    mock_config_entry: MockConfigEntry,
+    hass_read_only_user: MockUser,
+) -> None:
+    """Ticked as the frontend ticks (the status a plain string): still ticked after a reload.
+
+    The dashboard's card writes the actions taken and a police reference below the description
+    before it ticks: both are kept. Staff may complete a review from the list (the admin action
+    `complete_incident` stays for administrators: it can link a member's card); a read-only
+    user can do neither, and nothing changes when they try.
+    """
+    await setup_branch(hass, mock_config_entry)
+    await at(hass, clock, "2026-11-24 20:00:00")
+    building.force_door("entrance")
+    await asyncio.sleep(0.05)
+    await settle(hass)
+    (door, *_) = await incidents(hass)
+    lee = await hass.auth.async_create_user("Lee", group_ids=["system-users"])
+    as_lee = Context(user_id=lee.id)
+    with pytest.raises(Unauthorized):
+        await hass.services.async_call(
+            DOMAIN,
+            "complete_incident",
+            {"incident": door.id},
+            blocking=True,
+            context=as_lee,
+        )
+    with pytest.raises(Unauthorized):
+        await hass.services.async_call(
+            "todo",
+            "update_item",
+            {"item": door.id, "status": "completed"},
+            target={"entity_id": TODO},
+            blocking=True,
+            context=Context(user_id=hass_read_only_user.id),
+        )
+    assert (await runtime(hass).log.async_get(door.id)).is_open
+
+    items = await hass.services.async_call(
+        "todo",
+        "get_items",
+        {},
+        target={"entity_id": TODO},
+        blocking=True,
+        return_response=True,
+    )
+    shown = next(i for i in items[TODO]["items"] if i["uid"] == door.id)["description"]
+    await hass.services.async_call(
+        "todo",
+        "update_item",
+        {
+            "item": door.id,
+            "status": "completed",  # as the frontend and a YAML script send it
+            "description": shown
+            + "\n\nActions taken: CCTV checked, latch repaired\nPolice reference: 24/1234",
+        },
+        target={"entity_id": TODO},
+        blocking=True,
+        context=as_lee,
+    )
+    assert await hass.config_entries.async_reload(mock_config_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    items = await hass.services.async_call(
+        "todo",
+        "get_items",
+        {},
+        target={"entity_id": TODO},
+        blocking=True,
+        return_response=True,
+    )
+    item = next(i for i in items[TODO]["items"] if i["uid"] == door.id)
+    assert item["status"] == "completed"
+    assert "Police reference: 24/1234" in item["description"]
+    door = await runtime(hass).log.async_get(door.id)
+    assert (door.completed_by, door.actions_taken, door.police_reference) == (
+        "Lee",
+        "CCTV checked, latch repaired",
+        "24/1234",
+    )
+
+
+async def test_a_plain_tick_completes_the_review(
+    hass: HomeAssistant,
+    clock: Any,
+    building: SimulatedBuilding,
+    mock_config_entry: MockConfigEntry,
+    hass_admin_user: MockUser,
+) -> None:
+    """The to-do panel's bare tick (no words added) completes it too, and it stays completed."""
+    await setup_branch(hass, mock_config_entry)
+    await at(hass, clock, "2026-11-24 20:00:00")
+    building.force_door("entrance")
+    await asyncio.sleep(0.05)
+    await settle(hass)
+    (door,) = await incidents(hass)
+    await hass.services.async_call(
+        "todo",
+        "update_item",
+        {"item": door.id, "status": "completed"},
+        target={"entity_id": TODO},
+        blocking=True,
+        context=Context(user_id=hass_admin_user.id),
+    )
+    assert hass.states.get(TODO).state == "0"
+    assert await hass.config_entries.async_reload(mock_config_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert hass.states.get(TODO).state == "0"
+    assert not (await runtime(hass).log.async_get(door.id)).is_open
+
+
 # -- what the building reports ------------------------------------------------------------------
 
 

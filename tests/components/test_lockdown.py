@@ -394,3 +394,66 @@ async def test_staff_start_a_lockdown_only_an_administrator_ends_it(
         context=Context(user_id=hass_admin_user.id),
     )
     assert not lockdown_active(hass, "branch_oadby")
+
+
+MODE = "sensor.oadby_library_mode"
+OPEN = "binary_sensor.oadby_library_open_to_members"
+
+
+async def test_mode_and_open_to_members_say_locked_down(
+    hass: HomeAssistant,
+    clock: Any,
+    building: SimulatedBuilding,
+    mock_config_entry: MockConfigEntry,
+    hass_admin_user: MockUser,
+) -> None:
+    """While the doors refuse everyone, no screen says "Staffed" and "Open to members: On".
+
+    Staffed hours: the mode reads lockdown (the plan's mode kept in an attribute) and the branch
+    is not open to members, also after a reload; a fire alarm shows over the lockdown; once an
+    administrator ends it, the plan's mode and "open" are back.
+    """
+    branch = await setup_branch(hass, mock_config_entry, schedule=DAYS)
+    assert hass.states.get(MODE).state == "staffed"
+    assert hass.states.get(OPEN).state == "on"
+    assert "lockdown" in hass.states.get(MODE).attributes["options"]
+    await hass.services.async_call(
+        DOMAIN,
+        "lockdown",
+        {"branch": branch},
+        blocking=True,
+        context=await _staff(hass),
+    )
+    mode = hass.states.get(MODE)
+    assert mode.state == "lockdown"
+    assert mode.attributes["plan_mode"] == "staffed"
+    assert mode.attributes["lockdown_since"].startswith("2026-11-24T10:00")
+    assert hass.states.get(OPEN).state == "off"
+
+    assert await hass.config_entries.async_reload(mock_config_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert hass.states.get(MODE).state == "lockdown"
+    assert hass.states.get(OPEN).state == "off"
+
+    building.raise_fire_alarm()
+    for _ in range(4):
+        await asyncio.sleep(0.05)
+        await settle(hass)
+    assert hass.states.get(MODE).state == "evacuation"  # the fire wins
+    building.clear_fire_alarm()
+    for _ in range(4):
+        await asyncio.sleep(0.05)
+        await settle(hass)
+    admin = Context(user_id=hass_admin_user.id)
+    await hass.services.async_call(
+        DOMAIN, "reset_evacuation", {"branch": branch}, blocking=True, context=admin
+    )
+    assert (
+        hass.states.get(MODE).state == "lockdown"
+    )  # still locked down after the reset
+    await hass.services.async_call(
+        DOMAIN, "end_lockdown", {"branch": branch}, blocking=True, context=admin
+    )
+    mode = hass.states.get(MODE)
+    assert (mode.state, mode.attributes["lockdown_since"]) == ("staffed", None)
+    assert hass.states.get(OPEN).state == "on"

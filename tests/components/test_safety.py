@@ -31,7 +31,7 @@ from .faults import refuse_writes
 B = "oadby_library"
 FORCED = f"binary_sensor.{B}_entrance_door_forced"
 HELD_OPEN = f"binary_sensor.{B}_entrance_door_held_open"
-PANIC = f"binary_sensor.{B}_panic_button_counter"
+PANIC = f"binary_sensor.{B}_panic_button_at_the_counter"
 FAULT = f"binary_sensor.{B}_fire_panel_fault"
 LOST = f"binary_sensor.{B}_controller_lost"
 UNACKNOWLEDGED = f"sensor.{B}_unacknowledged_alarms"

@@ -362,6 +362,15 @@ class BranchCoordinator(DataUpdateCoordinator[Snapshot]):
         if await self._async_apply(outcome):
             await self.async_refresh()  # show what the commands did
 
+    async def async_set_free_entry(self, doors: list[str]) -> None:
+        """Hold released in staffed hours these doors, from now on (no reload)."""
+        self.rules.set_free_entry_doors(doors)
+        commands: list[HoldDoor] = []
+        if self.data is not None:  # (else the first poll applies them)
+            commands = self.rules.door_commands(self.data)
+        if [c for c in commands if await self._async_command(c)]:
+            await self.async_refresh()  # show what the commands did
+
     async def async_set_lockdown(self, on: bool) -> list[str]:
         """Start or end a lockdown: no door held released while it lasts, the mode's after.
 

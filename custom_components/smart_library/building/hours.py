@@ -84,15 +84,10 @@ class BranchHours:
         self._follow = follow
         self.subentry = subentry
         self._subentry_id = subentry.subentry_id
-        stored = store.branch(subentry.subentry_id)
-        base = Schedule.from_dict(subentry.data.get(CONF_SCHEDULE) or {})
-        self.schedule = Schedule.from_dict(
-            base.to_dict()
-            | {
-                "exceptions": stored.get("exceptions", []),
-                "events": stored.get("events", []),
-            }
+        self.schedule = self._with_stored(
+            Schedule.from_dict(subentry.data.get(CONF_SCHEDULE) or {})
         )
+        stored = store.branch(subentry.subentry_id)
         self.override: str = stored.get("override", OVERRIDE_AUTOMATIC)
         self._override_until: datetime | None = dt_util.parse_datetime(
             stored.get("override_until") or ""
@@ -104,6 +99,17 @@ class BranchHours:
         self._unsub_timer: CALLBACK_TYPE | None = None
         self._recompute()
         self._followed: Mode | None = None
+
+    def _with_stored(self, plan: Schedule) -> Schedule:
+        """Return a weekly plan with the branch's stored exceptions and events."""
+        stored = self._store.branch(self._subentry_id)
+        return Schedule.from_dict(
+            plan.to_dict()
+            | {
+                "exceptions": stored.get("exceptions", []),
+                "events": stored.get("events", []),
+            }
+        )
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -188,6 +194,17 @@ class BranchHours:
             )
 
     # -- changes ---------------------------------------------------------------------------------
+
+    @callback
+    def async_set_plan(self, plan: Schedule) -> None:
+        """Take a new weekly plan (the branch's opening-hours form) without a reload.
+
+        The mode moves now if the plan says so: the mode sensor changes as it would at a
+        scheduled change (an automation's opening or closing trigger fires), the doors follow,
+        and the timer is set for the new plan's next change.
+        """
+        self.schedule = self._with_stored(plan)
+        self._async_changed()
 
     async def async_set_schedule(self, schedule: Schedule) -> None:
         """Store a changed schedule's exceptions and events, then follow it."""

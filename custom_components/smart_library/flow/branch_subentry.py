@@ -25,7 +25,6 @@ from ..engine.building.schedule import (
     WEEKDAYS,
     Mode,
     Schedule,
-    ScheduleError,
     example_schedule,
     format_periods,
     format_time,
@@ -83,7 +82,9 @@ class BranchSubentryFlow(ConfigSubentryFlow):
     ) -> SubentryFlowResult:
         """Choose what to change: the controller connection, the opening hours or safety."""
         return self.async_show_menu(
-            step_id="reconfigure", menu_options=["connection", "hours", "safety"]
+            step_id="reconfigure",
+            menu_options=["connection", "hours", "safety"],
+            description_placeholders={"branch": self._get_reconfigure_subentry().title},
         )
 
     async def async_step_connection(
@@ -103,15 +104,12 @@ class BranchSubentryFlow(ConfigSubentryFlow):
         subentry = self._get_reconfigure_subentry()
         current = Schedule.from_dict(subentry.data.get(CONF_SCHEDULE) or {})
         errors: dict[str, str] = {}
-        placeholders = {"detail": ""}
         doors = [d.id for d in POINT_MAPS[subentry.data[CONF_POINT_MAP]].doors]
         if user_input is not None:
-            try:
-                schedule = schedule_from_form(user_input)
-            except ScheduleError as err:
-                errors["base"] = f"schedule_{err.code}"
-                placeholders["detail"] = ", ".join(err.placeholders.values())
-            else:
+            schedule, errors = schedule_from_form(user_input)
+            if schedule is not None:
+                # Taken without a reload (the service's update listener): the mode moves now
+                # if the new plan says so, so the opening or closing routine runs.
                 data = dict(subentry.data) | {
                     CONF_SCHEDULE: schedule.to_dict(),
                     CONF_STAFFED_FREE_ENTRY: list(
@@ -138,13 +136,17 @@ class BranchSubentryFlow(ConfigSubentryFlow):
             latest_smart_end=shown[CONF_LATEST_SMART_END],
             clearance=shown[CONF_CLEARANCE],
         )
+        latest = shown[CONF_LATEST_SMART_END]
         return self.async_show_form(
             step_id="hours",
             data_schema=self.add_suggested_values_to_schema(
                 schema, suggested(shown, HOURS_SUGGESTED)
             ),
             errors=errors,
-            description_placeholders=placeholders,
+            description_placeholders={
+                "branch": subentry.title,
+                "latest": str(latest)[:5],
+            },
         )
 
     async def async_step_safety(
@@ -200,7 +202,14 @@ class BranchSubentryFlow(ConfigSubentryFlow):
                 self._pending = list(POINT_MAPS[data[CONF_POINT_MAP]].modules[1:])
                 return await self.async_step_module()
         return self.async_show_form(
-            step_id=step_id, data_schema=branch_schema(defaults), errors=errors
+            step_id=step_id,
+            data_schema=branch_schema(defaults),
+            errors=errors,
+            description_placeholders=(
+                {"branch": self._get_reconfigure_subentry().title}
+                if ignore is not None
+                else None
+            ),
         )
 
     async def async_step_module(

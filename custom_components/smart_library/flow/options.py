@@ -1,4 +1,8 @@
-"""The library service's options flow: card + PIN access, the LMS's answers, safety."""
+"""The library service's options flow: staff alerts, card + PIN access, the LMS's answers.
+
+*Configure* opens a menu, so the on-call phones are one choice away rather than behind the
+lock-out settings: each choice is a form saved on its own.
+"""
 
 from __future__ import annotations
 
@@ -13,29 +17,35 @@ from .validation import policy_options, sip2_errors
 
 
 class ServiceOptionsFlow(OptionsFlow):
-    """Settings of the library service, in steps saved together at the end.
+    """Settings of the library service, each group saved on its own.
 
-    Card + PIN access (lock-out after wrong PINs, room grace, reader throttling); for a service
-    on its library system (SIP2), how the LMS's answers are read; then staff alerts and incidents
-    (on-call and escalation phones, escalation minutes, incident retention, PA languages).
-    Saving reloads the service (its update listener), so the doors use the new settings.
+    Staff alerts and incidents (on-call and escalation phones, escalation minutes, incident
+    retention, PA languages: taken at once, without a reload); card + PIN access (lock-out after
+    wrong PINs, room grace, reader throttling); for a service on its library system (SIP2), how
+    the LMS's answers are read. Saving anything but the staff alerts reloads the service (its
+    update listener), so the doors use the new settings.
     """
-
-    _options: dict[str, Any]
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Card + PIN access; then the LMS's settings (a service on its LMS), then safety."""
+        """Choose what to change; the staff alerts first."""
+        options = ["safety", "access"]
+        if is_sip2(self.config_entry):
+            options.append("library_system")
+        return self.async_show_menu(step_id="init", menu_options=options)
+
+    def _save(self, part: dict[str, Any]) -> ConfigFlowResult:
+        return self.async_create_entry(data=dict(self.config_entry.options) | part)
+
+    async def async_step_access(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Card + PIN access: the lock-out, room grace and reader throttling."""
         if user_input is not None:
-            self._options = dict(self.config_entry.options) | {
-                key: int(value) for key, value in user_input.items()
-            }
-            if is_sip2(self.config_entry):
-                return await self.async_step_library_system()
-            return await self.async_step_safety()
+            return self._save({key: int(value) for key, value in user_input.items()})
         return self.async_show_form(
-            step_id="init", data_schema=access_schema(self.config_entry.options)
+            step_id="access", data_schema=access_schema(self.config_entry.options)
         )
 
     async def async_step_library_system(
@@ -51,8 +61,7 @@ class ServiceOptionsFlow(OptionsFlow):
         if user_input is not None:
             options, error = policy_options(user_input)
             if error is None:
-                self._options |= options
-                return await self.async_step_safety()
+                return self._save(options)
             errors, defaults = sip2_errors(error), defaults | options
         return self.async_show_form(
             step_id="library_system",
@@ -66,11 +75,10 @@ class ServiceOptionsFlow(OptionsFlow):
     async def async_step_safety(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Staff alerts and incidents; save every step's settings."""
+        """Staff alerts and incidents: the on-call phones first."""
         if user_input is not None:
-            return self.async_create_entry(
-                data=self._options | service_safety_options(user_input)
-            )
+            return self._save(service_safety_options(user_input))
         return self.async_show_form(
-            step_id="safety", data_schema=service_safety_schema(self._options)
+            step_id="safety",
+            data_schema=service_safety_schema(self.config_entry.options),
         )

@@ -92,6 +92,16 @@ def service_safety_schema(options: Mapping[str, Any]) -> probatio.Schema:
     )
 
 
+def on_call_schema() -> probatio.Schema:
+    """Return the phones alone (the "Nobody gets the staff alerts" repair's fix flow)."""
+    return probatio.Schema(
+        {
+            probatio.Optional(CONF_ON_CALL): _phones(),
+            probatio.Optional(CONF_ESCALATION_PHONES): _phones(),
+        }
+    )
+
+
 def service_safety_options(user_input: Mapping[str, Any]) -> dict[str, Any]:
     """Return the options to store from the service's safety form (numbers as integers)."""
     return {

@@ -8,6 +8,7 @@ hours' text. Each check returns an error key of the forms (translated in en.json
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import time
 from ipaddress import ip_address
 import re
 from typing import Any
@@ -52,7 +53,9 @@ from ..engine.building.pointmap import POINT_MAPS
 from ..engine.building.schedule import (
     WEEKDAYS,
     Mode,
+    Period,
     Schedule,
+    ScheduleError,
     parse_periods,
     parse_time,
 )
@@ -169,21 +172,62 @@ async def async_validate_branch(
     return await probe(data, POINT_MAPS[data[CONF_POINT_MAP]].modules[0])
 
 
-def schedule_from_form(user_input: Mapping[str, Any]) -> Schedule:
-    """Return the weekly plan of the hours form; raise ScheduleError on a bad period or time.
+def schedule_from_form(
+    user_input: Mapping[str, Any],
+) -> tuple[Schedule | None, dict[str, str]]:
+    """Return the weekly plan of the hours form, or the errors found, each on its own field.
 
-    A day whose fields are empty or left out is closed.
+    A day whose fields are empty or left out is closed. An error names the field it is in (a
+    day's staffed or smart hours, the latest smart end, the clearance), so the form shows it
+    beside that field; its sentence takes the form's placeholders ({latest}), never the text
+    typed.
     """
-    week = [
-        parse_periods(user_input.get(f"{day}_staffed", ""), Mode.STAFFED)
-        + parse_periods(user_input.get(f"{day}_smart", ""), Mode.SMART)
-        for day in WEEKDAYS
-    ]
-    return Schedule(
-        week=tuple(tuple(day) for day in week),
-        latest_smart_end=parse_time(user_input[CONF_LATEST_SMART_END]),
-        clearance_minutes=int(user_input[CONF_CLEARANCE]),
-    )
+    errors: dict[str, str] = {}
+    fields: dict[str, list[Period]] = {}
+    for day in WEEKDAYS:
+        for mode in (Mode.STAFFED, Mode.SMART):
+            key = f"{day}_{mode.value}"
+            try:
+                fields[key] = parse_periods(str(user_input.get(key) or ""), mode)
+            except ScheduleError as err:
+                errors[key] = f"schedule_{err.code}"
+    latest: time | None = None
+    try:
+        latest = parse_time(user_input[CONF_LATEST_SMART_END])
+    except ScheduleError as err:
+        errors[CONF_LATEST_SMART_END] = f"schedule_{err.code}"
+    clearance = int(user_input[CONF_CLEARANCE])
+    if not 0 <= clearance <= 120:
+        errors[CONF_CLEARANCE] = "schedule_invalid_clearance"
+    for day in WEEKDAYS:
+        periods = [
+            (f"{day}_{p.mode.value}", p)
+            for mode in (Mode.STAFFED, Mode.SMART)
+            for p in fields.get(f"{day}_{mode.value}", [])
+        ]
+        for key, period in periods:
+            if period.start >= period.end:
+                errors.setdefault(key, "schedule_start_after_end")
+            elif period.mode is Mode.SMART and latest and period.end > latest:
+                errors.setdefault(key, "schedule_smart_ends_too_late")
+        ordered = sorted(periods, key=lambda kp: kp[1].start)
+        for (first, before), (second, after) in zip(ordered, ordered[1:], strict=False):
+            if after.start < before.end:
+                errors.setdefault(first, "schedule_overlapping_periods")
+                errors.setdefault(second, "schedule_overlapping_periods")
+    if errors or latest is None:
+        return None, errors
+    try:
+        return Schedule(
+            week=tuple(
+                tuple(fields[f"{day}_staffed"] + fields[f"{day}_smart"])
+                for day in WEEKDAYS
+            ),
+            latest_smart_end=latest,
+            clearance_minutes=clearance,
+        ), {}
+    except ScheduleError as err:  # a rule the checks above do not know yet
+        return None, {"base": f"schedule_{err.code}"}
 
 
 # -- the library's system (SIP2) as the membership backend ---------------------------------------

@@ -29,6 +29,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, Context, Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util, slugify
@@ -91,11 +92,24 @@ def is_phone(hass: HomeAssistant, device_id: str) -> bool:
     return notify_target(hass, device_id) is not None
 
 
+def reachable_phones(hass: HomeAssistant, devices: Iterable[str]) -> list[str]:
+    """Return the devices among `devices` that are companion-app phones now (in order)."""
+    return [d for d in dict.fromkeys(devices) if is_phone(hass, d)]
+
+
+def signal_phones(entry_id: str) -> str:
+    """Return the dispatcher signal telling a service's entities its phones changed."""
+    return f"{DOMAIN}_{entry_id}_phones"
+
+
 @callback
 def async_sync_no_phone_issue(
     hass: HomeAssistant, entry: ConfigEntry, phones: bool
 ) -> None:
-    """Raise the repair issue asking for on-call phones, or delete it once they are set."""
+    """Raise the repair issue asking for on-call phones, or delete it once they are set.
+
+    Fixable: its fix flow (repairs.py) lets an administrator choose the phones.
+    """
     issue_id = f"{ISSUE_NO_ON_CALL}_{entry.entry_id}"
     if phones:
         ir.async_delete_issue(hass, DOMAIN, issue_id)
@@ -104,10 +118,12 @@ def async_sync_no_phone_issue(
         hass,
         DOMAIN,
         issue_id,
-        is_fixable=False,
+        is_fixable=True,
+        is_persistent=False,
         severity=ir.IssueSeverity.ERROR,
         translation_key=ISSUE_NO_ON_CALL,
         translation_placeholders={"service": entry.title},
+        data={"entry_id": entry.entry_id},
     )
 
 
@@ -183,6 +199,32 @@ class StaffAlerts:
             self._timers.pop(alert_id)()
             if (alert := self.alerts.get(alert_id)) is not None:
                 self._schedule_escalation(alert)
+        self.async_check_phones()
+
+    # -- whether anybody would be told ------------------------------------------------------------
+
+    @property
+    def phones(self) -> list[str]:
+        """Return the on-call phones an alert would reach now (companion-app devices)."""
+        return reachable_phones(self.hass, self.runtime.settings.on_call)
+
+    @callback
+    def async_check_phones(self) -> None:
+        """Say whether an alert would reach a phone: the repair issue, the service's entity.
+
+        Called from set-up onwards (not only at the first alarm), when the settings change and
+        when a device is removed or changed: nobody finds out at the first panic press.
+        """
+        async_sync_no_phone_issue(self.hass, self.runtime.entry, bool(self.phones))
+        async_dispatcher_send(self.hass, signal_phones(self.runtime.entry.entry_id))
+
+    @callback
+    def async_on_device_changed(
+        self, event: Event[dr.EventDeviceRegistryUpdatedData]
+    ) -> None:
+        """Check the phones again when an on-call device is removed or changed."""
+        if event.data["device_id"] in self.runtime.settings.on_call:
+            self.async_check_phones()
 
     # -- sending ------------------------------------------------------------------------------
 
@@ -228,15 +270,21 @@ class StaffAlerts:
             alarm_kind=alarm_kind,
             answers=answers,
         )
-        async_sync_no_phone_issue(self.hass, self.runtime.entry, bool(settings.on_call))
-        if not settings.on_call:
+        self.async_check_phones()
+        if not self.phones:
+            why = (
+                "the on-call phones are no longer companion-app devices"
+                if settings.on_call
+                else "no on-call phone is set"
+            )
             LOGGER.warning(
-                "%s at %s: no on-call phone is set, nobody was alerted",
+                "%s at %s: %s, nobody was alerted",
                 incident.title,
                 branch.subentry.title,
+                why,
             )
             await self.log.async_note(
-                incident.id, "No on-call phone is set: nobody was alerted", SYSTEM
+                incident.id, f"{why.capitalize()}: nobody was alerted", SYSTEM
             )
             return None
         self.alerts[alert.id] = alert

@@ -1,17 +1,16 @@
 """Incident counts as sensors: per branch, per category over the last 30 days, and open ones.
 
-Structured reporting of incidents (seed 003) in a form Home Assistant keeps history and
-statistics of. The sensor platform adds them (see `incident_sensors`); they follow the
+Structured reporting of incidents (seed 003) in a form Home Assistant keeps the history of. A
+count has no unit ("1", not "1 incidents": Home Assistant cannot make a unit plural; the name
+says what is counted) and no state class: a sliding 30-day count summed into long-term
+statistics would mean nothing, and it leaves "people inside" the branch's one measurement (the
+blueprints find it so). The sensor platform adds them (see `incident_sensors`); they follow the
 service's incident log through its dispatcher signal and read the counts in the executor.
 """
 
 from __future__ import annotations
 
-from homeassistant.components.sensor import (
-    SensorEntity,
-    SensorEntityDescription,
-    SensorStateClass,
-)
+from homeassistant.components.sensor import SensorEntity, SensorEntityDescription
 from homeassistant.core import callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.util import dt as dt_util
@@ -32,8 +31,6 @@ def _descriptions() -> list[SensorEntityDescription]:
             key=f"incidents_{category.value}",
             translation_key="incidents_category",
             translation_placeholders={"category": rules.TITLES[category]},
-            state_class=SensorStateClass.MEASUREMENT,
-            native_unit_of_measurement="incidents",
             entity_registry_enabled_default=category
             not in (Category.LOCKDOWN, Category.OTHER),
         )
@@ -43,8 +40,6 @@ def _descriptions() -> list[SensorEntityDescription]:
         SensorEntityDescription(
             key="incidents_open",
             translation_key="incidents_open",
-            state_class=SensorStateClass.MEASUREMENT,
-            native_unit_of_measurement="incidents",
         )
     )
     return found

@@ -400,6 +400,18 @@ class IncidentLog:
         self.runtime.changed()
         return incident
 
+    async def async_set_police_reference(
+        self, incident_id: str, reference: str
+    ) -> Incident:
+        """Keep the crime or incident number the police gave."""
+        incident = await self.async_run(
+            lambda: self.store.change(
+                incident_id, lambda i: rules.with_police_reference(i, reference)
+            )
+        )
+        self.runtime.changed()
+        return incident
+
     # -- reading -----------------------------------------------------------------------------
 
     async def async_get(self, incident_id: str) -> Incident:

@@ -36,7 +36,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import CALLBACK_TYPE, Context, Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.event import async_track_time_change
 from homeassistant.util import dt as dt_util
 
@@ -106,10 +106,15 @@ class SafetyRuntime(SafetyBase):
                 "mobile_app_notification_action", self.alerts.async_on_action
             ),
             self.hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, self._on_stop),
+            self.hass.bus.async_listen(
+                dr.EVENT_DEVICE_REGISTRY_UPDATED, self.alerts.async_on_device_changed
+            ),
             async_track_time_change(self.hass, self._async_daily, **DAILY_AT),
         ]
         await self.log.async_open()
         await self.alerts.async_load()
+        # From set-up on, not only at the first alarm: would an alert reach anybody?
+        self.alerts.async_check_phones()
         await self.lockdowns.async_load()
         self.entry.async_create_background_task(
             self.hass, self._async_daily(None), f"{DOMAIN} safety daily jobs"

@@ -222,6 +222,11 @@ class BuildingRules:
             self._pending = set(self._hold_doors)
         return Outcome()
 
+    def set_free_entry_doors(self, doors: Iterable[str]) -> None:
+        """Take new free-entry doors (the opening-hours form): the door holds are due again."""
+        self.free_entry_doors = frozenset(doors)
+        self._pending = set(self._hold_doors)
+
     def set_lockdown(self, on: bool) -> None:
         """Start or end a lockdown: the door holds are due again (none while it lasts)."""
         self.lockdown = on

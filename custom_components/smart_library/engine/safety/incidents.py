@@ -336,6 +336,14 @@ def add_note(incident: Incident, text: str) -> Incident:
     return replace(incident, actions_taken=check_text(actions, "actions_taken"))
 
 
+def with_police_reference(incident: Incident, reference: str) -> Incident:
+    """Return the incident with its police reference (also after completion)."""
+    return replace(
+        incident,
+        police_reference=check_text(reference, "police_reference", MAX_SHORT),
+    )
+
+
 def is_repeat(
     incident: Incident, category: Category, location: str, at: datetime
 ) -> bool:
