@@ -53,7 +53,13 @@ from .const import (
 from .engine.building.pointmap import POINT_MAPS
 from .engine.building.schedule import example_schedule
 from .flow.branch_subentry import BranchSubentryFlow
-from .flow.discovery import async_known_controller, parse_advertisement
+from .flow.discovery import (
+    async_abort_offers_for,
+    async_known_controller,
+    configured_branch,
+    offer_placeholders,
+    parse_advertisement,
+)
 from .flow.options import ServiceOptionsFlow
 from .flow.schemas import (
     CONF_SERVICE,
@@ -330,16 +336,19 @@ class SmartLibraryConfigFlow(ConfigFlow, domain=DOMAIN):
                 host,
             )
             return self.async_abort(reason="unknown_point_map")
-        self.context["title_placeholders"] = {
-            "name": self._discovered[CONF_NAME],
-            "host": host,
-        }
+        self.context["title_placeholders"] = offer_placeholders(advert)
         return await self.async_step_zeroconf_confirm()
 
     async def async_step_zeroconf_confirm(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Offer the discovered controller as a branch of a library service."""
+        """Offer the discovered controller as a branch of a library service.
+
+        A controller set up meanwhile (by hand, or through another offer) is refused before any
+        question is asked.
+        """
+        if configured_branch(self.hass, self._discovered) is not None:
+            return self.async_abort(reason="already_configured")
         # Services only: a controller an administrator chose to ignore is an entry too.
         entries = self.hass.config_entries.async_entries(DOMAIN, include_ignore=False)
         errors: dict[str, str] = {}
@@ -353,6 +362,8 @@ class SmartLibraryConfigFlow(ConfigFlow, domain=DOMAIN):
             else:
                 data[CONF_SCHEDULE] = example_schedule().to_dict()
                 title = data.pop(CONF_NAME)
+                # Other offers of this controller or address go (this one ends by itself).
+                async_abort_offers_for(self.hass, data, keep=self.flow_id)
                 branch = {
                     "data": data,
                     "subentry_type": SUBENTRY_BRANCH,
@@ -397,9 +408,6 @@ class SmartLibraryConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(
             step_id="zeroconf_confirm",
             data_schema=zeroconf_confirm_schema(self._discovered[CONF_NAME], entries),
-            description_placeholders={
-                "name": self._discovered[CONF_NAME],
-                "host": f"{self._discovered[CONF_HOST]}:{self._discovered[CONF_PORT]}",
-            },
+            description_placeholders=offer_placeholders(self._discovered),
             errors=errors,
         )

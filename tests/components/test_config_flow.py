@@ -16,7 +16,7 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, UnknownFlow
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.selector import TextSelector
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
@@ -298,6 +298,7 @@ async def test_zeroconf_with_no_service_creates_both(
     assert result["step_id"] == "zeroconf_confirm"
     assert result["description_placeholders"] == {
         "name": "Oadby Library",
+        "controller": "SL-0001",
         "host": f"127.0.0.1:{building.port}",
     }
     result = await hass.config_entries.flow.async_configure(
@@ -947,3 +948,53 @@ async def test_options_of_a_service_on_its_lms(
     )
     await hass.async_block_till_done()
     assert entry.runtime_data.access.system.gateway.policy.dialect.birth_date == "XB"
+
+
+async def test_a_configured_controller_is_not_offered_again(
+    hass: HomeAssistant, building: SimulatedBuilding
+) -> None:
+    """One row per controller, none for a configured one, and no question before refusing.
+
+    The row under *Discovered* names the controller's id and host:port. An offer still waiting
+    goes once a branch is added by hand at that address; an advertisement of the configured
+    address under another id is not offered; an offer confirmed after the controller was set
+    up is refused before it asks for a name or a service.
+    """
+    entry = await _service(hass)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=_discovery(building)
+    )
+    (offer,) = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert offer["context"]["title_placeholders"] == {
+        "name": "Oadby Library",
+        "controller": "SL-0001",
+        "host": f"127.0.0.1:{building.port}",
+    }
+    waiting = result["flow_id"]
+
+    # The same controller added by hand (the branch form): its offer goes.
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_BRANCH), context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], _form(building)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert hass.config_entries.flow.async_progress_by_handler(DOMAIN) == []
+    with pytest.raises(UnknownFlow):
+        await hass.config_entries.flow.async_configure(
+            waiting, {CONF_NAME: "Oadby again", "service": entry.entry_id}
+        )
+
+    # Heard again, and heard under another id at the same address: not offered.
+    for props in ({}, {"id": "SL-0002", "branch": "Demo Branch"}):
+        result = await hass.config_entries.flow.async_init(
+            DOMAIN,
+            context={"source": SOURCE_ZEROCONF},
+            data=_discovery(building, **props),
+        )
+        assert result["type"] is FlowResultType.ABORT
+        assert result["reason"] == "already_configured"
+    assert hass.config_entries.flow.async_progress_by_handler(DOMAIN) == []
+    assert len(entry.subentries) == 1

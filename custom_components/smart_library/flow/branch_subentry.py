@@ -29,6 +29,7 @@ from ..engine.building.schedule import (
     format_periods,
     format_time,
 )
+from .discovery import async_abort_offers_for
 from .moved import async_delete_moved_issue
 from .safety_options import BRANCH_KEYS, branch_safety_data, branch_safety_schema
 from .schemas import (
@@ -251,6 +252,8 @@ class BranchSubentryFlow(ConfigSubentryFlow):
         data = dict(self._data)
         title = data.pop(CONF_NAME)
         data.setdefault(CONF_SCHEDULE, example_schedule().to_dict())
+        # An offer of this controller still waiting under *Discovered* goes.
+        async_abort_offers_for(self.hass, data)
         if self.source == SOURCE_RECONFIGURE:
             # Pointed by hand: any pending "controller at a new address" question is answered.
             async_delete_moved_issue(

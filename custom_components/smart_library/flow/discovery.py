@@ -3,6 +3,10 @@
 An advertisement is a claim anyone on the network can make: read strictly
 (`parse_advertisement`), it may offer a new branch, which an administrator confirms, but never
 changes a configured one by itself (`async_known_controller`).
+
+A configured controller is never offered again: neither one whose id a branch knows, nor one at
+the address of a configured branch (whatever id it now gives), and an offer still waiting under
+*Discovered* goes as soon as a branch is set up at its address (`async_abort_offers_for`).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from collections.abc import Mapping
 import re
 from typing import Any
 
+from homeassistant.config_entries import SOURCE_ZEROCONF
 from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
@@ -66,6 +71,65 @@ def parse_advertisement(discovery_info: ZeroconfServiceInfo) -> dict[str, Any]:
     }
 
 
+SERVICE_TYPE = "_smart-library._tcp.local."
+
+
+def offer_placeholders(advert: Mapping[str, Any]) -> dict[str, str]:
+    """Return what a row under *Discovered* shows: the name, the controller id, host:port."""
+    return {
+        "name": str(advert[CONF_NAME]),
+        "controller": str(advert[CONF_CONTROLLER_ID]),
+        "host": f"{advert[CONF_HOST]}:{advert[CONF_PORT]}",
+    }
+
+
+def configured_branch(hass: HomeAssistant, advert: Mapping[str, Any]) -> str | None:
+    """Return the name of the branch set up with this controller or at its address, if any."""
+    address_id = branch_unique_id(advert)
+    for entry in hass.config_entries.async_entries(DOMAIN, include_ignore=False):
+        for subentry in entry.subentries.values():
+            if (
+                subentry.data.get(CONF_CONTROLLER_ID) == advert[CONF_CONTROLLER_ID]
+                or subentry.unique_id == address_id
+            ):
+                return subentry.title
+    return None
+
+
+@callback
+def async_abort_offers_for(
+    hass: HomeAssistant, branch: Mapping[str, Any], keep: str | None = None
+) -> None:
+    """Take away the offers under *Discovered* of a controller being set up as a branch.
+
+    An offer goes when it advertises the branch's address, or the controller id the branch
+    holds; `keep` is the flow setting the branch up (it ends by itself).
+    """
+    address_id = branch_unique_id(branch)
+    controller_id = branch.get(CONF_CONTROLLER_ID)
+
+    def same(info: Any) -> bool:
+        if not isinstance(info, ZeroconfServiceInfo) or info.type != SERVICE_TYPE:
+            return False
+        try:
+            advert = parse_advertisement(info)
+        except ValueError, TypeError:
+            return False
+        return branch_unique_id(advert) == address_id or (
+            controller_id is not None and advert[CONF_CONTROLLER_ID] == controller_id
+        )
+
+    for flow in hass.config_entries.flow.async_progress_by_init_data_type(
+        ZeroconfServiceInfo, same, include_uninitialized=True
+    ):
+        if (
+            flow["handler"] == DOMAIN
+            and flow["context"].get("source") == SOURCE_ZEROCONF
+            and flow["flow_id"] != keep
+        ):
+            hass.config_entries.flow.async_abort(flow["flow_id"])
+
+
 @callback
 def async_known_controller(hass: HomeAssistant, advert: Mapping[str, Any]) -> bool:
     """Return True when the advertised controller is a configured branch's, after handling it.
@@ -101,4 +165,6 @@ def async_known_controller(hass: HomeAssistant, advert: Mapping[str, Any]) -> bo
                     data=dict(subentry.data) | {CONF_CONTROLLER_ID: controller_id},
                 )
                 return True
-    return False
+    # At a configured branch's address under another id (its controller replaced, or a
+    # second advertisement): configured all the same. Its id is not learnt from a claim.
+    return configured_branch(hass, advert) is not None
