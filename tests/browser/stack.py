@@ -7,8 +7,9 @@ scripts/sim drives scripts/develop's) and Home Assistant (`python -m homeassista
 in its storage, no `http:` YAML) with the frontend, the recorder and the Smart Library dashboard
 (dashboards/facilities.yaml, the strategy) as a YAML dashboard; onboards it, adds two library
 services through the real config flows — Shire Libraries with two branches, Dale Libraries with
-one — waits for their entities, writes DIR/stack.json (the URL, the login, each branch's
-simulator control port) and keeps everything running until the file DIR/stop appears (or
+one — waits for their entities, adds a member of staff who is not an administrator and a
+reader key for Oadby's entrance, writes DIR/stack.json (the URL, both logins, the reader key,
+each branch's simulator control port) and keeps everything running until the file DIR/stop appears (or
 SIGTERM); then stops Home Assistant through its API, and the simulators.
 """
 
@@ -194,10 +195,83 @@ async def add_county(
     return entries
 
 
+async def wait_loaded(
+    session: aiohttp.ClientSession, auth: dict[str, str], seconds: float = 60
+) -> None:
+    """Wait until every library service is loaded (none still setting up or reloading)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        async with session.get(
+            "/api/config/config_entries/entry?domain=smart_library", headers=auth
+        ) as resp:
+            states = {e["title"]: e["state"] for e in await resp.json()}
+        if states and all(state == "loaded" for state in states.values()):
+            return
+        if time.monotonic() > deadline:
+            raise SystemExit(f"Library services not loaded: {states}")
+        await asyncio.sleep(0.5)
+
+
+async def smart_all_day(
+    session: aiohttp.ClientSession,
+    auth: dict[str, str],
+    entry_id: str,
+    branch: str,
+) -> None:
+    """Give a branch smart (self-access) hours all day, through its opening-hours form.
+
+    The walk then finds it open to members at any hour it runs (a member arriving is granted,
+    a lockdown shows over "Smart (self-access)"). Taken without a reload, as a manager's change.
+    """
+    # The branch's sub-entry id is its device's identifier.
+    lock = f"lock.{branch.lower().replace(' ', '_')}_entrance_door"
+    async with session.post(
+        "/api/template",
+        json={
+            "template": f"{{{{ (device_attr(device_id('{lock}'), 'identifiers')"
+            " | list)[0][1] }}"
+        },
+        headers=auth,
+    ) as resp:
+        subentry = await resp.text()
+    flow = await _call(
+        session,
+        auth,
+        "/api/config/config_entries/subentries/flow",
+        {"handler": [entry_id, "branch"], "subentry_id": subentry},
+    )
+    url = f"/api/config/config_entries/subentries/flow/{flow['flow_id']}"
+    await _call(session, auth, url, {"next_step_id": "hours"})
+    days = (
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    )
+    result = await _call(
+        session,
+        auth,
+        url,
+        {f"{day}_smart": "00:00-23:59" for day in days}
+        | {
+            "latest_smart_end": "23:59:00",
+            "clearance_minutes": 0,
+            "staffed_free_entry": ["entrance"],
+        },
+    )
+    if result.get("reason") != "reconfigure_successful":
+        raise SystemExit(f"Could not set the hours of {branch}: {result}")
+
+
 async def attempts_at_the_door(
     session: aiohttp.ClientSession, auth: dict[str, str], entry_id: str, branch: str
 ) -> list[str]:
     """Give the demo members to a service, then try a branch's entrance: a wrong PIN, the right.
+
+    (Smart hours: the right PIN is granted.)
 
     The branch's view then has attempts to show, with their reasons and masked cards.
     """
@@ -216,12 +290,7 @@ async def attempts_at_the_door(
         "/api/services/smart_library/set_pin?return_response",
         {"config_entry_id": entry_id, "card": card, "pin": develop_setup.DEMO_PIN},
     )
-    async with session.post(
-        "/api/template",
-        json={"template": f"{{{{ device_id('lock.{branch}_entrance_door') }}}}"},
-        headers=auth,
-    ) as resp:
-        device = await resp.text()
+    device = await device_of(session, auth, branch)
     reasons = []
     for pin in ("0000", develop_setup.DEMO_PIN):
         answer = await _call(
@@ -232,6 +301,78 @@ async def attempts_at_the_door(
         )
         reasons.append(str(answer["service_response"]["reason"]))
     return reasons
+
+
+STAFF = {"name": "Sam Staff", "username": "sam", "password": "staff-library-2026"}
+
+
+async def add_staff_user(session: aiohttp.ClientSession, auth: dict[str, str]) -> None:
+    """Make a non-admin user who logs in with a password: a member of staff on duty.
+
+    Home Assistant's websocket (as Settings › People does): the user in the "system-users"
+    group, then its login.
+    """
+    async with session.ws_connect("/api/websocket") as ws:
+        await ws.receive_json()  # auth_required
+        await ws.send_json(
+            {"type": "auth", "access_token": auth["Authorization"].split(" ", 1)[1]}
+        )
+        if (await ws.receive_json())["type"] != "auth_ok":
+            raise SystemExit("The websocket refused the administrator's token")
+
+        async def ask(number: int, message: dict[str, Any]) -> dict[str, Any]:
+            await ws.send_json({"id": number} | message)
+            while True:
+                reply = await ws.receive_json()
+                if reply.get("id") == number:
+                    if not reply.get("success"):
+                        raise SystemExit(f"{message['type']}: {reply}")
+                    result: dict[str, Any] = reply["result"]
+                    return result
+
+        user = await ask(
+            1,
+            {
+                "type": "config/auth/create",
+                "name": STAFF["name"],
+                "group_ids": ["system-users"],
+                "local_only": False,
+            },
+        )
+        await ask(
+            2,
+            {
+                "type": "config/auth_provider/homeassistant/create",
+                "user_id": user["user"]["id"],
+                "username": STAFF["username"],
+                "password": STAFF["password"],
+            },
+        )
+
+
+async def reader_key(
+    session: aiohttp.ClientSession, auth: dict[str, str], device: str
+) -> str:
+    """Make a reader key for a branch's entrance (as an administrator does): a door reader's."""
+    made = await _call(
+        session,
+        auth,
+        "/api/services/smart_library/create_reader_key?return_response",
+        {"branch": device, "doors": ["entrance"], "name": "Porch reader"},
+    )
+    return str(made["service_response"]["key"])
+
+
+async def device_of(
+    session: aiohttp.ClientSession, auth: dict[str, str], branch: str
+) -> str:
+    """Return a branch's device id (what the actions' `branch` field takes)."""
+    async with session.post(
+        "/api/template",
+        json={"template": f"{{{{ device_id('lock.{branch}_entrance_door') }}}}"},
+        headers=auth,
+    ) as resp:
+        return await resp.text()
 
 
 async def wait_for_branches(
@@ -275,17 +416,32 @@ async def run(run_dir: Path) -> int:
         (config / "dashboards").symlink_to(REPO / "dashboards")
         session = await hass.start()
         entries = await add_county(session, hass.auth, simulators)
+        await wait_loaded(session, hass.auth)
+        await smart_all_day(
+            session, hass.auth, entries["Shire Libraries"], "Oadby Library"
+        )
+        await wait_loaded(session, hass.auth)
         reasons = await attempts_at_the_door(
             session, hass.auth, entries["Shire Libraries"], "oadby_library"
         )
         await wait_for_branches(
             session, hass.auth, [n for names in COUNTY.values() for n in names]
         )
+        await add_staff_user(session, hass.auth)
+        oadby = await device_of(session, hass.auth, "oadby_library")
         description = {
             "url": f"http://127.0.0.1:{hass.port}",
             "dashboard": "smart-library",
             "username": develop_setup.USER["username"],
             "password": develop_setup.USER["password"],
+            # A member of staff (not an administrator) on duty.
+            "staff": {k: STAFF[k] for k in ("name", "username", "password")},
+            # Oadby's entrance reader: a member arriving asks through it, as a reader does.
+            "reader": {
+                "key": await reader_key(session, hass.auth, oadby),
+                "card": develop_setup.DEMO_MEMBERS.splitlines()[1].split(",")[0],
+                "pin": develop_setup.DEMO_PIN,
+            },
             "services": COUNTY,
             "branches": {
                 name: {

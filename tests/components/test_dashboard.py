@@ -12,7 +12,11 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    CLIENT_ID,
+    MockConfigEntry,
+    MockUser,
+)
 from pytest_homeassistant_custom_component.typing import (
     ClientSessionGenerator,
     WebSocketGenerator,
@@ -88,20 +92,50 @@ def _cards(view: dict[str, Any]) -> Iterator[dict[str, Any]]:
             stack.append(card["card"])
 
 
+def _rows(card: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return an entities card's rows, those shown only under a condition unwrapped."""
+    return [
+        row.get("row", row) if isinstance(row, dict) else {"entity": row}
+        for row in card.get("entities", [])
+    ]
+
+
+BANNER_KEYS = ("mode", "lockdown", "evacuation", "people", "reset", "staff_alerts")
+
+
 def _entity_ids(view: dict[str, Any]) -> set[str]:
     """Return every entity a view shows."""
     found: set[str] = set()
     for card in _cards(view):
-        for key in ("entity",):
-            if key in card:
-                found.add(card[key])
-        for row in card.get("entities", []):
-            found.add(row["entity"] if isinstance(row, dict) else row)
-        for condition in card.get("conditions", []):
-            found.add(condition["entity"])
+        if "entity" in card:
+            found.add(card["entity"])
+        if card.get("type") == "custom:smart-library-banner-card":
+            found.update(card[k] for k in BANNER_KEYS if k in card)
+        for row in _rows(card):
+            found.add(row["entity"])
+        conditions = [*card.get("conditions", []), *card.get("visibility", [])]
+        while conditions:
+            condition = conditions.pop()
+            conditions += condition.get("conditions", [])
+            if "entity" in condition:
+                found.add(condition["entity"])
         if target := card.get("tap_action", {}).get("target"):
             found.update(target["entity_id"])
     return found
+
+
+def _is_button(card: dict[str, Any]) -> bool:
+    """Return True for a card that performs an action when pressed (a one-line tile)."""
+    return card.get("tap_action", {}).get("action") == "perform-action"
+
+
+def _section(view: dict[str, Any], heading: str) -> dict[str, Any]:
+    return next(
+        s
+        for s in view["sections"]
+        if s["cards"][0].get("type") == "heading"
+        and s["cards"][0]["heading"] == heading
+    )
 
 
 def _view(config: dict[str, Any], title: str) -> dict[str, Any]:
@@ -149,16 +183,57 @@ async def test_every_branch_of_every_service_appears_with_no_hand_edit(
     assert oadby["cards"][1]["heading"] == "Shire Libraries"
     # Each block: mode, closing time as a clock time, people inside, fire, controller.
     rows = next(c for c in oadby["cards"] if c["type"] == "entities")["entities"]
-    by_name = {row["name"]: row for row in rows}
+    by_name = {row.get("row", row)["name"]: row for row in rows}
+    # The closing time only while the branch is open by its hours: closed, the mode says
+    # "Closed", never "Closes at: Unknown"; the next change not during an evacuation or a
+    # lockdown, which only a person ends.
     assert by_name["Closes at"] == {
-        "entity": "sensor.oadby_library_closes_at",
-        "name": "Closes at",
-        "format": "time",
+        "type": "conditional",
+        "conditions": [
+            {
+                "condition": "state",
+                "entity": "sensor.oadby_library_closes_at",
+                "state_not": ["unknown", "unavailable"],
+            },
+            {
+                "condition": "state",
+                "entity": "sensor.oadby_library_mode",
+                "state": ["staffed", "smart", "event"],
+            },
+        ],
+        "row": {
+            "entity": "sensor.oadby_library_closes_at",
+            "name": "Closes at",
+            "format": "time",
+        },
     }
-    assert by_name["Then"]["attribute"] == "next_mode"
+    assert by_name["Then"]["row"]["attribute"] == "next_mode"
+    assert {
+        "condition": "state",
+        "entity": "sensor.oadby_library_mode",
+        "state_not": ["evacuation", "evacuation_reset_needed", "lockdown"],
+    } in by_name["Next change"]["conditions"]
+    # What is wrong shows only while it is (all clear: the mode and the times); a fire alarm
+    # whose state is unknown shows (not "off"); the people inside are the heading's badge.
+    assert by_name["Fire alarm"]["conditions"] == [
+        {
+            "condition": "state",
+            "entity": "binary_sensor.oadby_library_fire_alarm",
+            "state_not": "off",
+        }
+    ]
+    assert by_name["Unacknowledged alarms"]["conditions"][0]["state_not"] == "0"
+    assert by_name["Controller"]["conditions"][0]["state_not"] == "on"
+    assert oadby["cards"][0]["badges"] == [
+        {
+            "type": "entity",
+            "entity": "sensor.oadby_library_people_inside",
+            "show_state": True,
+        }
+    ]
+    by_name = {k: v.get("row", v) for k, v in by_name.items()}
     for name, entity in {
         "Mode": "sensor.oadby_library_mode",
-        "People inside": "sensor.oadby_library_people_inside",
         "Fire alarm": "binary_sensor.oadby_library_fire_alarm",
         "Controller": "binary_sensor.oadby_library_controller_connected",
     }.items():
@@ -168,92 +243,216 @@ async def test_every_branch_of_every_service_appears_with_no_hand_edit(
     assert not any("oadby" in e for e in matlock)  # each view shows its own branch only
 
 
-async def test_a_renamed_entity_is_still_found_and_the_fire_alarm_comes_first(
+async def test_a_renamed_entity_is_still_found_and_the_banners_come_first(
     hass: HomeAssistant, county: MockConfigEntry, hass_ws_client: WebSocketGenerator
 ) -> None:
-    """Found by unique id: an entity id a user renamed is followed; alarms lead the branch view."""
+    """Found by unique id: an entity id a user renamed is followed; banners lead, full width.
+
+    One banner per state, each shown only while it lasts: the fire alarm (the mode in
+    evacuation), the reset needed after it (never both: the mode is in one state at a time),
+    the lockdown; an unknown fire alarm state is never shown as safe.
+    """
     registry = er.async_get(hass)
     registry.async_update_entity(
-        "binary_sensor.oadby_library_fire_alarm",
-        new_entity_id="binary_sensor.oadby_fire_panel",
+        "sensor.oadby_library_mode", new_entity_id="sensor.oadby_state"
     )
     await hass.async_block_till_done()
     config = await _dashboard(hass, hass_ws_client)
     view = _view(config, "Oadby Library")
-    first = view["sections"][0]["cards"]
-    assert first[0]["heading"] == "Alarms"
-    fire = first[1]
-    assert fire["type"] == "conditional"
-    assert fire["conditions"] == [
+    top = view["sections"][0]
+    assert top["column_span"] == 3  # the width of the whole view
+    banners = {c.get("kind"): c for c in top["cards"] if "kind" in c}
+    assert set(banners) == {"fire", "reset", "lockdown", "no_phones"}
+    assert banners["fire"]["visibility"] == [
+        {"condition": "state", "entity": "sensor.oadby_state", "state": "evacuation"}
+    ]
+    assert banners["reset"]["visibility"] == [
         {
             "condition": "state",
-            "entity": "binary_sensor.oadby_fire_panel",
+            "entity": "sensor.oadby_state",
+            "state": "evacuation_reset_needed",
+        }
+    ]
+    assert banners["lockdown"]["visibility"] == [
+        {
+            "condition": "state",
+            "entity": "binary_sensor.oadby_library_locked_down",
             "state": "on",
         }
     ]
-    assert 'alert-type="error"' in fire["card"]["content"]
-    assert "FIRE ALARM" in fire["card"]["content"]
-    # An unknown fire alarm state is never shown as safe.
-    unknown = first[2]
-    assert unknown["conditions"][0]["state"] == ["unknown", "unavailable"]
-    assert "binary_sensor.oadby_library_fire_alarm" not in _entity_ids(view)
-    # The overview's first block shows it too, and only while something needs a person.
-    attention = _view(config, "Overview")["sections"][0]
-    assert any(
-        c.get("conditions", [{}])[0].get("entity") == "binary_sensor.oadby_fire_panel"
-        and "FIRE ALARM — Oadby Library" in c["card"]["content"]
-        for c in attention["cards"]
+    assert banners["fire"]["mode"] == "sensor.oadby_state"  # since when, counted inside
+    assert banners["fire"]["people"] == "sensor.oadby_library_people_inside"
+    shire = next(
+        e
+        for e in hass.config_entries.async_entries(DOMAIN)
+        if e.title == "Shire Libraries"
     )
-    shown_when = attention["visibility"][0]
-    assert shown_when["condition"] == "or"
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, "branch_oadby"), shire.entry_id
+    )
+    assert device is not None
+    assert banners["lockdown"]["device"] == device.id  # end_lockdown's branch
+    unknown = next(c for c in top["cards"] if c["type"] == "conditional")
+    assert unknown["conditions"][0] == {
+        "condition": "state",
+        "entity": "binary_sensor.oadby_library_fire_alarm",
+        "state": ["unknown", "unavailable"],
+    }
+    # The section shows while any of them does, and takes no room otherwise.
+    assert top["visibility"][0]["condition"] == "or"
     assert {
         "condition": "state",
-        "entity": "binary_sensor.oadby_fire_panel",
-        "state": "on",
-    } in shown_when["conditions"]
+        "entity": "sensor.oadby_state",
+        "state": "evacuation",
+    } in top["visibility"][0]["conditions"]
+    # No second red "EVACUATION" alert beside the banners (it showed with "Reset needed").
+    assert not any("EVACUATION" in c.get("content", "") for c in _cards(view))
+    assert _section(view, "Alarms") is view["sections"][1]
+    # The overview's first block: every branch's banners and alarms, full width.
+    attention = _view(config, "Overview")["sections"][0]
+    assert attention["column_span"] == 4
+    assert attention["cards"][0]["heading"] == "Needs attention now"
+    fires = [c["branch"] for c in attention["cards"] if c.get("kind") == "fire"]
+    assert fires == ["Matlock Library", "Oadby Library"]
+    # The most serious first: every fire, then lockdowns, resets, alarms, nobody on call.
+    kinds = [c.get("kind", "alarm") for c in attention["cards"][1:]]
+    assert kinds == sorted(
+        kinds,
+        key=["fire", "lockdown", "reset", "alarm", "no_phones"].index,
+    )
+    # "Nobody gets the staff alerts" once per library service.
+    assert [
+        c["service"] for c in attention["cards"] if c.get("kind") == "no_phones"
+    ] == [
+        "Dale Libraries",
+        "Shire Libraries",
+    ]
+
+
+async def test_each_person_is_offered_what_they_may_do(
+    hass: HomeAssistant,
+    county: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+    hass_admin_user: MockUser,
+    hass_read_only_access_token: str,
+) -> None:
+    """The layout fits the user asking: no control that would only answer "Unauthorized".
+
+    An administrator gets *Reset* in the reset banner and *End lockdown* in the lockdown
+    banner; staff get the banners with "ask an administrator" (role staff, no reset) and the
+    staff buttons; a read-only user gets states only: no buttons, no door release, no toggles,
+    no incident texts.
+    """
+    staff = await hass.auth.async_create_user("Sam", group_ids=["system-users"])
+    refresh = await hass.auth.async_create_refresh_token(staff, CLIENT_ID)
+    staff_token = hass.auth.async_create_access_token(refresh)
+    layouts = {
+        "admin": await _dashboard(hass, hass_ws_client),
+        "staff": await _dashboard(hass, hass_ws_client, staff_token),
+        "read_only": await _dashboard(
+            hass, hass_ws_client, hass_read_only_access_token
+        ),
+    }
+    for role, config in layouts.items():
+        view = _view(config, "Oadby Library")
+        banners = {c["kind"]: c for c in view["sections"][0]["cards"] if "kind" in c}
+        assert {b["role"] for b in banners.values()} == {role}
+        buttons = {
+            c["tap_action"]["target"]["entity_id"][0]
+            for c in _cards(view)
+            if _is_button(c)
+        }
+        tiles = [c for c in _cards(view) if c["type"] == "tile" and not _is_button(c)]
+        incidents = _section(view, "Incidents")
+        review = [
+            c
+            for c in incidents["cards"]
+            if c["type"] == "custom:smart-library-incidents-card"
+        ]
+        if role == "admin":
+            assert (
+                banners["reset"]["reset"]
+                == "button.oadby_library_reset_after_evacuation"
+            )
+        else:
+            assert "reset" not in banners["reset"]
+        # The reset is an administrator's, and only in its banner.
+        assert "button.oadby_library_reset_after_evacuation" not in buttons
+        if role == "read_only":
+            assert buttons == set()
+            assert all("features" not in t for t in tiles)
+            assert review == []
+            assert "todo.oadby_library_incidents_to_review" not in _entity_ids(view)
+            lights = _section(view, "Lights and public PCs")["cards"][1]["entities"]
+            assert {r["type"] for r in lights} == {"simple-entity"}
+        else:
+            assert buttons == {
+                "button.oadby_library_acknowledge_alarms",
+                "button.oadby_library_lock_down",
+                "button.oadby_library_building_empty",
+                "media_player.oadby_library_pa_zone_1",
+            }
+            assert all(t["features"] == [{"type": "lock-open-door"}] for t in tiles)
+            assert review[0]["entity"] == "todo.oadby_library_incidents_to_review"
+        usage = _view(config, "Usage")["sections"][0]["cards"][0]
+        assert usage["csv"] is (role == "admin")
 
 
 async def test_doors_are_released_only_after_a_confirmation(
     hass: HomeAssistant, county: MockConfigEntry, hass_ws_client: WebSocketGenerator
 ) -> None:
-    """Doors: the lock with its open-door feature (which asks before it opens) and its states."""
+    """Doors: the lock with its open-door feature (which asks before it opens) and its states.
+
+    A door's contact, forced and held-open rows show only while not off: all clear, a door is
+    its tile and nothing more.
+    """
     view = _view(await _dashboard(hass, hass_ws_client), "Oadby Library")
-    doors = next(s for s in view["sections"] if s["cards"][0]["heading"] == "Doors")
+    doors = _section(view, "Doors")
     tiles = [c for c in doors["cards"] if c["type"] == "tile"]
+    assert not any(_is_button(t) for t in tiles)
     assert [t["entity"] for t in tiles] == [
         "lock.oadby_library_entrance_door",
         "lock.oadby_library_meeting_room_door",
     ]
     assert all(t["features"] == [{"type": "lock-open-door"}] for t in tiles)
-    assert "binary_sensor.oadby_library_entrance_door_forced" in _entity_ids(doors)
-    # Announcements go to every zone, and only once confirmed.
-    pa = next(
-        s for s in view["sections"] if s["cards"][0]["heading"] == "Announcements"
+    forced = next(
+        row
+        for card in doors["cards"]
+        for row in card.get("entities", [])
+        if row["row"]["entity"] == "binary_sensor.oadby_library_entrance_door_forced"
     )
-    buttons = [c for c in pa["cards"] if c["type"] == "button"]
+    assert forced["conditions"] == [
+        {
+            "condition": "state",
+            "entity": "binary_sensor.oadby_library_entrance_door_forced",
+            "state_not": "off",
+        }
+    ]
+    # Announcements go to every zone, and only once confirmed.
+    pa = _section(view, "Announcements")
+    buttons = [c for c in pa["cards"] if _is_button(c)]
     assert {b["tap_action"]["data"]["media_content_id"] for b in buttons} == {
         "closing_15",
         "last_call",
     }
     for button in buttons:
         assert button["tap_action"]["confirmation"]["text"]
+        assert button["tap_action"]["confirmation"]["confirm_text"] == button["name"]
         assert len(button["tap_action"]["target"]["entity_id"]) == 3
 
 
 async def test_attempts_show_reason_and_masked_card(
     hass: HomeAssistant, county: MockConfigEntry, hass_ws_client: WebSocketGenerator
 ) -> None:
-    """At the doors: each door's last attempt with its reason and card, and the recent ones."""
+    """At the doors: people inside, entries today, the recent attempts (no "Reason: Member").
+
+    The per-door rows of the last attempt (a reason row even for a grant) are gone: the recent
+    attempts card lists each attempt with its outcome, and a reason only for a refusal.
+    """
     view = _view(await _dashboard(hass, hass_ws_client), "Oadby Library")
-    section = next(
-        s for s in view["sections"] if s["cards"][0]["heading"] == "At the doors"
-    )
+    section = _section(view, "At the doors")
     rows = next(c for c in section["cards"] if c["type"] == "entities")["entities"]
-    attributes = {
-        (r["entity"], r["attribute"]) for r in rows if r.get("type") == "attribute"
-    }
-    assert ("event.oadby_library_entrance_access", "reason") in attributes
-    assert ("event.oadby_library_entrance_access", "card") in attributes
+    assert not [r for r in rows if r.get("type") == "attribute"]
     recent = next(
         c for c in section["cards"] if c["type"] == "custom:smart-library-attempts-card"
     )
@@ -268,10 +467,9 @@ async def test_new_kinds_of_entity_slot_in(
 ) -> None:
     """Entities this version does not know are placed by domain and device class, not lost.
 
-    A new button is a confirmed action among the alarms (with acknowledge, building empty and
-    reset); a latched-alarm
-    binary sensor is an alarm; a service-level connectivity sensor (the library system) shows in
-    every branch of its service; anything else goes under More.
+    A new button is a confirmed action among the alarms; a latched-alarm binary sensor is an
+    alarm (its row shown while not off); a service-level connectivity sensor (the library
+    system) shows in every branch of its service; anything else goes under More.
     """
     registry = er.async_get(hass)
     shire = next(
@@ -310,42 +508,51 @@ async def test_new_kinds_of_entity_slot_in(
     other = add("sensor", "something_new", "Something new")
     config = await _dashboard(hass, hass_ws_client)
     view = _view(config, "Oadby Library")
-    alarms = view["sections"][0]
+    alarms = _section(view, "Alarms")
     pressed = {
-        c["tap_action"]["target"]["entity_id"][0]: c["tap_action"]
+        c["tap_action"]["target"]["entity_id"][0]: c
         for c in alarms["cards"]
-        if c["type"] == "button"
+        if _is_button(c)
     }
-    assert set(pressed) >= {
+    assert set(pressed) == {
         button,
         "button.oadby_library_acknowledge_alarms",
-        "button.oadby_library_building_empty",
-        "button.oadby_library_reset_after_evacuation",
+        "button.oadby_library_lock_down",
     }
-    for action in pressed.values():
-        assert action["perform_action"] == "button.press"
-        assert action["confirmation"]["text"].startswith("Oadby Library: ")
+    for card in pressed.values():
+        assert card["tap_action"]["perform_action"] == "button.press"
+        assert card["tap_action"]["confirmation"]["text"].startswith("Oadby Library: ")
+    # Acknowledge only while there is something to acknowledge; Lock down not while locked.
+    assert pressed["button.oadby_library_acknowledge_alarms"]["visibility"] == [
+        {
+            "condition": "numeric_state",
+            "entity": "sensor.oadby_library_unacknowledged_alarms",
+            "above": 0,
+        }
+    ]
+    lock_down = pressed["button.oadby_library_lock_down"]
+    assert "an administrator ends" in lock_down["tap_action"]["confirmation"]["text"]
     conditions = {
         (c["conditions"][0]["entity"], str(c["conditions"][0]["state"]))
         for c in alarms["cards"]
         if c["type"] == "conditional"
     }
     assert (latched, "on") in conditions
-    # The evacuation (its own sensor, on until a person resets the branch) and the mode's
-    # reset-needed state each have their alert.
-    assert ("binary_sensor.oadby_library_evacuation", "on") in conditions
-    assert ("sensor.oadby_library_mode", "evacuation_reset_needed") in conditions
     assert (lms, "['off', 'unknown', 'unavailable']") in conditions
+    # All clear, the list is one line: every alarm's row shows only while it is not off.
+    rows = next(c for c in alarms["cards"] if c["type"] == "entities")["entities"]
+    assert rows[0] == {
+        "entity": "sensor.oadby_library_unacknowledged_alarms",
+        "name": "Unacknowledged alarms",
+    }
+    assert all(row["type"] == "conditional" for row in rows[1:])
     more = view["sections"][-1]
     assert more["cards"][0]["heading"] == "More"
     assert other in _entity_ids(more)
-    # Incidents have their own block: the open ones, the categories, the review list.
-    incidents = next(
-        s for s in view["sections"] if s["cards"][0]["heading"] == "Incidents"
-    )
+    incidents = _section(view, "Incidents")
     assert {
-        "sensor.oadby_library_open_incidents",
         "todo.oadby_library_incidents_to_review",
+        "sensor.oadby_library_door_forced_incidents_30_days",
     } <= _entity_ids(incidents)
     assert not any("incident" in e for e in _entity_ids(more))
     # Nothing of the branch is lost: every entity is somewhere in its view.
@@ -353,9 +560,16 @@ async def test_new_kinds_of_entity_slot_in(
         e.entity_id
         for e in er.async_entries_for_config_entry(registry, shire.entry_id)
         if e.config_subentry_id == "branch_oadby" and not e.disabled_by
-    } <= _entity_ids(view)
+    } - {"sensor.oadby_library_open_incidents"} <= _entity_ids(view)
     # The library system belongs to Shire Libraries: not shown for Dale's branch.
-    assert lms in _entity_ids(_view(config, "Overview")["sections"][2])
+    overview = _view(config, "Overview")
+    assert lms in _entity_ids(
+        next(
+            s
+            for s in overview["sections"]
+            if s["cards"][0]["heading"] == "Oadby Library"
+        )
+    )
     assert lms not in _entity_ids(_view(config, "Matlock Library"))
 
 
@@ -413,25 +627,33 @@ async def test_a_removed_branch_leaves_no_view_and_no_device(
 async def test_the_usage_view_draws_what_is_recorded(
     hass: HomeAssistant, county: MockConfigEntry
 ) -> None:
-    """The usage view draws the statistics the recorder has; a branch with none says so."""
+    """The usage card names, per branch, the statistics the recorder has (none: none)."""
     recorded = {
         statistic_id("branch_oadby", "entries_smart"),
         statistic_id("branch_oadby", "refusals_wrong_pin"),
         statistic_id("branch_oadby", "occupancy"),
     }
-    usage = _view(build_dashboard(hass, stored=recorded), "Usage")
-    matlock, oadby = usage["sections"]
-    assert all(
-        c["type"] in ("heading", "markdown") for c in matlock["cards"]
-    )  # nothing recorded yet
-    graphs = {c["title"]: c for c in oadby["cards"] if c["type"] == "statistics-graph"}
-    assert graphs["Entries per hour by mode"]["entities"] == [
-        "smart_library:branch_oadby_entries_smart"
-    ]
-    assert graphs["Refusals by reason, per day"]["entities"] == [
-        "smart_library:branch_oadby_refusals_wrong_pin"
-    ]
-    assert graphs["People inside, per hour"]["stat_types"] == ["max", "mean"]
+    usage = _view(build_dashboard(hass, stored=recorded, role="admin"), "Usage")
+    (section,) = usage["sections"]
+    (card,) = section["cards"]
+    assert card["type"] == "custom:smart-library-usage-card"
+    assert card["csv"] is True
+    matlock, oadby = card["branches"]
+    assert matlock["title"] == "Matlock Library"
+    assert matlock["statistics"] == {
+        "modes": [],
+        "ages": [],
+        "refusals": [],
+        "occupancy": [],
+    }
+    assert oadby["prefix"] == "smart_library:branch_oadby_"
+    assert oadby["statistics"] == {
+        "modes": ["smart_library:branch_oadby_entries_smart"],
+        "ages": [],
+        "refusals": ["smart_library:branch_oadby_refusals_wrong_pin"],
+        "occupancy": ["smart_library:branch_oadby_occupancy"],
+    }
+    assert oadby["device"]  # the export_usage action's branch
 
 
 async def test_the_strategy_is_served_to_every_page(
@@ -457,5 +679,7 @@ async def test_the_strategy_is_served_to_every_page(
     assert re.search(r"ll-strategy-dashboard-\$\{STRATEGY\}", source)
     assert f'const STRATEGY = "{name}";' in source
     assert 'type: "smart_library/dashboard"' in source
-    # The attempts card the branch views use is defined by the same module.
+    # The cards the views use are defined by the same module.
     assert 'const CARD = "smart-library-attempts-card";' in source
+    for card in ("banner", "incidents", "usage"):
+        assert f'"smart-library-{card}-card", SmartLibrary' in source

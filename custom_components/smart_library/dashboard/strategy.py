@@ -15,8 +15,15 @@ appears on the next page load with no hand edit: entities this module does not k
 placed by their domain and device class (an alarm-like binary sensor among the alarms, a button
 with the actions, anything else under *More*).
 
+The layout fits the person asking (the websocket knows the user): an administrator gets the
+controls only administrators may use (*Reset* after an evacuation, *End lockdown*, the usage CSV),
+staff get the controls staff may use and, where a step is an administrator's, the words "ask an
+administrator"; a read-only user gets states and counts with no control that would only answer
+"Unauthorized", and no incident texts. Every action is still checked where it runs: this only
+decides what is offered.
+
 Nothing here is secret: the layout names entities and their short names, which every user of the
-frontend can already read.
+frontend can already read, and the user's own role.
 """
 
 from __future__ import annotations
@@ -27,6 +34,8 @@ from html import escape
 from pathlib import Path
 from typing import Any, Final
 
+from homeassistant.auth.models import User
+from homeassistant.auth.permissions.const import POLICY_CONTROL
 from homeassistant.components import websocket_api
 from homeassistant.components.http import StaticPathConfig
 from homeassistant.config_entries import ConfigEntry
@@ -54,7 +63,15 @@ STRATEGY_FILE: Final = (
 STATIC_URL: Final = f"/{DOMAIN}_static"
 STRATEGY_URL: Final = f"{STATIC_URL}/smart-library-strategy.js"
 WS_DASHBOARD: Final = f"{DOMAIN}/dashboard"
-ATTEMPTS_CARD: Final = "smart-library-attempts-card"  # defined in the strategy module
+# Cards defined in the strategy module.
+ATTEMPTS_CARD: Final = "smart-library-attempts-card"
+BANNER_CARD: Final = "smart-library-banner-card"
+INCIDENTS_CARD: Final = "smart-library-incidents-card"
+USAGE_CARD: Final = "smart-library-usage-card"
+# Who is asking: what the layout offers them.
+ADMIN: Final = "admin"
+STAFF: Final = "staff"
+READ_ONLY: Final = "read_only"
 DATA_DASHBOARD: HassKey[bool] = HassKey(f"{DOMAIN}_dashboard")
 
 # Binary sensor device classes that mean "something needs a person" when on.
@@ -72,13 +89,17 @@ ALARM_CLASSES: Final = frozenset(
 )
 SEVERE_CLASSES: Final = frozenset({"safety", "smoke", "heat", "gas", "carbon_monoxide"})
 UNKNOWN_STATES: Final = ["unknown", "unavailable"]
-EVACUATION_STATES: Final = ("evacuation", "evacuation_reset_needed")
-# The branch's buttons (safety.py): icon and the question asked before the press.
+OPEN_MODES: Final = ["staffed", "smart", "event"]
+WIDE_PX: Final = 600  # narrower is a phone: one column
+# Modes in which the plan's times do not apply (closing time, next change).
+HELD_MODES: Final = ["evacuation", "evacuation_reset_needed", "lockdown"]
+# The branch's buttons (button.py, safety/lockdown_entities.py): icon, the question asked before
+# the press, and who may press (the reset is in the reset banner, for administrators).
 BUTTONS: Final = {
-    "acknowledge_alarms": ("mdi:check-all", "acknowledge every alarm shown now?"),
-    "building_empty": ("mdi:account-off", "is the building empty? The people count restarts from 0."),
-    "lockdown_start": ("mdi:lock-alert", "lock the branch down? Only staff cards open the doors until it ends."),
-    "reset_evacuation": ("mdi:restore", "has a person checked the building? Card entry starts again."),
+    "acknowledge_alarms": ("mdi:check-all", "acknowledge every alarm shown now?", STAFF),
+    "building_empty": ("mdi:account-off", "is the building empty? The people count restarts from 0.", STAFF),
+    "lockdown_start": ("mdi:lock-alert", "lock the branch down? Only staff cards open the doors until an administrator ends the lockdown; leaving is always possible.", STAFF),
+    "reset_evacuation": ("mdi:restore", "has a person checked the building? Card entry starts again.", ADMIN),
 }  # fmt: skip
 ANNOUNCEMENT_BUTTONS: Final = (
     ("closing_15", "Closing in 15 min", "mdi:clock-alert-outline", "The library closes in 15 minutes"),
@@ -129,11 +150,31 @@ async def ws_dashboard(
     connection: websocket_api.ActiveConnection,
     msg: dict[str, Any],
 ) -> None:
-    """Answer the strategy with the dashboard's configuration (any logged-in user may ask)."""
+    """Answer the strategy with the dashboard's configuration (any logged-in user may ask).
+
+    Built for the user asking: the controls they may use, no others.
+    """
     stored = await async_stored_statistics(hass)
     connection.send_result(
-        msg["id"], build_dashboard(hass, dashboard=msg.get("dashboard"), stored=stored)
+        msg["id"],
+        build_dashboard(
+            hass,
+            dashboard=msg.get("dashboard"),
+            stored=stored,
+            role=user_role(connection.user),
+        ),
     )
+
+
+def user_role(user: User | None) -> str:
+    """Return what the layout offers a user: an administrator's, staff's or read-only."""
+    if user is None:
+        return READ_ONLY
+    if user.is_admin:
+        return ADMIN
+    if user.permissions.access_all_entities(POLICY_CONTROL):
+        return STAFF
+    return READ_ONLY
 
 
 # -- what Home Assistant knows ---------------------------------------------------------------------
@@ -165,6 +206,10 @@ class BranchLayout:
     title: str
     service: str
     path: str
+    device: str | None = (
+        None  # the branch's device id: what the actions' `branch` takes
+    )
+    service_id: str = ""  # its library service's config entry id
     items: list[Item] = field(default_factory=list)
     service_items: list[Item] = field(default_factory=list)
     used: set[str] = field(default_factory=set)
@@ -282,6 +327,8 @@ def discover(hass: HomeAssistant) -> list[BranchLayout]:
                     title=subentry.title,
                     service=service.title,
                     path=path,
+                    device=device.id if device else None,
+                    service_id=service.entry_id,
                     items=_items(
                         hass,
                         (
@@ -312,13 +359,23 @@ def _alert(kind: str, title: str, text: str) -> dict[str, Any]:
     }
 
 
+def _state(entity_id: str, state: str | list[str]) -> dict[str, Any]:
+    """Return the condition "this entity is in this state (or one of these)"."""
+    return {"condition": "state", "entity": entity_id, "state": state}
+
+
+def _state_not(entity_id: str, state: str | list[str]) -> dict[str, Any]:
+    """Return the condition "this entity is not in this state (nor one of these)"."""
+    return {"condition": "state", "entity": entity_id, "state_not": state}
+
+
 def _when(
     entity_id: str, state: str | list[str], card: dict[str, Any]
 ) -> dict[str, Any]:
     """Return a card shown only while an entity is in a state (or one of several)."""
     return {
         "type": "conditional",
-        "conditions": [{"condition": "state", "entity": entity_id, "state": state}],
+        "conditions": [_state(entity_id, state)],
         "card": card,
         "grid_options": {"columns": "full"},
     }
@@ -338,35 +395,62 @@ def _row(
     return [{"entity": item.entity_id, "name": name or item.name, **extra}]
 
 
+def _shown_if(
+    rows: list[dict[str, Any]], *conditions: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Return rows shown only while every condition holds (an all-clear row takes no line)."""
+    return [
+        {"type": "conditional", "conditions": list(conditions), "row": row}
+        for row in rows
+    ]
+
+
+def _not_off(item: Item, name: str | None = None) -> list[dict[str, Any]]:
+    """Return an alarm's row, shown only while it is not "off" (on, unknown, unavailable)."""
+    return _shown_if(_row(item, name), _state_not(item.entity_id, "off"))
+
+
 def _entities(
     rows: list[dict[str, Any]], title: str | None = None
 ) -> list[dict[str, Any]]:
-    """Return an entities card (full names, readable at phone width), or nothing if no rows."""
+    """Return an entities card (full names, readable at phone width), or nothing if no rows.
+
+    A card whose rows all show only under conditions shows only while one of them does: an
+    all-clear card takes no room at all, not an empty box.
+    """
     if not rows:
         return []
     card: dict[str, Any] = {"type": "entities", "state_color": True, "entities": rows}
     if title:
         card["title"] = title
+    if all(row.get("type") == "conditional" for row in rows):
+        card["visibility"] = [
+            {
+                "condition": "or",
+                "conditions": [
+                    {"condition": "and", "conditions": row["conditions"]}
+                    for row in rows
+                ],
+            }
+        ]
     return [card]
+
+
+def _plain(rows: list[dict[str, Any]], role: str) -> list[dict[str, Any]]:
+    """Return rows a read-only user cannot act on as plain states (no toggle that would fail)."""
+    if role != READ_ONLY:
+        return rows
+    return [
+        {"type": "simple-entity", **row}
+        if "entity" in row and "type" not in row
+        else row
+        for row in rows
+    ]
 
 
 # What an alarm asks of the person reading it, by the key of its entity (a key not listed gets
 # a plain "needs a person" line): (severity, what happened).
 ALARM_TEXTS: Final[dict[str, tuple[str, str]]] = {
-    "lockdown": (
-        "error",
-        (
-            "The branch is locked down: only staff cards open the doors; leaving is always "
-            "possible."
-        ),
-    ),
-    "evacuation": (
-        "error",
-        (
-            "The branch is being evacuated: every door released, card entry suspended until a "
-            "person checks the building and resets it."
-        ),
-    ),
     "controller_lost": (
         "warning",
         (
@@ -380,6 +464,8 @@ ALARM_TEXTS: Final[dict[str, tuple[str, str]]] = {
     "held_open": ("warning", "A door has been left open too long."),
     "panic": ("error", "Someone pressed a panic button. Go now."),
 }
+# Shown by a banner of their own (the mode's evacuation states, the lockdown), not as an alarm.
+BANNER_KEYS: Final = frozenset({"fire.alarm", "evacuation", "lockdown"})
 
 
 def _alarm_text(item: Item) -> tuple[str, str]:
@@ -392,77 +478,120 @@ def _alarm_text(item: Item) -> tuple[str, str]:
     return "warning", "Needs looking at."
 
 
-def alerts(branch: BranchLayout, *, compact: bool = False) -> list[dict[str, Any]]:
-    """Return the branch's alarms, each shown only while it is on, most serious first.
+def _staff_alerts(branch: BranchLayout) -> Item | None:
+    """Return the service's "Staff alerts" sensor (on: nobody would be alerted), if any."""
+    return next(
+        (
+            i
+            for i in branch.service_items
+            if i.domain == "binary_sensor" and i.key.endswith("_staff_alerts")
+        ),
+        None,
+    )
 
-    A fire alarm or an evacuation says what to do; a safety alarm whose state is unknown says so
-    (a state the integration does not know is never shown as safe). `compact` (the overview)
-    leaves out the unknown-state warnings of anything but the fire alarm.
+
+def banners(
+    branch: BranchLayout, role: str, *, service_banner: bool = True
+) -> list[dict[str, Any]]:
+    """Return the branch's banners, each shown only while its state lasts, full width.
+
+    One banner per state: the fire alarm (red: since when, counted inside at the alarm, the
+    time gone), the reset needed after it (amber, with the administrator's *Reset*), the
+    lockdown (with the administrator's *End lockdown*), and, once per library service, nobody
+    getting the staff alerts. The red one goes when the panel resets: never both at once.
     """
-    title = branch.title
+    mode = branch.get("sensor", "mode")
+    lockdown = branch.get("binary_sensor", "lockdown")
+    evacuation = branch.get("binary_sensor", "evacuation")
+    fire = branch.get("binary_sensor", "fire.alarm")
+    reset = branch.get("button", "reset_evacuation")
+    base: dict[str, Any] = {
+        "type": f"custom:{BANNER_CARD}",
+        "branch": branch.title,
+        "role": role,
+        "grid_options": {"columns": "full"},
+    }
+    if branch.device:
+        base["device"] = branch.device
+    entities = {
+        "mode": mode,
+        "lockdown": lockdown,
+        "evacuation": evacuation,
+        "people": branch.get("sensor", "people_inside"),
+    }
+    base |= {k: v.entity_id for k, v in entities.items() if v is not None}
     cards: list[dict[str, Any]] = []
-    if fire := branch.get("binary_sensor", "fire.alarm"):
+    if mode is not None and "evacuation" in mode.options:
         cards.append(
-            _when(
-                fire.entity_id,
-                "on",
-                _alert(
-                    "error",
-                    f"FIRE ALARM — {title}",
-                    "Every door is released and card checks are suspended. Evacuate the "
-                    "building; the branch returns to normal only when a person resets it.",
-                ),
-            )
+            base
+            | {"kind": "fire", "visibility": [_state(mode.entity_id, "evacuation")]}
         )
+    elif fire is not None:
+        cards.append(
+            base | {"kind": "fire", "visibility": [_state(fire.entity_id, "on")]}
+        )
+    if mode is not None and "evacuation_reset_needed" in mode.options:
+        reset_banner = base | {
+            "kind": "reset",
+            "visibility": [_state(mode.entity_id, "evacuation_reset_needed")],
+        }
+        if reset is not None and role == ADMIN:
+            reset_banner["reset"] = reset.entity_id
+        cards.append(reset_banner)
+    if lockdown is not None:
+        cards.append(
+            base
+            | {"kind": "lockdown", "visibility": [_state(lockdown.entity_id, "on")]}
+        )
+    if fire is not None:  # a fire alarm input nobody reads is never shown as safe
         cards.append(
             _when(
                 fire.entity_id,
                 UNKNOWN_STATES,
                 _alert(
                     "warning",
-                    f"Fire alarm state unknown — {title}",
+                    f"Fire alarm state unknown — {branch.title}",
                     "The fire panel's input is not being read. Check the building.",
                 ),
             )
         )
-    evacuation = branch.get("binary_sensor", "evacuation")
-    if (mode := branch.get("sensor", "mode")) is not None:
-        if "evacuation" in mode.options and evacuation is None:
-            cards.append(
-                _when(
-                    mode.entity_id,
-                    "evacuation",
-                    _alert(
-                        "error", f"EVACUATION — {title}", ALARM_TEXTS["evacuation"][1]
-                    ),
-                )
-            )
-        if "evacuation_reset_needed" in mode.options:
-            cards.append(
-                _when(
-                    mode.entity_id,
-                    "evacuation_reset_needed",
-                    _alert(
-                        "warning",
-                        f"Reset needed after the fire alarm — {title}",
-                        "The fire panel is clear, but the branch stays in evacuation until a "
-                        "person checks the building and resets it.",
-                    ),
-                )
-            )
+    if service_banner and (phones := _staff_alerts(branch)) is not None:
+        cards.append(
+            {
+                "type": f"custom:{BANNER_CARD}",
+                "kind": "no_phones",
+                "service": branch.service,
+                "staff_alerts": phones.entity_id,
+                "role": role,
+                "grid_options": {"columns": "full"},
+                "visibility": [_state(phones.entity_id, "on")],
+            }
+        )
+    return cards
+
+
+def alerts(branch: BranchLayout, *, compact: bool = False) -> list[dict[str, Any]]:
+    """Return the branch's other alarms, each shown only while it is on, most serious first.
+
+    A safety alarm whose state is unknown says so (a state the integration does not know is
+    never shown as safe). `compact` (the overview) leaves those unknown-state warnings out.
+    """
+    title = branch.title
+    cards: list[dict[str, Any]] = []
     alarms = sorted(
         (
             i
             for i in branch.each("binary_sensor", where=lambda i: i.is_alarm)
-            if i.key != "fire.alarm"
+            if i.key not in BANNER_KEYS
         ),
-        key=lambda i: (_alarm_text(i)[0] != "error", i.key != "evacuation", i.key),
+        key=lambda i: (_alarm_text(i)[0] != "error", i.key),
     )
     for item in alarms:
         severity, text = _alarm_text(item)
-        label = "EVACUATION" if item.key == "evacuation" else item.name
         cards.append(
-            _when(item.entity_id, "on", _alert(severity, f"{label} — {title}", text))
+            _when(
+                item.entity_id, "on", _alert(severity, f"{item.name} — {title}", text)
+            )
         )
         if item.device_class in SEVERE_CLASSES and not compact:
             cards.append(
@@ -503,28 +632,72 @@ def alerts(branch: BranchLayout, *, compact: bool = False) -> list[dict[str, Any
     return cards
 
 
-def status_rows(branch: BranchLayout) -> list[dict[str, Any]]:
-    """Return the rows a duty manager reads first: mode, closing time, people, links."""
+def _visibility(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return the conditions under which any of these cards shows: a section's visibility."""
+    found: list[dict[str, Any]] = []
+    for card in cards:
+        for condition in (*card.get("conditions", ()), *card.get("visibility", ())):
+            if condition not in found:
+                found.append(condition)
+    return [{"condition": "or", "conditions": found}]
+
+
+def schedule_rows(branch: BranchLayout) -> list[dict[str, Any]]:
+    """Return the rows of the plan's times, each shown only while it applies.
+
+    *Closes at* only while the branch is open by its hours (closed, it reads "Closed" in the
+    mode, never "Closes at: Unknown"); *Next change* and the mode after it not during an
+    evacuation or a lockdown, which only a person ends.
+    """
+    mode = branch.get("sensor", "mode")
     rows: list[dict[str, Any]] = []
-    rows += _row(branch.get("sensor", "mode"), "Mode")
-    rows += _row(branch.get("sensor", "closes_at"), "Closes at", format="time")
+    closes = _row(branch.get("sensor", "closes_at"), "Closes at", format="time")
+    if closes:
+        conditions = [_state_not(closes[0]["entity"], UNKNOWN_STATES)]
+        if mode is not None:
+            conditions.append(_state(mode.entity_id, OPEN_MODES))
+        rows += _shown_if(closes, *conditions)
     if next_change := branch.get("sensor", "next_change"):
-        rows += _row(next_change, "Next change", format="time")
-        rows.append(
+        plan = [
+            *_row(next_change, "Next change", format="time"),
             {
                 "type": "attribute",
                 "entity": next_change.entity_id,
                 "attribute": "next_mode",
                 "name": "Then",
-            }
+            },
+        ]
+        conditions = [_state_not(next_change.entity_id, UNKNOWN_STATES)]
+        if mode is not None:
+            conditions.append(_state_not(mode.entity_id, HELD_MODES))
+        rows += _shown_if(plan, *conditions)
+    return rows
+
+
+def status_rows(branch: BranchLayout) -> list[dict[str, Any]]:
+    """Return the rows a duty manager reads first: the mode and the plan's times.
+
+    Then what is wrong, each row only while it is: unacknowledged alarms (not 0), the fire
+    alarm (not off: unknown shows), the controller and the library system (not connected). All
+    clear, a branch is its mode and times; the people inside are the heading's badge.
+    """
+    rows: list[dict[str, Any]] = []
+    rows += _row(branch.get("sensor", "mode"), "Mode")
+    rows += schedule_rows(branch)
+    if unacknowledged := branch.get("sensor", "unacknowledged_alarms"):
+        rows += _shown_if(
+            _row(unacknowledged, "Unacknowledged alarms"),
+            _state_not(unacknowledged.entity_id, "0"),
         )
-    rows += _row(branch.get("sensor", "people_inside"), "People inside")
-    rows += _row(branch.get("sensor", "unacknowledged_alarms"), "Unacknowledged alarms")
-    rows += _row(branch.get("binary_sensor", "fire.alarm"), "Fire alarm")
-    rows += _row(branch.get("binary_sensor", "controller_connected"), "Controller")
+    if fire := branch.get("binary_sensor", "fire.alarm"):
+        rows += _not_off(fire, "Fire alarm")
+    if controller := branch.get("binary_sensor", "controller_connected"):
+        rows += _shown_if(
+            _row(controller, "Controller"), _state_not(controller.entity_id, "on")
+        )
     for item in branch.service_items:
         if item.domain == "binary_sensor" and item.device_class == "connectivity":
-            rows += _row(item)
+            rows += _shown_if(_row(item), _state_not(item.entity_id, "on"))
     return rows
 
 
@@ -551,106 +724,176 @@ def overview_section(
     return {"type": "grid", "cards": [*cards, *_entities(status_rows(branch))]}
 
 
-def attention(branches: list[BranchLayout]) -> dict[str, Any] | None:
-    """Return the overview's first block: every branch's alarm while it is on, else hidden.
+BANNER_ORDER: Final = {"fire": 0, "lockdown": 1, "reset": 2, "no_phones": 5}
 
-    At phone width it comes before every branch, so an alarm anywhere in the county is the first
-    thing on the screen; the section is not shown at all while nothing needs a person.
+
+def _priority(card: dict[str, Any]) -> int:
+    """Return where a card of the attention block goes: the most serious first."""
+    if "kind" in card:
+        return BANNER_ORDER.get(card["kind"], 4)
+    return 3 if 'alert-type="error"' in card.get("card", {}).get("content", "") else 4
+
+
+def attention(
+    branches: list[BranchLayout], role: str, *, columns: int = 4
+) -> dict[str, Any] | None:
+    """Return the overview's first block: every branch's banners and alarms while on.
+
+    Full width on top; at phone width it comes before every branch, so an alarm anywhere in the
+    county is the first thing on the screen; not shown at all while nothing needs a person.
     """
-    cards = [card for branch in branches for card in alerts(branch, compact=True)]
+    services_seen: set[str] = set()
+    cards: list[dict[str, Any]] = []
+    for branch in branches:
+        cards += banners(
+            branch, role, service_banner=branch.service_id not in services_seen
+        )
+        services_seen.add(branch.service_id)
+    for branch in branches:
+        cards += alerts(branch, compact=True)
+    cards.sort(key=_priority)  # a fire anywhere comes before a forced door anywhere
     if not cards:
         return None
     return {
         "type": "grid",
+        "column_span": columns,
         "cards": [_heading("Needs attention now", "mdi:alert"), *cards],
-        "visibility": [
-            {
-                "condition": "or",
-                "conditions": [
-                    condition for card in cards for condition in card["conditions"]
-                ],
-            }
-        ],
+        "visibility": _visibility(cards),
     }
 
 
 def _confirmed(
     name: str, icon: str, action: str, target: list[str], text: str, **data: Any
 ) -> dict[str, Any]:
-    """Return a button that performs an action after the user confirms it."""
+    """Return a one-line button that performs an action after the user confirms it.
+
+    A tile (one row high, where a button card takes two) showing the first target's name as
+    the button's; the confirmation's button says what it does ("Lock down"), not "OK".
+    """
+    tap = {
+        "action": "perform-action",
+        "perform_action": action,
+        "target": {"entity_id": target},
+        "data": data,
+        "confirmation": {"text": text, "confirm_text": name, "dismiss_text": "Cancel"},
+    }
     return {
-        "type": "button",
+        "type": "tile",
+        "entity": target[0],
         "name": name,
         "icon": icon,
-        "show_state": False,
-        "tap_action": {
-            "action": "perform-action",
-            "perform_action": action,
-            "target": {"entity_id": target},
-            "data": data,
-            "confirmation": {"text": text},
-        },
-        "grid_options": {"columns": 6, "rows": 2},
+        "hide_state": True,
+        "vertical": False,
+        "tap_action": tap,
+        "icon_tap_action": tap,
+        "grid_options": {"columns": 12, "rows": 1},
     }
 
 
-def branch_view(branch: BranchLayout) -> dict[str, Any]:
-    """Return the view of one branch: alarms first, then doors, people, hours, the building."""
+def _button(
+    branch: BranchLayout, button: Item, role: str, **visible: Any
+) -> list[dict[str, Any]]:
+    """Return a branch's button for those who may press it (a read-only user gets none)."""
+    icon, question, who = BUTTONS.get(
+        button.key, ("mdi:gesture-tap-button", f"{button.name}?", STAFF)
+    )
+    if role == READ_ONLY or (who == ADMIN and role != ADMIN):
+        return []
+    card = _confirmed(
+        button.name,
+        icon,
+        "button.press",
+        [button.entity_id],
+        f"{branch.title}: {question}",
+    )
+    if visible:
+        card["visibility"] = [visible["when"]]
+    return [card]
+
+
+def branch_view(branch: BranchLayout, role: str = READ_ONLY) -> dict[str, Any]:
+    """Return the view of one branch: banners, alarms, doors, people, hours, the building.
+
+    At phone width the sections stack in this order, so what needs a person comes first; every
+    all-clear list takes one line (an alarm's row shows only while it is not off).
+    """
     sections: list[dict[str, Any]] = []
+    if top := banners(branch, role):
+        sections.append(
+            {
+                "type": "grid",
+                "column_span": 3,
+                "cards": top,
+                "visibility": _visibility(top),
+            }
+        )
 
     safety: list[dict[str, Any]] = [_heading("Alarms", "mdi:shield-alert")]
     safety += alerts(branch)
+    unacknowledged = branch.get("sensor", "unacknowledged_alarms")
     alarm_rows = [
-        *_row(branch.get("sensor", "unacknowledged_alarms"), "Unacknowledged alarms"),
+        *_row(unacknowledged, "Unacknowledged alarms"),
         *(
             row
             for item in branch.each("binary_sensor", where=lambda i: i.is_alarm)
-            for row in _row(item)
-        ),
-        *_row(branch.get("binary_sensor", "controller_connected"), "Controller"),
-        *(
-            row
-            for item in branch.service_items
-            if item.domain == "binary_sensor" and item.device_class == "connectivity"
-            for row in _row(item)
+            if item.key not in BANNER_KEYS
+            for row in _not_off(item)
         ),
     ]
+    controller = branch.get("binary_sensor", "controller_connected")
+    if controller is not None:
+        alarm_rows += _shown_if(
+            _row(controller, "Controller"), _state_not(controller.entity_id, "on")
+        )
+    for item in branch.service_items:
+        if item.domain == "binary_sensor" and item.device_class == "connectivity":
+            alarm_rows += _shown_if(_row(item), _state_not(item.entity_id, "on"))
     safety += _entities(alarm_rows)
+    lockdown = branch.get("binary_sensor", "lockdown")
     for button in branch.each("button"):
-        icon, question = BUTTONS.get(
-            button.key, ("mdi:gesture-tap-button", f"{button.name}?")
-        )
-        safety.append(
-            _confirmed(
-                button.name,
-                icon,
-                "button.press",
-                [button.entity_id],
-                f"{branch.title}: {question}",
+        if button.key == "acknowledge_alarms" and unacknowledged is not None:
+            safety += _button(
+                branch,
+                button,
+                role,
+                when={
+                    "condition": "numeric_state",
+                    "entity": unacknowledged.entity_id,
+                    "above": 0,
+                },
             )
-        )
+        elif button.key == "lockdown_start" and lockdown is not None:
+            safety += _button(
+                branch, button, role, when=_state_not(lockdown.entity_id, "on")
+            )
+        elif button.key in ("reset_evacuation", "building_empty"):
+            continue  # in the reset banner; with the people inside
+        else:
+            safety += _button(branch, button, role)
     sections.append({"type": "grid", "cards": safety})
 
     doors: list[dict[str, Any]] = [_heading("Doors", "mdi:door")]
     for lock in branch.each("lock"):
         door = lock.key.removeprefix("lock.")
-        doors.append(
-            {
-                "type": "tile",
-                "entity": lock.entity_id,
-                "name": lock.name,
+        tile: dict[str, Any] = {
+            "type": "tile",
+            "entity": lock.entity_id,
+            "name": lock.name,
+            "grid_options": {"columns": "full"},
+        }
+        if role != READ_ONLY:
+            tile |= {
                 "features": [{"type": "lock-open-door"}],
                 "features_position": "bottom",
-                "grid_options": {"columns": "full"},
             }
-        )
-        doors += _entities(
-            [
-                row
-                for what in ("open", "forced", "held_open")
-                for row in _row(branch.get("binary_sensor", f"door.{door}.{what}"))
-            ]
-        )
+        doors.append(tile)
+        rows: list[dict[str, Any]] = []
+        if opened := branch.get("binary_sensor", f"door.{door}.open"):
+            rows += _shown_if(_row(opened), _state_not(opened.entity_id, "off"))
+        for what in ("forced", "held_open"):
+            if alarm := branch.get("binary_sensor", f"door.{door}.{what}"):
+                rows += _not_off(alarm)
+        doors += _entities(rows)
     sections.append({"type": "grid", "cards": doors})
 
     attempts = branch.each("event", "access.")
@@ -661,28 +904,8 @@ def branch_view(branch: BranchLayout) -> dict[str, Any]:
         [
             *_row(branch.get("sensor", "people_inside"), "People inside"),
             *_row(branch.get("sensor", "entries_today"), "Entries today"),
-            *_row(branch.get("binary_sensor", "tailgating"), "Tailgating"),
-            *(
-                row
-                for item in attempts
-                for row in (
-                    *_row(item, item.name, format="time"),
-                    {
-                        "type": "attribute",
-                        "entity": item.entity_id,
-                        "attribute": "reason",
-                        "name": "Reason",
-                    },
-                    {
-                        "type": "attribute",
-                        "entity": item.entity_id,
-                        "attribute": "card",
-                        "name": "Card",
-                    },
-                )
-            ),
         ]
-    )
+    )  # (tailgating is among the alarms)
     if attempts:
         people.append(
             {
@@ -691,6 +914,7 @@ def branch_view(branch: BranchLayout) -> dict[str, Any]:
                 "type": f"custom:{ATTEMPTS_CARD}",
                 "title": "Recent attempts",
                 "hours": 24,
+                "limit": 6,
                 "entities": [
                     {"entity": i.entity_id, "name": i.name.removesuffix(" access")}
                     for i in attempts
@@ -698,84 +922,129 @@ def branch_view(branch: BranchLayout) -> dict[str, Any]:
                 "grid_options": {"columns": "full"},
             }
         )
+    if (empty := branch.get("button", "building_empty")) is not None:
+        people += _button(branch, empty, role)
     sections.append({"type": "grid", "cards": people})
 
     hours: list[dict[str, Any]] = [_heading("Opening hours", "mdi:clock-outline")]
     hours += _entities(
-        [
-            *status_rows_hours(branch),
-            *_row(
-                branch.get("select", "mode_override"), "Override until the next change"
-            ),
-        ]
-    )
-    for calendar in branch.each("calendar"):
-        hours.append(
-            {
-                "type": "calendar",
-                "title": calendar.name,
-                "initial_view": "listWeek",
-                "entities": [calendar.entity_id],
-                "grid_options": {"columns": "full"},
-            }
+        _plain(
+            [
+                *_row(branch.get("sensor", "mode"), "Mode"),
+                *_row(
+                    branch.get("binary_sensor", "open_to_members"), "Open to members"
+                ),
+                *schedule_rows(branch),
+                *_row(
+                    branch.get("select", "mode_override"),
+                    "Override until the next change",
+                ),
+            ],
+            role,
         )
-    sections.append({"type": "grid", "cards": hours})
-
-    building: list[dict[str, Any]] = [
-        _heading("Lights and public PCs", "mdi:lightbulb-group")
-    ]
-    building += _entities(
-        [
-            row
-            for item in (*branch.each("light"), *branch.each("switch"))
-            for row in _row(item)
-        ]
     )
-    sections.append({"type": "grid", "cards": building})
+    sections.append({"type": "grid", "cards": hours})
+    calendars = branch.each(
+        "calendar"
+    )  # last: tall, and for booking ahead, not for now
 
-    if zones := branch.each("media_player"):
-        pa: list[dict[str, Any]] = [_heading("Announcements", "mdi:bullhorn")]
-        pa += _entities([row for item in zones for row in _row(item)])
-        targets = [z.entity_id for z in zones]
-        for message, name, icon, text in ANNOUNCEMENT_BUTTONS:
-            pa.append(
-                _confirmed(
-                    name,
-                    icon,
-                    "media_player.play_media",
-                    targets,
-                    f'Announce "{text}" in every zone of {branch.title}?',
-                    media_content_id=message,
-                    media_content_type="announcement",
-                )
-            )
-        sections.append({"type": "grid", "cards": pa})
-
-    # Incidents (the safety module): the open ones, each category's last 30 days, the review list.
+    # Incidents (the safety module): the review list, then each category's last 30 days.
     open_incidents = branch.get("sensor", "incidents_open")
     counts = [i for i in branch.each("sensor", "incidents_") if i is not open_incidents]
     lists = branch.each("todo")
     if open_incidents or counts or lists:
         incidents: list[dict[str, Any]] = [_heading("Incidents", "mdi:clipboard-alert")]
-        incidents += _entities(_row(open_incidents, "Open incidents"))
+        if role == READ_ONLY or not lists:
+            # Counts only: incident texts are for staff (read-only users never read them).
+            incidents += _entities(_row(open_incidents, "Open incidents"))
+        else:
+            incidents += [
+                {
+                    "type": f"custom:{INCIDENTS_CARD}",
+                    "title": "Incidents to review",
+                    "entity": item.entity_id,
+                    "grid_options": {"columns": "full"},
+                }
+                for item in lists
+            ]
         incidents += _entities(
             [
                 row
                 for item in counts
-                for row in _row(item, item.name.removesuffix(" incidents (30 days)"))
+                for row in _shown_if(
+                    _row(item, item.name.removesuffix(" incidents (30 days)")),
+                    _state_not(item.entity_id, ["0", *UNKNOWN_STATES]),
+                )
             ],
             title="Incidents in the last 30 days",
         )
-        incidents += [
-            {
-                "type": "todo-list",
-                "title": item.name,
-                "entity": item.entity_id,
-                "grid_options": {"columns": "full"},
-            }
-            for item in lists
-        ]
         sections.append({"type": "grid", "cards": incidents})
+
+    building: list[dict[str, Any]] = [
+        _heading("Lights and public PCs", "mdi:lightbulb-group")
+    ]
+    building += _entities(
+        _plain(
+            [
+                row
+                for item in (*branch.each("light"), *branch.each("switch"))
+                for row in _row(item)
+            ],
+            role,
+        )
+    )
+    sections.append({"type": "grid", "cards": building})
+
+    if zones := branch.each("media_player"):
+        pa: list[dict[str, Any]] = [_heading("Announcements", "mdi:bullhorn")]
+        # Each zone's state only (what plays): the buttons below act, in every zone at once.
+        pa += _entities(
+            [{"type": "simple-entity", **row} for item in zones for row in _row(item)]
+        )
+        targets = [z.entity_id for z in zones]
+        if role != READ_ONLY:
+            for message, name, icon, text in ANNOUNCEMENT_BUTTONS:
+                pa.append(
+                    _confirmed(
+                        name,
+                        icon,
+                        "media_player.play_media",
+                        targets,
+                        f'Announce "{text}" in every zone of {branch.title}?',
+                        media_content_id=message,
+                        media_content_type="announcement",
+                    )
+                )
+        sections.append({"type": "grid", "cards": pa})
+
+    if calendars:
+        # The week's list on a wide screen; on a phone one line each (tap: the calendar).
+        wide = {"condition": "screen", "media_query": f"(min-width: {WIDE_PX}px)"}
+        narrow = {"condition": "screen", "media_query": f"(max-width: {WIDE_PX - 1}px)"}
+        sections.append(
+            {
+                "type": "grid",
+                "cards": [
+                    _heading("Room bookings", "mdi:calendar-account"),
+                    *(
+                        {
+                            "type": "calendar",
+                            "initial_view": "listWeek",
+                            "entities": [calendar.entity_id],
+                            "grid_options": {"columns": "full"},
+                            "visibility": [wide],
+                        }
+                        for calendar in calendars
+                    ),
+                    *(
+                        card | {"visibility": [narrow]}
+                        for card in _entities(
+                            [{"entity": c.entity_id, "name": c.name} for c in calendars]
+                        )
+                    ),
+                ],
+            }
+        )
 
     if rest := branch.rest():
         sections.append(
@@ -783,7 +1052,9 @@ def branch_view(branch: BranchLayout) -> dict[str, Any]:
                 "type": "grid",
                 "cards": [
                     _heading("More", "mdi:dots-horizontal"),
-                    *_entities([row for item in rest for row in _row(item)]),
+                    *_entities(
+                        _plain([row for item in rest for row in _row(item)], role)
+                    ),
                 ],
             }
         )
@@ -796,100 +1067,73 @@ def branch_view(branch: BranchLayout) -> dict[str, Any]:
     }
 
 
-def status_rows_hours(branch: BranchLayout) -> list[dict[str, Any]]:
-    """Return the opening-hours rows of a branch view."""
-    rows: list[dict[str, Any]] = []
-    rows += _row(branch.get("sensor", "mode"), "Mode")
-    rows += _row(branch.get("binary_sensor", "open_to_members"), "Open to members")
-    if next_change := branch.get("sensor", "next_change"):
-        rows += _row(next_change, "Next change", format="time")
-        rows.append(
-            {
-                "type": "attribute",
-                "entity": next_change.entity_id,
-                "attribute": "next_mode",
-                "name": "Then",
-            }
-        )
-    rows += _row(branch.get("sensor", "closes_at"), "Closes at", format="time")
-    return rows
+def statistics_view(
+    branches: list[BranchLayout], stored: set[str], role: str = READ_ONLY
+) -> dict[str, Any]:
+    """Return the usage view: one card drawing entries, refusals and people inside.
 
-
-def statistics_view(branches: list[BranchLayout], stored: set[str]) -> dict[str, Any]:
-    """Return the usage view: entries by mode and age band, refusals, peak occupancy.
-
-    Only statistics the recorder has are drawn; a branch with none yet says so.
+    The card (served with the strategy) reads the long-term statistics itself: each branch or
+    the county total, a day in hourly bars or a week in daily bars, and, for administrators, the
+    month as CSV (the `export_usage` action). Only statistics the recorder has are named.
     """
-    sections: list[dict[str, Any]] = []
+    listed = []
     for branch in branches:
-        cards: list[dict[str, Any]] = [_heading(branch.title, "mdi:chart-bar")]
-        for title, metrics, stat_types, period, days, chart in (
-            (
-                "Entries per hour by mode",
-                [f"entries_{m}" for m in MODES],
-                ["change"],
-                "hour",
-                2,
-                "bar",
-            ),
-            (
-                "Entries by age band, per day",
-                [f"age_{band}" for band in AGE_BANDS],
-                ["change"],
-                "day",
-                30,
-                "bar",
-            ),
-            ("Refusals by reason, per day", None, ["change"], "day", 30, "bar"),
-            (
-                "People inside, per hour",
-                [METRIC_OCCUPANCY],
-                ["max", "mean"],
-                "hour",
-                7,
-                "line",
-            ),
-        ):
-            prefix = statistic_prefix(branch.id)
-            if metrics is None:
-                ids = sorted(i for i in stored if i.startswith(f"{prefix}refusals_"))
-            else:
-                ids = [statistic_id(branch.id, m) for m in metrics]
-                ids = [i for i in ids if i in stored]
-            if not ids:
-                cards.append(
-                    {
-                        "type": "markdown",
-                        "content": f"**{title}**: nothing recorded yet.",
-                    }
-                )
-                continue
-            cards.append(
-                {
-                    "type": "statistics-graph",
-                    "title": title,
-                    "entities": ids,
-                    "stat_types": stat_types,
-                    "period": period,
-                    "days_to_show": days,
-                    "chart_type": chart,
-                    "grid_options": {"columns": "full"},
-                }
-            )
-        sections.append({"type": "grid", "cards": cards})
+        prefix = statistic_prefix(branch.id)
+        metrics: dict[str, list[str]] = {
+            "modes": [
+                statistic_id(branch.id, f"entries_{m}")
+                for m in MODES
+                if statistic_id(branch.id, f"entries_{m}") in stored
+            ],
+            "ages": [
+                statistic_id(branch.id, f"age_{band}")
+                for band in AGE_BANDS
+                if statistic_id(branch.id, f"age_{band}") in stored
+            ],
+            "refusals": sorted(i for i in stored if i.startswith(f"{prefix}refusals_")),
+            "occupancy": [
+                i for i in (statistic_id(branch.id, METRIC_OCCUPANCY),) if i in stored
+            ],
+        }
+        entry: dict[str, Any] = {
+            "title": branch.title,
+            "prefix": prefix,
+            "statistics": metrics,
+        }
+        if branch.device:
+            entry["device"] = branch.device
+        listed.append(entry)
     return {
         "title": "Usage",
         "path": "statistics",
         "type": "sections",
         "max_columns": 2,
-        "sections": sections,
+        "sections": [
+            {
+                "type": "grid",
+                "column_span": 2,
+                "cards": [
+                    {
+                        "type": f"custom:{USAGE_CARD}",
+                        "title": "Usage",
+                        "branches": listed,
+                        "csv": role == ADMIN,
+                        "grid_options": {"columns": "full"},
+                    }
+                ],
+            }
+        ],
     }
 
 
 def build_dashboard(
-    hass: HomeAssistant, *, dashboard: str | None = None, stored: set[str] | None = None
+    hass: HomeAssistant,
+    *,
+    dashboard: str | None = None,
+    stored: set[str] | None = None,
+    role: str = READ_ONLY,
 ) -> dict[str, Any]:
-    """Return the whole dashboard: the overview, a view per branch, the usage statistics."""
+    """Return the whole dashboard for one kind of user: the overview, branches, usage."""
     branches = discover(hass)
     if not branches:
         return {
@@ -911,7 +1155,7 @@ def build_dashboard(
         }
     services = len({b.service for b in branches})
     sections = [overview_section(b, dashboard, services=services) for b in branches]
-    if (alarms := attention(branches)) is not None:
+    if (alarms := attention(branches, role)) is not None:
         sections.insert(0, alarms)
     overview = {
         "title": "Overview",
@@ -923,8 +1167,8 @@ def build_dashboard(
     views = []
     for branch in branches:
         branch.used.clear()  # the branch view shows everything again
-        views.append(branch_view(branch))
+        views.append(branch_view(branch, role))
     return {
         "title": "Smart Library",
-        "views": [overview, *views, statistics_view(branches, stored or set())],
+        "views": [overview, *views, statistics_view(branches, stored or set(), role)],
     }

@@ -176,14 +176,734 @@ class SmartLibraryAttemptsCard extends HTMLElement {
   }
 }
 
+// -- shared helpers of the cards below ----------------------------------------------------------
+
+// A time as the duty manager reads it: "20:03" today, "Tue 20:03" another day.
+function clock(hass, iso) {
+  if (!iso) return "";
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return "";
+  const locale = hass?.locale?.language || undefined;
+  const time = date.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" });
+  if (date.toDateString() === new Date().toDateString()) return time;
+  return `${date.toLocaleDateString(locale, { weekday: "short", day: "numeric", month: "short" })} ${time}`;
+}
+
+// How long ago, in words: "just now", "12 min ago", "2 h 5 min ago".
+function ago(iso) {
+  const minutes = Math.max(0, Math.floor((Date.now() - Date.parse(iso)) / 60_000));
+  if (!Number.isFinite(minutes)) return "";
+  if (minutes < 1) return "just now";
+  if (minutes < 60) return `${minutes} min ago`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${hours} h ${minutes % 60} min ago`;
+  return `${Math.floor(hours / 24)} days ago`;
+}
+
+// An action's failure in words a person can act on: never a bare "Unauthorized".
+function failure(err, admin) {
+  const code = err?.code || err?.error?.code || "";
+  if (code === "unauthorized" || /unauthori[sz]ed/i.test(String(err?.message || err))) {
+    return admin
+      ? "Home Assistant refused this for your account."
+      : "Only an administrator can do this: ask one.";
+  }
+  return String(err?.message || err?.error?.message || err || "It did not work.");
+}
+
+// Go to another page of the frontend without reloading it.
+function navigate(path) {
+  window.history.pushState(null, "", path);
+  window.dispatchEvent(new CustomEvent("location-changed", { detail: { replace: false } }));
+}
+
+const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+
+const BUTTON_CSS = `
+  button { font: inherit; font-weight: 600; border-radius: 18px; padding: 8px 16px; cursor: pointer;
+           border: 1px solid currentColor; background: var(--card-background-color, #fff);
+           color: var(--primary-text-color); margin: 8px 8px 0 0; min-height: 40px; }
+  button.go { background: var(--primary-color); color: var(--text-primary-color, #fff);
+              border-color: var(--primary-color); }
+  button:disabled { opacity: 0.6; cursor: default; }
+  .error { color: var(--error-color); font-weight: 600; margin-top: 8px; }`;
+
+// The card `custom:smart-library-banner-card`: one state of a branch (or a library service), full
+// width at the top of the overview and of the branch's view, shown by the dashboard only while it
+// lasts (its `visibility`):
+//   kind: fire      red: since when, how long ago, how many were counted inside at the alarm
+//   kind: reset     amber: the panel is clear, the branch waits for a person; *Reset* for admins
+//   kind: lockdown  since when and by whom; *End lockdown* for administrators
+//   kind: no_phones nobody gets the staff alerts; *Choose the on-call phones* for administrators
+// `role` (admin, staff, read_only) says what is offered: staff read "ask an administrator" where
+// the next step is an administrator's, never a button that would only answer "Unauthorized".
+class SmartLibraryBannerCard extends HTMLElement {
+  setConfig(config) {
+    if (!["fire", "reset", "lockdown", "no_phones"].includes(config.kind)) {
+      throw new Error("kind: fire, reset, lockdown or no_phones");
+    }
+    this._config = config;
+    this._asking = false;
+    this._busy = false;
+    this._error = "";
+    this._render();
+  }
+
+  set hass(hass) {
+    this._hass = hass;
+    this._render();
+  }
+
+  connectedCallback() {
+    this._timer = setInterval(() => this._render(), 30_000); // the time gone, kept current
+  }
+
+  disconnectedCallback() {
+    clearInterval(this._timer);
+  }
+
+  getCardSize() {
+    return 3;
+  }
+
+  getGridOptions() {
+    return { columns: "full", rows: "auto" };
+  }
+
+  _attributes(key) {
+    const id = this._config[key];
+    return (id && this._hass?.states[id]?.attributes) || {};
+  }
+
+  _content() {
+    const c = this._config;
+    const hass = this._hass;
+    const admin = c.role === "admin";
+    const staff = c.role === "staff";
+    const mode = this._attributes("mode");
+    const evacuation = this._attributes("evacuation");
+    const counted = (n) =>
+      n === null || n === undefined ? "" : `${plural(Number(n), "person", "people")} counted inside at the alarm`;
+    switch (c.kind) {
+      case "fire": {
+        const at = mode.alarm_at || evacuation.alarm_at;
+        const inside = mode.inside_at_alarm ?? evacuation.inside_at_alarm;
+        const now = c.people ? hass?.states[c.people]?.state : undefined;
+        const facts = [
+          at ? `Since ${clock(hass, at)} (${ago(at)})` : "",
+          counted(inside),
+          now !== undefined && !["unknown", "unavailable"].includes(now) ? `${now} inside now` : "",
+        ].filter(Boolean);
+        return {
+          tone: "fire",
+          icon: "mdi:fire-alert",
+          title: `FIRE ALARM — ${c.branch}`,
+          facts,
+          text:
+            "Every door is released and card checks are suspended. Evacuate the building; the " +
+            "branch returns to normal only when an administrator resets it.",
+        };
+      }
+      case "reset": {
+        const at = evacuation.alarm_at || mode.alarm_at;
+        const cleared = evacuation.alarm_cleared_at;
+        const inside = evacuation.inside_at_alarm ?? mode.inside_at_alarm;
+        return {
+          tone: "reset",
+          icon: "mdi:restore-alert",
+          title: `Reset needed after the fire alarm — ${c.branch}`,
+          facts: [
+            at ? `Alarm at ${clock(hass, at)}` : "",
+            cleared ? `panel reset at ${clock(hass, cleared)}` : "",
+            counted(inside),
+          ].filter(Boolean),
+          text:
+            "The fire panel is clear, but doors stay released and card entry stays off until a " +
+            "person has checked the building and resets the branch.",
+          action: admin && c.reset
+            ? {
+                label: "Reset after evacuation",
+                question: `${c.branch}: has a person checked the building? Card entry starts again.`,
+                confirm: "Yes, reset",
+                run: () => hass.callService("button", "press", {}, { entity_id: c.reset }),
+              }
+            : null,
+          note: staff ? "Only an administrator can reset it: ask one once the building is checked." : "",
+        };
+      }
+      case "lockdown": {
+        const lockdown = this._attributes("lockdown");
+        return {
+          tone: "lockdown",
+          icon: "mdi:lock-alert",
+          title: `LOCKED DOWN — ${c.branch}`,
+          facts: [
+            lockdown.since ? `Since ${clock(hass, lockdown.since)} (${ago(lockdown.since)})` : "",
+            lockdown.by ? `started by ${lockdown.by}` : "",
+          ].filter(Boolean),
+          text: "Only staff cards open the doors; leaving is always possible.",
+          action: admin && c.device
+            ? {
+                label: "End lockdown",
+                question: `End the lockdown of ${c.branch}? The doors follow the opening hours again.`,
+                confirm: "Yes, end it",
+                run: () =>
+                  hass.callService("smart_library", "end_lockdown", { branch: c.device }),
+              }
+            : null,
+          note: staff ? "Only an administrator can end it: ask one." : "",
+        };
+      }
+      default: {
+        const phones = this._attributes("staff_alerts");
+        return {
+          tone: "reset",
+          icon: "mdi:cellphone-off",
+          title: `Nobody gets the staff alerts — ${c.service}`,
+          facts: [],
+          text:
+            (phones.on_call_phones === 0 ? "No on-call phone is set" : "No on-call phone can be reached") +
+            ": a panic button, a fire alarm or a lockdown at any branch alerts nobody.",
+          action: admin
+            ? { label: "Choose the on-call phones", run: () => navigate("/config/repairs"), now: true }
+            : null,
+          note: admin ? "" : "Ask an administrator to choose the on-call phones.",
+        };
+      }
+    }
+  }
+
+  async _act(action) {
+    this._busy = true;
+    this._error = "";
+    this._render();
+    try {
+      await action.run();
+      this._asking = false;
+    } catch (err) {
+      this._error = failure(err, this._config.role === "admin");
+    }
+    this._busy = false;
+    this._render();
+  }
+
+  _render() {
+    if (!this._config || !this._hass) return;
+    if (!this.shadowRoot) this.attachShadow({ mode: "open" });
+    const c = this._content();
+    const facts = c.facts.length ? `<p class="facts">${c.facts.map(escape).join(" · ")}</p>` : "";
+    let controls = "";
+    if (c.action && this._asking) {
+      controls = `<p class="question">${escape(c.action.question)}</p>
+        <button class="go" data-do="confirm" ${this._busy ? "disabled" : ""}>${escape(c.action.confirm)}</button>
+        <button data-do="cancel" ${this._busy ? "disabled" : ""}>Cancel</button>`;
+    } else if (c.action) {
+      controls = `<button class="go" data-do="ask">${escape(c.action.label)}</button>`;
+    }
+    const note = c.note ? `<p class="note">${escape(c.note)}</p>` : "";
+    const error = this._error ? `<p class="error" role="alert">${escape(this._error)}</p>` : "";
+    this.shadowRoot.innerHTML = `<style>
+        ha-card { padding: 16px 20px; border-left: 8px solid var(--tone); background: var(--tint); }
+        .fire { --tone: var(--error-color, #db4437); --tint: rgba(219, 68, 55, 0.12); }
+        .reset { --tone: var(--warning-color, #ffa600); --tint: rgba(255, 166, 0, 0.14); }
+        .lockdown { --tone: var(--error-color, #db4437); --tint: rgba(219, 68, 55, 0.08); }
+        h2 { margin: 0; font-size: 1.5em; line-height: 1.25; color: var(--tone); display: flex;
+             gap: 10px; align-items: center; }
+        .fire h2 { font-size: 1.9em; }
+        p { margin: 6px 0 0; }
+        .facts { font-size: 1.15em; font-weight: 600; }
+        .note { font-style: italic; }
+        .question { font-weight: 600; }
+        ${BUTTON_CSS}
+      </style><ha-card class="${c.tone}" role="alert"><h2><ha-icon icon="${c.icon}"></ha-icon>
+        <span>${escape(c.title)}</span></h2>${facts}<p>${escape(c.text)}</p>${note}${controls}${error}</ha-card>`;
+    this.shadowRoot.querySelectorAll("button").forEach((button) =>
+      button.addEventListener("click", () => {
+        const what = button.dataset.do;
+        if (what === "ask") {
+          if (c.action.now) return c.action.run();
+          this._asking = true;
+          this._error = "";
+          return this._render();
+        }
+        if (what === "cancel") {
+          this._asking = false;
+          return this._render();
+        }
+        return this._act(c.action);
+      }),
+    );
+  }
+}
+
+// The card `custom:smart-library-incidents-card`: a branch's incidents to review (its to-do list,
+// read with Home Assistant's own to-do subscription), each with its id and time. *Complete review*
+// asks for the actions taken and an optional police reference, then ticks the item through
+// `todo.update_item` (the integration reads both from what is written below the description and
+// keeps them with the incident, in the name of the person who ticked it). Reviews completed this
+// week fold into one line. The dashboard gives this card to staff and administrators only.
+class SmartLibraryIncidentsCard extends HTMLElement {
+  setConfig(config) {
+    if (!config.entity) throw new Error("entity: the branch's incidents to-do list");
+    this._config = { title: "Incidents to review", ...config };
+    this._items = null;
+    this._open = null; // the uid whose review form is open
+    this._errors = {};
+    this._busy = false;
+    this._render();
+  }
+
+  set hass(hass) {
+    this._hass = hass;
+    if (!this._unsubscribe && this.isConnected) this._subscribe();
+    if (this._items === null) this._render();
+  }
+
+  connectedCallback() {
+    if (this._hass && !this._unsubscribe) this._subscribe();
+  }
+
+  disconnectedCallback() {
+    if (this._unsubscribe) {
+      this._unsubscribe.then((unsubscribe) => unsubscribe()).catch(() => {});
+      this._unsubscribe = undefined;
+    }
+  }
+
+  getCardSize() {
+    return 2 + (this._items || []).filter((i) => i.status === "needs_action").length;
+  }
+
+  getGridOptions() {
+    return { columns: 12, min_columns: 6, rows: "auto" };
+  }
+
+  _subscribe() {
+    this._unsubscribe = this._hass.connection
+      .subscribeMessage(
+        (message) => {
+          this._items = message.items || [];
+          this._render();
+        },
+        { type: "todo/item/subscribe", entity_id: this._config.entity },
+      )
+      .catch((err) => {
+        this._failed = failure(err, false);
+        this._render();
+        return () => {};
+      });
+  }
+
+  async _complete(item, form) {
+    const actions = form.querySelector("textarea").value.trim();
+    const police = form.querySelector("input").value.trim();
+    if (!actions) {
+      this._errors[item.uid] = "Write what was done (the actions taken) first.";
+      return this._render();
+    }
+    const written = [`Actions taken: ${actions}`];
+    if (police) written.push(`Police reference: ${police}`);
+    this._busy = true;
+    this._render();
+    try {
+      await this._hass.callService(
+        "todo",
+        "update_item",
+        {
+          item: item.uid,
+          status: "completed",
+          description: `${item.description || ""}\n\n${written.join("\n")}`,
+        },
+        { entity_id: this._config.entity },
+      );
+      this._open = null;
+      delete this._errors[item.uid];
+    } catch (err) {
+      this._errors[item.uid] = failure(err, false);
+    }
+    this._busy = false;
+    this._render();
+  }
+
+  _row(item) {
+    const review = this._open === item.uid;
+    const error = this._errors[item.uid];
+    const form = review
+      ? `<form data-uid="${escape(item.uid)}">
+          <label>Actions taken<textarea required rows="3" placeholder="What was done, by whom"></textarea></label>
+          <label>Police reference (optional)<input type="text" maxlength="100" placeholder="e.g. 24/1234"></label>
+          <button class="go" type="submit" ${this._busy ? "disabled" : ""}>Complete review</button>
+          <button type="button" data-do="cancel">Cancel</button></form>`
+      : `<button data-do="review" data-uid="${escape(item.uid)}">Complete review…</button>`;
+    return `<li><div class="summary">${escape(item.summary)}</div>
+      <div class="id">Incident ${escape(item.uid)}</div>
+      <details><summary>What happened</summary><pre>${escape(item.description || "")}</pre></details>
+      ${form}${error ? `<p class="error" role="alert">${escape(error)}</p>` : ""}</li>`;
+  }
+
+  _render() {
+    if (!this._config) return;
+    if (!this.shadowRoot) this.attachShadow({ mode: "open" });
+    const items = this._items || [];
+    const open = items.filter((i) => i.status === "needs_action");
+    const done = items.filter((i) => i.status === "completed");
+    let body;
+    if (this._failed) body = `<p class="empty">The list is not available: ${escape(this._failed)}</p>`;
+    else if (this._items === null) body = `<p class="empty">Loading…</p>`;
+    else {
+      body = open.length
+        ? `<ul>${open.map((i) => this._row(i)).join("")}</ul>`
+        : `<p class="empty">Nothing to review.</p>`;
+      if (done.length) {
+        body += `<details class="done"><summary>${escape(plural(done.length, "review", "reviews"))} completed this week</summary><ul>
+          ${done
+            .map(
+              (i) => `<li><div class="summary">${escape(i.summary)}</div><div class="id">Incident ${escape(i.uid)} · reviewed ${escape(clock(this._hass, i.completed))}</div></li>`,
+            )
+            .join("")}</ul></details>`;
+      }
+    }
+    const title = `${this._config.title}${open.length ? ` (${open.length})` : ""}`;
+    this.shadowRoot.innerHTML = `<style>
+        ul { list-style: none; margin: 0; padding: 0 16px 8px; }
+        li { padding: 10px 0; border-bottom: 1px solid var(--divider-color); }
+        li:last-child { border-bottom: none; }
+        .summary { font-weight: 600; }
+        .id { color: var(--secondary-text-color); font-size: 0.9em; font-variant-numeric: tabular-nums; }
+        details { margin-top: 4px; }
+        details.done { padding: 0 16px 12px; }
+        summary { cursor: pointer; color: var(--secondary-text-color); }
+        pre { white-space: pre-wrap; font: inherit; font-size: 0.9em; margin: 4px 0; }
+        form { display: grid; gap: 8px; margin-top: 8px; }
+        label { display: grid; gap: 4px; font-size: 0.95em; }
+        textarea, input { font: inherit; padding: 8px; border-radius: 6px;
+                          border: 1px solid var(--divider-color); background: var(--card-background-color);
+                          color: var(--primary-text-color); }
+        .empty { padding: 0 16px 16px; margin: 0; color: var(--secondary-text-color); }
+        ${BUTTON_CSS}
+      </style><ha-card header="${escape(title)}">${body}</ha-card>`;
+    const root = this.shadowRoot;
+    root.querySelectorAll('button[data-do="review"]').forEach((b) =>
+      b.addEventListener("click", () => {
+        this._open = b.dataset.uid;
+        this._render();
+        root.querySelector("textarea")?.focus();
+      }),
+    );
+    root.querySelectorAll('button[data-do="cancel"]').forEach((b) =>
+      b.addEventListener("click", () => {
+        this._open = null;
+        this._render();
+      }),
+    );
+    root.querySelectorAll("form").forEach((form) =>
+      form.addEventListener("submit", (ev) => {
+        ev.preventDefault();
+        const item = open.find((i) => i.uid === form.dataset.uid);
+        if (item) this._complete(item, form);
+      }),
+    );
+  }
+}
+
+// The card `custom:smart-library-usage-card`: a branch's (or the whole county's) use from the
+// long-term statistics the integration keeps (recorder/statistics_during_period, open to every
+// user: counts only): a day in hourly bars, or a week in daily bars; entries by mode and by age
+// band, refusals by reason, people inside (the peak of each hour or day). For administrators
+// (`csv: true`) a button downloads the month as CSV through the `export_usage` action.
+const SERIES_LABELS = {
+  staffed: "Staffed",
+  smart: "Smart (self-access)",
+  event: "Event",
+  closed: "Closed",
+  under_16: "Under 16 (accompanied)",
+  "16_59": "16–59",
+  "60_plus": "60 and over",
+  occupancy: "Peak inside",
+};
+const SERIES_COLOURS = ["#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#d62728", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+const ACRONYMS = { pin: "PIN", lms: "LMS" };
+const words = (key) =>
+  SERIES_LABELS[key] ||
+  key
+    .split("_")
+    .map((w, n) => ACRONYMS[w] || (n === 0 ? w.charAt(0).toUpperCase() + w.slice(1) : w))
+    .join(" ");
+
+class SmartLibraryUsageCard extends HTMLElement {
+  setConfig(config) {
+    if (!Array.isArray(config.branches) || !config.branches.length) {
+      throw new Error("branches: the library branches to draw");
+    }
+    this._config = { title: "Usage", ...config };
+    this._branch = config.branches.length > 1 ? -1 : 0; // -1: the county total
+    this._period = "day";
+    this._anchor = new Date();
+    this._anchor.setHours(0, 0, 0, 0);
+    this._data = null;
+    this._note = "";
+    this._render();
+  }
+
+  set hass(hass) {
+    const first = !this._hass;
+    this._hass = hass;
+    if (first) this._load();
+  }
+
+  connectedCallback() {
+    this._timer = setInterval(() => this._load(), 300_000);
+  }
+
+  disconnectedCallback() {
+    clearInterval(this._timer);
+  }
+
+  getCardSize() {
+    return 12;
+  }
+
+  getGridOptions() {
+    return { columns: "full", rows: "auto" };
+  }
+
+  _chosen() {
+    const all = this._config.branches;
+    return this._branch < 0 ? all : [all[this._branch]];
+  }
+
+  // The slots shown: 24 hours of the anchor day, or the 7 days ending with it.
+  _slots() {
+    const slots = [];
+    if (this._period === "day") {
+      for (let h = 0; h < 24; h++) {
+        const start = new Date(this._anchor);
+        start.setHours(h);
+        const end = new Date(start);
+        end.setHours(h + 1);
+        slots.push({ start, end, label: h % 3 === 0 ? String(h).padStart(2, "0") : "", name: `${String(h).padStart(2, "0")}:00–${String(h + 1).padStart(2, "0")}:00` });
+      }
+    } else {
+      const locale = this._hass?.locale?.language || undefined;
+      for (let d = 6; d >= 0; d--) {
+        const start = new Date(this._anchor);
+        start.setDate(start.getDate() - d);
+        const end = new Date(start);
+        end.setDate(end.getDate() + 1);
+        const label = start.toLocaleDateString(locale, { weekday: "short" });
+        slots.push({ start, end, label, name: start.toLocaleDateString(locale, { weekday: "long", day: "numeric", month: "short" }) });
+      }
+    }
+    return slots;
+  }
+
+  async _load() {
+    if (!this._hass || !this._config) return;
+    const slots = this._slots();
+    const ids = new Set();
+    for (const branch of this._chosen()) {
+      for (const list of Object.values(branch.statistics || {})) list.forEach((id) => ids.add(id));
+    }
+    if (!ids.size) {
+      this._data = {};
+      return this._render();
+    }
+    const wanted = `${this._branch}|${this._period}|${this._anchor.toISOString()}`;
+    this._wanted = wanted;
+    try {
+      const rows = await this._hass.callWS({
+        type: "recorder/statistics_during_period",
+        start_time: slots[0].start.toISOString(),
+        end_time: slots[slots.length - 1].end.toISOString(),
+        statistic_ids: [...ids],
+        period: this._period === "day" ? "hour" : "day",
+        types: ["change", "max"],
+      });
+      if (this._wanted !== wanted) return; // a later choice is loading
+      this._data = rows || {};
+      this._failed = "";
+    } catch (err) {
+      this._failed = failure(err, false);
+      this._data = {};
+    }
+    this._render();
+  }
+
+  // Sum, per slot, the rows of each series (its key: the metric after the branch's prefix).
+  _series(group) {
+    const slots = this._slots();
+    const series = new Map();
+    for (const branch of this._chosen()) {
+      for (const id of branch.statistics?.[group] || []) {
+        let key = id.slice(branch.prefix.length);
+        key = key.replace(/^entries_|^age_|^refusals_/, "");
+        const values = series.get(key) || new Array(slots.length).fill(0);
+        for (const row of this._data?.[id] || []) {
+          const start = typeof row.start === "number" ? row.start : Date.parse(row.start);
+          const n = slots.findIndex((s) => start >= s.start.getTime() && start < s.end.getTime());
+          if (n < 0) continue;
+          const value = group === "occupancy" ? row.max : row.change;
+          if (typeof value === "number" && value > 0) values[n] += value;
+        }
+        series.set(key, values);
+      }
+    }
+    return [...series.entries()].filter(([, values]) => values.some((v) => v > 0));
+  }
+
+  _chart(title, group, unit) {
+    const slots = this._slots();
+    const series = this._series(group);
+    if (!series.length) {
+      return `<section><h3>${escape(title)}</h3><p class="empty">Nothing recorded ${this._period === "day" ? "this day" : "these 7 days"}.</p></section>`;
+    }
+    const totals = slots.map((_, n) => series.reduce((sum, [, v]) => sum + v[n], 0));
+    const top = Math.max(...totals, 1);
+    const sum = totals.reduce((a, b) => a + b, 0);
+    const headline = group === "occupancy" ? `peak ${Math.max(...totals)}` : `${Math.round(sum)} in all`;
+    const colour = (k) => SERIES_COLOURS[series.findIndex(([key]) => key === k) % SERIES_COLOURS.length];
+    const bars = slots
+      .map((slot, n) => {
+        const parts = series
+          .filter(([, v]) => v[n] > 0)
+          .map(([key, v]) => `<i style="height:${(100 * v[n]) / top}%;background:${colour(key)}"></i>`)
+          .join("");
+        const tip = `${slot.name}: ${series.filter(([, v]) => v[n] > 0).map(([k, v]) => `${words(k)} ${Math.round(v[n])}`).join(", ") || "none"}`;
+        return `<div class="slot" title="${escape(tip)}"><div class="bar">${parts}</div><span>${escape(slot.label)}</span></div>`;
+      })
+      .join("");
+    const legend = series
+      .map(([key]) => `<span class="key"><i style="background:${colour(key)}"></i>${escape(words(key))}</span>`)
+      .join("");
+    return `<section><h3>${escape(title)} <small>${escape(headline)} ${escape(unit)}</small></h3>
+      <div class="chart"><div class="scale">${top}</div>${bars}</div><div class="legend">${legend}</div></section>`;
+  }
+
+  async _csv(branch) {
+    const month = `${this._anchor.getFullYear()}-${String(this._anchor.getMonth() + 1).padStart(2, "0")}`;
+    this._note = "";
+    try {
+      const reply = await this._hass.callWS({
+        type: "call_service",
+        domain: "smart_library",
+        service: "export_usage",
+        service_data: { branch: branch.device, month },
+        return_response: true,
+      });
+      const csv = reply?.response?.csv ?? "";
+      const link = document.createElement("a");
+      link.href = URL.createObjectURL(new Blob([csv], { type: "text/csv" }));
+      link.download = `usage-${branch.title.toLowerCase().replace(/[^a-z0-9]+/g, "-")}-${month}.csv`;
+      link.click();
+      setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+      this._note = `${branch.title}: ${reply?.response?.hours ?? 0} hours of ${month} downloaded.`;
+    } catch (err) {
+      this._note = failure(err, true);
+    }
+    this._render();
+  }
+
+  _render() {
+    if (!this._config) return;
+    if (!this.shadowRoot) this.attachShadow({ mode: "open" });
+    const c = this._config;
+    const locale = this._hass?.locale?.language || undefined;
+    const options = [
+      ...(c.branches.length > 1 ? [[-1, "County total (every branch)"]] : []),
+      ...c.branches.map((b, n) => [n, b.title]),
+    ]
+      .map(([n, t]) => `<option value="${n}" ${n === this._branch ? "selected" : ""}>${escape(t)}</option>`)
+      .join("");
+    const day = this._anchor.toLocaleDateString(locale, { weekday: "long", day: "numeric", month: "long" });
+    const span = this._period === "day" ? day : `7 days to ${day}`;
+    let body;
+    if (this._failed) body = `<p class="empty">The statistics are not available: ${escape(this._failed)}</p>`;
+    else if (this._data === null) body = `<p class="empty">Loading…</p>`;
+    else {
+      const per = this._period === "day" ? "per hour" : "per day";
+      body = [
+        this._chart(`Entries by mode, ${per}`, "modes", "people"),
+        this._chart(`Entries by age band, ${per}`, "ages", "people"),
+        this._chart(`Refusals by reason, ${per}`, "refusals", "attempts"),
+        this._chart(`People inside, peak ${per}`, "occupancy", ""),
+      ].join("");
+    }
+    const csv = c.csv
+      ? `<div class="csv">${this._chosen()
+          .filter((b) => b.device)
+          .map((b, n) => `<button data-csv="${n}">CSV: ${escape(this._branch < 0 ? b.title : "this month")}</button>`)
+          .join("")}${this._note ? `<p>${escape(this._note)}</p>` : ""}</div>`
+      : "";
+    this.shadowRoot.innerHTML = `<style>
+        .controls { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; padding: 0 16px; }
+        select, .controls button { font: inherit; padding: 6px 10px; border-radius: 6px; margin: 0;
+                                   border: 1px solid var(--divider-color); min-height: 36px;
+                                   background: var(--card-background-color); color: var(--primary-text-color); }
+        .controls button[aria-pressed="true"] { background: var(--primary-color); color: var(--text-primary-color, #fff); }
+        .span { padding: 8px 16px 0; font-weight: 600; }
+        section { padding: 8px 16px; }
+        h3 { margin: 8px 0; font-size: 1em; }
+        small { color: var(--secondary-text-color); font-weight: normal; }
+        .chart { position: relative; display: flex; align-items: stretch; height: 140px; gap: 2px;
+                 border-bottom: 1px solid var(--divider-color); padding-bottom: 18px; }
+        .scale { position: absolute; top: -2px; left: 0; font-size: 0.75em; color: var(--secondary-text-color); }
+        .slot { flex: 1 1 0; display: flex; flex-direction: column; justify-content: flex-end; min-width: 0; position: relative; }
+        .bar { display: flex; flex-direction: column-reverse; justify-content: flex-start; height: 100%; }
+        .bar i { display: block; width: 100%; min-height: 1px; }
+        .slot span { position: absolute; bottom: -18px; left: 0; font-size: 0.75em; color: var(--secondary-text-color); white-space: nowrap; }
+        .legend { display: flex; flex-wrap: wrap; gap: 4px 12px; margin-top: 6px; font-size: 0.9em; }
+        .key i { display: inline-block; width: 10px; height: 10px; margin-right: 4px; border-radius: 2px; }
+        .empty { margin: 0; color: var(--secondary-text-color); }
+        .csv { padding: 0 16px 16px; }
+        ${BUTTON_CSS}
+      </style><ha-card header="${escape(c.title)}">
+        <div class="controls">
+          <select aria-label="Branch">${options}</select>
+          <button data-period="day" aria-pressed="${this._period === "day"}">Day</button>
+          <button data-period="week" aria-pressed="${this._period === "week"}">Week</button>
+          <button data-move="-1" aria-label="Earlier">‹</button>
+          <button data-move="1" aria-label="Later">›</button>
+        </div>
+        <div class="span">${escape(span)}</div>${body}${csv}</ha-card>`;
+    const root = this.shadowRoot;
+    root.querySelector("select").addEventListener("change", (ev) => {
+      this._branch = Number(ev.target.value);
+      this._load();
+      this._render();
+    });
+    root.querySelectorAll("[data-period]").forEach((b) =>
+      b.addEventListener("click", () => {
+        this._period = b.dataset.period;
+        this._load();
+        this._render();
+      }),
+    );
+    root.querySelectorAll("[data-move]").forEach((b) =>
+      b.addEventListener("click", () => {
+        const step = Number(b.dataset.move) * (this._period === "day" ? 1 : 7);
+        this._anchor.setDate(this._anchor.getDate() + step);
+        this._load();
+        this._render();
+      }),
+    );
+    root.querySelectorAll("[data-csv]").forEach((b) =>
+      b.addEventListener("click", () => this._csv(this._chosen().filter((x) => x.device)[Number(b.dataset.csv)])),
+    );
+  }
+}
+
 const CARD = "smart-library-attempts-card";
+const CARDS = [
+  [CARD, SmartLibraryAttemptsCard, "recent attempts", "A branch's recent attempts at its doors, with reason and masked card."],
+  ["smart-library-banner-card", SmartLibraryBannerCard, "state banner", "A fire alarm, a reset needed, a lockdown or nobody on call, full width."],
+  ["smart-library-incidents-card", SmartLibraryIncidentsCard, "incidents to review", "A branch's incidents, completed with the actions taken and a police reference."],
+  ["smart-library-usage-card", SmartLibraryUsageCard, "usage", "Entries, refusals and people inside by hour or day, per branch or county."],
+];
 window.customCards = window.customCards || [];
-if (!window.customCards.some((c) => c.type === CARD)) {
-  window.customCards.push({
-    type: CARD,
-    name: "Smart Library: recent attempts",
-    description: "A branch's recent attempts at its doors, with reason and masked card.",
-  });
+for (const [type, , name, description] of CARDS) {
+  if (!window.customCards.some((c) => c.type === type)) {
+    window.customCards.push({ type, name: `Smart Library: ${name}`, description });
+  }
 }
 
 const TAG = `ll-strategy-dashboard-${STRATEGY}`;
@@ -195,10 +915,7 @@ const TAG = `ll-strategy-dashboard-${STRATEGY}`;
 // (<home-assistant>) is defined, and again in any registry that replaces that one later.
 function define() {
   const registry = window.customElements;
-  for (const [tag, element] of [
-    [TAG, SmartLibraryDashboardStrategy],
-    [CARD, SmartLibraryAttemptsCard],
-  ]) {
+  for (const [tag, element] of [[TAG, SmartLibraryDashboardStrategy], ...CARDS]) {
     if (registry.get(tag)) continue;
     try {
       registry.define(tag, class extends element {});
