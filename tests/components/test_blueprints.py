@@ -42,7 +42,11 @@ from custom_components.smart_library.const import (
     DOMAIN,
     SUBENTRY_BRANCH,
 )
-from custom_components.smart_library.engine.schedule import Mode, Period, Schedule
+from custom_components.smart_library.engine.building.schedule import (
+    Mode,
+    Period,
+    Schedule,
+)
 from simulator.building import SimulatedBuilding
 
 from .conftest import branch_device

@@ -37,10 +37,7 @@ from custom_components.smart_library.access.library_system import (
     LMS_OPTIONS_DEFAULTS,
     LibrarySystem,
 )
-from custom_components.smart_library.access.reader_keys import (
-    READER_KEY_HEADER,
-    async_setup_reader_services,
-)
+from custom_components.smart_library.access.reader_keys import READER_KEY_HEADER
 from custom_components.smart_library.const import (
     CONF_BACKEND,
     DOMAIN,
@@ -201,8 +198,7 @@ async def reader(
     hass: HomeAssistant, hass_client_no_auth: ClientFactory
 ) -> Callable[..., Awaitable[tuple[int, dict[str, Any]]]]:
     """Return a door reader: a reader key for the entrance, asking over HTTP."""
-    if not hass.services.has_service(DOMAIN, "create_reader_key"):
-        async_setup_reader_services(hass)
+    assert hass.services.has_service(DOMAIN, "create_reader_key")
     made = await call(
         hass,
         "create_reader_key",
