@@ -50,6 +50,7 @@ from ..engine.members.membership import (
 )
 from ..engine.members.pins import LockoutPolicy, PinFormatError, new_pepper
 from ..engine.members.store import MembershipStore
+from ..helpers.errors import refused, translated
 from ..helpers.storage import storage_problem
 from ..usage.statistics import record_decision
 from .library_system import LibrarySystem, is_sip2
@@ -72,31 +73,9 @@ def signal_bookings(subentry_id: str) -> str:
     return f"{DOMAIN}_{subentry_id}_bookings"
 
 
-def booking_error(key: str, **placeholders: str) -> ServiceValidationError:
-    """Return a translated error about a room booking."""
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key=key,
-        translation_placeholders=placeholders or None,
-    )
-
-
 def store_path(hass: HomeAssistant, entry_id: str) -> Path:
     """Return where a library service's member store lives."""
     return Path(hass.config.path(DOMAIN, f"{entry_id}.db"))
-
-
-def member_error(err: MemberError | PinFormatError) -> ServiceValidationError:
-    """Translate an engine error (its placeholders never hold a full card or a PIN)."""
-    if isinstance(err, PinFormatError):
-        return ServiceValidationError(
-            translation_domain=DOMAIN, translation_key="invalid_pin"
-        )
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key=err.code,
-        translation_placeholders=dict(err.placeholders),
-    )
 
 
 @dataclass(frozen=True)
@@ -261,7 +240,7 @@ class LibraryAccess:
         try:
             return await self.hass.async_add_executor_job(job)
         except (MemberError, PinFormatError) as err:
-            raise member_error(err) from None
+            raise translated(err) from None
 
     async def async_book(
         self,
@@ -279,13 +258,13 @@ class LibraryAccess:
         if not wanted and len(rooms) == 1:
             wanted = rooms[0]
         if wanted not in rooms:
-            raise booking_error(
+            raise refused(
                 "booking_unknown_room", room=room, rooms=", ".join(rooms) or "-"
             )
         try:  # before any time-zone conversion, which a date like 9999-12-31 overflows
             check_booking(start, end, dt_util.now(), title)
         except MemberError as err:
-            raise member_error(err) from None
+            raise translated(err) from None
         start, end = dt_util.as_local(start), dt_util.as_local(end)
 
         def book() -> Booking:
@@ -301,7 +280,7 @@ class LibraryAccess:
             self.store.require(booking.card)  # only a member's card can open a room
             for other in self.store.bookings(branch, start, end):
                 if other.room == wanted:
-                    raise booking_error("booking_overlaps", room=wanted)
+                    raise refused("booking_overlaps", room=wanted)
             self.store.add_booking(booking)
             return booking
 

@@ -20,21 +20,13 @@ from homeassistant.util import dt as dt_util
 
 from ..const import CONF_SCHEDULE, DOMAIN
 from ..engine.building.schedule import Mode, Schedule, ScheduleError
+from ..helpers.errors import translated
 
 type ModeFollower = Callable[[Mode], Coroutine[Any, Any, None]]
 
 OVERRIDE_AUTOMATIC = "automatic"
 OVERRIDES = (OVERRIDE_AUTOMATIC, *(m.value for m in Mode))
 STORAGE_VERSION = 1
-
-
-def schedule_error(err: ScheduleError) -> ServiceValidationError:
-    """Return the translated error for a schedule rule that was broken."""
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key=f"schedule_{err.code}",
-        translation_placeholders=err.placeholders,
-    )
 
 
 class HoursStore:
@@ -211,7 +203,7 @@ class BranchHours:
                     dt_util.utcnow(), dt_util.get_default_time_zone(), Mode(override)
                 )
             except ScheduleError as err:
-                raise schedule_error(err) from err
+                raise translated(err) from err
         await self._save(
             override=override, override_until=until.isoformat() if until else None
         )
@@ -227,4 +219,4 @@ class BranchHours:
         try:
             return edit(self.schedule)
         except ScheduleError as err:
-            raise schedule_error(err) from err
+            raise translated(err) from err

@@ -16,7 +16,6 @@ from typing import Any
 
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse
-from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.service import async_get_config_entry
 from homeassistant.helpers.translation import async_get_cached_translations
@@ -39,6 +38,7 @@ from ..engine.members.membership import (
     parse_windows,
 )
 from ..engine.members.pins import hash_pin
+from ..helpers.errors import refused
 from ..runtime import branch_for_device
 
 ATTR_CARD = "card"
@@ -164,14 +164,6 @@ def _today() -> date:
     return dt_util.now().date()
 
 
-def _error(key: str, **placeholders: str) -> ServiceValidationError:
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key=key,
-        translation_placeholders=placeholders or None,
-    )
-
-
 def standing(
     member: Member, today: date, locked_until: datetime | None
 ) -> dict[str, Any]:
@@ -279,7 +271,7 @@ async def remove_member(call: ServiceCall) -> ServiceResponse:
     access = _access(call)
     card = call.data[ATTR_CARD]
     if not await access.async_run(lambda: access.store.remove(card)):
-        raise _error("unknown_member", card=mask_card(card))
+        raise refused("unknown_member", card=mask_card(card))
     return {"card": mask_card(card), "removed": True}
 
 
@@ -309,9 +301,9 @@ async def import_members(call: ServiceCall) -> ServiceResponse:
     text: str | None = call.data.get(ATTR_CSV)
     path: str | None = call.data.get(ATTR_PATH)
     if path is not None and not call.hass.config.is_allowed_path(path):
-        raise _error("import_path_not_allowed", path=path)
+        raise refused("import_path_not_allowed", path=path)
     if text is None and path is None:
-        raise _error("import_nothing")
+        raise refused("import_nothing")
     messages = exception_messages(call.hass)
     today = _today()
 
@@ -371,7 +363,7 @@ async def remove_staff_card(call: ServiceCall) -> ServiceResponse:
     access = _access(call)
     card = call.data[ATTR_CARD]
     if not await access.async_run(lambda: access.store.remove_staff(card)):
-        raise _error("unknown_staff_card", card=mask_card(card))
+        raise refused("unknown_staff_card", card=mask_card(card))
     return {"card": mask_card(card), "removed": True}
 
 

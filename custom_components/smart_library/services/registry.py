@@ -50,7 +50,7 @@ from homeassistant.helpers.service import async_register_admin_service
 from homeassistant.util import dt as dt_util
 import probatio
 
-from ..building.hours import BranchHours, schedule_error
+from ..building.hours import BranchHours
 from ..const import DOMAIN
 from ..engine.building.schedule import (
     DayException,
@@ -59,6 +59,7 @@ from ..engine.building.schedule import (
     ScheduleError,
     parse_periods,
 )
+from ..helpers.errors import translated
 from ..helpers.masking import redacting
 from ..runtime import branch_for_device
 from . import alarms as safety, members, reader_keys, usage
@@ -128,7 +129,7 @@ async def add_exception(call: ServiceCall) -> ServiceResponse:
         periods = parse_periods(call.data[ATTR_STAFFED], Mode.STAFFED)
         periods += parse_periods(call.data[ATTR_SMART], Mode.SMART)
     except ScheduleError as err:
-        raise schedule_error(err) from err
+        raise translated(err) from err
     exception = DayException(
         call.data[ATTR_DATE], tuple(periods), call.data[ATTR_LABEL]
     )

@@ -16,6 +16,8 @@ import hashlib
 import hmac
 import re
 
+from ..errors import CodedError
+
 ADULT_AGE = 18
 MIN_AGE = 16
 SENIOR_AGE = 60  # the usage statistics' oldest age band starts here
@@ -95,14 +97,8 @@ def public_reason(reason: Reason | str) -> str:
     return NOT_RECOGNISED if value in _PRIVATE_REASONS else value
 
 
-class MemberError(ValueError):
-    """Bad member data; `code` is a translation key, placeholders never hold a full card."""
-
-    def __init__(self, code: str, **placeholders: str) -> None:
-        """Create the error."""
-        super().__init__(code)
-        self.code = code
-        self.placeholders = placeholders
+class MemberError(CodedError):
+    """Bad member data; placeholders never hold a full card."""
 
 
 def normalise_card(card: str) -> str:

@@ -17,6 +17,8 @@ import hmac
 import re
 import secrets
 
+from ..errors import CodedError
+
 PIN_RE = re.compile(r"\d{4,8}")
 PEPPER_BYTES = 32
 SALT_BYTES = 16
@@ -28,12 +30,16 @@ SCRYPT_P = 1
 KEY_BYTES = 32
 
 
-class PinFormatError(ValueError):
-    """A PIN that is not 4 to 8 digits. Its message never contains the PIN."""
+class PinFormatError(CodedError):
+    """A PIN that is not 4 to 8 digits. Neither its code nor its message holds the PIN."""
 
     def __init__(self) -> None:
         """Create the error without the offending value."""
-        super().__init__("A PIN is 4 to 8 digits")
+        super().__init__("invalid_pin")
+
+    def __str__(self) -> str:
+        """Say what a PIN must be."""
+        return "A PIN is 4 to 8 digits"
 
 
 def new_pepper() -> bytes:

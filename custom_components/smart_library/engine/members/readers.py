@@ -28,6 +28,8 @@ import re
 import secrets
 from typing import Any
 
+from ..errors import CodedError
+
 KEY_ID_BYTES = 8  # 16 hex characters
 KEY_SECRET_BYTES = 32  # 256 bits
 NAME_MAX = 64
@@ -43,14 +45,8 @@ NOT_COUNTED = frozenset(
 REASON_THROTTLED = "reader_throttled"
 
 
-class ReaderKeyError(ValueError):
-    """A reader key that cannot be made or changed; `code` is a translation key."""
-
-    def __init__(self, code: str, **placeholders: str) -> None:
-        """Create the error (its placeholders never hold a key's secret)."""
-        super().__init__(code)
-        self.code = code
-        self.placeholders = placeholders
+class ReaderKeyError(CodedError):
+    """A reader key that cannot be made or changed (placeholders never hold a key's secret)."""
 
 
 def key_digest(token: str) -> str:
