@@ -7,7 +7,9 @@
 Logs in (93), asks the status (99), then patron information (63) for the card with the PIN, and
 prints the fields the integration reads and the decision it would take from them. The PIN and
 the password are never printed; the card is masked. Exit status 0 when the conversation
-succeeded, whatever the decision; 1 with a one-line error when it did not; 2 for bad arguments.
+succeeded, whatever the decision; 1 with a one-line error when it did not; 2 for bad arguments,
+among them a card or PIN the door would refuse as `invalid_request` (the same check,
+engine.sip2's `patron_input_problem`, made before anything is sent).
 """
 
 from __future__ import annotations
@@ -35,9 +37,11 @@ from custom_components.smart_library.engine.sip2 import (
     Sip2Config,
     Sip2ConnectionError,
     Sip2Error,
+    Sip2InputError,
     Sip2LoginError,
     Sip2MalformedError,
     Sip2TimeoutError,
+    patron_input_problem,
 )
 
 PROG = "sip2-probe"
@@ -227,6 +231,11 @@ async def probe(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 2
+    card = args.card
+    if (invalid := patron_input_problem(card, args.pin, config.encoding)) is not None:
+        # The door refuses the same input the same way, before the LMS is asked.
+        print(f"{PROG}: {invalid.code}: {invalid}", file=sys.stderr)
+        return 2
     client = Sip2Client(config)
     transport = "TLS" if config.tls else "plain TCP"
     print(
@@ -244,7 +253,7 @@ async def probe(args: argparse.Namespace) -> int:
             f"{status.protocol_version}, institution {status.institution_id!r}, library "
             f"{status.library_name!r}"
         )
-        answer = await client.patron_information(args.card, args.pin)
+        answer = await client.patron_information(card, args.pin)
     except Sip2LoginError as err:
         print(
             f"{PROG}: login refused: {err} (check --login and --password)",
@@ -265,13 +274,13 @@ async def probe(args: argparse.Namespace) -> int:
     except Sip2Error as err:
         print(f"{PROG}: {err}", file=sys.stderr)
         return 1
-    except ValueError as err:  # a card with '|' or a character the encoding lacks
-        print(f"{PROG}: error: {err}", file=sys.stderr)
+    except Sip2InputError as err:  # checked above; the client checks again
+        print(f"{PROG}: {err.code}: {err}", file=sys.stderr)
         return 2
     finally:
         await client.close()
     today = date.today()
-    verdict = evaluate(answer, args.card, policy, today)
+    verdict = evaluate(answer, card, policy, today)
     print("\n".join(_report(verdict, policy, today)))
     return 0
 

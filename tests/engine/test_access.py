@@ -396,3 +396,35 @@ def test_mask() -> None:
     assert mask_card("10000001") == "••••0001"
     assert mask_card("12345") == "••••45"  # never more than half of a short card
     assert mask_card("1") == "••••"
+
+
+# -- issue 19: the second perimeter ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("card", "pin"),
+    [
+        ("10000001", "2468\x00"),  # a NUL after the right PIN
+        ("10000001", "24\r68"),
+        ("10000001\n", "2468"),  # a line end after the card (normalising would drop it)
+        ("10000001", "\t2468"),
+        ("1000\x1b0001", "2468"),
+    ],
+)
+def test_a_control_character_is_an_invalid_request_that_counts_against_no_card(
+    store: MembershipStore, card: str, pin: str
+) -> None:
+    """Refused `invalid_request` before the lock-out is touched, whatever else is right.
+
+    With a lock-out of one attempt, a card tried that way is still not locked out after.
+    """
+    decider = AccessDecider(store, PEPPER, LockoutPolicy(attempts=1), now=NOW)
+    for _ in range(3):
+        assert ask(decider, card, pin) is Reason.INVALID_REQUEST
+    assert not store.lockouts(NOW)
+    assert ask(decider, "10000001") is Reason.GRANTED
+    # The accompanying adult's PIN too, before the child's PIN is evaluated.
+    assert (
+        ask(decider, "10000009", adult_card="10000001", adult_pin="2468\r")
+        is Reason.INVALID_REQUEST
+    )

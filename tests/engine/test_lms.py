@@ -632,3 +632,25 @@ async def test_gateway_background_probe_brings_the_lms_back(pepper: bytes) -> No
         assert gateway.reachable and gateway.failure is None
     finally:
         await gateway.stop()
+
+
+# -- issue 19: the second perimeter ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("card", "pin"), [(CARD, "12|34"), (CARD, "1234\r\n"), ("2100\t0001", PIN)]
+)
+async def test_gateway_never_asks_with_input_it_cannot_carry(
+    pepper: bytes, card: str, pin: str
+) -> None:
+    """invalid_request from the gateway itself (a second line behind engine.access's check)."""
+    client = FakeClient()
+    cache = OfflineCache(pepper)
+    cache.remember(CARD, PIN, granted(), NOW)
+    gateway = LmsGateway(client, LmsPolicy(), cache, probe_interval=3600)
+    try:
+        result = await gateway.authenticate(card, pin, today=TODAY, now=NOW)
+    finally:
+        await gateway.stop()
+    assert result.reason is Reason.INVALID_REQUEST and not result.granted
+    assert client.asked == 0 and len(cache) == 1 and gateway.reachable

@@ -32,7 +32,11 @@ from custom_components.smart_library.engine.membership import (
     StaffCard,
     parse_windows,
 )
-from custom_components.smart_library.engine.pins import hash_pin, new_pepper
+from custom_components.smart_library.engine.pins import (
+    LockoutPolicy,
+    hash_pin,
+    new_pepper,
+)
 from custom_components.smart_library.engine.pointmap import DoorKind
 from custom_components.smart_library.engine.sip2 import Sip2Client, Sip2Config
 from custom_components.smart_library.engine.store import MembershipStore
@@ -118,7 +122,8 @@ async def test_lms_reasons_and_house_rules(access: LmsAccess) -> None:
         ("21000009", "9012"): LmsReason.PIN_NOT_CHECKED,
         ("21000011", "2233"): LmsReason.AGE_UNKNOWN,
         ("21000003", "3456"): Reason.UNDER_16,
-        ("bad|card", "1234"): Reason.UNKNOWN_CARD,
+        ("bad|card", "1234"): Reason.INVALID_REQUEST,  # '|' cannot go into a frame
+        ("bad-card", "1234"): Reason.UNKNOWN_CARD,  # not a card number: not counted
     }
     got = {key: (await access.decide(ask(*key))).reason for key in expected}
     assert got == expected
@@ -264,3 +269,34 @@ def test_a_regrant_with_the_same_pin_keeps_its_hash(store: MembershipStore) -> N
     restarted = OfflineCache(PEPPER, store)
     restarted.remember("21000001", "5678", patron, later)
     assert store.load_grants()[0].pin_hash != changed.pin_hash
+
+
+# -- issue 19: the second perimeter ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("card", "pin"),
+    [
+        ("21000001", "12|34"),  # the field delimiter
+        ("21000001", "1234\r"),  # CR ends the frame
+        ("21000001", "€123"),  # cp850 has no euro sign
+        ("21000001", "12\x0034"),
+        ("2100\x1b0001", "1234"),
+        ("21000001\r", "1234"),
+    ],
+)
+async def test_input_the_lms_cannot_carry_is_refused_before_anyone_is_asked(
+    access: LmsAccess, lms: SimulatedLms, store: MembershipStore, card: str, pin: str
+) -> None:
+    """invalid_request: no 63 sent, no attempt counted, no exception (an HTTP 500 at the door)."""
+    access.decider.lockout.policy = LockoutPolicy(attempts=1)
+    for _ in range(3):
+        decision = await access.decide(ask(card, pin))
+        assert (decision.granted, decision.reason) == (False, Reason.INVALID_REQUEST)
+    child = ask("21000003", "3456", adult_card="21000001", adult_pin=pin)
+    if card == "21000001":  # the adult's PIN is checked before the child's is evaluated
+        assert (await access.decide(child)).reason is Reason.INVALID_REQUEST
+    assert "63" not in lms.received
+    assert not store.lockouts(NOW)
+    await inducted(access, "21000001", "1234")
+    assert (await access.decide(ask("21000001", "1234"))).granted

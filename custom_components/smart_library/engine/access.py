@@ -10,6 +10,12 @@ Two membership backends, one set of house rules:
 Either way a PIN is evaluated only after an attempt has been taken for its card (engine.lockout),
 so the lock-out holds however many requests arrive at once, and a wrong PIN the LMS reports
 counts as one evaluated here.
+
+What no keypad types is refused first, as `invalid_request`, before any attempt is counted or
+anyone is asked: a card or PIN holding a control or other unprintable character (either
+backend), and with the LMS also `|` or a character its connection's charset cannot encode
+(engine.sip2's `patron_input_problem`, the check scripts/sip2_probe.py makes too). Such a
+request says nothing about any card, so it counts against none.
 """
 
 from __future__ import annotations
@@ -81,6 +87,35 @@ class AccessRequest:
             f"AccessRequest(branch={self.branch!r}, door={self.door!r}, "
             f"card={mask_card(self.card)!r}, minors={self.minors})"
         )
+
+    def typed(self) -> list[tuple[str, str | None]]:
+        """Return each (card, PIN) as typed: the holder's, then the adult's when named.
+
+        The characters themselves, whatever the caller's type prints (Home Assistant's glue
+        masks PINs with a str subclass).
+        """
+        pairs: list[tuple[str, str | None]] = [
+            (str.__str__(self.card), str.__str__(self.pin))
+        ]
+        if self.adult_card:
+            adult_pin = self.adult_pin
+            pairs.append(
+                (
+                    str.__str__(self.adult_card),
+                    None if adult_pin is None else str.__str__(adult_pin),
+                )
+            )
+        return pairs
+
+
+def unprintable(value: str | None) -> bool:
+    """Return True when a card or PIN holds a character no keypad or card reader types.
+
+    Anything `str.isprintable` rejects: CR, LF, NUL, tab, escape and every other control or
+    format character, line separators, unassigned code points. Digits and letters (any case)
+    are kept as typed.
+    """
+    return value is not None and not value.isprintable()
 
 
 @dataclass(frozen=True)
@@ -206,6 +241,9 @@ class AccessDecider:
             return Decision(False, Reason.FIRE_ALARM, mask_card(request.card))
         if request.evacuation:
             return Decision(False, Reason.EVACUATION, mask_card(request.card))
+        if any(unprintable(c) or unprintable(p) for c, p in request.typed()):
+            # Before any lock-out is counted: such a request says nothing about a card.
+            return Decision(False, Reason.INVALID_REQUEST, mask_card(request.card))
         reason, holder, until = self._holder(request.card, request.pin, request.at)
         if reason is not Reason.GRANTED or holder is None:
             return Decision(False, reason, mask_card(request.card), locked_until=until)
@@ -349,6 +387,10 @@ class AccessDecider:
         assert begin.attempt is not None
         verdict = result.verdict
         offline = not result.online
+        if verdict.reason is Reason.INVALID_REQUEST:
+            # Not asked (engine.access checks first; the gateway checks again): not counted.
+            self.lockout.release(begin.attempt)
+            return Identified(verdict.reason, None)
         if verdict.reason in _NOT_IDENTIFIED:
             until = self.lockout.failed(begin.attempt, at)
             return Identified(verdict.reason, None, until, offline)
@@ -416,10 +458,22 @@ class LmsAccess:
         self.gateway = gateway
         self._run: RunBlocking = run_blocking or _to_thread
 
+    def invalid(self, request: AccessRequest) -> bool:
+        """Return True when a card or PIN of the request cannot go to the LMS as typed."""
+        return any(
+            unprintable(card)
+            or unprintable(pin)
+            or self.gateway.input_problem(card, pin) is not None
+            for card, pin in request.typed()
+        )
+
     async def identify(self, card: str, pin: str, at: datetime) -> Identified:
         """Check one card and PIN: a staff card locally, any other card with the LMS."""
         # The characters themselves, whatever the caller's type prints (masked PINs).
         card, pin = str.__str__(card), str.__str__(pin)
+        problem = self.gateway.input_problem(card, pin)
+        if unprintable(card) or unprintable(pin) or problem is not None:
+            return Identified(Reason.INVALID_REQUEST, None)
         begin: LmsBegin = await self._run(self.decider.lms_begin, card, pin, at)
         if begin.done is not None:
             return begin.done
@@ -440,6 +494,9 @@ class LmsAccess:
             return Decision(False, Reason.FIRE_ALARM, masked)
         if request.evacuation:
             return Decision(False, Reason.EVACUATION, masked)
+        if self.invalid(request):
+            # Before any lock-out is counted or the LMS is asked, for either card.
+            return Decision(False, Reason.INVALID_REQUEST, masked)
         first = await self.identify(request.card, request.pin, request.at)
         if first.reason is not Reason.GRANTED or first.holder is None:
             return Decision(

@@ -67,9 +67,11 @@ from .sip2 import (
     PatronInformation,
     Sip2Client,
     Sip2Error,
+    Sip2InputError,
     Sip2LoginError,
     Sip2MalformedError,
     Sip2TimeoutError,
+    patron_input_problem,
 )
 
 # The offline cache keeps the PIN the LMS accepted as a scrypt hash at half the local store's cost
@@ -903,6 +905,15 @@ class LmsGateway:
 
     # -- the decision ---------------------------------------------------------------------------
 
+    def input_problem(self, card: str, pin: str | None) -> Sip2InputError | None:
+        """Return why `card` and `pin` cannot go to this LMS (None: they can).
+
+        engine.sip2's one check (`patron_input_problem`: no `|`, nothing unprintable, nothing
+        the connection's charset lacks), on the card as it would be sent. engine.access asks
+        this before it counts an attempt; `authenticate` asks it again.
+        """
+        return patron_input_problem(card, pin, self.client.config.encoding)
+
     async def authenticate(
         self, card: str, pin: str, *, today: date, now: datetime
     ) -> LmsResult:
@@ -911,8 +922,13 @@ class LmsGateway:
         Online, a grant is remembered (and any refusal other than a wrong PIN forgets the card)
         in the background. Offline, an unknown card is refused with `lms_unavailable`. When the
         LMS is slow, the cache is consulted during the last `HEDGE` seconds of the wait, so a
-        timeout costs the timeout and not a key derivation more.
+        timeout costs the timeout and not a key derivation more. A card or PIN the LMS cannot
+        carry is refused `invalid_request` without the LMS or the cache being asked.
         """
+        if self.input_problem(card, pin) is not None:
+            return LmsResult(
+                LmsVerdict(Reason.INVALID_REQUEST, _unknown_patron(card)), online=True
+            )
         spare: asyncio.Future[LmsVerdict] | None = None
         if self.breaker.allows_request():
             outcome, spare = await self._ask(card, pin, today, now)

@@ -84,6 +84,11 @@ class Lockout:
         if attempt.id is not None:
             self.store.pin_attempt_succeeded(attempt.id, attempt.key)
 
+    def release(self, attempt: Attempt) -> None:
+        """Give back an attempt whose PIN was not evaluated after all (it counts for nothing)."""
+        if attempt.id is not None:
+            self.store.release_pin_attempt(attempt.id)
+
     def locked_until(self, card: str, at: datetime) -> datetime | None:
         """Return when the card's lock-out ends, or None when it is not locked out."""
         return self.store.locked_until(self.key(card), at)

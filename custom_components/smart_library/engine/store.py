@@ -707,6 +707,10 @@ class MembershipStore(PrivateDatabase):
                 (key, attempt),
             )
 
+    def release_pin_attempt(self, attempt: int) -> None:
+        """Forget one taken attempt whose PIN was not evaluated (the others stay counted)."""
+        self._write("DELETE FROM pin_attempts WHERE id = ?", (attempt,))
+
     def locked_until(self, key: str, at: datetime) -> datetime | None:
         """Return when a card's lock-out ends, or None when it is not locked out at `at`."""
         rows = self._read(
