@@ -2,7 +2,7 @@
 
     scripts/sip2-probe HOST:PORT --login USER --password PASS --institution INST [--location LOC]
         [--dialect evergreen|koha|polaris|custom] [--tls [--cafile FILE | --insecure]]
-        --card CARD --pin PIN
+        [--card-case as_typed|upper|lower] --card CARD --pin PIN
 
 Logs in (93), asks the status (99), then patron information (63) for the card with the PIN, and
 prints the fields the integration reads and the decision it would take from them. The PIN and
@@ -21,11 +21,14 @@ import ssl
 import sys
 
 from custom_components.smart_library.engine.lms import (
+    DEFAULT_CARD_CASE,
     DEFAULT_REFUSING_FLAGS,
     DIALECT_NAMES,
     FLAG_NAMES,
+    CardCase,
     LmsPolicy,
     LmsVerdict,
+    apply_card_case,
     evaluate,
     make_dialect,
 )
@@ -121,6 +124,13 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help="with --tls: do not check the certificate",
     )
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds per answer")
+    parser.add_argument(
+        "--card-case",
+        default=DEFAULT_CARD_CASE.value,
+        choices=[c.value for c in CardCase],
+        help="how the card's letters are sent, as the service's setting says "
+        "(default: as typed)",
+    )
     parser.add_argument("--card", required=True, help="the card number to check")
     parser.add_argument("--pin", required=True, help="the card's PIN (never printed)")
     return parser.parse_args(argv)
@@ -231,7 +241,7 @@ async def probe(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 2
-    card = args.card
+    card = apply_card_case(args.card, args.card_case)  # as the gateway sends it
     if (invalid := patron_input_problem(card, args.pin, config.encoding)) is not None:
         # The door refuses the same input the same way, before the LMS is asked.
         print(f"{PROG}: {invalid.code}: {invalid}", file=sys.stderr)

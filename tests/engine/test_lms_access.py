@@ -20,6 +20,7 @@ from custom_components.smart_library.engine.access import (
     LmsAccess,
 )
 from custom_components.smart_library.engine.lms import (
+    CardCase,
     LmsGateway,
     LmsPatron,
     LmsPolicy,
@@ -40,7 +41,7 @@ from custom_components.smart_library.engine.pins import (
 from custom_components.smart_library.engine.pointmap import DoorKind
 from custom_components.smart_library.engine.sip2 import Sip2Client, Sip2Config
 from custom_components.smart_library.engine.store import MembershipStore
-from simulator.lms import SimulatedLms
+from simulator.lms import DEMO_PATRONS, SimPatron, SimulatedLms
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -300,3 +301,52 @@ async def test_input_the_lms_cannot_carry_is_refused_before_anyone_is_asked(
     assert not store.lockouts(NOW)
     await inducted(access, "21000001", "1234")
     assert (await access.decide(ask("21000001", "1234"))).granted
+
+
+async def test_cards_reach_the_lms_exactly_as_typed(store: MembershipStore) -> None:
+    """A barcode with lower-case letters is sent as typed, not upper-cased by the local store.
+
+    The local store's own form (upper case, for its lookups, the lock-out and the cache) never
+    leaks into the 63. `card_case` makes the case handling an explicit setting of the gateway.
+    """
+    sim = SimulatedLms(
+        patrons=(*DEMO_PATRONS, SimPatron("lib0001x", "4321", "Lee Lower")),
+        today=TODAY,
+    )
+    await sim.start()
+    decider = AccessDecider(store, PEPPER, now=NOW)
+
+    def gateway(card_case: CardCase | None = None) -> LmsGateway:
+        client = Sip2Client(
+            Sip2Config(
+                "127.0.0.1",
+                sim.port,
+                login_user="sip",
+                login_password="sip-password",
+                institution="DEMO",
+                timeout=0.3,
+                keepalive=0,
+            )
+        )
+        cache = OfflineCache(PEPPER, store)
+        if card_case is None:  # the default
+            return LmsGateway(client, LmsPolicy(), cache, timeout=0.3)
+        return LmsGateway(client, LmsPolicy(), cache, timeout=0.3, card_case=card_case)
+
+    default, upper, lower = gateway(), gateway(CardCase.UPPER), gateway(CardCase.LOWER)
+    try:
+        assert default.card_case is CardCase.AS_TYPED
+        as_typed = await LmsAccess(decider, default).decide(ask("lib0001x", "4321"))
+        assert as_typed.reason is Reason.INDUCTION_NEEDED  # the LMS knew the card
+        assert store.member("LIB0001X") is not None  # the local record, in its own form
+        upper_cased = await LmsAccess(decider, upper).decide(ask("lib0001x", "4321"))
+        assert upper_cased.reason is Reason.UNKNOWN_CARD
+        lower_cased = await LmsAccess(decider, lower).decide(ask("LIB0001X", "4321"))
+        assert lower_cased.reason is Reason.INDUCTION_NEEDED
+        assert upper.lms_card("lib0001x") == "LIB0001X"
+        assert lower.lms_card("LIB0001X") == "lib0001x"
+        assert default.lms_card(" Ab12 ") == " Ab12 "
+    finally:
+        for each in (default, upper, lower):
+            await each.stop()
+        await sim.stop()

@@ -464,3 +464,9 @@ def test_the_probe_refuses_what_the_door_refuses_before_it_connects(
         ["127.0.0.1:9", "--card", "21000001", "--pin", "€123", "--encoding", "cp850"]
     )
     assert status == 2 and "cp850" in capsys.readouterr().err
+    # The check is made on the card as the gateway would send it (its card case applied):
+    # cp850 has a small y with diaeresis but not its capital.
+    assert patron_input_problem("\u00ff0001", "1234", "cp850") is None
+    args = ["127.0.0.1:9", "--card", "\u00ff0001", "--pin", "1234"]
+    assert sip2_probe.main([*args, "--card-case", "upper"]) == 2
+    assert "the card holds a character cp850 cannot encode" in capsys.readouterr().err

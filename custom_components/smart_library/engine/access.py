@@ -154,7 +154,7 @@ class Identified:
 class LmsBegin:
     """The local half of an LMS check before the LMS is asked (see `AccessDecider.lms_begin`)."""
 
-    card: str  # normalised
+    card: str  # normalised: the local store's form (its lookups, the lock-out), never sent
     attempt: Attempt | None = None  # the lock-out attempt taken for this PIN
     done: Identified | None = None  # decided locally: malformed, staff card, locked out
 
@@ -479,9 +479,8 @@ class LmsAccess:
             return begin.done
         # Cancelled while the LMS is asked, the attempt stays taken until the lock-out's
         # window passes: the LMS may have evaluated the PIN, so it counts (the safe side).
-        result = await self.gateway.authenticate(
-            begin.card, pin, today=at.date(), now=at
-        )
+        # The card goes as typed (the gateway's `card_case` applies), not in the local form.
+        result = await self.gateway.authenticate(card, pin, today=at.date(), now=at)
         identified: Identified = await self._run(
             self.decider.lms_finish, begin, result, at
         )

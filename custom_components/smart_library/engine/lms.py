@@ -29,6 +29,12 @@ request (PIN in `AD`) with a 64. This module turns that answer into what the acc
    straight to the cache while a cheap background probe (log-in + 99) waits for the LMS to come
    back.
 
+Cards reach the LMS as typed. Barcodes are not always digits, and an LMS may tell `ab12` from
+`AB12`: the gateway's one setting `card_case` (`CardCase`: `as_typed` by default, `upper`,
+`lower`) is applied in one place, `LmsGateway.lms_card`, to everything sent. The local store's
+own form of a card number (trimmed, upper case: `membership.normalise_card`) names the card for
+its lookups, the lock-out and the offline cache's digest, and never goes to the LMS.
+
 Default flag policy (which flags refuse entry), and why. Entry to an unstaffed building is not
 borrowing; a flag refuses only when it says the person should not be using the library alone:
 - 0 charge privileges denied: the LMS's general block (Koha and Evergreen set it for debarred,
@@ -149,6 +155,29 @@ DEFAULT_REFUSING_FLAGS = frozenset({0, 4, 10, 11})
 _FLAG_PRIORITY = (4, 0, 10, 11, 1, 2, 3, 5, 6, 7, 8, 9, 12, 13)
 
 type AnyReason = Reason | LmsReason
+
+
+class CardCase(StrEnum):
+    """How a typed card number's letters are sent to the LMS (`LmsGateway.card_case`)."""
+
+    AS_TYPED = "as_typed"  # the default: exactly as the reader or the person typed it
+    UPPER = "upper"  # an LMS that keeps barcodes in upper case and compares exactly
+    LOWER = "lower"
+
+
+DEFAULT_CARD_CASE = CardCase.AS_TYPED
+
+
+def apply_card_case(card: str, case: CardCase | str) -> str:
+    """Return `card` as it is sent to the LMS under `case` (nothing else is changed)."""
+    card = str.__str__(card)
+    match CardCase(case):
+        case CardCase.UPPER:
+            return card.upper()
+        case CardCase.LOWER:
+            return card.lower()
+        case _:
+            return card
 
 
 # -- dialects -------------------------------------------------------------------------------------
@@ -781,12 +810,14 @@ class LmsGateway:
         probe_interval: float = DEFAULT_PROBE_INTERVAL,
         run_blocking: RunBlocking | None = None,
         clock: Callable[[], float] = time.monotonic,
+        card_case: CardCase | str = DEFAULT_CARD_CASE,
     ) -> None:
         """Create the gateway; nothing is opened until `start` or the first request."""
         self.client = client
         self.policy = policy
         self.cache = cache
         self.timeout = timeout
+        self.card_case = CardCase(card_case)
         self.breaker = CircuitBreaker(probe_interval, clock)
         self._run: RunBlocking = run_blocking or _to_thread
         self.failure: LmsFailure | None = None
@@ -905,14 +936,24 @@ class LmsGateway:
 
     # -- the decision ---------------------------------------------------------------------------
 
+    def lms_card(self, card: str) -> str:
+        """Return the card number as it is sent to the LMS: as typed, or cased by `card_case`.
+
+        The one place the case is decided; everything the gateway sends goes through it.
+        """
+        return apply_card_case(card, self.card_case)
+
     def input_problem(self, card: str, pin: str | None) -> Sip2InputError | None:
         """Return why `card` and `pin` cannot go to this LMS (None: they can).
 
         engine.sip2's one check (`patron_input_problem`: no `|`, nothing unprintable, nothing
-        the connection's charset lacks), on the card as it would be sent. engine.access asks
-        this before it counts an attempt; `authenticate` asks it again.
+        the connection's charset lacks), on the card as it would be sent (after `card_case`:
+        a case mapping can make characters of its own). engine.access asks this before it
+        counts an attempt; `authenticate` asks it again.
         """
-        return patron_input_problem(card, pin, self.client.config.encoding)
+        return patron_input_problem(
+            self.lms_card(card), pin, self.client.config.encoding
+        )
 
     async def authenticate(
         self, card: str, pin: str, *, today: date, now: datetime
@@ -950,7 +991,9 @@ class LmsGateway:
         Return the answer, or the client's error (a TimeoutError when there was no answer in
         time), with the cache's check when one was started and is still wanted.
         """
-        ask = asyncio.ensure_future(self.client.patron_information(card, pin))
+        ask = asyncio.ensure_future(
+            self.client.patron_information(self.lms_card(card), pin)
+        )
         first_wait = max(self.timeout - HEDGE, self.timeout / 2)
         spare: asyncio.Future[LmsVerdict] | None = None
         try:
@@ -1001,6 +1044,7 @@ class LmsGateway:
 
 
 __all__ = [
+    "DEFAULT_CARD_CASE",
     "DEFAULT_MAX_AGE",
     "DEFAULT_REFUSING_FLAGS",
     "DEFAULT_TIMEOUT",
@@ -1009,6 +1053,7 @@ __all__ = [
     "FLAG_NAMES",
     "FLAG_REASONS",
     "CachedGrant",
+    "CardCase",
     "CircuitBreaker",
     "Dialect",
     "GrantStore",
@@ -1021,6 +1066,7 @@ __all__ = [
     "LmsVerdict",
     "MemoryGrantStore",
     "OfflineCache",
+    "apply_card_case",
     "evaluate",
     "grant_key",
     "make_dialect",
