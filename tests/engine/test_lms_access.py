@@ -26,6 +26,7 @@ from custom_components.smart_library.engine.lms import (
     LmsPolicy,
     LmsReason,
     OfflineCache,
+    RecheckOutcome,
 )
 from custom_components.smart_library.engine.membership import (
     Reason,
@@ -350,3 +351,30 @@ async def test_cards_reach_the_lms_exactly_as_typed(store: MembershipStore) -> N
         for each in (default, upper, lower):
             await each.stop()
         await sim.stop()
+
+
+async def test_a_recheck_against_the_simulated_lms_drops_a_card_reported_lost(
+    access: LmsAccess, lms: SimulatedLms
+) -> None:
+    """pysip2's LMS answers a 63 without AD; a card reported lost since leaves the cache.
+
+    The member's own PIN is not sent again; offline the card is then refused.
+    """
+    await inducted(access, "21000001", "1234")
+    assert (await access.decide(ask("21000001", "1234"))).granted
+    gateway = access.gateway
+    await gateway.drain()
+    result = await gateway.recheck_one(today=TODAY, now=NOW)
+    assert result is not None and result.outcome is RecheckOutcome.REFRESHED
+    gateway.planner.interval = 0  # the next one at once
+    lms._by_card["21000001"] = replace(lms._by_card["21000001"], flags=frozenset({4}))
+    result = await gateway.recheck_one(today=TODAY, now=NOW)
+    assert result is not None
+    assert (result.outcome, result.reason) == (
+        RecheckOutcome.DROPPED,
+        LmsReason.CARD_REPORTED_LOST,
+    )
+    assert len(gateway.cache) == 0
+    await lms.set_down(True)
+    offline = await access.decide(ask("21000001", "1234"))
+    assert offline.reason is LmsReason.LMS_UNAVAILABLE
