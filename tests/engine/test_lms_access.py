@@ -10,10 +10,12 @@ from collections.abc import AsyncGenerator, Iterator
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from custom_components.smart_library.engine import pins
 from custom_components.smart_library.engine.access import (
     AccessDecider,
     AccessRequest,
@@ -378,3 +380,90 @@ async def test_a_recheck_against_the_simulated_lms_drops_a_card_reported_lost(
     await lms.set_down(True)
     offline = await access.decide(ask("21000001", "1234"))
     assert offline.reason is LmsReason.LMS_UNAVAILABLE
+
+
+async def test_at_closed_hours_the_lms_is_not_asked_and_no_pin_is_confirmed(
+    access: LmsAccess, lms: SimulatedLms, store: MembershipStore
+) -> None:
+    """A member's right PIN, a wrong one, a stranger: `not_open` alike, no 63, nothing counted.
+
+    A staff card in its window still opens; its wrong PIN reads `not_open` at the reader.
+    """
+    await inducted(access, "21000001", "1234")
+    asked = lms.received.count("63")
+    store.save_staff(
+        StaffCard(
+            "CLEAN001",
+            "Cleaner",
+            "cleaner",
+            parse_windows("18:00-19:00"),
+            hash_pin("97531", PEPPER),
+        )
+    )
+    for card, pin in (("21000001", "1234"), ("21000001", "0000"), ("21009999", "1")):
+        for _ in range(6):
+            closed = await access.decide(ask(card, pin, open_to_members=False))
+            assert (closed.reason, closed.reader_reason) == (
+                Reason.NOT_OPEN,
+                "not_open",
+            )
+    assert lms.received.count("63") == asked and not store.lockouts(NOW)
+    staff = await access.decide(ask("CLEAN001", "97531", open_to_members=False))
+    assert staff.reason is Reason.STAFF
+    wrong = await access.decide(ask("CLEAN001", "1111", open_to_members=False))
+    assert (wrong.reason, wrong.reader_reason) == (Reason.WRONG_PIN, "not_open")
+    assert (await access.decide(ask("21000001", "1234"))).granted  # open again
+
+
+async def test_a_staff_card_and_a_members_cost_the_same_to_refuse(
+    access: LmsAccess,
+    lms: SimulatedLms,
+    store: MembershipStore,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Key derivations per path, by cost: each refusal spends one staff check's work (2^14).
+
+    A staff card's wrong PIN is checked here (2^14); a member's goes to the LMS while a dummy
+    2^14 runs beside it; offline the cache's 2^13 is followed by a dummy 2^13.
+    """
+    store.save_staff(
+        StaffCard(
+            "CLEAN001",
+            "Cleaner",
+            "cleaner",
+            parse_windows("00:00-23:59"),
+            hash_pin("97531", PEPPER),
+        )
+    )
+    costs: list[int] = []
+    derive = pins._derive  # noqa: SLF001
+
+    def counting(*args: Any, **kwargs: Any) -> bytes:
+        costs.append(kwargs["log2_n"])
+        return derive(*args, **kwargs)
+
+    monkeypatch.setattr(pins, "_derive", counting)
+
+    async def work(card: str, pin: str, **changes: object) -> int:
+        costs.clear()
+        decision = await access.decide(ask(card, pin, **changes))
+        await access.gateway.drain()
+        assert not decision.granted
+        return sum(1 << n for n in costs)
+
+    staff_check = 1 << pins.SCRYPT_LOG2_N
+    for path in [
+        ("CLEAN001", "11111"),  # a staff card, wrong PIN: checked here
+        ("21000001", "0000"),  # a member, wrong PIN: the LMS says so
+        ("21009999", "1234"),  # a stranger
+        ("21000007", "7890"),  # a member the LMS refuses (fines)
+        ("not a card!", "1234"),
+    ]:
+        assert await work(*path) == staff_check, path
+    for path in [("CLEAN001", "11111"), ("21000001", "1234"), ("21009999", "1")]:
+        assert await work(*path, open_to_members=False) == staff_check, path
+    await lms.set_down(True)
+    await work("21009999", "1234")  # opens the breaker
+    assert not access.gateway.reachable
+    for path in [("CLEAN001", "11111"), ("21000001", "0000"), ("21009999", "1234")]:
+        assert await work(*path) == staff_check, path
