@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+import sqlite3
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,7 @@ from custom_components.smart_library.engine.access import (
     AccessRequest,
     Decision,
 )
+from custom_components.smart_library.engine.database import storage_error
 from custom_components.smart_library.engine.membership import (
     Booking,
     Member,
@@ -544,3 +546,73 @@ def count_derivations(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr(pins, "_derive", counting)
     return costs
+
+
+def test_while_the_store_cannot_be_written_the_lockout_is_no_way_in(
+    store: MembershipStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wrong PIN that cannot be counted is a guess for free: no member PIN is evaluated.
+
+    The store read-only (as after a remount; a full disk is the same, below): members and
+    strangers are refused `store_unavailable` before their PIN is looked at, however many
+    times they try, at the cost of one dummy derivation. A staff card opens only if the
+    store can still be read (its PIN hash, its running lock-out) and its attempts are then
+    counted in memory under the same policy; its refusals read `store_unavailable` too.
+    """
+    store.save_staff(
+        StaffCard(
+            "CL0001",
+            "Cleaner",
+            "cleaner",
+            parse_windows("00:00-23:59"),
+            hash_pin("97531", PEPPER),
+        )
+    )
+    store.save_staff(
+        StaffCard(
+            "SEC001",
+            "Security",
+            "security",
+            parse_windows("00:00-23:59"),
+            hash_pin("97531", PEPPER),
+        )
+    )
+    decider = AccessDecider(store, PEPPER, LockoutPolicy(attempts=2), now=NOW)
+    for _ in range(2):
+        ask(decider, "SEC001", "00000")  # locked out in the store before
+    store._db.execute("PRAGMA query_only = ON")
+    costs = count_derivations(monkeypatch)
+    for card, pin in [("10000001", "2468")] + [("10000001", "0000")] * 10:
+        costs.clear()
+        decision = decider.decide(
+            AccessRequest("oadby", "entrance", DoorKind.ENTRANCE, card, pin, NOW, True)
+        )
+        assert (decision.reason, decision.reader_reason) == (
+            Reason.STORE_UNAVAILABLE,
+            "store_unavailable",
+        )
+        assert costs == [SCRYPT_LOG2_N]  # a dummy: the PIN itself is never evaluated
+    assert ask(decider, "99999999") is Reason.STORE_UNAVAILABLE
+    assert ask(decider, "CL0001", "97531") is Reason.STAFF
+    assert ask(decider, "SEC001", "97531") is Reason.LOCKED_OUT  # read from the store
+    wrong = decider.decide(
+        AccessRequest("oadby", "entrance", DoorKind.ENTRANCE, "CL0001", "1", NOW, True)
+    )
+    assert (wrong.reason, wrong.reader_reason) == (
+        Reason.WRONG_PIN,
+        "store_unavailable",
+    )
+    ask(decider, "CL0001", "2")
+    assert ask(decider, "CL0001", "97531") is Reason.LOCKED_OUT  # counted in memory
+    store._db.execute("PRAGMA query_only = OFF")
+    assert ask(decider, "10000001") is Reason.GRANTED
+
+    def full(*args: Any, **kwargs: Any) -> Any:
+        raise storage_error(sqlite3.OperationalError("database or disk is full"))
+
+    monkeypatch.setattr(store, "reserve_pin_attempt", full)
+    assert ask(decider, "10000001") is Reason.STORE_UNAVAILABLE
+    store.close()  # nothing can be read either: nobody, staff included
+    assert ask(decider, "CL0001", "97531", at=NOW + timedelta(hours=1)) is (
+        Reason.STORE_UNAVAILABLE
+    )

@@ -467,3 +467,32 @@ async def test_a_staff_card_and_a_members_cost_the_same_to_refuse(
     assert not access.gateway.reachable
     for path in [("CLEAN001", "11111"), ("21000001", "0000"), ("21009999", "1234")]:
         assert await work(*path) == staff_check, path
+
+
+async def test_while_the_store_cannot_be_written_the_lms_is_not_asked(
+    access: LmsAccess, lms: SimulatedLms, store: MembershipStore
+) -> None:
+    """No attempt can be counted: `store_unavailable` before the LMS sees the PIN.
+
+    A staff card that the read-only store can still prove opens; the cache's writes fail
+    quietly (the grant is kept in memory).
+    """
+    store.save_staff(
+        StaffCard(
+            "CLEAN001",
+            "Cleaner",
+            "cleaner",
+            parse_windows("00:00-23:59"),
+            hash_pin("97531", PEPPER),
+        )
+    )
+    await inducted(access, "21000001", "1234")
+    asked = lms.received.count("63")
+    store._db.execute("PRAGMA query_only = ON")
+    for pin in ("1234", "0000", "0000", "0000", "0000", "0000", "0000"):
+        decision = await access.decide(ask("21000001", pin))
+        assert decision.reason is Reason.STORE_UNAVAILABLE
+    assert lms.received.count("63") == asked
+    assert (await access.decide(ask("CLEAN001", "97531"))).reason is Reason.STAFF
+    store._db.execute("PRAGMA query_only = OFF")
+    assert (await access.decide(ask("21000001", "1234"))).granted

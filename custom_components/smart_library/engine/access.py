@@ -19,6 +19,13 @@ closed door confirms no PIN and tells no card from another. Every refusal costs 
 derivation of a staff check's cost (a dummy one where no PIN is evaluated, and with the LMS one
 beside its answer), so neither the answer nor its time tells a staff card from a member's.
 
+While the member store cannot record a PIN attempt (a full disk, a read-only file system), a
+lock-out cannot hold, so no PIN whose failure cannot be counted is evaluated: members and
+strangers are refused `store_unavailable` before their PIN is looked at (with the LMS, before it
+is asked). Staff and contractor cards still open while the store can be read (their hash and
+running lock-out), their attempts counted in memory under the same policy; nobody opens while
+the store cannot be read at all. Life safety (the fire rule, egress) does not depend on it.
+
 What no keypad types is refused first, as `invalid_request`, before any attempt is counted or
 anyone is asked: a card or PIN holding a control or other unprintable character (either
 backend), and with the LMS also `|` or a character its connection's charset cannot encode
@@ -33,8 +40,10 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+import logging
 from typing import Any
 
+from .database import StorageError
 from .lms import (
     OFFLINE_LOG2_N,
     AnyReason,
@@ -73,6 +82,7 @@ __all__ = [
 ]
 
 DEFAULT_ROOM_GRACE = timedelta(minutes=10)
+_LOGGER = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -180,6 +190,7 @@ class Identified:
     until: datetime | None = None  # the end of a lock-out this attempt is in or started
     offline: bool = False
     message: str = field(default="", repr=False)  # the LMS's screen message, PIN right
+    shown_as: AnyReason | None = None  # what the reader is told instead (see Decision)
 
 
 @dataclass(frozen=True)
@@ -219,6 +230,9 @@ class AccessDecider:
         self.pepper = pepper
         self.lockout = Lockout(store, pepper, policy, now)
         self.room_grace = room_grace
+        # The code of the store's last failure (engine.database's STORAGE_CODES) while
+        # decisions are refused `store_unavailable`; None once one goes through again.
+        self.storage_problem: str | None = None
 
     def unlock_card(self, card: str, at: datetime | None = None) -> bool:
         """Lift a card's lock-out (staff set a new PIN, or unlocked it); True if one ran."""
@@ -232,43 +246,61 @@ class AccessDecider:
             return None
 
     def _check_pin(
-        self, card: str, pin: str, stored: str | None, at: datetime
-    ) -> tuple[Reason, datetime | None]:
+        self,
+        card: str,
+        pin: str,
+        stored: str | None,
+        at: datetime,
+        *,
+        staff: bool = False,
+    ) -> Identified:
         """Return GRANTED, WRONG_PIN or LOCKED_OUT (with its end), counting the attempt.
 
         The attempt is taken before the derivation: a request beyond the policy's number of
-        attempts is refused without its PIN being evaluated.
+        attempts is refused without its PIN being evaluated. When the store cannot record the
+        attempt, StorageError is raised before any PIN is evaluated, except for a `staff` card:
+        its attempt is then counted in memory (engine.lockout) and its refusal reads
+        `store_unavailable` at the reader, as every other card's does.
         """
-        attempt = self.lockout.reserve(card, at)
+        attempt = self.lockout.reserve(card, at, fallback=staff)
+        shown = Reason.STORE_UNAVAILABLE if attempt.in_memory else None
         if not attempt.allowed:
-            return Reason.LOCKED_OUT, attempt.locked_until
+            return Identified(
+                Reason.LOCKED_OUT, None, attempt.locked_until, shown_as=shown
+            )
         if verify_pin(pin, stored, self.pepper):
             self.lockout.succeeded(attempt)
-            return Reason.GRANTED, None
+            return Identified(Reason.GRANTED, None)
         until = self.lockout.failed(attempt, at)
-        return Reason.WRONG_PIN, until
+        return Identified(Reason.WRONG_PIN, None, until, shown_as=shown)
 
-    def _holder(
-        self, card: str, pin: str, at: datetime
-    ) -> tuple[Reason, Member | StaffCard | None, datetime | None]:
+    def _holder(self, card: str, pin: str, at: datetime) -> Identified:
         """Identify the card and check its PIN; an unknown card number is counted too."""
         try:
             card = normalise_card(card)
         except MemberError:
             verify_pin(pin, None, self.pepper)  # same time as a real check
-            return Reason.UNKNOWN_CARD, None, None
+            return Identified(Reason.UNKNOWN_CARD, None)
         holder: Member | StaffCard | None = self.store.staff(card) or self.store.member(
             card
         )
-        reason, until = self._check_pin(
-            card, pin, holder.pin_hash if holder else None, at
+        checked = self._check_pin(
+            card,
+            pin,
+            holder.pin_hash if holder else None,
+            at,
+            staff=isinstance(holder, StaffCard),
         )
-        if holder is None and reason is Reason.WRONG_PIN:
-            reason = Reason.UNKNOWN_CARD
-        return reason, holder, until
+        if holder is None and checked.reason is Reason.WRONG_PIN:
+            return replace(checked, reason=Reason.UNKNOWN_CARD)
+        return replace(checked, holder=holder)
 
     def decide(self, request: AccessRequest) -> Decision:
-        """Decide one request against the local store."""
+        """Decide one request against the local store.
+
+        A store that cannot record a PIN attempt (full, read-only) or be read refuses
+        `store_unavailable` (see `store_unavailable`).
+        """
         if request.fire_alarm:
             return Decision(False, Reason.FIRE_ALARM, mask_card(request.card))
         if request.evacuation:
@@ -276,21 +308,46 @@ class AccessDecider:
         if any(unprintable(c) or unprintable(p) for c, p in request.typed()):
             # Before any lock-out is counted: such a request says nothing about a card.
             return Decision(False, Reason.INVALID_REQUEST, mask_card(request.card))
+        try:
+            decision = self._decide(request)
+        except StorageError as err:
+            return self.store_unavailable(request, err)
+        self.storage_problem = None
+        return decision
+
+    def _decide(self, request: AccessRequest) -> Decision:
         if request.closed_to_members and (shut := self.closed(request)) is not None:
             return shut
-        reason, holder, until = self._holder(request.card, request.pin, request.at)
-        if reason is not Reason.GRANTED or holder is None:
+        first = self._holder(request.card, request.pin, request.at)
+        holder = first.holder
+        if first.reason is not Reason.GRANTED or holder is None:
             decision = Decision(
-                False, reason, mask_card(request.card), locked_until=until
+                False,
+                first.reason,
+                mask_card(request.card),
+                locked_until=first.until,
+                shown_as=first.shown_as,
             )
             return self.as_shown(request, decision)
         adult: Identified | None = None
         if self.wants_adult(request, holder):
             assert request.adult_card is not None and request.adult_pin is not None
-            adult = Identified(
-                *self._holder(request.adult_card, request.adult_pin, request.at)
-            )
+            adult = self._holder(request.adult_card, request.adult_pin, request.at)
         return self.as_shown(request, self.rules(request, holder, adult))
+
+    def store_unavailable(self, request: AccessRequest, err: StorageError) -> Decision:
+        """Refuse because the store cannot be written or read, after one dummy derivation.
+
+        The safe rule: no PIN whose failure cannot be counted is evaluated, so a lock-out that
+        cannot be recorded is no way in. Members and strangers are refused before their PIN
+        is looked at; a staff card still opens while the store can be read (its attempts
+        counted in memory), and nobody while it cannot. `storage_problem` keeps the error's
+        code for the glue (a repair issue) until a decision goes through again.
+        """
+        self.storage_problem = err.code
+        _LOGGER.debug("Refused: the member store failed (%s)", err.code)
+        self.dummy_check(request.pin)  # the time of a PIN check, as any refusal
+        return Decision(False, Reason.STORE_UNAVAILABLE, mask_card(request.card))
 
     def dummy_check(self, pin: str, log2_n: int = SCRYPT_LOG2_N) -> None:
         """Spend one key derivation of a PIN check's cost (2^14 by default) on nothing.
@@ -434,8 +491,8 @@ class AccessDecider:
             return LmsBegin(card, done=Identified(Reason.UNKNOWN_CARD, None))
         staff = self.store.staff(card)
         if staff is not None:
-            reason, until = self._check_pin(card, pin, staff.pin_hash, at)
-            return LmsBegin(card, done=Identified(reason, staff, until))
+            checked = self._check_pin(card, pin, staff.pin_hash, at, staff=True)
+            return LmsBegin(card, done=replace(checked, holder=staff))
         attempt = self.lockout.reserve(card, at)
         if not attempt.allowed:
             return LmsBegin(
@@ -492,9 +549,10 @@ class AccessDecider:
                     if err.code != "member_exists":
                         raise
             return self.store.change(card, edit)
-        except MemberError:
-            # Data the store refuses (a birth date in the future, a staff card's number):
-            # the decision goes on with the LMS's facts, nothing is kept.
+        except MemberError, StorageError:
+            # Data the store refuses (a birth date in the future, a staff card's number), or
+            # a store that cannot be written now: the decision goes on with the LMS's facts
+            # and the local record as read, nothing is kept.
             return member
 
 
@@ -581,8 +639,19 @@ class LmsAccess:
         return result
 
     async def decide(self, request: AccessRequest) -> Decision:
-        """Decide one request: the LMS for who the card holder is, the house rules for entry."""
-        decision = await self._decide(request)
+        """Decide one request: the LMS for who the card holder is, the house rules for entry.
+
+        A store that cannot record a PIN attempt refuses `store_unavailable` before the LMS
+        is asked (`AccessDecider.store_unavailable`).
+        """
+        try:
+            decision = await self._decide(request)
+        except StorageError as err:
+            refused: Decision = await self._run(
+                self.decider.store_unavailable, request, err
+            )
+            return refused
+        self.decider.storage_problem = None
         return self.decider.as_shown(request, decision)
 
     async def _decide(self, request: AccessRequest) -> Decision:
@@ -606,6 +675,7 @@ class LmsAccess:
                 masked,
                 locked_until=first.until,
                 message=first.message,
+                shown_as=first.shown_as,
             )
         adult: Identified | None = None
         if self.decider.wants_adult(request, first.holder):

@@ -100,6 +100,7 @@ import threading
 import time
 from typing import Any, Protocol
 
+from .database import StorageError
 from .membership import Member, MemberError, Reason, mask_card, normalise_card
 from .pins import hash_pin, valid_pin, verify_pin
 from .sip2 import (
@@ -662,6 +663,9 @@ class OfflineCache:
         self._cards: dict[str, str] = {}
         self._checked: dict[str, datetime] = {g.card_key: g.granted_at for g in grants}
         self._next_seq = 0
+        self._unsaved: set[str] = (
+            set()
+        )  # card keys whose last write to the store failed
         self._open: dict[str, int] = {}  # card key -> tickets not yet spent
         # card key -> refusals applied while tickets were open: (sequence, PIN tag or None)
         self._vetoes: dict[str, list[tuple[int, bytes | None]]] = {}
@@ -889,16 +893,26 @@ class OfflineCache:
         """Write the current state of these cards' grants to the store (blocking).
 
         Under one lock and from memory as it is when the write runs, so the last write of a
-        card is its latest state whatever order concurrent writes started in.
+        card is its latest state whatever order concurrent writes started in. A store that
+        cannot be written (engine.database's StorageError) is logged, not raised: the cards'
+        writes are tried again with the next call.
         """
         with self._store_lock:
-            for key in keys:
+            for key in dict.fromkeys((*keys, *self._unsaved)):
                 with self._lock:
                     grant = self._grants.get(key)
-                if grant is None:
-                    self.store.delete_grant(key)
+                try:
+                    if grant is None:
+                        self.store.delete_grant(key)
+                    else:
+                        self.store.save_grant(grant)
+                except StorageError as err:
+                    # Memory stays right; the write is tried again with the next one. (A
+                    # restart before then would load the store's older state.)
+                    _LOGGER.warning("The offline cache could not be saved: %s", err)
+                    self._unsaved.add(key)
                 else:
-                    self.store.save_grant(grant)
+                    self._unsaved.discard(key)
 
     def prune(self, now: datetime) -> int:
         """Drop grants older than `max_age`; return how many."""

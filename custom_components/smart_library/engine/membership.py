@@ -71,6 +71,9 @@ class Reason(StrEnum):
     # system, also `|` or a character its charset lacks): refused before any lock-out is
     # counted or anyone is asked. Says nothing about the card, so a reader may show it.
     INVALID_REQUEST = "invalid_request"
+    # The member store cannot record the PIN attempt (full, read-only) or be read: no PIN is
+    # evaluated whose failure cannot be counted (engine.access). Says nothing about the card.
+    STORE_UNAVAILABLE = "store_unavailable"
 
 
 # What a door reader is told instead of `unknown_card` or `wrong_pin`: the person at the door

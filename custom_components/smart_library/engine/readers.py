@@ -39,10 +39,18 @@ _KEY_RE = re.compile(r"([0-9a-f]{16})\.([A-Za-z0-9_-]{43})")
 _NAME_BAD = re.compile(r"[\x00-\x1f\x7f]")
 
 # Reasons the building causes, not the person at the door: they say nothing about guessing (a
-# not_open, lockdown or room refusal comes after a right PIN; a fire alarm or an evacuation
-# refuses before any check).
+# not_open refuses a member's card at closed hours before its PIN is evaluated; a lockdown or
+# room refusal comes after a right PIN; a fire alarm, an evacuation or a store that cannot
+# record attempts refuses before any check).
 NOT_COUNTED = frozenset(
-    {"not_open", "fire_alarm", "evacuation", "lockdown", "controller_unreachable"}
+    {
+        "not_open",
+        "fire_alarm",
+        "evacuation",
+        "lockdown",
+        "controller_unreachable",
+        "store_unavailable",
+    }
 )
 REASON_THROTTLED = "reader_throttled"
 # A request whose key was revoked (or removed) while its decision was being taken: no release.
