@@ -15,9 +15,10 @@ At closed hours (an entrance not open to members) only staff and contractor card
 PIN check: any other card, a member's or a stranger's, is refused `not_open` before its PIN is
 evaluated (nothing counted, the LMS not asked), and a staff card's refusal reads `not_open` at
 the reader too (`Decision.reader_reason`; the real reason stays in `reason` for staff). So a
-closed door confirms no PIN and tells no card from another. Every refusal costs one key
-derivation of a staff check's cost (a dummy one where no PIN is evaluated, and with the LMS one
-beside its answer), so neither the answer nor its time tells a staff card from a member's.
+closed door confirms no PIN and tells no card from another. Every refusal of a card that is not
+locked out costs one key derivation of a staff check's cost (a dummy one where no PIN is
+evaluated, and with the LMS one beside its answer), so neither the answer nor its time tells a
+staff card from a member's.
 
 While the member store cannot record a PIN attempt (a full disk, a read-only file system), a
 lock-out cannot hold, so no PIN whose failure cannot be counted is evaluated: members and

@@ -1062,14 +1062,16 @@ class RecheckPlanner:
     grants takes.
 
     Why 2 a minute by default. A re-check is one 63 on the service's one SIP2 connection, which
-    the doors share: it may hold a member's request back by one round trip (a few ms on a LAN).
-    A self-check kiosk sends a patron information request per user session, about one a minute
-    when busy; two a minute stays inside what an LMS's SIP2 service expects from one terminal,
-    and is 2,880 a day, which covers a service's daily offline cache many times over: 1,000
-    grants are each re-checked every 8 h 20 min (`cycle(1000)`), well inside the 24 h a grant
-    lasts (`DEFAULT_MAX_AGE`), so every grant is looked at about three times in its life. Up to
-    `MAX_RECHECKS_PER_MINUTE` (6) for a larger service; above that the re-checks would start
-    to look like a kiosk stuck in a loop to the LMS's administrators.
+    the doors share: it can hold a member's request back by one round trip (a few ms on a
+    LAN), never more, since requests are serialised. An LMS's SIP2 service is built for
+    self-check terminals, and one terminal serving one borrower sends a patron information
+    request and then a message per item: two messages a minute is less than one terminal
+    serving one borrower, a small load beside the LMS's own terminals. Yet two a minute is
+    2,880 a day: 1,000 cached grants (a day's members of a large service) are each re-checked
+    every 8 h 20 min (`cycle(1000)`), well inside the 24 h a grant lasts (`DEFAULT_MAX_AGE`),
+    so each is looked at about three times in its life. Up to
+    `MAX_RECHECKS_PER_MINUTE` (6) for a service with more grants a day than 2,880 (beyond
+    that, a grant may run out before its first re-check: `cycle(n)` > 24 h).
     """
 
     def __init__(
