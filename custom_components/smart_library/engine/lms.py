@@ -1067,9 +1067,9 @@ class RecheckPlanner:
     self-check terminals, and one terminal serving one borrower sends a patron information
     request and then a message per item: two messages a minute is less than one terminal
     serving one borrower, a small load beside the LMS's own terminals. Yet two a minute is
-    2,880 a day: 1,000 cached grants are each re-checked
-    every 8 h 20 min (`cycle(1000)`), well inside the 24 h a grant lasts (`DEFAULT_MAX_AGE`),
-    so each is looked at about three times in its life. Up to
+    2,880 a day: 1,000 cached grants are each re-checked every 8 h 20 min (`cycle(1000)`),
+    well inside the 24 h a grant lasts (`DEFAULT_MAX_AGE`), so each is looked at about three
+    times in its life. Up to
     `MAX_RECHECKS_PER_MINUTE` (6) for a service with more grants a day than 2,880 (beyond
     that, a grant may run out before its first re-check: `cycle(n)` > 24 h).
     """
