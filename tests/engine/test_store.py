@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import csv
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 import io
 import os
 from pathlib import Path
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
 
 import pytest
 
+from custom_components.smart_library.engine.database import StorageError, storage_error
 from custom_components.smart_library.engine.members.membership import (
+    Booking,
     Member,
     MemberError,
     Reason,
@@ -309,3 +312,68 @@ def test_an_unstorable_name_is_a_refused_row(tmp_path: Path) -> None:
     with pytest.raises(MemberError, match="invalid_text"):
         store.change("60000042", lambda m: replace(m, name="\udfff"))
     assert store.require("60000042").name == "Good"
+
+
+# -- issue 19, 5: storage errors say what happened ----------------------------------------------
+
+
+def test_a_full_disk_says_so_and_leaves_the_store_usable(tmp_path: Path) -> None:
+    """SQLITE_FULL (the file may not grow) is `storage_full`, its cause kept.
+
+    Before, SQLite had already ended the transaction and the ROLLBACK that followed raised
+    "cannot rollback - no transaction is active", hiding the full disk. After the error the
+    store reads and writes what still fits.
+    """
+    store = MembershipStore(tmp_path / "m.db")
+    store.add(Member("20000001", date(1980, 1, 1), date(2028, 1, 1)), TODAY)
+    (pages,) = store._db.execute("PRAGMA page_count").fetchone()
+    store._db.execute(f"PRAGMA max_page_count = {pages}")  # the disk is full
+    start = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+    big = Booking("b1", "oadby", "room", "20000001", start, start + timedelta(hours=1))
+    with pytest.raises(StorageError) as err:
+        store.add_booking(replace(big, title="x" * 100_000))
+    assert err.value.code == "storage_full"
+    assert isinstance(err.value.__cause__, sqlite3.OperationalError)
+    assert "database or disk is full" in str(err.value.__cause__)
+    assert "full" in str(err.value)
+    assert not store._db.in_transaction
+    assert store.member("20000001") is not None
+    store.add_booking(big)  # a small one still fits
+    assert len(store.bookings("oadby")) == 1
+
+
+@pytest.mark.parametrize(
+    ("message", "code"),
+    [
+        ("database or disk is full", "storage_full"),
+        ("attempt to write a readonly database", "storage_read_only"),
+        ("file is not a database", "storage_corrupt"),
+        ("database disk image is malformed", "storage_corrupt"),
+        ("disk I/O error", "storage_unavailable"),
+        ("unable to open database file", "storage_unavailable"),
+    ],
+)
+def test_sqlite_errors_map_to_codes(message: str, code: str) -> None:
+    """By SQLite's result code where it has one, else by its message; the cause is kept."""
+    cause = sqlite3.OperationalError(message)
+    error = storage_error(cause)
+    assert error.code == code and error.__cause__ is cause
+
+
+def test_read_only_corrupt_and_closed_stores_say_so(tmp_path: Path) -> None:
+    """A write to a read-only store, a file that is no database, a store closed under us."""
+    store = MembershipStore(tmp_path / "m.db")
+    store._db.execute("PRAGMA query_only = ON")  # as after a remount read-only
+    with pytest.raises(StorageError) as err:
+        store.add(Member("20000001", date(1980, 1, 1), date(2028, 1, 1)), TODAY)
+    assert err.value.code == "storage_read_only"
+    assert store.count() == 0  # reads still work
+    store.close()
+    with pytest.raises(StorageError) as err:
+        store.count()
+    assert err.value.code == "storage_unavailable"
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"not a database at all" * 400)
+    with pytest.raises(StorageError) as err:
+        MembershipStore(garbage)
+    assert err.value.code == "storage_corrupt"

@@ -69,6 +69,13 @@ class Reason(StrEnum):
     # After a fire alarm until a person resets the branch: no entry (the doors stay released).
     EVACUATION = "evacuation"
     LOCKDOWN = "lockdown"  # the branch is locked down: staff cards only
+    # A card or PIN holding what no keypad types (a control character; with the library's
+    # system, also `|` or a character its charset lacks): refused before any lock-out is
+    # counted or anyone is asked. Says nothing about the card, so a reader may show it.
+    INVALID_REQUEST = "invalid_request"
+    # The member store cannot record the PIN attempt (full, read-only) or be read: no PIN is
+    # evaluated whose failure cannot be counted (engine.access). Says nothing about the card.
+    STORE_UNAVAILABLE = "store_unavailable"
 
 
 # What a door reader is told instead of `unknown_card` or `wrong_pin`: the person at the door

@@ -116,6 +116,16 @@ def verify_pin(
     return matches and stored is not None and valid_pin(pin)
 
 
+def spend_derivation(pin: str, pepper: bytes, log2_n: int = SCRYPT_LOG2_N) -> None:
+    """Spend one key derivation at 2^`log2_n` on nothing (the time of a PIN check).
+
+    Where a path evaluates no PIN, or another system evaluates it, and must take as long as
+    one that does (engine.access: closed hours, a card number that is none, a PIN the LMS
+    checks while a staff card's is checked here).
+    """
+    verify_pin(pin, None, pepper, dummy_log2_n=log2_n)
+
+
 @dataclass(frozen=True)
 class LockoutPolicy:
     """How many PINs may be tried on a card in what window, and how long a lock-out lasts.

@@ -15,7 +15,8 @@ transaction as the write). The PIN attempts of a card are counted here too, so t
 count and taking an attempt is one transaction (see engine.lockout) and survives a restart.
 
 Blocking: every method does file I/O. Home Assistant calls them in its executor; one connection is
-shared under a lock.
+shared under a lock. A store that cannot do what was asked (a full disk, a read-only or damaged
+file) raises engine.database's StorageError with a code saying which.
 """
 
 from __future__ import annotations
@@ -280,8 +281,8 @@ class MembershipStore(PrivateDatabase):
             return int(db.execute(sql, tuple(params)).rowcount)
 
     def _read(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return self._db.execute(sql, tuple(params)).fetchall()
+        with self._reading() as db:
+            return db.execute(sql, tuple(params)).fetchall()
 
     # -- members --------------------------------------------------------------------------------
 
@@ -706,6 +707,10 @@ class MembershipStore(PrivateDatabase):
                 "DELETE FROM pin_attempts WHERE key = ? AND (failed = 1 OR id = ?)",
                 (key, attempt),
             )
+
+    def release_pin_attempt(self, attempt: int) -> None:
+        """Forget one taken attempt whose PIN was not evaluated (the others stay counted)."""
+        self._write("DELETE FROM pin_attempts WHERE id = ?", (attempt,))
 
     def locked_until(self, key: str, at: datetime) -> datetime | None:
         """Return when a card's lock-out ends, or None when it is not locked out at `at`."""
