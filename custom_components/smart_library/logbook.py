@@ -46,6 +46,8 @@ REASONS: dict[str, str] = {
     "lockdown": "branch locked down: staff cards only",
     "controller_unreachable": "door controller not answering",
     "store_unavailable": "member store unavailable: card entry refused",
+    "invalid_request": "card or PIN the library system cannot read",
+    "reader_key_revoked": "reader key revoked during the request",
 } | {str(reason): text for reason, text in LMS_REASONS.items()}
 
 

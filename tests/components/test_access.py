@@ -504,7 +504,7 @@ async def test_bad_staff_input_is_refused_and_loses_nothing(
 async def test_member_actions_are_admin_only(
     hass: HomeAssistant, hass_read_only_user: MockUser
 ) -> None:
-    """A non-admin user cannot change members or read the export; a door reader may ask."""
+    """A read-only user cannot change members, read the export, or ask for a decision."""
     for service, data in (
         ("set_pin", {"card": ADULT, "pin": "1234"}),
         ("export_members", {}),
@@ -514,15 +514,15 @@ async def test_member_actions_are_admin_only(
             await call(
                 hass, service, data, context=Context(user_id=hass_read_only_user.id)
             )
-    answer = await hass.services.async_call(
-        DOMAIN,
-        "request_access",
-        {"branch": branch_device(hass), "card": ADULT, "pin": PIN},
-        blocking=True,
-        return_response=True,
-        context=Context(user_id=hass_read_only_user.id),
-    )
-    assert answer["granted"] is True
+    with pytest.raises(Unauthorized):
+        await hass.services.async_call(
+            DOMAIN,
+            "request_access",
+            {"branch": branch_device(hass), "card": ADULT, "pin": PIN},
+            blocking=True,
+            return_response=True,
+            context=Context(user_id=hass_read_only_user.id),
+        )
 
 
 async def reader_key(hass: HomeAssistant) -> dict[str, str]:

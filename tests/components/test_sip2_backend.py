@@ -502,7 +502,7 @@ async def test_lms_down_recent_member_in_stranger_out(
     system = system_of(hass)
     issue = ir.async_get(hass).async_get_issue(DOMAIN, system.issue_id)
     assert issue is not None and issue.translation_key == "lms_unreachable"
-    assert issue.translation_placeholders["days"] == "7"
+    assert issue.translation_placeholders["days"] == "1"  # the default offline period
 
     await lms.set_down(False)
     assert await system.gateway.probe()

@@ -40,6 +40,7 @@ from ..const import (
     EVENT_ACCESS,
     LOGGER,
 )
+from ..engine.database import StorageError
 from ..engine.members.access import AccessDecider, AccessRequest, Decision
 from ..engine.members.membership import (
     Booking,
@@ -47,6 +48,7 @@ from ..engine.members.membership import (
     check_booking,
     mask_card,
     normalise_card,
+    public_reason,
 )
 from ..engine.members.pins import LockoutPolicy, PinFormatError, new_pepper
 from ..engine.members.store import MembershipStore
@@ -60,6 +62,8 @@ _T = TypeVar("_T")
 # Reasons the Home Assistant side adds to the engine's.
 REASON_CONTROLLER_UNREACHABLE = "controller_unreachable"
 REASON_STORE_UNAVAILABLE = "store_unavailable"  # the member store cannot be used
+REASON_KEY_REVOKED = "reader_key_revoked"  # the reader's key went while it was decided
+ISSUE_STORE_WRITES = "member_store_writes"
 ISSUE_MEMBER_STORE = "member_store"
 
 
@@ -91,6 +95,9 @@ class AccessOutcome:
     # The library system's screen message for the reader, once the PIN was right (SIP2
     # backend only). In the answer, never in an event, a state or a log: it may name a member.
     message: str = ""
+    # What a door reader is told (engine: Decision.reader_reason): "try again" where the
+    # real reason would confirm a PIN or tell a member's card from a stranger's.
+    reader_reason: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         """Return the response of `request_access` (nothing secret in it)."""
@@ -235,10 +242,34 @@ class LibraryAccess:
         if self._store is not None:
             await self.hass.async_add_executor_job(self._store.close)
 
+    def _sync_storage_issue(self) -> None:
+        """Raise, or clear, the repair issue of a member store that cannot be written now."""
+        problem = self._decider.storage_problem if self._decider is not None else None
+        issue_id = f"{ISSUE_STORE_WRITES}_{self.entry_id}"
+        if problem is None:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            return
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=ISSUE_STORE_WRITES,
+            translation_placeholders={
+                "service": _service_title(self.hass, self.entry_id),
+                "problem": problem,
+            },
+        )
+
     async def async_run(self, job: Callable[[], _T]) -> _T:
         """Run a store job in the executor; translate its errors."""
         try:
             return await self.hass.async_add_executor_job(job)
+        except StorageError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN, translation_key=err.code
+            ) from err
         except (MemberError, PinFormatError) as err:
             raise translated(err) from None
 
@@ -299,8 +330,13 @@ class LibraryAccess:
         minors: int = 0,
         adult_card: str | None = None,
         adult_pin: str | None = None,
+        still_allowed: Callable[[], bool] | None = None,
     ) -> AccessOutcome:
-        """Decide a request at a door; on a grant, release the door through its controller."""
+        """Decide a request at a door; on a grant, release the door through its controller.
+
+        `still_allowed` (a door reader's key still valid) is asked again after the decision and
+        before any release: a key revoked meanwhile releases nothing.
+        """
         door = next((d for d in branch.point_map.doors if d.id == door_id), None)
         if door is None:
             raise ServiceValidationError(
@@ -337,6 +373,7 @@ class LibraryAccess:
                 release_seconds=0,
                 card=mask_card(card),
                 party=0,
+                reader_reason=REASON_STORE_UNAVAILABLE,
             )
             self.announce(branch, outcome)
             return outcome
@@ -347,7 +384,12 @@ class LibraryAccess:
                 self.decider.decide, request
             )
         reason: str = decision.reason.value
+        reader_reason = decision.reader_reason
         granted = decision.granted
+        self._sync_storage_issue()
+        if granted and still_allowed is not None and not still_allowed():
+            granted, reason = False, REASON_KEY_REVOKED
+            reader_reason = REASON_KEY_REVOKED
         if granted:
             try:
                 await branch.async_release_door(door.id)
@@ -369,6 +411,11 @@ class LibraryAccess:
             card=decision.card,
             party=decision.party if granted else 0,
             message=decision.message,
+            reader_reason=(
+                public_reason(reason)
+                if reason != decision.reason.value
+                else reader_reason
+            ),
         )
         self.announce(branch, outcome, decision.staff_role)
         record_decision(

@@ -41,7 +41,10 @@ import probatio
 from ..const import LOGGER
 from ..engine.members.membership import public_reason
 from ..engine.members.readers import REASON_THROTTLED
+from .decisions import REASON_KEY_REVOKED
 from .reader_keys import READER_KEY_HEADER, async_get_reader_keys, resolve_branch
+
+REASON_INVALID_REQUEST = "invalid_request"
 
 ACCESS_SCHEMA = probatio.Schema(
     {
@@ -159,21 +162,37 @@ class AccessView(HomeAssistantView):
                 minors=data["minors"],
                 adult_card=data.get("adult_card"),
                 adult_pin=data.get("adult_pin"),
+                # Asked again after the decision, before any release.
+                still_allowed=lambda: keys.keyring.still_valid(key),
             )
         except HomeAssistantError as err:
+            # Counted by the reader's throttle like any refusal: a reader that keeps sending
+            # what cannot be decided is stopped too.
+            refusal = err.translation_key or REASON_INVALID_REQUEST
             LOGGER.debug("Reader %s: no decision (%s)", key.name, err.translation_key)
             return self.json_message(
                 str(err) or "Request refused",
                 HTTPStatus.BAD_REQUEST,
-                err.translation_key,
+                err.translation_key or REASON_INVALID_REQUEST,
             )
         else:
             refusal = None if outcome.granted else outcome.reason
+            if outcome.reason == REASON_KEY_REVOKED:
+                refusal = None  # not the reader's doing: its key went meanwhile
         finally:
             keys.settle(key, branch.title, refusal)
+        if outcome.reason == REASON_KEY_REVOKED:
+            return await self._refuse_key(request)
+        if outcome.reason == REASON_INVALID_REQUEST:
+            # A card or PIN the library system cannot carry: refused before anyone was asked.
+            return self.json_message(
+                "Invalid request: card or PIN",
+                HTTPStatus.BAD_REQUEST,
+                REASON_INVALID_REQUEST,
+            )
         reply: dict[str, Any] = {
             "granted": outcome.granted,
-            "reason": public_reason(outcome.reason),
+            "reason": outcome.reader_reason or public_reason(outcome.reason),
             "door": outcome.door,
             "release_seconds": outcome.release_seconds,
             "party": outcome.party,

@@ -26,6 +26,8 @@ type ModeFollower = Callable[[Mode], Coroutine[Any, Any, None]]
 
 OVERRIDE_AUTOMATIC = "automatic"
 OVERRIDES = (OVERRIDE_AUTOMATIC, *(m.value for m in Mode))
+# How many people a mode lets in: nobody, members by card, anyone (a door held released).
+ENTRY_RANK = {Mode.CLOSED: 0, Mode.SMART: 1, Mode.EVENT: 2, Mode.STAFFED: 2}
 STORAGE_VERSION = 1
 
 
@@ -187,6 +189,19 @@ class BranchHours:
         await self._save(exceptions=data["exceptions"], events=data["events"])
         self.schedule = schedule
         self._async_changed()
+
+    def widens(self, override: str) -> bool:
+        """Return True if an override lets more people in than the plan does now.
+
+        Closed lets nobody in, smart lets members in by card, staffed and an event let anyone
+        in through a door held released. Going back to the plan (automatic) never widens it.
+        """
+        if override == OVERRIDE_AUTOMATIC or override not in OVERRIDES:
+            return False
+        planned = self.schedule.mode_at(
+            dt_util.utcnow(), dt_util.get_default_time_zone()
+        )
+        return ENTRY_RANK[Mode(override)] > ENTRY_RANK[planned]
 
     async def async_set_override(self, override: str) -> None:
         """Force a mode until the next scheduled change, or go back to automatic."""

@@ -39,6 +39,7 @@ from ..engine.members.membership import (
 )
 from ..engine.members.pins import hash_pin
 from ..helpers.errors import refused
+from ..helpers.permissions import async_actor
 from ..runtime import branch_for_device
 
 ATTR_CARD = "card"
@@ -413,9 +414,18 @@ async def async_request_access(
         adult_card=data.get(ATTR_ADULT_CARD),
         adult_pin=data.get(ATTR_ADULT_PIN),
     )
+    if outcome.reason == "invalid_request":
+        # A card or PIN the library system cannot carry (a SIP2 delimiter, a control
+        # character, a character its code page lacks): refused before anyone was asked.
+        raise refused("invalid_request")
     return outcome.as_dict()
 
 
 async def request_access(call: ServiceCall) -> ServiceResponse:
-    """Handle the `request_access` action."""
+    """Handle the `request_access` action: staff and administrators only.
+
+    A read-only user asking would learn which cards are members' (and with a PIN, release a
+    door), as `lock.open` is refused to them, so is this.
+    """
+    await async_actor(call.hass, call.context)
     return await async_request_access(call.hass, call.data)
