@@ -112,6 +112,9 @@ class AccessOutcome:
     # The library system's screen message for the reader, once the PIN was right (SIP2
     # backend only). In the answer, never in an event, a state or a log: it may name a member.
     message: str = ""
+    # When the lock-out this attempt met (or started) ends, for the door's display: any
+    # well-formed card number is locked out alike, a member's or not.
+    locked_until: datetime | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Return the response of `request_access` (nothing secret in it)."""
@@ -390,6 +393,7 @@ class LibraryAccess:
             card=decision.card,
             party=decision.party if granted else 0,
             message=decision.message,
+            locked_until=decision.locked_until,
         )
         self.announce(branch, outcome, decision.staff_role)
         record_decision(
