@@ -470,6 +470,7 @@ async def test_pairing_check_tells_a_key_what_it_is_for(
         "branch": "Oadby Library",
         "doors": ["entrance", "meeting_room"],
         "language": "en",
+        "time_zone": "Europe/London",
     }
     assert response.headers["Cache-Control"] == "no-store"
     key_id, secret = key.split(".", 1)

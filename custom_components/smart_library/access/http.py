@@ -23,7 +23,8 @@ Replies (always JSON):
 - 400 `invalid_request`, 503 `branch_unavailable`.
 
 GET with the same header answers what the key is for (a door tablet checks its key when it is
-paired): `{"branch", "doors", "language"}`, or 401 as above. Nothing is decided or counted.
+paired): `{"branch", "doors", "language", "time_zone"}`, or 401 as above. Nothing is decided
+or counted.
 
 Why this header: Home Assistant's HTTP auth middleware (2026.10, components/http/auth.py) reads
 only `Authorization` (and a signed `authSig` query on GET); any other header passes through it
@@ -97,7 +98,8 @@ class AccessView(HomeAssistantView):
     async def get(self, request: web.Request) -> web.Response:
         """Tell a reader (a door tablet pairing) what its key is for: nothing is decided.
 
-        200 `{"branch": <the branch's name>, "doors": [<the key's doors>], "language": ...}`;
+        200 `{"branch": <the branch's name>, "doors": [<the key's doors>], "language": ...,
+        "time_zone": ...}` (the tablet's clock shows the branch's time);
         401 for a bad key (counted as a failed login, as for a decision); 503 while the key's
         branch is not loaded. `language` is the language a display should use: Home
         Assistant's own, when the tablet has messages in it, else English (a branch's own
@@ -122,6 +124,7 @@ class AccessView(HomeAssistantView):
                 "branch": branch.title,
                 "doors": list(key.doors),
                 "language": language if language in LANGUAGES else DEFAULT_LANGUAGE,
+                "time_zone": hass.config.time_zone,
             },
             headers={"Cache-Control": "no-store"},
         )

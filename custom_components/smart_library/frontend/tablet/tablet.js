@@ -16,7 +16,7 @@ const ASK_TIMEOUT_MS = 6000; // then "No connection"
 const IDLE_MS = 20000; // a card or PIN half-entered is forgotten
 const ANSWER_MS = 6000; // a refusal stays this long (a grant: its release time, 4 s at least)
 const UNPAIR_HOLD_MS = 3000;
-const SCAN_GAP_MS = 50; // keys closer than this are a scanner, not a person
+const SCAN_GAP_MS = 50; // keys this close on average are a scanner, not a person
 const CARD_MAX = 32;
 const PIN_MIN = 4;
 const PIN_MAX = 12;
@@ -28,6 +28,7 @@ let messages = { replies: {}, tablet: {} };
 let language = "en";
 let reader = null; // {key, door}
 let branchName = "";
+let timeZone; // the branch's (Home Assistant's), once it has answered
 
 // One attempt at the door. `child` holds an under-16's card and PIN while an adult scans.
 const attempt = { card: "", pin: "", minors: 0, child: null };
@@ -213,6 +214,8 @@ async function hello(known) {
     info = result.data;
   }
   branchName = typeof info.branch === "string" ? info.branch : "";
+  if (typeof info.time_zone === "string") timeZone = info.time_zone;
+  tick();
   $("branch").textContent = branchName || ui("title");
   if (typeof info.language === "string" && info.language !== language) {
     await useLanguage(info.language);
@@ -479,13 +482,11 @@ function onKeydown(event) {
     event.preventDefault();
     const typed = keys;
     keys = [];
-    const fast = typed.length >= 4 && typed.every((k, i) => i === 0 || k.t - typed[i - 1].t < SCAN_GAP_MS);
-    if (fast && !attempt.child) {
+    const fast =
+      typed.length >= 4 && (typed[typed.length - 1].t - typed[0].t) / (typed.length - 1) < SCAN_GAP_MS;
+    if (fast) {
       // A card scanned while the PIN pad was up: it is a new card (the PIN starts again).
       cardEntered(typed.map((k) => k.ch).join(""));
-    } else if (fast) {
-      attempt.pin = "";
-      renderPin();
     } else submit();
     return;
   }
@@ -535,11 +536,14 @@ function unpairConfirm() {
 // -- start -------------------------------------------------------------------------------------
 
 function tick() {
-  const now = new Date();
-  $("clock").textContent = new Intl.DateTimeFormat(language, {
-    hour: "2-digit",
-    minute: "2-digit",
-  }).format(now);
+  const options = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+  let format;
+  try {
+    format = new Intl.DateTimeFormat(language, { ...options, timeZone });
+  } catch {
+    format = new Intl.DateTimeFormat(language, options); // a zone this browser does not know
+  }
+  $("clock").textContent = format.format(new Date());
 }
 
 function startDoor() {
