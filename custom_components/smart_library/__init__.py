@@ -16,6 +16,7 @@ from homeassistant.helpers.typing import ConfigType
 from .access.decisions import LibraryAccess, store_path
 from .access.http import AccessView
 from .access.reader_keys import async_remove_reader_keys
+from .access.tablet import async_setup_tablet
 from .branch import Branch
 from .building.coordinator import BranchCoordinator, controller_for
 from .building.events import BuildingEvents
@@ -56,6 +57,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     async_setup_services(hass)
     await async_setup_dashboard(hass)
     hass.http.register_view(AccessView)
+    await async_setup_tablet(hass)
     return True
 
 

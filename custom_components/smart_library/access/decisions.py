@@ -98,6 +98,9 @@ class AccessOutcome:
     # What a door reader is told (engine: Decision.reader_reason): "try again" where the
     # real reason would confirm a PIN or tell a member's card from a stranger's.
     reader_reason: str = ""
+    # When the lock-out this attempt met (or started) ends, for the door's display: any
+    # well-formed card number is locked out alike, a member's or not.
+    locked_until: datetime | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Return the response of `request_access` (nothing secret in it)."""
@@ -416,6 +419,7 @@ class LibraryAccess:
                 if reason != decision.reason.value
                 else reader_reason
             ),
+            locked_until=decision.locked_until,
         )
         self.announce(branch, outcome, decision.staff_role)
         record_decision(

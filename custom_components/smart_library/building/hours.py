@@ -130,6 +130,24 @@ class BranchHours:
         else:
             self.closes_at = None
 
+    def opens_at(self, now: datetime | None = None) -> datetime | None:
+        """Return when members may next come in (local time), or None.
+
+        None while the branch is open, or when nothing opens it within the schedule's horizon.
+        A mode forced closed by hand holds until its override ends: the next opening is the
+        plan's from then on (the override gives way to the plan at its end).
+        """
+        now = now or dt_util.utcnow()
+        zone = dt_util.get_default_time_zone()
+        if self.mode.is_open:
+            return None
+        start = now
+        if self.override != OVERRIDE_AUTOMATIC and self._override_until is not None:
+            start = max(now, self._override_until)
+            if self.schedule.mode_at(start, zone).is_open:
+                return dt_util.as_local(start)
+        return self.schedule.opens_at(start, zone)
+
     @callback
     def async_add_listener(self, update: Callable[[], None]) -> CALLBACK_TYPE:
         """Call `update` whenever the mode or the times change."""
