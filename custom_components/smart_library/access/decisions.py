@@ -44,12 +44,15 @@ from ..engine.members.access import AccessDecider, AccessRequest, Decision
 from ..engine.members.membership import (
     Booking,
     MemberError,
+    card_ref,
     check_booking,
+    is_card_ref,
     mask_card,
     normalise_card,
 )
 from ..engine.members.pins import LockoutPolicy, PinFormatError, new_pepper
 from ..engine.members.store import MembershipStore
+from ..helpers.masking import Masked
 from ..helpers.storage import storage_problem
 from ..usage.statistics import record_decision
 from .library_system import LibrarySystem, is_sip2
@@ -262,6 +265,26 @@ class LibraryAccess:
             return await self.hass.async_add_executor_job(job)
         except (MemberError, PinFormatError) as err:
             raise member_error(err) from None
+
+    def card_ref(self, card: str) -> str:
+        """Return the reference naming a card without its number (the panel acts through it)."""
+        return card_ref(card, self._pepper)
+
+    async def async_card(self, value: str) -> str:
+        """Return the card number a card field names: the number given, or a reference's card.
+
+        The administrator's panel shows members masked and acts on them by reference
+        (`engine.membership.card_ref`); an action's card field takes either. The number found
+        comes back masked wherever printed (`Masked`); an unknown reference is an unknown member.
+        """
+        text = str.__str__(value)
+        if not is_card_ref(text):
+            return value
+        store = self.store
+        card = await self.async_run(lambda: store.card_for_ref(text, self._pepper))
+        if card is None:
+            raise member_error(MemberError("unknown_member", card=mask_card(text)))
+        return Masked(card)
 
     async def async_book(
         self,

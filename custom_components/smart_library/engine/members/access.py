@@ -191,7 +191,11 @@ class AccessDecider:
     def _holder(
         self, card: str, pin: str, at: datetime
     ) -> tuple[Reason, Member | StaffCard | None, datetime | None]:
-        """Identify the card and check its PIN; an unknown card number is counted too."""
+        """Identify the card and check its PIN; an unknown card number is counted too.
+
+        A member with no PIN set is refused `no_pin_set` after the same derivation and the same
+        count as a wrong PIN: nothing but the reason tells them apart.
+        """
         try:
             card = normalise_card(card)
         except MemberError:
@@ -203,8 +207,13 @@ class AccessDecider:
         reason, until = self._check_pin(
             card, pin, holder.pin_hash if holder else None, at
         )
-        if holder is None and reason is Reason.WRONG_PIN:
-            reason = Reason.UNKNOWN_CARD
+        if reason is Reason.WRONG_PIN:
+            if holder is None:
+                reason = Reason.UNKNOWN_CARD
+            elif isinstance(holder, Member) and holder.pin_hash is None:
+                # Counted as a wrong PIN (the lock-out is the same for every card); staff are
+                # told the member has no PIN yet, a reader `not_recognised` (public_reason).
+                reason = Reason.NO_PIN_SET
         return reason, holder, until
 
     def decide(self, request: AccessRequest) -> Decision:
