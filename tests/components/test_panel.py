@@ -245,6 +245,7 @@ async def test_no_answer_holds_a_full_card_or_a_pin(
     assert phones["services"][0]["on_call"] == [phones["phones"][0]["device_id"]]
     (branch,) = answers[2]["result"]["branches"]
     assert branch["title"] == "Oadby Library" and len(branch["exceptions"]) == 1
+    assert branch["staffed_free_entry"] == ["entrance"]  # the building's default, shown
     assert answers[4]["result"] == {"recorder": False}
 
 
@@ -274,6 +275,7 @@ async def test_changes_are_the_same_admin_actions_and_are_recorded_redacted(
     found = await panel.action("list_members", {"card": "9876"})
     (member,) = found["result"]["response"]["members"]
     assert (member["pin_set"], member["door"]) == (False, "no_pin_set")
+    assert member["eligibility"] == "induction_needed"  # what else is in the way
     ref = member["ref"]
     for service, data, door in (
         ("set_pin", {"pin": NEW_PIN}, "induction_needed"),
@@ -352,3 +354,83 @@ async def test_bad_input_is_refused_with_a_message(
     assert answer["error"]["translation_key"] == "invalid_card"
     answer = await panel.action("list_members", {"name": "%"})
     assert answer["result"]["response"] == {"members": [], "total": 0}
+
+
+async def test_the_week_editor_saves_through_the_branchs_own_hours_flow(
+    hass: HomeAssistant,
+    library: str,
+    mock_config_entry: MockConfigEntry,
+    hass_client: ClientSessionGenerator,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    """The panel posts the week to Reconfigure › Opening hours, as the form would be filled.
+
+    The fields the panel fills are the form's own (a renamed field would be left out and the
+    day closed); a plan the rules refuse comes back as the form's error, nothing saved.
+    """
+    assert await async_setup_component(
+        hass, "config", {}
+    )  # before any client: its views
+    panel = Panel(await hass_ws_client(hass))
+    source = PANEL_FILE.read_text()
+    for field in ("${day}_${mode}", "latest_smart_end", "clearance_minutes"):
+        assert field in source, field
+    client = await hass_client()
+    base = "/api/config/config_entries/subentries/flow"
+
+    async def submit(week: dict[str, str]) -> dict[str, Any]:
+        response = await client.post(
+            base,
+            json={
+                "handler": [mock_config_entry.entry_id, "branch"],
+                "subentry_id": "branch_oadby",
+                "show_advanced_options": False,
+            },
+        )
+        flow = await response.json()
+        assert flow["type"] == "menu"
+        response = await client.post(
+            f"{base}/{flow['flow_id']}", json={"next_step_id": "hours"}
+        )
+        form = await response.json()
+        names = {field["name"] for field in form["data_schema"]}
+        panel_fields = {
+            f"{day}_{mode}"
+            for day in (
+                "monday",
+                "tuesday",
+                "wednesday",
+                "thursday",
+                "friday",
+                "saturday",
+                "sunday",
+            )
+            for mode in ("staffed", "smart")
+        } | {"latest_smart_end", "clearance_minutes", "staffed_free_entry"}
+        assert panel_fields <= names, panel_fields - names
+        data = {
+            name: "" for name in panel_fields if name.endswith(("_staffed", "_smart"))
+        }
+        data |= week | {
+            "latest_smart_end": "21:30",
+            "clearance_minutes": 0,
+            "staffed_free_entry": ["entrance"],
+        }
+        response = await client.post(f"{base}/{flow['flow_id']}", json=data)
+        return dict(await response.json())
+
+    answer = await submit(
+        {"monday_staffed": "09:00-13:00", "monday_smart": "13:00-20:00"}
+    )
+    assert (answer["type"], answer["reason"]) == ("abort", "reconfigure_successful")
+    await hass.async_block_till_done()
+    (branch,) = (await panel.command(WS_HOURS))["result"]["branches"]
+    assert branch["week"]["monday"] == [
+        {"start": "09:00", "end": "13:00", "mode": "staffed"},
+        {"start": "13:00", "end": "20:00", "mode": "smart"},
+    ]
+    assert branch["week"]["tuesday"] == []
+    answer = await submit({"monday_smart": "13:00-23:00"})
+    assert answer["type"] == "form" and answer["errors"]
+    (branch,) = (await panel.command(WS_HOURS))["result"]["branches"]
+    assert branch["week"]["monday"][1]["end"] == "20:00"  # nothing saved

@@ -224,6 +224,7 @@ class SmartLibraryPanel extends HTMLElement {
             h(
               "select",
               {
+                "aria-label": "Library service",
                 onchange: (ev) => {
                   this._entry = ev.target.value;
                   this._members = null;
@@ -449,11 +450,16 @@ class SmartLibraryPanel extends HTMLElement {
   }
 
   _memberCard(m) {
-    const [standing, tone] = STANDING[m.door] || [m.door, "info"];
-    const chips = [h("span", { class: `chip ${tone}`, text: standing })];
-    chips.push(h("span", { class: `chip ${m.pin_set ? "ok" : "warn"}`, text: m.pin_set ? "PIN set" : "No PIN set" }));
+    // What the door would say now; then whether a PIN is set; then what else stands in the way.
+    const chip = (reason) => {
+      const [text, tone] = STANDING[reason] || [reason, "info"];
+      return h("span", { class: `chip ${tone}`, text });
+    };
+    const chips = [chip(m.door)];
+    if (m.pin_set) chips.push(h("span", { class: "chip ok", text: "PIN set" }));
+    else if (m.door !== "no_pin_set") chips.push(chip("no_pin_set"));
+    if (m.door !== m.eligibility && m.eligibility !== "granted") chips.push(chip(m.eligibility));
     const lines = [
-      ["Card", m.card],
       ["Card expires", this._date(m.card_expiry)],
       ["Induction", m.induction_date ? this._date(m.induction_date) : "not done"],
     ];
@@ -1073,8 +1079,8 @@ class SmartLibraryPanel extends HTMLElement {
       show_advanced_options: false,
     });
     const flow = started.flow_id;
+    let step = started;
     try {
-      let step = started;
       if (step.type === "menu") step = await this._hass.callApi("POST", `${base}/${flow}`, { next_step_id: "hours" });
       if (step.type !== "form" || step.step_id !== "hours") throw new Error("The opening-hours form did not open.");
       const known = new Set((step.data_schema || []).map((f) => f.name));
@@ -1092,7 +1098,10 @@ class SmartLibraryPanel extends HTMLElement {
       }
       throw new Error(`The flow ended unexpectedly (${step.type}).`);
     } finally {
-      this._hass.callApi("DELETE", `${base}/${flow}`).catch(() => {});
+      // A form left with errors (or a menu) is still open: close it; a finished flow is gone.
+      if (step.type === "form" || step.type === "menu") {
+        this._hass.callApi("DELETE", `${base}/${flow}`).catch(() => {});
+      }
     }
   }
 
@@ -1513,7 +1522,8 @@ fieldset { border: 1px solid var(--sl-line); border-radius: 6px; display: flex; 
 .week { display: flex; flex-direction: column; gap: 6px; }
 .day { display: grid; grid-template-columns: 110px 1fr; gap: 8px; align-items: start; padding: 6px 0; border-bottom: 1px solid var(--sl-line); }
 .dayname { font-weight: 500; padding-top: 8px; }
-.periods { display: flex; gap: 8px; flex-wrap: wrap; align-items: center; }
+.periods { display: flex; flex-direction: column; gap: 6px; align-items: flex-start; }
+.periods .muted { padding-top: 8px; }
 .period { display: flex; gap: 4px; align-items: center; padding: 4px 6px; border-radius: 8px; border-left: 4px solid var(--sl-info); background: var(--primary-background-color, #fafafa); flex-wrap: wrap; }
 .period.staffed { border-left-color: var(--sl-ok); }
 .now { font-weight: 500; }
@@ -1549,6 +1559,7 @@ dialog form { padding: 20px; display: flex; flex-direction: column; gap: 12px; m
   .dayname { padding-top: 0; }
   h1 { font-size: 18px; }
   .service select { max-width: 150px; }
+  .service span { display: none; }
 }
 `;
 

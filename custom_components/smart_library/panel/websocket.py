@@ -169,8 +169,9 @@ def _hours(
         },
         "latest_smart_end": format_time(schedule.latest_smart_end),
         "clearance_minutes": schedule.clearance_minutes,
+        # The doors held open in staffed hours now (the building's rules default to the entrance).
         "staffed_free_entry": list(
-            branch.subentry.data.get(CONF_STAFFED_FREE_ENTRY, [])
+            branch.subentry.data.get(CONF_STAFFED_FREE_ENTRY, ["entrance"])
         ),
         "exceptions": [
             {

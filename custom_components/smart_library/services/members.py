@@ -395,11 +395,12 @@ def member_row(access: LibraryAccess, member: Member, now: datetime) -> dict[str
     """Return what the panel shows of a member: the card masked, its reference, the standing.
 
     `door` is what the door would answer this member with their right PIN now: a running
-    lock-out first, then `no_pin_set` while they have no PIN, then their standing.
+    lock-out first, then `no_pin_set` while they have no PIN, then their standing
+    (`eligibility`: the membership rules alone, whatever the PIN).
     """
     today = now.date()
     locked_until = access.decider.locked_until(member.card, now)
-    door = member.eligibility(today).value
+    eligibility = door = member.eligibility(today).value
     if member.pin_hash is None:
         door = Reason.NO_PIN_SET.value
     if locked_until is not None:
@@ -423,6 +424,7 @@ def member_row(access: LibraryAccess, member: Member, now: datetime) -> dict[str
         "review_date": day(member.review_date),
         "restriction_reason": member.restriction_reason,
         "door": door,
+        "eligibility": eligibility,
     }
 
 
