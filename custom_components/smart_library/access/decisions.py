@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 import sqlite3
+import threading
 from typing import Any, TypeVar
 import uuid
 
@@ -62,6 +63,8 @@ _T = TypeVar("_T")
 # Reasons the Home Assistant side adds to the engine's.
 REASON_CONTROLLER_UNREACHABLE = "controller_unreachable"
 REASON_STORE_UNAVAILABLE = "store_unavailable"  # the member store cannot be used
+# Card references remembered (the panel's last listings); an older one is found in the store.
+REMEMBERED_REFS = 10_000
 ISSUE_MEMBER_STORE = "member_store"
 
 
@@ -151,6 +154,9 @@ class LibraryAccess:
         self._pepper = decider.pepper if decider is not None else b""
         # The library's system (SIP2), when it is the service's membership backend.
         self.system: LibrarySystem | None = None
+        # The card references last handed out (card_ref), oldest first.
+        self._refs: dict[str, str] = {}
+        self._refs_lock = threading.Lock()
 
     @classmethod
     async def async_open(
@@ -267,8 +273,18 @@ class LibraryAccess:
             raise member_error(err) from None
 
     def card_ref(self, card: str) -> str:
-        """Return the reference naming a card without its number (the panel acts through it)."""
-        return card_ref(card, self._pepper)
+        """Return the reference naming a card without its number (the panel acts through it).
+
+        The last references handed out are remembered (any thread: listings run in the
+        executor), so acting on a member just listed finds the card without reading the store.
+        """
+        ref = card_ref(card, self._pepper)
+        with self._refs_lock:
+            self._refs.pop(ref, None)
+            self._refs[ref] = normalise_card(card)
+            while len(self._refs) > REMEMBERED_REFS:
+                del self._refs[next(iter(self._refs))]
+        return ref
 
     async def async_card(self, value: str) -> str:
         """Return the card number a card field names: the number given, or a reference's card.
@@ -280,6 +296,12 @@ class LibraryAccess:
         text = str.__str__(value)
         if not is_card_ref(text):
             return value
+        with self._refs_lock:
+            card = self._refs.get(text.strip())
+        if card is not None:
+            return Masked(
+                card
+            )  # (a member removed since: the action says unknown_member)
         store = self.store
         card = await self.async_run(lambda: store.card_for_ref(text, self._pepper))
         if card is None:

@@ -8,7 +8,7 @@ that a door reader can show and a member of staff can act on.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -150,15 +150,29 @@ CARD_REF_PREFIX = "ref-"
 _CARD_REF_RE = re.compile(r"ref-[0-9a-f]{24}")
 
 
+def card_referrer(pepper: bytes) -> Callable[[str], str]:
+    """Return the function giving a stored (normalised) card number's reference, for many cards.
+
+    The keyed hash is prepared once and copied per card: the store reads every card to find the
+    one a reference names.
+    """
+    prepared = hmac.new(pepper, b"card-ref\0", hashlib.sha256)
+
+    def reference(card: str) -> str:
+        digest = prepared.copy()
+        digest.update(card.encode())
+        return f"{CARD_REF_PREFIX}{digest.hexdigest()[:24]}"
+
+    return reference
+
+
 def card_ref(card: str, pepper: bytes) -> str:
     """Return a card's reference: a peppered digest of its own purpose, not the lock-out key.
 
     Without the service's pepper it cannot be turned back into the number (nor tried against
     guessed numbers); with it, the store finds the card it names (`MembershipStore.card_for_ref`).
     """
-    value = b"card-ref\0" + normalise_card(card).encode()
-    digest = hmac.new(pepper, value, hashlib.sha256).hexdigest()[:24]
-    return f"{CARD_REF_PREFIX}{digest}"
+    return card_referrer(pepper)(normalise_card(card))
 
 
 def is_card_ref(value: str) -> bool:

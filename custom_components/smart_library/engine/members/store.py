@@ -39,7 +39,7 @@ from .membership import (
     MemberError,
     Restriction,
     StaffCard,
-    card_ref,
+    card_referrer,
     check_member_fields,
     check_text,
     legacy_card_key,
@@ -413,13 +413,14 @@ class MembershipStore(PrivateDatabase):
     def card_for_ref(self, ref: str, pepper: bytes) -> str | None:
         """Return the member's or staff card's number a reference names (`card_ref`), or None.
 
-        Reads every card number once (in the executor): 100,000 members take a fraction of a
-        second; the panel's references are looked up only when an administrator acts.
+        Reads every card number (in the executor): the caller keeps the references it handed
+        out (access.decisions.LibraryAccess), so this is only for one it does not know.
         """
         ref = ref.strip()
+        reference = card_referrer(pepper)
         rows = self._read("SELECT card FROM members UNION ALL SELECT card FROM staff")
         for row in rows:
-            if hmac.compare_digest(card_ref(row[0], pepper), ref):
+            if hmac.compare_digest(reference(row[0]), ref):
                 return str(row[0])
         return None
 
