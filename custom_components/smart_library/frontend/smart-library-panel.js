@@ -245,7 +245,10 @@ class SmartLibraryPanel extends HTMLElement {
   }
 
   async _show(section) {
-    if (section !== this._section) this._newKey = null; // a key is shown once
+    if (section !== this._section) {
+      this._newKey = null; // a key is shown once
+      this.shadowRoot.getElementById("toast")?.replaceChildren(); // about the section left
+    }
     this._section = section;
     for (const tab of this.shadowRoot.querySelectorAll("nav .tab")) {
       const active = tab.textContent === SECTIONS.find(([id]) => id === section)[1];
