@@ -26,6 +26,7 @@ from .const import DOMAIN, SUBENTRY_BRANCH
 from .dashboard.strategy import async_setup_dashboard
 from .engine.database import remove_database
 from .flow.moved import async_prune_moved_issues
+from .panel.registration import async_setup_panel
 from .runtime import RuntimeData, SmartLibraryConfigEntry
 from .safety.common import SAFETY_OPTIONS, SafetySettings
 from .safety.runtime import SafetyRuntime, async_remove_safety_data
@@ -56,6 +57,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Set up the integration (actions are registered here, once)."""
     async_setup_services(hass)
     await async_setup_dashboard(hass)
+    await async_setup_panel(hass)
     hass.http.register_view(AccessView)
     await async_setup_tablet(hass)
     return True

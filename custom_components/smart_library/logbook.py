@@ -29,6 +29,7 @@ REASONS: dict[str, str] = {
     "staff": "staff card",
     "unknown_card": "unknown card",
     "wrong_pin": "wrong PIN",
+    "no_pin_set": "no PIN set yet (an administrator sets it)",
     "locked_out": "card locked out after wrong PINs",
     "under_16": "under 16 without an adult",
     "induction_needed": "induction not done",

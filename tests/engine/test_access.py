@@ -21,6 +21,7 @@ from custom_components.smart_library.engine.members.access import (
     Decision,
 )
 from custom_components.smart_library.engine.members.membership import (
+    NOT_RECOGNISED,
     Booking,
     Member,
     MemberError,
@@ -30,6 +31,7 @@ from custom_components.smart_library.engine.members.membership import (
     age_on,
     mask_card,
     parse_windows,
+    public_reason,
 )
 from custom_components.smart_library.engine.members.pins import (
     SCRYPT_LOG2_N,
@@ -135,7 +137,7 @@ def ask(
         ("not a card!", "2468", Reason.UNKNOWN_CARD),
         ("10000001", "1357", Reason.WRONG_PIN),
         ("10000001", "24", Reason.WRONG_PIN),
-        ("10000010", "2468", Reason.WRONG_PIN),  # no PIN set: nothing matches
+        ("10000010", "2468", Reason.NO_PIN_SET),  # imported, no PIN set yet
         ("10000002", "2468", Reason.UNDER_16),
         ("10000003", "2468", Reason.GRANTED),  # 16-17 may come in alone
         ("10000004", "2468", Reason.INDUCTION_NEEDED),
@@ -151,6 +153,22 @@ def test_each_rule(
 ) -> None:
     """Every refusal of the seeds has its own reason."""
     assert ask(decider, card, pin) is expected
+
+
+def test_a_member_with_no_pin_reads_no_pin_set_and_counts_as_a_wrong_pin(
+    decider: AccessDecider,
+) -> None:
+    """Staff are told the member has no PIN yet; a reader, `not_recognised`; the lock-out counts.
+
+    Whatever is typed, nothing opens the door, and five tries lock the card as five wrong PINs
+    would (so the reason cannot be used to try PINs faster).
+    """
+    assert decider.locked_until("10000010", NOW) is None
+    for pin in ("2468", "0000", "12345678", "24", "1357"):
+        assert ask(decider, "10000010", pin) is Reason.NO_PIN_SET
+    assert public_reason(Reason.NO_PIN_SET) == NOT_RECOGNISED
+    assert decider.locked_until("10000010", NOW) is not None
+    assert ask(decider, "10000010") is Reason.LOCKED_OUT
 
 
 def test_wrong_pin_is_checked_before_the_member_is_described(

@@ -24,6 +24,8 @@ from custom_components.smart_library.engine.members.membership import (
     Reason,
     Restriction,
     StaffCard,
+    card_ref,
+    is_card_ref,
     parse_windows,
 )
 from custom_components.smart_library.engine.members.pins import hash_pin, new_pepper
@@ -377,3 +379,67 @@ def test_read_only_corrupt_and_closed_stores_say_so(tmp_path: Path) -> None:
     with pytest.raises(StorageError) as err:
         MembershipStore(garbage)
     assert err.value.code == "storage_corrupt"
+
+
+def test_members_are_found_by_the_end_of_their_card_or_part_of_their_name(
+    tmp_path: Path,
+) -> None:
+    """The panel's search: the digits a masked card shows, or any part of a name; capped."""
+    store = MembershipStore(tmp_path / "find.db")
+    for n, name in enumerate(("Ann Smith", "Bob Smithers", "Cy 50%_off", "Di Jones")):
+        store.add(
+            Member(
+                card=f"2123400000{n:04d}",
+                birth_date=date(1980, 1, 1),
+                card_expiry=date(2030, 1, 1),
+                name=name,
+            ),
+            TODAY,
+        )
+
+    def cards(found: tuple[list[Member], int]) -> list[str]:
+        return [m.card for m in found[0]]
+
+    assert cards(store.find(card="0001")) == ["21234000000001"]
+    assert cards(store.find(card="21234000000003")) == ["21234000000003"]
+    assert cards(store.find(name="smith")) == ["21234000000000", "21234000000001"]
+    assert cards(store.find(name="%")) == ["21234000000002"]  # no wildcard
+    assert cards(store.find(name="_")) == ["21234000000002"]
+    assert store.find(name="smith", card="0001")[1] == 1
+    found, total = store.find(limit=2)
+    assert (len(found), total) == (2, 4)
+    assert store.find(card="9999") == ([], 0)
+    with pytest.raises(MemberError):
+        store.find(card="12%")
+    store.close()
+
+
+def test_a_card_reference_names_its_card_only_with_the_pepper(tmp_path: Path) -> None:
+    """A reference finds its member's or staff card's number; another pepper's finds nothing."""
+    store = MembershipStore(tmp_path / "refs.db")
+    pepper, other = new_pepper(), new_pepper()
+    store.add(
+        Member(
+            card="21234000000001",
+            birth_date=date(1980, 1, 1),
+            card_expiry=date(2030, 1, 1),
+        ),
+        TODAY,
+    )
+    store.save_staff(
+        StaffCard(
+            card="CLEAN01",
+            name="Cleaner",
+            role="cleaner",
+            windows=parse_windows("06:00-08:00"),
+        )
+    )
+    ref = card_ref("21234000000001", pepper)
+    assert is_card_ref(ref) and not is_card_ref("21234000000001")
+    assert "21234000000001" not in ref and ref != card_ref("21234000000001", other)
+    assert store.card_for_ref(ref, pepper) == "21234000000001"
+    assert store.card_for_ref(card_ref("clean01", pepper), pepper) == "CLEAN01"
+    assert store.card_for_ref(ref, other) is None
+    assert store.card_for_ref(card_ref("21234000000002", pepper), pepper) is None
+    assert [c.name for c in store.staff_cards()] == ["Cleaner"]
+    store.close()

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 import sqlite3
+import threading
 from typing import Any, TypeVar
 import uuid
 
@@ -45,7 +46,9 @@ from ..engine.members.access import AccessDecider, AccessRequest, Decision
 from ..engine.members.membership import (
     Booking,
     MemberError,
+    card_ref,
     check_booking,
+    is_card_ref,
     mask_card,
     normalise_card,
     public_reason,
@@ -53,6 +56,7 @@ from ..engine.members.membership import (
 from ..engine.members.pins import LockoutPolicy, PinFormatError, new_pepper
 from ..engine.members.store import MembershipStore
 from ..helpers.errors import refused, translated
+from ..helpers.masking import Masked
 from ..helpers.storage import storage_problem
 from ..usage.statistics import record_decision
 from .library_system import LibrarySystem, is_sip2
@@ -64,6 +68,8 @@ REASON_CONTROLLER_UNREACHABLE = "controller_unreachable"
 REASON_STORE_UNAVAILABLE = "store_unavailable"  # the member store cannot be used
 REASON_KEY_REVOKED = "reader_key_revoked"  # the reader's key went while it was decided
 ISSUE_STORE_WRITES = "member_store_writes"
+# Card references remembered (the panel's last listings); an older one is found in the store.
+REMEMBERED_REFS = 10_000
 ISSUE_MEMBER_STORE = "member_store"
 
 
@@ -137,6 +143,9 @@ class LibraryAccess:
         self._pepper = decider.pepper if decider is not None else b""
         # The library's system (SIP2), when it is the service's membership backend.
         self.system: LibrarySystem | None = None
+        # The card references last handed out (card_ref), oldest first.
+        self._refs: dict[str, str] = {}
+        self._refs_lock = threading.Lock()
 
     @classmethod
     async def async_open(
@@ -275,6 +284,42 @@ class LibraryAccess:
             ) from err
         except (MemberError, PinFormatError) as err:
             raise translated(err) from None
+
+    def card_ref(self, card: str) -> str:
+        """Return the reference naming a card without its number (the panel acts through it).
+
+        The last references handed out are remembered (any thread: listings run in the
+        executor), so acting on a member just listed finds the card without reading the store.
+        """
+        ref = card_ref(card, self._pepper)
+        with self._refs_lock:
+            self._refs.pop(ref, None)
+            self._refs[ref] = normalise_card(card)
+            while len(self._refs) > REMEMBERED_REFS:
+                del self._refs[next(iter(self._refs))]
+        return ref
+
+    async def async_card(self, value: str) -> str:
+        """Return the card number a card field names: the number given, or a reference's card.
+
+        The administrator's panel shows members masked and acts on them by reference
+        (`engine.membership.card_ref`); an action's card field takes either. The number found
+        comes back masked wherever printed (`Masked`); an unknown reference is an unknown member.
+        """
+        text = str.__str__(value)
+        if not is_card_ref(text):
+            return value
+        with self._refs_lock:
+            card = self._refs.get(text.strip())
+        if card is not None:
+            return Masked(
+                card
+            )  # (a member removed since: the action says unknown_member)
+        store = self.store
+        card = await self.async_run(lambda: store.card_for_ref(text, self._pepper))
+        if card is None:
+            raise translated(MemberError("unknown_member", card=mask_card(text)))
+        return Masked(card)
 
     async def async_book(
         self,

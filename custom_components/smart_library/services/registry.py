@@ -8,8 +8,9 @@ reads member data —
   close_early (an event or an exception can hold the entrance open: free entry);
 - members: enroll_member, record_induction, set_pin, renew_card, bar_member,
   issue_final_warning, lift_restriction, unlock_card, remove_member, import_members,
-  export_members (the export holds every card number);
-- staff and contractor cards: add_staff_card, remove_staff_card;
+  export_members (the export holds every card number), list_members (the panel's search:
+  cards masked, each with a reference the member actions take in place of the number);
+- staff and contractor cards: add_staff_card, remove_staff_card, list_staff_cards;
 - meeting rooms: book_room (a booking opens a door for a card);
 - reader keys: create_reader_key, revoke_reader_key, list_reader_keys (a key opens doors;
   their handlers and schemas are in reader_keys.py, registered from here too).
@@ -230,6 +231,14 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action(
         "export_members", members.export_members, _M["export_members"], response=ONLY
+    ),
+    # Listing for the administrator's panel (admin: member data; every card masked).
+    Action("list_members", members.list_members, _M["list_members"], response=ONLY),
+    Action(
+        "list_staff_cards",
+        members.list_staff_cards,
+        _M["list_staff_cards"],
+        response=ONLY,
     ),
     # Usage for planning staffed hours (admin, like every export).
     Action(

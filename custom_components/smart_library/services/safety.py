@@ -350,9 +350,8 @@ async def lift_ban(call: ServiceCall) -> ServiceResponse:
     """Lift a bar on the member's acceptable-behaviour agreement (admin)."""
     runtime = _runtime(call)
     by = await async_actor(call.hass, call.context, admin=True)
-    member = await runtime.bans.async_lift(
-        call.data[ATTR_CARD], call.data[ATTR_AGREEMENT_DATE], by
-    )
+    card = await runtime.bans.access.async_card(call.data[ATTR_CARD])
+    member = await runtime.bans.async_lift(card, call.data[ATTR_AGREEMENT_DATE], by)
     return {"card": member.masked_card, "restriction": member.restriction.value}
 
 
@@ -360,9 +359,8 @@ async def keep_ban(call: ServiceCall) -> ServiceResponse:
     """Keep a bar after its review, until a later review date (admin)."""
     runtime = _runtime(call)
     by = await async_actor(call.hass, call.context, admin=True)
-    member = await runtime.bans.async_keep(
-        call.data[ATTR_CARD], call.data[ATTR_REVIEW_DATE], by
-    )
+    card = await runtime.bans.access.async_card(call.data[ATTR_CARD])
+    member = await runtime.bans.async_keep(card, call.data[ATTR_REVIEW_DATE], by)
     return {
         "card": member.masked_card,
         "review_date": member.review_date.isoformat() if member.review_date else None,
@@ -371,7 +369,9 @@ async def keep_ban(call: ServiceCall) -> ServiceResponse:
 
 async def member_history(call: ServiceCall) -> ServiceResponse:
     """Return a member's bar history and incidents (admin)."""
-    return await _runtime(call).bans.async_history(call.data[ATTR_CARD])
+    runtime = _runtime(call)
+    card = await runtime.bans.access.async_card(call.data[ATTR_CARD])
+    return await runtime.bans.async_history(card)
 
 
 # -- settings --------------------------------------------------------------------------------------

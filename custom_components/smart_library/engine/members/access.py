@@ -276,7 +276,11 @@ class AccessDecider:
         return Identified(Reason.WRONG_PIN, None, until, shown_as=shown)
 
     def _holder(self, card: str, pin: str, at: datetime) -> Identified:
-        """Identify the card and check its PIN; an unknown card number is counted too."""
+        """Identify the card and check its PIN; an unknown card number is counted too.
+
+        A member with no PIN set is refused `no_pin_set` after the same derivation and the same
+        count as a wrong PIN: nothing but the reason tells them apart.
+        """
         try:
             card = normalise_card(card)
         except MemberError:
@@ -294,6 +298,14 @@ class AccessDecider:
         )
         if holder is None and checked.reason is Reason.WRONG_PIN:
             return replace(checked, reason=Reason.UNKNOWN_CARD)
+        if (
+            checked.reason is Reason.WRONG_PIN
+            and isinstance(holder, Member)
+            and holder.pin_hash is None
+        ):
+            # Counted as a wrong PIN (the lock-out is the same for every card); staff are
+            # told the member has no PIN yet, a reader `not_recognised` (public_reason).
+            return replace(checked, reason=Reason.NO_PIN_SET, holder=holder)
         return replace(checked, holder=holder)
 
     def decide(self, request: AccessRequest) -> Decision:
