@@ -8,11 +8,17 @@ out or go unthrottled; and a card with letters, which must reach the LMS exactly
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+import dataclasses
+from datetime import timedelta
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from simulator.building import SimulatedBuilding
@@ -27,6 +33,7 @@ from tests.components.test_sip2_backend import (
     releases,
     request,
     set_mode,
+    system_of,
 )
 
 LETTERED = SimPatron("ab12cd34", "7531", "Lee Letters")
@@ -90,3 +97,37 @@ async def test_a_card_with_letters_reaches_the_lms_as_typed(
     await induct(hass, LETTERED.card)
     answer = await request(hass, LETTERED.card, LETTERED.pin)
     assert (answer["granted"], answer["reason"]) == (True, "granted")
+
+
+async def test_a_card_blocked_at_the_lms_loses_its_offline_grant_before_an_outage(
+    hass: HomeAssistant,
+    building: SimulatedBuilding,
+    lms: SimulatedLms,
+    init_integration: MockConfigEntry,
+) -> None:
+    """Blocked (reported lost) at the LMS, never at a door since: the re-check drops it.
+
+    Before, the grant stayed cached for the whole offline period and the card was let in as
+    soon as the LMS went away.
+    """
+    await set_mode(hass, "smart")
+    await request(hass, ADULT, ADULT_PIN)
+    await induct(hass, ADULT)
+    assert (await request(hass, ADULT, ADULT_PIN))["reason"] == "granted"
+    system = system_of(hass)
+    await system.gateway.drain()
+    assert len(system.gateway.cache) == 1
+    lost = dataclasses.replace(lms._by_card[ADULT], flags=frozenset({4}))  # noqa: SLF001
+    lms._by_card[ADULT] = lost  # noqa: SLF001 - the library marks the card lost
+    for _ in range(3):  # the background re-checks, at their pace
+        async_fire_time_changed(
+            hass, dt_util.utcnow() + timedelta(seconds=system.gateway.planner.interval)
+        )
+        await hass.async_block_till_done(wait_background_tasks=True)
+        await system.gateway.drain()
+        if not len(system.gateway.cache):
+            break
+    assert len(system.gateway.cache) == 0
+    await lms.set_down(True)
+    offline = await request(hass, ADULT, ADULT_PIN)
+    assert (offline["granted"], offline["reason"]) == (False, "lms_unavailable")
