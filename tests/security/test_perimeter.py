@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+import sqlite3
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -15,7 +16,12 @@ from homeassistant.auth.const import GROUP_ID_USER
 from homeassistant.components.select import ATTR_OPTION
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import Context, HomeAssistant
-from homeassistant.exceptions import ServiceValidationError, Unauthorized
+from homeassistant.exceptions import (
+    HomeAssistantError,
+    ServiceValidationError,
+    Unauthorized,
+)
+from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -24,8 +30,10 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.smart_library.access.reader_keys import async_get_reader_keys
-from custom_components.smart_library.const import EVENT_ACCESS
+from custom_components.smart_library.const import DOMAIN, EVENT_ACCESS
+from custom_components.smart_library.engine.database import storage_error
 from custom_components.smart_library.engine.members.access import AccessDecider
+from custom_components.smart_library.engine.members.store import MembershipStore
 from simulator.building import SimulatedBuilding
 from tests.components.test_reader_keys import (  # noqa: F401  # fixtures
     ADULT,
@@ -167,3 +175,78 @@ async def test_input_no_library_system_can_carry_is_refused_first(
             },
         )
     assert err.value.translation_key == "invalid_request"
+
+
+@pytest.mark.usefixtures("library")
+async def test_a_member_store_that_cannot_be_written_is_no_way_in(
+    hass: HomeAssistant, building: SimulatedBuilding
+) -> None:
+    """Disk full: no member's PIN is checked (it could not be counted), staff still open.
+
+    Before, the answer was "cannot rollback - no transaction is active", staff were refused too,
+    and nothing said the disk was full. Now: members `store_unavailable`, a repair issue naming
+    the problem, a translated error from an admin action, and the right PIN works again once
+    space returns.
+    """
+    await call(
+        hass,
+        "add_staff_card",
+        {
+            "card": "99000001",
+            "name": "Cleaner",
+            "role": "cleaner",
+            "windows": "00:00-23:59",
+            "pin": "97531",
+        },
+    )
+    device = device_of(hass, "branch_oadby")
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+
+    def full(*_args: Any, **_kwargs: Any) -> Any:
+        # What the store's own writes raise when SQLite says the disk is full.
+        cause = sqlite3.OperationalError("database or disk is full")
+        raise storage_error(cause) from cause
+
+    with pytest.MonkeyPatch.context() as patch:
+        for method in ("reserve_pin_attempt", "add", "change"):
+            patch.setattr(MembershipStore, method, full)
+        member = await call(
+            hass, "request_access", {"branch": device, "card": ADULT, "pin": PIN}
+        )
+        assert (member["granted"], member["reason"]) == (False, "store_unavailable")
+        wrong = await call(
+            hass, "request_access", {"branch": device, "card": ADULT, "pin": "0000"}
+        )
+        assert wrong["reason"] == "store_unavailable"  # no PIN looked at
+        issue = ir.async_get(hass).async_get_issue(
+            DOMAIN, f"member_store_writes_{entry.entry_id}"
+        )
+        assert issue is not None
+        staff = await call(
+            hass,
+            "request_access",
+            {"branch": device, "card": "99000001", "pin": "97531"},
+        )
+        assert (staff["granted"], staff["reason"]) == (True, "staff")
+        with pytest.raises(HomeAssistantError) as err:
+            await call(
+                hass,
+                "enroll_member",
+                {
+                    "card": "21234000000009",
+                    "birth_date": "1980-01-01",
+                    "card_expiry": "2030-01-01",
+                },
+            )
+        assert err.value.translation_key == "storage_full"
+    answer = await call(
+        hass, "request_access", {"branch": device, "card": ADULT, "pin": PIN}
+    )
+    assert answer["granted"] is True
+    await hass.async_block_till_done()
+    assert (
+        ir.async_get(hass).async_get_issue(
+            DOMAIN, f"member_store_writes_{entry.entry_id}"
+        )
+        is None
+    )
