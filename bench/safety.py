@@ -84,12 +84,12 @@ _FETCHED = re.compile(r"Finished fetching (.+?) data in ([0-9.]+) seconds")
 # (every request brings it up to date).
 SCALE_TIMING = BuildingTiming(tick=0.5)
 SHORT = {
-    "alarms": 2,
+    "alarms": 1,
     "fire_branches": 1,
     "branches": [2],
-    "seconds": 3.0,
-    "poll_seconds": 3.0,
-    "idle_seconds": 2.0,
+    "seconds": 2.0,
+    "poll_seconds": 2.5,
+    "idle_seconds": 1.0,
     "dead_branch_with": 2,
     "dead_requests": 3,
 }
