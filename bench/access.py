@@ -37,6 +37,7 @@ from pathlib import Path
 import random
 import resource
 import statistics
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -158,6 +159,10 @@ async def _home_assistant(tmp: Path) -> AsyncIterator[HomeAssistantProcess]:
     try:
         await instance.start()
         yield instance
+    except SystemExit:
+        # The configuration folder goes with the run: what Home Assistant said, before it does.
+        print(f"Home Assistant's log, its end:\n{instance.log()}", file=sys.stderr)
+        raise
     finally:
         if instance.process is not None:
             await instance.stop()

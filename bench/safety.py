@@ -389,6 +389,11 @@ async def _poll_times(
     for name, took in _FETCHED.findall(instance.log_since(offset)):
         times.append(float(took) * 1000)
         per_branch[name] = per_branch.get(name, 0) + 1
+    if not times:
+        raise SystemExit(
+            f"No poll timings in Home Assistant's log: is {POLL_LOGGER} still the "
+            "coordinators' logger?"
+        )
     return times, per_branch
 
 
@@ -442,11 +447,6 @@ async def in_home_assistant(
             )
             + f"   {cost.polls_per_branch:.2f} polls/s per branch"
         )
-        if not cost.polls:
-            raise SystemExit(
-                f"No poll timings in Home Assistant's log: is {POLL_LOGGER} still the "
-                "coordinators' logger?"
-            )
         if dead:
             await _dead_branch(
                 instance,
@@ -457,6 +457,11 @@ async def in_home_assistant(
                 zone=zone,
                 requests=args.dead_requests,
             )
+    except SystemExit:
+        # The configuration folder goes with the run: what Home Assistant said, before it does.
+        print(f"Home Assistant's log, its end:\n{instance.log()}", file=sys.stderr)
+        raise
+    else:
         return cost
     finally:
         if instance.process is not None:
@@ -481,7 +486,7 @@ async def _dead_branch(
     await _locks_available(session, auth, branches)
     await _add_branch(session, auth, entry_id, "Dead Branch", building.port)
     if await _locks_available(session, auth, branches + 1, seconds=30) <= branches:
-        raise SystemExit(f"The dead branch was not set up:\n{instance.log()}")
+        raise SystemExit("The dead branch was not set up")
     building.silent = True
     reload_dead = await _reload(session, auth, entry_id)
     print(
