@@ -31,7 +31,7 @@ import asyncio
 from collections.abc import AsyncIterator
 import contextlib
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 import logging
 from pathlib import Path
 import random
@@ -43,7 +43,7 @@ import time
 import tracemalloc
 from typing import Any
 
-from bench.common import afternoon_time_zone, walk_flow
+from bench.common import afternoon_time_zone, drain_gateway, wait_for_reload, walk_flow
 from custom_components.smart_library.engine.access import (
     AccessDecider,
     AccessRequest,
@@ -74,9 +74,9 @@ WITH_PIN_IN_HA = 40  # the same, set with the set_pin action
 # --short: a few seconds of every part (tests/test_bench_short.py runs it).
 SHORT = {
     "members": 500,
-    "requests": 20,
-    "with_pin": 10,
-    "with_pin_in_ha": 4,
+    "requests": 12,
+    "with_pin": 4,
+    "with_pin_in_ha": 2,
     "timeout": 0.5,
 }
 
@@ -125,6 +125,7 @@ async def _bench_reader(
         entry_id = (await resp.json())[0]["entry_id"]
     # Every step of the service's options (card + PIN access, then safety, and on an LMS its
     # settings): the access step with the readers' allowance raised, the others as they are.
+    saved = datetime.now(UTC)
     await walk_flow(
         session,
         auth,
@@ -142,7 +143,14 @@ async def _bench_reader(
         },
         what="The service's options",
     )
-    await develop_setup.branch_states(session, auth)  # the service reloads
+    # Saved, the service reloads in the background: the branch answers again once it is over.
+    await wait_for_reload(
+        session,
+        auth,
+        entry_id=entry_id,
+        entity_id="lock.demo_branch_entrance_door",
+        since=saved,
+    )
     made = await instance.action(
         "smart_library",
         "create_reader_key",
@@ -305,6 +313,7 @@ async def sip2_in_home_assistant(
         f"(timeout {timeout:g} s):"
     )
     try:
+        added = datetime.now(UTC)
         entry_id = await develop_setup.add_lms_library(
             session,
             auth,
@@ -312,13 +321,14 @@ async def sip2_in_home_assistant(
             lms_port=lms.port,
             timeout=timeout,
         )
-        for _ in range(600):  # the branch's entities come with the entry's reload
-            async with session.get(
-                "/api/states/select.lms_branch_mode_override", headers=auth
-            ) as resp:
-                if resp.status == 200 and (await resp.json())["state"] != "unavailable":
-                    break
-            await asyncio.sleep(0.1)
+        # The branch's entities come with the entry's reload, before its set-up is over.
+        await wait_for_reload(
+            session,
+            auth,
+            entry_id=entry_id,
+            entity_id="select.lms_branch_mode_override",
+            since=added,
+        )
         async with session.post(
             "/api/template",
             json={"template": "{{ device_id('lock.lms_branch_entrance_door') }}"},
@@ -389,7 +399,7 @@ async def sip2_in_home_assistant(
         print(_one("HTTP endpoint: LMS down, first decision", elapsed / 1000))
         after = [
             (await timed(over_http, *LMS_MEMBERS[n % 3]))[0]
-            for n in range(min(60, requests))
+            for n in range(min(60, requests // 2))
         ]
         print(_row("HTTP endpoint: LMS down, decisions after", after))
         await lms.set_down(False)
@@ -457,13 +467,13 @@ async def sip2_case(tmp: Path, requests: int, timeout: float) -> None:
             await access.decide(ask(card, pin))
             store.change(card, lambda m: replace(m, induction_date=today))
             await access.decide(ask(card, pin))
-        await access.gateway.drain()
+        await drain_gateway(access.gateway)
         granted: list[float] = []
         for n in range(requests):
             elapsed, reason = await timed(access, *LMS_MEMBERS[n % len(LMS_MEMBERS)])
             assert reason == Reason.GRANTED, reason
             granted.append(elapsed * 1000)
-        await access.gateway.drain()
+        await drain_gateway(access.gateway)
         print(_row("online, granted (whole decision)", granted))
         refused = []
         for n in range(requests // 4):
@@ -479,15 +489,15 @@ async def sip2_case(tmp: Path, requests: int, timeout: float) -> None:
         print(_one("LMS down: first decision (offline cache)", elapsed))
         after = [
             (await timed(access, *LMS_MEMBERS[n % 3]))[0] * 1000
-            for n in range(min(60, requests))
+            for n in range(min(60, requests // 2))
         ]
         print(_row("LMS down: decisions after (breaker open)", after))
         unknown = [
             (await timed(access, f"2100{n:04d}", "1234"))[0] * 1000
-            for n in range(min(20, requests))
+            for n in range(min(20, requests // 2))
         ]
         print(_row("LMS down: unknown cards (refused)", unknown))
-        await access.gateway.stop()
+        await drain_gateway(access.gateway, stop=True)
 
         await lms.set_down(False)
         access = decider_and_gateway()
@@ -498,11 +508,11 @@ async def sip2_case(tmp: Path, requests: int, timeout: float) -> None:
         print(_one(f"LMS slow: first decision (waits {timeout:g} s)", elapsed))
         after = [
             (await timed(access, *LMS_MEMBERS[n % 3]))[0] * 1000
-            for n in range(min(60, requests))
+            for n in range(min(60, requests // 2))
         ]
         print(_row("LMS slow: decisions after (breaker open)", after))
         lms.faults.delay = 0
-        await access.gateway.stop()
+        await drain_gateway(access.gateway, stop=True)
     finally:
         store.close()
         await lms.stop()

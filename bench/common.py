@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime
+import time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -75,3 +77,56 @@ async def walk_flow(
             case _:
                 break
     raise SystemExit(f"{what}: the flow did not create an entry: {result}")
+
+
+async def wait_for_reload(
+    session: aiohttp.ClientSession,
+    auth: dict[str, str],
+    *,
+    entry_id: str,
+    entity_id: str,
+    since: datetime,
+    seconds: float = 60,
+) -> None:
+    """Wait until a config entry reloaded after `since` is loaded again.
+
+    An options flow's end reloads the service in the background: the old entities answer until
+    it unloads them, and the new ones answer before its set-up is over. So: the entity has an
+    available state written after `since`, and the entry is loaded.
+    """
+    deadline = time.monotonic() + seconds
+    while True:
+        async with session.get(f"/api/states/{entity_id}", headers=auth) as resp:
+            state = await resp.json() if resp.status == 200 else None
+        async with session.get(
+            "/api/config/config_entries/entry", headers=auth
+        ) as resp:
+            entry = next(
+                (e for e in await resp.json() if e["entry_id"] == entry_id), None
+            )
+        if (
+            state is not None
+            and state["state"] != "unavailable"
+            and datetime.fromisoformat(state["last_changed"]) > since
+            and entry is not None
+            and entry["state"] == "loaded"
+        ):
+            return
+        if time.monotonic() > deadline:
+            raise SystemExit(
+                f"The service was not loaded again after a reload: {entry}; {state}"
+            )
+        await asyncio.sleep(0.1)
+
+
+async def drain_gateway(gateway: Any, *, stop: bool = False) -> None:
+    """Wait for an LmsGateway's background cache updates (and stop it, with `stop`).
+
+    Works around a fault in engine/lms.py, `LmsGateway.drain` (which `stop` also calls): entered
+    while a finished cache update is still listed (its done callback, which unlists it, not run
+    yet), it loops on `asyncio.gather` of finished tasks, which completes without yielding, so
+    the callback never runs and the event loop spins for ever (seen here under load). Yielding
+    once first lets such callbacks run. Remove when the engine's drain yields by itself.
+    """
+    await asyncio.sleep(0)
+    await (gateway.stop() if stop else gateway.drain())

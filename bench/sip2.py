@@ -23,6 +23,7 @@ import logging
 import statistics
 import time
 
+from bench.common import drain_gateway
 from custom_components.smart_library.engine.lms import (
     LmsGateway,
     LmsPolicy,
@@ -96,7 +97,7 @@ async def run(requests: int, timeout: float) -> None:
             await gateway.authenticate(
                 card, pin, today=today, now=datetime.now().astimezone()
             )
-        await gateway.drain()
+        await drain_gateway(gateway)
 
         granted: list[float] = []
         for n in range(requests):
@@ -104,7 +105,7 @@ async def run(requests: int, timeout: float) -> None:
             elapsed, reason = await _timed(gateway, card, pin, today)
             assert reason == Reason.GRANTED, reason
             granted.append(elapsed)
-        await gateway.drain()
+        await drain_gateway(gateway)
         print(_line("online, granted (cache updated after)", granted))
 
         refused: list[float] = []
@@ -122,15 +123,15 @@ async def run(requests: int, timeout: float) -> None:
         print(_line("LMS down: first decision (from the cache)", [elapsed]))
         after = [
             (await _timed(gateway, *MEMBERS[n % 3], today))[0]
-            for n in range(min(50, requests))
+            for n in range(min(50, requests // 2))
         ]
         print(_line("LMS down: decisions after (breaker open)", after))
         unknown = [
             (await _timed(gateway, "21000099", "1234", today))[0]
-            for _ in range(min(20, requests))
+            for _ in range(min(20, requests // 2))
         ]
         print(_line("LMS down: unknown card (refused)", unknown))
-        await gateway.stop()
+        await drain_gateway(gateway, stop=True)
 
         # The LMS slow: answers after the timeout.
         await lms.set_down(False)
@@ -140,18 +141,18 @@ async def run(requests: int, timeout: float) -> None:
             await gateway.authenticate(
                 card, pin, today=today, now=datetime.now().astimezone()
             )
-        await gateway.drain()
+        await drain_gateway(gateway)
         lms.faults.delay = timeout + 3
         elapsed, reason = await _timed(gateway, *MEMBERS[0], today)
         assert reason == LmsReason.GRANTED_OFFLINE, reason
         print(_line(f"LMS slow: first decision (timeout {timeout:g} s)", [elapsed]))
         after = [
             (await _timed(gateway, *MEMBERS[n % 3], today))[0]
-            for n in range(min(50, requests))
+            for n in range(min(50, requests // 2))
         ]
         print(_line("LMS slow: decisions after (breaker open)", after))
         lms.faults.delay = 0
-        await gateway.stop()
+        await drain_gateway(gateway, stop=True)
     finally:
         await lms.stop()
 
