@@ -407,12 +407,22 @@ async def try_the_door(
 async def branch_states(
     session: aiohttp.ClientSession, auth: dict[str, str], seconds: float = 30
 ) -> list[dict[str, Any]]:
-    """Return the demo branch's entity states once they are available."""
+    """Return the demo branch's entity states once they are available and its service loaded.
+
+    A service's entities answer before its set-up is over, and until it is, its actions refuse
+    its branches: both are waited for.
+    """
     deadline = asyncio.get_running_loop().time() + seconds
     while True:
         async with session.get("/api/states", headers=auth) as resp:
             states = [s for s in await resp.json() if "demo_branch" in s["entity_id"]]
-        if states and all(s["state"] != "unavailable" for s in states):
+        async with session.get(
+            "/api/config/config_entries/entry",
+            params={"domain": "smart_library"},
+            headers=auth,
+        ) as resp:
+            loaded = all(e["state"] == "loaded" for e in await resp.json())
+        if states and all(s["state"] != "unavailable" for s in states) and loaded:
             return states
         if asyncio.get_running_loop().time() > deadline:
             return states
