@@ -14,7 +14,9 @@ Two parts, one run, one simulated building on 127.0.0.1:
   LMS over one persistent TCP connection on 127.0.0.1, the local record, the house rules, the
   offline cache kept up to date in the background), online; then with the LMS down (connection
   refused) and slow (answering after the timeout): the first decision and the ones after,
-  decided from the offline cache with the circuit breaker open.
+  decided from the offline cache with the circuit breaker open; then in the real Home Assistant
+  process too (a second service, on the simulated LMS, beside the first: over the readers'
+  endpoint and as the action, online and with the LMS down).
 
 Whatever the hour: each Home Assistant gets a time zone in which it is mid-afternoon (the event
 opened by hand lasts). `--short` runs every part with a few members and requests
