@@ -855,3 +855,17 @@ async def test_a_recheck_refreshes_a_card_in_order_and_keeps_the_pace(
     restarted = OfflineCache(cache.pepper, cache.store)
     assert len(restarted) == 1 and restarted.recheck_queue(later) == []
     await gateway.stop()
+
+
+async def test_draining_with_a_finished_update_still_listed_returns() -> None:
+    """A cache update that finished but whose done callback has not run yet ends the drain.
+
+    Before, `drain` gathered the finished task again and again without ever yielding, so the
+    event loop froze (Home Assistant too, when an LMS service unloaded).
+    """
+    gateway = object.__new__(LmsGateway)
+    done = asyncio.get_running_loop().create_future()
+    done.set_result(None)
+    gateway._background = {done}  # noqa: SLF001 - finished, its callback not yet run
+    async with asyncio.timeout(2):
+        await gateway.drain()

@@ -1287,9 +1287,14 @@ class LmsGateway:
         await self.client.close()
 
     async def drain(self) -> None:
-        """Wait for the cache updates started by earlier requests."""
-        while self._background:
-            await asyncio.gather(*list(self._background), return_exceptions=True)
+        """Wait for the cache updates started by earlier requests.
+
+        Only the unfinished ones are awaited: a finished task stays listed until its done
+        callback runs, and gathering finished tasks never yields, so looping on the list as it is
+        would spin for ever without letting that callback run.
+        """
+        while pending := [task for task in self._background if not task.done()]:
+            await asyncio.gather(*pending, return_exceptions=True)
 
     async def probe(self) -> bool:
         """Log in and ask the status (99) now; return True when the LMS answered."""
