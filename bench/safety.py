@@ -1,4 +1,4 @@
-"""Safety benchmark: how fast a fire alarm holds the doors and plays the message; what 14 branches cost.
+"""Safety benchmark: how fast a fire alarm holds the doors and plays the message; what branches cost.
 
 Three parts, one run, simulated buildings on 127.0.0.1:
 
@@ -8,34 +8,49 @@ Three parts, one run, simulated buildings on 127.0.0.1:
   moment of the poll cycle; measured from the simulator's fire input to the read-back showing
   every door's hold coil on, and to the read-back showing the evacuation message playing on every
   PA zone. Then the panel is reset, the branch reset by "a person" and the doors locked again.
-- Home Assistant's CPU: a real `hass` process (scripts/hass_process.py) with the library service
-  and 14 branches, each its own simulated building, polled at 1 Hz; the process's user + system
-  time from /proc/<pid>/stat over the window, as % of one core (Home Assistant idle, without the
-  integration, first, for comparison).
-- A dead branch, in the same process: the service reloaded with a 15th branch whose controller
-  takes requests and never answers, and request_access at that branch over REST.
+- Cost by number of branches (1, 14, 50 and 100 by default): for each, a fresh real `hass`
+  process (scripts/hass_process.py) with the library service and that many branches, each its
+  own simulated building (all served by this process), polled at 1 Hz. Measured: the process's
+  user + system time from /proc/<pid>/stat over the window, as % of one core (Home Assistant
+  idle, without the integration, first, for comparison); its resident memory (VmRSS) after it;
+  and each poll's time as Home Assistant's coordinator times it (its "Finished fetching" debug
+  line: every module read, the rules applied), over a second window with that one logger at
+  debug, with the polls per second per branch it shows.
+- A dead branch, in the process with `--dead-branch-with` branches: the service reloaded with one
+  more branch whose controller takes requests and never answers, and request_access at that
+  branch over REST.
 
-Targets are printed beside the figures, not asserted. Usage:
-bench/safety [--alarms 50] [--fire-branches 5] [--branches 14] [--seconds 60] [--idle-seconds 20]
+Whatever the hour: each Home Assistant gets a time zone in which it is mid-afternoon (a branch may
+be put in smart mode). Branches beyond the first are added through the real sub-entry flow while
+the service is disabled, then the service is enabled once (each add would otherwise reload every
+branch added before it).
+
+Targets are printed beside the figures, not asserted. `--short` runs every part for a few
+seconds (tests/test_bench_short.py runs it, so a change that breaks the benchmark fails
+scripts/test). Usage:
+bench/safety [--alarms 50] [--fire-branches 5] [--branches 1,14,50,100] [--seconds 60]
+             [--poll-seconds 20] [--idle-seconds 20] [--dead-branch-with 14] [--short]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 import logging
-import os
 from pathlib import Path
 import random
+import re
 import statistics
+import sys
 import tempfile
 import time
 from typing import Any
 
 import aiohttp
 
+from bench.common import afternoon_time_zone, local_time, local_today, pct, walk_flow
 from custom_components.smart_library.engine.building.controller import (
     BranchController,
     ControllerError,
@@ -54,18 +69,30 @@ from custom_components.smart_library.engine.building.schedule import Mode
 from custom_components.smart_library.engine.building.snapshot import Snapshot
 from scripts import develop_setup
 from scripts.hass_process import HomeAssistantProcess
-from simulator.building import SimulatedBuilding
+from simulator.building import BuildingTiming, SimulatedBuilding
 
 POLL_SECONDS = 1.0  # the coordinator's SCAN_INTERVAL
 DOORS_HELD_TARGET = 1.5  # s, p99
 CPU_TARGET = 2.0  # % of one core, 14 branches
 DEAD_ANSWER_TARGET = 1.0  # s
 CARD, PIN = "21234000000001", "80417263"
-
-
-def _pct(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(len(ordered) * pct / 100) - 1))]
+# The logger the branches' coordinators time their polls with (Home Assistant's
+# DataUpdateCoordinator logs "Finished fetching <branch> data in <s> seconds" at debug).
+POLL_LOGGER = "custom_components.smart_library.poll"
+_FETCHED = re.compile(r"Finished fetching (.+?) data in ([0-9.]+) seconds")
+# Served by this process, many at once: the building's own clock needs no 20 Hz tick here
+# (every request brings it up to date).
+SCALE_TIMING = BuildingTiming(tick=0.5)
+SHORT = {
+    "alarms": 1,
+    "fire_branches": 1,
+    "branches": [2],
+    "seconds": 2.0,
+    "poll_seconds": 2.5,
+    "idle_seconds": 1.0,
+    "dead_branch_with": 2,
+    "dead_requests": 3,
+}
 
 
 def _row(label: str, values: list[float], unit: str = "s", target: str = "") -> str:
@@ -73,7 +100,7 @@ def _row(label: str, values: list[float], unit: str = "s", target: str = "") -> 
         return f"  {label:44} n/a"
     return (
         f"  {label:44} p50 {statistics.median(values):6.3f} {unit}   "
-        f"p99 {_pct(values, 99):6.3f} {unit}   (n={len(values)})"
+        f"p99 {pct(values, 99):6.3f} {unit}   (n={len(values)})"
         + (f"   target: {target}" if target else "")
     )
 
@@ -190,8 +217,8 @@ class _Branch:
         return done
 
 
-async def fire_alarms(alarms: int, branches: int) -> None:
-    """Measure fire input -> doors held and -> evacuation message, over `alarms` alarms."""
+async def fire_alarms(alarms: int, branches: int) -> bool:
+    """Measure fire input -> doors held and -> evacuation message; return False if none was seen."""
     rng = random.Random(12)
     per_branch = [alarms // branches + (n < alarms % branches) for n in range(branches)]
     buildings = [SimulatedBuilding() for _ in per_branch]
@@ -230,22 +257,37 @@ async def fire_alarms(alarms: int, branches: int) -> None:
     print(_row("fire input -> evacuation message playing", playing))
     if missed := len(every) - min(len(held), len(playing)):
         print(f"  ({missed} alarm(s) not seen within 10 s)")
+    return bool(held and playing)
 
 
-# -- Home Assistant's CPU, and a dead branch ---------------------------------------------------
+# -- what branches cost in Home Assistant, and a dead branch ----------------------------------
 
 
-def _cpu_seconds(pid: int) -> float:
-    """Return a process's user + system CPU time so far (all its threads), in seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
-    return (utime + stime) / os.sysconf("SC_CLK_TCK")
+@dataclass
+class Cost:
+    """What one Home Assistant process with `branches` branches cost."""
+
+    branches: int
+    answering: int
+    cpu: float  # % of one core
+    rss: float  # MiB, after the window
+    polls: list[float] = field(default_factory=list)  # each poll's time, ms
+    polls_per_branch: float = 0.0  # per second
 
 
-async def _cpu_percent(pid: int, seconds: float) -> float:
-    start, cpu = time.perf_counter(), _cpu_seconds(pid)
+async def _cpu_percent(instance: HomeAssistantProcess, seconds: float) -> float:
+    start, cpu = time.perf_counter(), instance.cpu_seconds()
     await asyncio.sleep(seconds)
-    return (_cpu_seconds(pid) - cpu) / (time.perf_counter() - start) * 100
+    return (instance.cpu_seconds() - cpu) / (time.perf_counter() - start) * 100
+
+
+async def _entry_id(session: aiohttp.ClientSession, auth: dict[str, str]) -> str:
+    async with session.get(
+        "/api/config/config_entries/entry",
+        params={"domain": "smart_library"},
+        headers=auth,
+    ) as resp:
+        return str((await resp.json())[0]["entry_id"])
 
 
 async def _add_branch(
@@ -256,20 +298,14 @@ async def _add_branch(
     port: int,
 ) -> None:
     """Add a branch through the real sub-entry flow (it tries the controller first)."""
-    async with session.post(
-        "/api/config/config_entries/subentries/flow",
-        json={"handler": [entry_id, "branch"], "show_advanced_options": False},
-        headers=auth,
-    ) as resp:
-        flow = await resp.json()
-    async with session.post(
-        f"/api/config/config_entries/subentries/flow/{flow['flow_id']}",
-        json=develop_setup.branch(port) | {"name": name},
-        headers=auth,
-    ) as resp:
-        result = await resp.json()
-    if result.get("type") != "create_entry":
-        raise SystemExit(f"Could not add branch {name}: {result}")
+    await walk_flow(
+        session,
+        auth,
+        "subentries/flow",
+        [entry_id, "branch"],
+        {"user": develop_setup.branch(port) | {"name": name}},
+        what=f"Adding branch {name}",
+    )
 
 
 async def _locks_available(
@@ -306,72 +342,127 @@ async def _reload(
     return time.perf_counter() - start
 
 
+async def _set_up_branches(
+    instance: HomeAssistantProcess,
+    session: aiohttp.ClientSession,
+    buildings: list[SimulatedBuilding],
+) -> tuple[str, int, float]:
+    """Add the service with a branch per building; return (entry id, answering, seconds)."""
+    auth, count = instance.auth, len(buildings)
+    start = time.perf_counter()
+    await develop_setup.add_demo_library(session, auth, buildings[0].port)
+    entry_id = await _entry_id(session, auth)
+    await _locks_available(session, auth, 1)
+    if count > 1:
+        # Disabled, the service is not loaded: adding a branch reloads nothing.
+        await instance.websocket(
+            {
+                "type": "config_entries/disable",
+                "entry_id": entry_id,
+                "disabled_by": "user",
+            }
+        )
+        for n, building in enumerate(buildings[1:], start=2):
+            await _add_branch(session, auth, entry_id, f"Branch {n:03d}", building.port)
+        await instance.websocket(
+            {
+                "type": "config_entries/disable",
+                "entry_id": entry_id,
+                "disabled_by": None,
+            }
+        )
+    up = await _locks_available(session, auth, count, seconds=60 + count)
+    return entry_id, up, time.perf_counter() - start
+
+
+async def _poll_times(
+    instance: HomeAssistantProcess, seconds: float
+) -> tuple[list[float], dict[str, int]]:
+    """Return each poll's time (ms) and the polls per branch, from the coordinators' own timing."""
+    offset = instance.log_size()
+    await instance.action("logger", "set_level", {POLL_LOGGER: "debug"})
+    await asyncio.sleep(seconds)
+    await instance.action("logger", "set_level", {POLL_LOGGER: "warning"})
+    await asyncio.sleep(0.5)  # the last lines reach the log
+    times: list[float] = []
+    per_branch: dict[str, int] = {}
+    for name, took in _FETCHED.findall(instance.log_since(offset)):
+        times.append(float(took) * 1000)
+        per_branch[name] = per_branch.get(name, 0) + 1
+    if not times:
+        raise SystemExit(
+            f"No poll timings in Home Assistant's log: is {POLL_LOGGER} still the "
+            "coordinators' logger?"
+        )
+    return times, per_branch
+
+
 async def in_home_assistant(
-    tmp: Path, branches: int, seconds: float, idle_seconds: float
-) -> None:
-    """Measure Home Assistant's CPU with `branches` branches, then a dead branch's cost."""
-    buildings = [SimulatedBuilding() for _ in range(branches + 1)]
+    tmp: Path,
+    branches: int,
+    args: argparse.Namespace,
+    *,
+    idle: bool,
+) -> Cost:
+    """Measure one Home Assistant process with `branches` branches (and, if asked, a dead one)."""
+    dead = branches == args.dead_branch_with
+    buildings = [SimulatedBuilding(timing=SCALE_TIMING) for _ in range(branches + dead)]
     for building in buildings:
         await building.start()
-    instance = HomeAssistantProcess(tmp / "config")
+    zone = afternoon_time_zone()
+    instance = HomeAssistantProcess(tmp / f"config-{branches}", time_zone=zone)
     try:
         session = await instance.start()
-        auth = instance.auth
         assert instance.process is not None
-        pid = instance.process.pid
-        print(f"Home Assistant (a real hass process, pid {pid}), 1 Hz polls:")
-        if idle_seconds > 0:
-            await asyncio.sleep(5)  # let its start-up work settle
-            idle = await _cpu_percent(pid, idle_seconds)
+        print(
+            f"Home Assistant with {branches} branch(es) (a real hass process, pid "
+            f"{instance.process.pid}, time zone {zone}: {local_time(zone)} there), 1 Hz polls:"
+        )
+        if idle and args.idle_seconds > 0:
+            await asyncio.sleep(min(5, args.idle_seconds))  # its start-up work settles
+            cpu_idle = await _cpu_percent(instance, args.idle_seconds)
             print(
-                f"  {'idle, without the integration':44} {idle:6.2f} % of one core "
-                f"({idle_seconds:.0f} s)"
+                f"  {'idle, without the integration':44} {cpu_idle:6.2f} % of one core "
+                f"({args.idle_seconds:.0f} s)   RSS {instance.rss_mib():.0f} MiB"
             )
-        await develop_setup.add_demo_library(session, auth, buildings[0].port)
-        async with session.get(
-            "/api/config/config_entries/entry",
-            params={"domain": "smart_library"},
-            headers=auth,
-        ) as resp:
-            entry_id = (await resp.json())[0]["entry_id"]
-        await _locks_available(session, auth, 1)
-        lost = 0
-        for n, building in enumerate(buildings[1:branches], start=2):
-            # One at a time, as a person adds them: each is set up before the next.
-            await _add_branch(session, auth, entry_id, f"Branch {n:02d}", building.port)
-            if await _locks_available(session, auth, n, seconds=15) < n:
-                lost += 1  # not set up by its add (see the note printed below)
-                await _reload(session, auth, entry_id)
-        up = await _locks_available(session, auth, branches)
-        if lost:
-            print(
-                f"  note: {lost} branch(es) added while the service was still reloading from the "
-                "previous add were not set up until the service was reloaded again"
-            )
-        await asyncio.sleep(5)  # the reloads' work settles
-        before = sum(b.requests for b in buildings[:branches])
-        cpu = await _cpu_percent(pid, seconds)
-        polls = (sum(b.requests for b in buildings[:branches]) - before) / 4 / seconds
+        entry_id, up, took = await _set_up_branches(
+            instance, session, buildings[:branches]
+        )
+        print(f"  {'set up (flows, then the service enabled)':44} {took:6.1f} s")
+        await asyncio.sleep(min(5, args.seconds))  # the set-up's work settles
+        cpu = await _cpu_percent(instance, args.seconds)
+        cost = Cost(branches, up, cpu, instance.rss_mib())
         print(
             f"  {f'{branches} branches ({up} answering)':44} {cpu:6.2f} % of one core "
-            f"({seconds:.0f} s; {polls / branches:.2f} polls/s per branch)   "
-            f"target: < {CPU_TARGET} %"
+            f"({args.seconds:.0f} s)   RSS {cost.rss:.0f} MiB"
+            + (f"   target: < {CPU_TARGET} %" if branches == 14 else "")
         )
-        if idle_seconds > 0:
-            print(f"  {'of which the integration':44} {cpu - idle:6.2f} % of one core")
-
-        # A dead branch: added while it answers (the flow tries it), then it goes silent.
-        reload_good = await _reload(session, auth, entry_id)
-        await _add_branch(session, auth, entry_id, "Dead Branch", buildings[-1].port)
-        await _locks_available(session, auth, branches + 1)
-        buildings[-1].silent = True
-        reload_dead = await _reload(session, auth, entry_id)
+        cost.polls, per_branch = await _poll_times(instance, args.poll_seconds)
+        cost.polls_per_branch = sum(per_branch.values()) / branches / args.poll_seconds
         print(
-            f"  {'service reload, every branch answering':44} {reload_good:6.2f} s"
-            f"\n  {'service reload, one branch silent':44} {reload_dead:6.2f} s   "
-            "(the controller timeout is 3 s: at most one is waited for)"
+            _row(
+                "each poll, as the coordinator times it",
+                cost.polls,
+                unit="ms",
+            )
+            + f"   {cost.polls_per_branch:.2f} polls/s per branch"
         )
-        await _dead_branch_requests(instance, session, auth)
+        if dead:
+            await _dead_branch(
+                instance,
+                session,
+                entry_id,
+                buildings[-1],
+                branches=branches,
+                zone=zone,
+                requests=args.dead_requests,
+            )
+    except SystemExit:
+        # The configuration folder goes with the run: what Home Assistant said, before it does.
+        print(f"Home Assistant's log, its end:\n{instance.log()}", file=sys.stderr)
+        raise
+    else:
+        return cost
     finally:
         if instance.process is not None:
             await instance.stop()
@@ -379,11 +470,42 @@ async def in_home_assistant(
             await building.stop()
 
 
+async def _dead_branch(
+    instance: HomeAssistantProcess,
+    session: aiohttp.ClientSession,
+    entry_id: str,
+    building: SimulatedBuilding,
+    *,
+    branches: int,
+    zone: str,
+    requests: int,
+) -> None:
+    """Add a branch while it answers (the flow tries it), silence it; reload, request_access."""
+    auth = instance.auth
+    reload_good = await _reload(session, auth, entry_id)
+    await _locks_available(session, auth, branches)
+    await _add_branch(session, auth, entry_id, "Dead Branch", building.port)
+    if await _locks_available(session, auth, branches + 1, seconds=30) <= branches:
+        raise SystemExit("The dead branch was not set up")
+    building.silent = True
+    reload_dead = await _reload(session, auth, entry_id)
+    print(
+        f"  {'service reload, every branch answering':44} {reload_good:6.2f} s"
+        f"\n  {'service reload, one branch silent':44} {reload_dead:6.2f} s   "
+        "(the controller timeout is 3 s: at most one is waited for)"
+    )
+    await _dead_branch_requests(instance, session, auth, zone, requests)
+
+
 async def _dead_branch_requests(
-    instance: HomeAssistantProcess, session: aiohttp.ClientSession, auth: dict[str, str]
+    instance: HomeAssistantProcess,
+    session: aiohttp.ClientSession,
+    auth: dict[str, str],
+    zone: str,
+    requests: int,
 ) -> None:
     """request_access at the silent branch over REST: controller_unreachable, how fast."""
-    today = date.today()
+    today = local_today(zone)  # Home Assistant's today, not this host's
     await instance.action(
         "smart_library",
         "enroll_member",
@@ -408,7 +530,7 @@ async def _dead_branch_requests(
         branch = await resp.text()
     times: list[float] = []
     reasons: set[str] = set()
-    for _ in range(20):
+    for _ in range(requests):
         start = time.perf_counter()
         answer: dict[str, Any] = await instance.action(
             "smart_library",
@@ -427,25 +549,84 @@ async def _dead_branch_requests(
     )
 
 
-async def main() -> None:
-    """Run the benchmark and print the figures."""
-    parser = argparse.ArgumentParser(description=__doc__)
+def _table(costs: list[Cost]) -> None:
+    """Print how the cost grows with the number of branches."""
+    print(
+        "Cost by number of branches (a real Home Assistant, 1 Hz polls; CPU over the window, "
+        "RSS after it; each poll as its coordinator times it):"
+    )
+    print(
+        f"  {'branches':>8}  {'CPU % of one core':>17}  {'RSS MiB':>7}  "
+        f"{'poll p50 ms':>11}  {'poll p99 ms':>11}  {'polls/s per branch':>18}"
+    )
+    for c in costs:
+        print(
+            f"  {c.branches:>8}  {c.cpu:>17.2f}  {c.rss:>7.0f}  "
+            f"{statistics.median(c.polls):>11.1f}  {pct(c.polls, 99):>11.1f}  "
+            f"{c.polls_per_branch:>18.2f}"
+        )
+
+
+def _branch_counts(text: str) -> list[int]:
+    counts = sorted({int(n) for n in text.split(",") if n.strip()})
+    if not counts or counts[0] < 1:
+        raise argparse.ArgumentTypeError("branch counts are whole numbers >= 1")
+    return counts
+
+
+async def main() -> int:
+    """Run the benchmark and print the figures; return the exit status."""
+    parser = argparse.ArgumentParser(
+        prog="bench/safety",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--alarms", type=int, default=50)
     parser.add_argument("--fire-branches", type=int, default=5)
-    parser.add_argument("--branches", type=int, default=14)
-    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument(
+        "--branches",
+        type=_branch_counts,
+        default=[1, 14, 50, 100],
+        help="branch counts, one Home Assistant each (default 1,14,50,100)",
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=60, help="CPU window per branch count"
+    )
+    parser.add_argument(
+        "--poll-seconds", type=float, default=20, help="poll-timing window"
+    )
     parser.add_argument("--idle-seconds", type=float, default=20)
+    parser.add_argument(
+        "--dead-branch-with",
+        type=int,
+        default=14,
+        help="the branch count whose Home Assistant also gets a dead branch (0: none)",
+    )
+    parser.add_argument("--dead-requests", type=int, default=20)
+    parser.add_argument(
+        "--short",
+        action="store_true",
+        help="a few seconds of every part: "
+        + ", ".join(f"{k.replace('_', '-')} {v}" for k, v in SHORT.items()),
+    )
     args = parser.parse_args()
+    if args.short:
+        vars(args).update(SHORT)
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
     started = time.perf_counter()
     print("Safety benchmark, simulated buildings on 127.0.0.1")
-    await fire_alarms(args.alarms, args.fire_branches)
+    seen = await fire_alarms(args.alarms, args.fire_branches)
+    costs: list[Cost] = []
     with tempfile.TemporaryDirectory() as tmp:
-        await in_home_assistant(
-            Path(tmp), args.branches, args.seconds, args.idle_seconds
-        )
+        for n, count in enumerate(args.branches):
+            costs.append(await in_home_assistant(Path(tmp), count, args, idle=n == 0))
+    _table(costs)
     print(f"(run took {time.perf_counter() - started:.0f} s)")
+    if not seen:
+        print("No fire alarm was seen by the engine path", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    sys.exit(asyncio.run(main()))

@@ -8,7 +8,10 @@ the policy, the offline cache kept up to date in the background):
   the ones after (the circuit breaker is open: straight to the cache).
 Targets (issue 13): p99 <= 100 ms on loopback; offline first <= timeout + 50 ms, then <= 50 ms.
 
-Usage: bench/sip2 [--requests 400] [--timeout 2.0]
+`--short`: 10 requests, a 0.5 s timeout (tests/test_bench_short.py runs it, so a change that
+breaks the benchmark fails scripts/test).
+
+Usage: bench/sip2 [--requests 400] [--timeout 2.0] [--short]
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import logging
 import statistics
 import time
 
+from bench.common import drain_gateway
 from custom_components.smart_library.engine.lms.gateway import (
     LmsGateway,
     LmsPolicy,
@@ -32,6 +36,7 @@ from custom_components.smart_library.engine.members.pins import new_pepper
 from simulator.lms import SimulatedLms
 
 MEMBERS = (("21000001", "1234"), ("21000004", "4567"), ("21000010", "1122"))
+SHORT = {"requests": 10, "timeout": 0.5}
 
 
 def _pct(values: list[float], pct: float) -> float:
@@ -92,7 +97,7 @@ async def run(requests: int, timeout: float) -> None:
             await gateway.authenticate(
                 card, pin, today=today, now=datetime.now().astimezone()
             )
-        await gateway.drain()
+        await drain_gateway(gateway)
 
         granted: list[float] = []
         for n in range(requests):
@@ -100,7 +105,7 @@ async def run(requests: int, timeout: float) -> None:
             elapsed, reason = await _timed(gateway, card, pin, today)
             assert reason == Reason.GRANTED, reason
             granted.append(elapsed)
-        await gateway.drain()
+        await drain_gateway(gateway)
         print(_line("online, granted (cache updated after)", granted))
 
         refused: list[float] = []
@@ -116,13 +121,17 @@ async def run(requests: int, timeout: float) -> None:
         elapsed, reason = await _timed(gateway, *MEMBERS[0], today)
         assert reason == LmsReason.GRANTED_OFFLINE, reason
         print(_line("LMS down: first decision (from the cache)", [elapsed]))
-        after = [(await _timed(gateway, *MEMBERS[n % 3], today))[0] for n in range(50)]
+        after = [
+            (await _timed(gateway, *MEMBERS[n % 3], today))[0]
+            for n in range(min(50, requests // 2))
+        ]
         print(_line("LMS down: decisions after (breaker open)", after))
         unknown = [
-            (await _timed(gateway, "21000099", "1234", today))[0] for _ in range(20)
+            (await _timed(gateway, "21000099", "1234", today))[0]
+            for _ in range(min(20, requests // 2))
         ]
         print(_line("LMS down: unknown card (refused)", unknown))
-        await gateway.stop()
+        await drain_gateway(gateway, stop=True)
 
         # The LMS slow: answers after the timeout.
         await lms.set_down(False)
@@ -132,25 +141,37 @@ async def run(requests: int, timeout: float) -> None:
             await gateway.authenticate(
                 card, pin, today=today, now=datetime.now().astimezone()
             )
-        await gateway.drain()
+        await drain_gateway(gateway)
         lms.faults.delay = timeout + 3
         elapsed, reason = await _timed(gateway, *MEMBERS[0], today)
         assert reason == LmsReason.GRANTED_OFFLINE, reason
         print(_line(f"LMS slow: first decision (timeout {timeout:g} s)", [elapsed]))
-        after = [(await _timed(gateway, *MEMBERS[n % 3], today))[0] for n in range(50)]
+        after = [
+            (await _timed(gateway, *MEMBERS[n % 3], today))[0]
+            for n in range(min(50, requests // 2))
+        ]
         print(_line("LMS slow: decisions after (breaker open)", after))
         lms.faults.delay = 0
-        await gateway.stop()
+        await drain_gateway(gateway, stop=True)
     finally:
         await lms.stop()
 
 
 def main() -> None:
     """Parse the arguments and run."""
-    parser = argparse.ArgumentParser(prog="bench/sip2", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="bench/sip2",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--timeout", type=float, default=2.0)
+    parser.add_argument(
+        "--short", action="store_true", help="10 requests, a 0.5 s timeout"
+    )
     args = parser.parse_args()
+    if args.short:
+        vars(args).update(SHORT)
     logging.basicConfig(level=logging.ERROR)
     asyncio.run(run(args.requests, args.timeout))
 

@@ -171,18 +171,14 @@ async def add_demo_library(
     if entries:
         entry_id = entries[0]["entry_id"]
     else:
-        async with session.post(
-            "/api/config/config_entries/flow",
-            json={"handler": "smart_library", "show_advanced_options": False},
-            headers=auth,
-        ) as resp:
-            flow = await resp.json()
-        async with session.post(
-            f"/api/config/config_entries/flow/{flow['flow_id']}",
-            json=SERVICE,
-            headers=auth,
-        ) as resp:
-            result = await resp.json()
+        flows = "/api/config/config_entries/flow"
+        flow = await flow_step(
+            session,
+            auth,
+            flows,
+            {"handler": "smart_library", "show_advanced_options": False},
+        )
+        result = await flow_step(session, auth, f"{flows}/{flow['flow_id']}", SERVICE)
         if result.get("type") != "create_entry":
             raise SystemExit(f"Could not add the library service: {result}")
         entry_id = result["result"]["entry_id"]
@@ -194,18 +190,14 @@ async def add_demo_library(
         )
     if has_branch:
         return
-    async with session.post(
-        "/api/config/config_entries/subentries/flow",
-        json={"handler": [entry_id, "branch"], "show_advanced_options": False},
-        headers=auth,
-    ) as resp:
-        flow = await resp.json()
-    async with session.post(
-        f"/api/config/config_entries/subentries/flow/{flow['flow_id']}",
-        json=branch(port),
-        headers=auth,
-    ) as resp:
-        result = await resp.json()
+    flows = "/api/config/config_entries/subentries/flow"
+    flow = await flow_step(
+        session,
+        auth,
+        flows,
+        {"handler": [entry_id, "branch"], "show_advanced_options": False},
+    )
+    result = await flow_step(session, auth, f"{flows}/{flow['flow_id']}", branch(port))
     if result.get("type") != "create_entry":
         raise SystemExit(f"Could not add the demo branch: {result}")
     print("Added branch 'Demo Branch' (the simulator)", flush=True)
@@ -230,12 +222,28 @@ LMS_POLICY = {
 }
 
 
-async def _flow_step(
+async def flow_step(
     session: aiohttp.ClientSession, auth: dict[str, str], url: str, data: dict[str, Any]
 ) -> dict[str, Any]:
+    """Start a flow or answer its step over REST; return Home Assistant's answer.
+
+    An answer that is not a flow's (an error status, a message instead of a step) ends the run
+    with what Home Assistant said and where to look, rather than a KeyError further on.
+    """
     async with session.post(url, json=data, headers=auth) as resp:
-        result: dict[str, Any] = await resp.json()
-    return result
+        try:
+            result = await resp.json(content_type=None)
+        except ValueError:
+            result = await resp.text()
+    if resp.status == 200 and isinstance(result, dict) and "type" in result:
+        return result
+    raise SystemExit(
+        f"Home Assistant answered POST {url} with {resp.status}: {result!r}.\n"
+        "Its log says why (the integration may not have loaded). A real Home Assistant "
+        "process needs the frontend and the always-loaded integrations' requirements: "
+        "scripts/_env.sh's ensure_develop_deps installs them (scripts/develop and scripts/test "
+        "run it)."
+    )
 
 
 async def add_lms_library(
@@ -254,28 +262,28 @@ async def add_lms_library(
     Return the service's entry id. The LMS is tried by the flow before anything is saved.
     """
     flows = "/api/config/config_entries/flow"
-    flow = await _flow_step(
+    flow = await flow_step(
         session,
         auth,
         flows,
         {"handler": "smart_library", "show_advanced_options": False},
     )
     url = f"{flows}/{flow['flow_id']}"
-    await _flow_step(session, auth, url, {"name": name, "backend": "sip2"})
-    result = await _flow_step(session, auth, url, LMS_CONNECTION | {"port": lms_port})
+    await flow_step(session, auth, url, {"name": name, "backend": "sip2"})
+    result = await flow_step(session, auth, url, LMS_CONNECTION | {"port": lms_port})
     if result.get("step_id") != "sip2_policy":
         raise SystemExit(f"Could not reach the simulated LMS: {result.get('errors')}")
-    result = await _flow_step(session, auth, url, LMS_POLICY | {"lms_timeout": timeout})
+    result = await flow_step(session, auth, url, LMS_POLICY | {"lms_timeout": timeout})
     if result.get("type") != "create_entry":
         raise SystemExit(f"Could not add the library service on its LMS: {result}")
     entry_id = str(result["result"]["entry_id"])
-    flow = await _flow_step(
+    flow = await flow_step(
         session,
         auth,
         "/api/config/config_entries/subentries/flow",
         {"handler": [entry_id, "branch"], "show_advanced_options": False},
     )
-    result = await _flow_step(
+    result = await flow_step(
         session,
         auth,
         f"/api/config/config_entries/subentries/flow/{flow['flow_id']}",
@@ -399,12 +407,22 @@ async def try_the_door(
 async def branch_states(
     session: aiohttp.ClientSession, auth: dict[str, str], seconds: float = 30
 ) -> list[dict[str, Any]]:
-    """Return the demo branch's entity states once they are available."""
+    """Return the demo branch's entity states once they are available and its service loaded.
+
+    A service's entities answer before its set-up is over, and until it is, its actions refuse
+    its branches: both are waited for.
+    """
     deadline = asyncio.get_running_loop().time() + seconds
     while True:
         async with session.get("/api/states", headers=auth) as resp:
             states = [s for s in await resp.json() if "demo_branch" in s["entity_id"]]
-        if states and all(s["state"] != "unavailable" for s in states):
+        async with session.get(
+            "/api/config/config_entries/entry",
+            params={"domain": "smart_library"},
+            headers=auth,
+        ) as resp:
+            loaded = all(e["state"] == "loaded" for e in await resp.json())
+        if states and all(s["state"] != "unavailable" for s in states) and loaded:
             return states
         if asyncio.get_running_loop().time() > deadline:
             return states

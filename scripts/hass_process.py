@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 CONFIGURATION = """\
 homeassistant:
   name: Smart Library (real process)
-  time_zone: Europe/London
+  time_zone: {time_zone}
 api:
 config:
 onboarding:
@@ -42,15 +42,20 @@ def _free_port() -> int:
 class HomeAssistantProcess:
     """One configuration directory; Home Assistant started on it and killed, as often as asked."""
 
-    def __init__(self, config: Path) -> None:
-        """Write a minimal configuration with the integration installed as HACS installs it."""
+    def __init__(self, config: Path, *, time_zone: str = "Europe/London") -> None:
+        """Write a minimal configuration with the integration installed as HACS installs it.
+
+        `time_zone` is Home Assistant's (its local time decides the opening hours' modes).
+        """
         self.config = config
         self.port = _free_port()
         (config / "custom_components").mkdir(parents=True)
         (config / "custom_components" / "smart_library").symlink_to(
             REPO / "custom_components" / "smart_library"
         )
-        (config / "configuration.yaml").write_text(CONFIGURATION)
+        (config / "configuration.yaml").write_text(
+            CONFIGURATION.format(time_zone=time_zone)
+        )
         # The HTTP port lives in Home Assistant's storage, not in YAML (see write_http_config).
         develop_setup.write_http_config(config, self.port, "127.0.0.1")
         self.process: subprocess.Popen[bytes] | None = None
@@ -107,14 +112,57 @@ class HomeAssistantProcess:
 
     def peak_rss_mib(self) -> float:
         """Return the process's peak resident memory so far (Linux), in MiB."""
+        return self._status_kib("VmHWM:") / 1024
+
+    def rss_mib(self) -> float:
+        """Return the process's resident memory now (Linux), in MiB."""
+        return self._status_kib("VmRSS:") / 1024
+
+    def _status_kib(self, field: str) -> int:
         assert self.process is not None
         status = Path(f"/proc/{self.process.pid}/status").read_text()
-        kib = next(
+        return next(
             int(line.split()[1])
             for line in status.splitlines()
-            if line.startswith("VmHWM:")
+            if line.startswith(field)
         )
-        return kib / 1024
+
+    def cpu_seconds(self) -> float:
+        """Return the process's user + system CPU time so far (all its threads), in seconds."""
+        assert self.process is not None
+        stat = Path(f"/proc/{self.process.pid}/stat").read_text()
+        fields = stat.rsplit(")", 1)[1].split()
+        utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
+        return (utime + stime) / os.sysconf("SC_CLK_TCK")
+
+    def log_size(self) -> int:
+        """Return how many bytes Home Assistant has written to its log so far."""
+        return (self.config / "hass.log").stat().st_size
+
+    def log_since(self, offset: int) -> str:
+        """Return what Home Assistant wrote to its log after `offset` bytes."""
+        with (self.config / "hass.log").open("rb") as log:
+            log.seek(offset)
+            return log.read().decode(errors="replace")
+
+    async def websocket(self, message: dict[str, Any]) -> Any:
+        """Send one command over Home Assistant's websocket API; return its result.
+
+        For what REST does not offer (disabling a config entry, for one). Raises RuntimeError
+        with Home Assistant's answer when the command fails.
+        """
+        assert self.session is not None
+        token = self.auth["Authorization"].removeprefix("Bearer ")
+        async with self.session.ws_connect("/api/websocket") as ws:
+            await ws.receive_json()  # auth_required
+            await ws.send_json({"type": "auth", "access_token": token})
+            if (hello := await ws.receive_json()).get("type") != "auth_ok":
+                raise RuntimeError(f"websocket log-in refused: {hello}")
+            await ws.send_json({"id": 1} | message)
+            answer: dict[str, Any] = await ws.receive_json()
+        if not answer.get("success"):
+            raise RuntimeError(f"{message.get('type')}: {answer.get('error', answer)}")
+        return answer.get("result")
 
     async def stop(self, seconds: float = 60) -> str:
         """Stop Home Assistant the orderly way (its stop action), bounded; return what stopped it.

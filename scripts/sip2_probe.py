@@ -2,12 +2,14 @@
 
     scripts/sip2-probe HOST:PORT --login USER --password PASS --institution INST [--location LOC]
         [--dialect evergreen|koha|polaris|custom] [--tls [--cafile FILE | --insecure]]
-        --card CARD --pin PIN
+        [--card-case as_typed|upper|lower] --card CARD --pin PIN
 
 Logs in (93), asks the status (99), then patron information (63) for the card with the PIN, and
 prints the fields the integration reads and the decision it would take from them. The PIN and
 the password are never printed; the card is masked. Exit status 0 when the conversation
-succeeded, whatever the decision; 1 with a one-line error when it did not; 2 for bad arguments.
+succeeded, whatever the decision; 1 with a one-line error when it did not; 2 for bad arguments,
+among them a card or PIN the door would refuse as `invalid_request` (the same check,
+engine.sip2's `patron_input_problem`, made before anything is sent).
 """
 
 from __future__ import annotations
@@ -19,11 +21,14 @@ import ssl
 import sys
 
 from custom_components.smart_library.engine.lms.gateway import (
+    DEFAULT_CARD_CASE,
     DEFAULT_REFUSING_FLAGS,
     DIALECT_NAMES,
     FLAG_NAMES,
+    CardCase,
     LmsPolicy,
     LmsVerdict,
+    apply_card_case,
     evaluate,
     make_dialect,
 )
@@ -34,9 +39,11 @@ from custom_components.smart_library.engine.lms.sip2 import (
     Sip2Config,
     Sip2ConnectionError,
     Sip2Error,
+    Sip2InputError,
     Sip2LoginError,
     Sip2MalformedError,
     Sip2TimeoutError,
+    patron_input_problem,
 )
 from custom_components.smart_library.engine.members.membership import MIN_AGE
 
@@ -117,6 +124,13 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help="with --tls: do not check the certificate",
     )
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds per answer")
+    parser.add_argument(
+        "--card-case",
+        default=DEFAULT_CARD_CASE.value,
+        choices=[c.value for c in CardCase],
+        help="how the card's letters are sent, as the service's setting says "
+        "(default: as typed)",
+    )
     parser.add_argument("--card", required=True, help="the card number to check")
     parser.add_argument("--pin", required=True, help="the card's PIN (never printed)")
     return parser.parse_args(argv)
@@ -227,6 +241,11 @@ async def probe(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 2
+    card = apply_card_case(args.card, args.card_case)  # as the gateway sends it
+    if (invalid := patron_input_problem(card, args.pin, config.encoding)) is not None:
+        # The door refuses the same input the same way, before the LMS is asked.
+        print(f"{PROG}: {invalid.code}: {invalid}", file=sys.stderr)
+        return 2
     client = Sip2Client(config)
     transport = "TLS" if config.tls else "plain TCP"
     print(
@@ -244,7 +263,7 @@ async def probe(args: argparse.Namespace) -> int:
             f"{status.protocol_version}, institution {status.institution_id!r}, library "
             f"{status.library_name!r}"
         )
-        answer = await client.patron_information(args.card, args.pin)
+        answer = await client.patron_information(card, args.pin)
     except Sip2LoginError as err:
         print(
             f"{PROG}: login refused: {err} (check --login and --password)",
@@ -265,13 +284,13 @@ async def probe(args: argparse.Namespace) -> int:
     except Sip2Error as err:
         print(f"{PROG}: {err}", file=sys.stderr)
         return 1
-    except ValueError as err:  # a card with '|' or a character the encoding lacks
-        print(f"{PROG}: error: {err}", file=sys.stderr)
+    except Sip2InputError as err:  # checked above; the client checks again
+        print(f"{PROG}: {err.code}: {err}", file=sys.stderr)
         return 2
     finally:
         await client.close()
     today = date.today()
-    verdict = evaluate(answer, args.card, policy, today)
+    verdict = evaluate(answer, card, policy, today)
     print("\n".join(_report(verdict, policy, today)))
     return 0
 

@@ -44,6 +44,8 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
                 "intent",
                 "llm",
                 "logbook",
+                # The administrator's panel: its commands read the services' runtime data.
+                "panel",
                 "repairs",
                 "services",
                 # The platforms.

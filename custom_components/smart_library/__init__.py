@@ -17,6 +17,7 @@ from homeassistant.helpers.typing import ConfigType
 from .access.decisions import LibraryAccess, store_path
 from .access.http import AccessView
 from .access.reader_keys import async_remove_reader_keys
+from .access.tablet import async_setup_tablet
 from .branch import Branch
 from .building.coordinator import BranchCoordinator, controller_for
 from .building.events import BuildingEvents
@@ -27,6 +28,7 @@ from .dashboard.strategy import async_setup_dashboard
 from .engine.building.schedule import Schedule
 from .engine.database import remove_database
 from .flow.moved import async_prune_moved_issues
+from .panel.registration import async_setup_panel
 from .runtime import RuntimeData, SmartLibraryConfigEntry
 from .safety.common import SAFETY_OPTIONS, SafetySettings
 from .safety.runtime import SafetyRuntime, async_remove_safety_data
@@ -59,7 +61,9 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Set up the integration (actions are registered here, once)."""
     async_setup_services(hass)
     await async_setup_dashboard(hass)
+    await async_setup_panel(hass)
     hass.http.register_view(AccessView)
+    await async_setup_tablet(hass)
     return True
 
 

@@ -17,9 +17,10 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .building.coordinator import BranchCoordinator
 from .entity import BranchEntity
+from .helpers.permissions import async_actor
 from .runtime import SmartLibraryConfigEntry
 from .safety.lockdown_entities import lockdown_button
-from .services.alarms import ACKNOWLEDGE_KEY, BUILDING_EMPTY_KEY, RESET_KEY, async_actor
+from .services.alarms import ACKNOWLEDGE_KEY, BUILDING_EMPTY_KEY, RESET_KEY
 
 PARALLEL_UPDATES = 0
 

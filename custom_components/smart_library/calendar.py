@@ -34,12 +34,13 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
-from .access.decisions import LibraryAccess, booking_error, signal_bookings
+from .access.decisions import LibraryAccess, signal_bookings
 from .building.coordinator import BranchCoordinator
 from .const import DOMAIN
 from .engine.building.pointmap import DoorKind
 from .engine.members.membership import Booking, mask_card
 from .entity import branch_device_info
+from .helpers.errors import refused
 from .runtime import SmartLibraryConfigEntry
 
 PARALLEL_UPDATES = 0
@@ -219,15 +220,15 @@ class RoomBookings(CalendarEntity):
         action = self._take_action_context()
         await self._async_require_admin(action)
         if action is not None:
-            raise booking_error("booking_use_book_room")
+            raise refused("booking_use_book_room")
         if kwargs.get("rrule"):
-            raise booking_error("booking_no_repeat")
+            raise refused("booking_no_repeat")
         start, end = kwargs["dtstart"], kwargs["dtend"]
         if not isinstance(start, datetime) or not isinstance(end, datetime):
-            raise booking_error("booking_needs_times")
+            raise refused("booking_needs_times")
         card = card_in_text(kwargs.get("description") or "")
         if card is None:
-            raise booking_error("booking_needs_card")
+            raise refused("booking_needs_card")
         await self._access.async_book(
             self._branch,
             self._rooms,
@@ -252,5 +253,5 @@ class RoomBookings(CalendarEntity):
             lambda: self._access.store.remove_booking(uid)
         )
         if not removed:
-            raise booking_error("booking_not_found")
+            raise refused("booking_not_found")
         await self._async_changed()

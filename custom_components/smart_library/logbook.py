@@ -29,6 +29,7 @@ REASONS: dict[str, str] = {
     "staff": "staff card",
     "unknown_card": "unknown card",
     "wrong_pin": "wrong PIN",
+    "no_pin_set": "no PIN set yet (an administrator sets it)",
     "locked_out": "card locked out after wrong PINs",
     "under_16": "under 16 without an adult",
     "induction_needed": "induction not done",
@@ -46,6 +47,8 @@ REASONS: dict[str, str] = {
     "lockdown": "branch locked down: staff cards only",
     "controller_unreachable": "door controller not answering",
     "store_unavailable": "member store unavailable: card entry refused",
+    "invalid_request": "card or PIN the library system cannot read",
+    "reader_key_revoked": "reader key revoked during the request",
 } | {str(reason): text for reason, text in LMS_REASONS.items()}
 
 

@@ -7,7 +7,9 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .building.hours import OVERRIDES
+from .const import LOGGER
 from .entity import HoursEntity
+from .helpers.permissions import async_actor
 from .runtime import SmartLibraryConfigEntry
 
 PARALLEL_UPDATES = 0
@@ -39,5 +41,16 @@ class ModeOverride(HoursEntity, SelectEntity):
         return self.hours.override
 
     async def async_select_option(self, option: str) -> None:
-        """Set the override."""
+        """Set the override: narrowing for staff, widening for administrators only.
+
+        Staff may close a branch at any time; a mode that lets more people in than the plan
+        does now (staffed or an event, smart outside the plan's hours) is an administrator's
+        decision, like an event. Every override is logged with who set it.
+        """
+        by = await async_actor(
+            self.hass, self._context, admin=self.hours.widens(option)
+        )
         await self.hours.async_set_override(option)
+        LOGGER.info(
+            "%s: mode override set to %s by %s", self.hours.subentry.title, option, by
+        )

@@ -7,9 +7,12 @@ scripts/sim drives scripts/develop's) and Home Assistant (`python -m homeassista
 in its storage, no `http:` YAML) with the frontend, the recorder and the Smart Library dashboard
 (dashboards/facilities.yaml, the strategy) as a YAML dashboard; onboards it, adds two library
 services through the real config flows — Shire Libraries with two branches, Dale Libraries with
-one — waits for their entities, adds a member of staff who is not an administrator and a
-reader key for Oadby's entrance, writes DIR/stack.json (the URL, both logins, the reader key,
-each branch's simulator control port) and keeps everything running until the file DIR/stop appears (or
+one — waits for their entities, gives Oadby smart hours all day and Oadby's entrance a reader
+key, adds a member of staff who is not an administrator (the dashboard's walk), prepares the
+door tablet's branch (`prepare_tablet`: two reader keys made through the admin action, an adult
+and an under-16 member enrolled with PINs, an event so the branch is open), writes
+DIR/stack.json (the URL, both logins, each branch's simulator control port, Oadby's reader key,
+the tablet's keys and member) and keeps everything running until the file DIR/stop appears (or
 SIGTERM); then stops Home Assistant through its API, and the simulators.
 """
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+from datetime import UTC, date, datetime, timedelta
 import json
 from pathlib import Path
 import shutil
@@ -375,6 +379,83 @@ async def device_of(
         return await resp.text()
 
 
+# The door tablet's branch (tests/browser/tablet.mjs): its member, and a card nobody holds.
+TABLET_BRANCH = "Wigston Library"
+TABLET_CARD = "21234000007777"
+TABLET_PIN = "482913"
+TABLET_STRANGER = "21239999123456"
+TABLET_CHILD = "21234000008888"  # an under-16 member: comes in with an adult's card
+TABLET_CHILD_PIN = "736251"
+
+
+async def prepare_tablet(
+    session: aiohttp.ClientSession, auth: dict[str, str], entry_id: str, branch: str
+) -> dict[str, Any]:
+    """Make the door tablet's reader keys and member, as an administrator would.
+
+    Two keys for the branch's entrance through `create_reader_key` (the second is revoked by the
+    test), an adult and a 12-year-old member enrolled with PINs through `enroll_member`, and an
+    event from now for three hours (`add_event`) so the branch is open whatever the time of day.
+    """
+    slug = branch.lower().replace(" ", "_")
+    async with session.post(
+        "/api/template",
+        json={"template": f"{{{{ device_id('lock.{slug}_entrance_door') }}}}"},
+        headers=auth,
+    ) as resp:
+        device = await resp.text()
+    keys = []
+    for name in ("Wigston door tablet", "Wigston spare tablet"):
+        answer = await _call(
+            session,
+            auth,
+            "/api/services/smart_library/create_reader_key?return_response",
+            {"branch": device, "doors": ["entrance"], "name": name},
+        )
+        keys.append(str(answer["service_response"]["key"]))
+    today = date.today()
+    for card, born, pin in (
+        (TABLET_CARD, "1985-03-01", TABLET_PIN),
+        (TABLET_CHILD, f"{today.year - 12}-01-15", TABLET_CHILD_PIN),
+    ):
+        await _call(
+            session,
+            auth,
+            "/api/services/smart_library/enroll_member?return_response",
+            {
+                "config_entry_id": entry_id,
+                "card": card,
+                "birth_date": born,
+                "card_expiry": (today + timedelta(days=365)).isoformat(),
+                "induction_date": today.isoformat(),
+                "pin": pin,
+            },
+        )
+    now = datetime.now(UTC).replace(microsecond=0)
+    await _call(
+        session,
+        auth,
+        "/api/services/smart_library/add_event?return_response",
+        {
+            "branch": device,
+            "title": "Door tablet test",
+            "start": (now - timedelta(minutes=5)).isoformat(),
+            "end": (now + timedelta(hours=3)).isoformat(),
+        },
+    )
+    return {
+        "branch": branch,
+        "key": keys[0],
+        "spare_key": keys[1],
+        "card": TABLET_CARD,
+        "pin": TABLET_PIN,
+        "stranger": TABLET_STRANGER,
+        "child": TABLET_CHILD,
+        "child_pin": TABLET_CHILD_PIN,
+        "override": f"select.{slug}_mode_override",
+    }
+
+
 async def wait_for_branches(
     session: aiohttp.ClientSession,
     auth: dict[str, str],
@@ -429,6 +510,9 @@ async def run(run_dir: Path) -> int:
         )
         await add_staff_user(session, hass.auth)
         oadby = await device_of(session, hass.auth, "oadby_library")
+        tablet = await prepare_tablet(
+            session, hass.auth, entries["Shire Libraries"], TABLET_BRANCH
+        )
         description = {
             "url": f"http://127.0.0.1:{hass.port}",
             "dashboard": "smart-library",
@@ -451,6 +535,7 @@ async def run(run_dir: Path) -> int:
                 for name, sim in simulators.items()
             },
             "attempts": {"Oadby Library": reasons},  # at its entrance, in this order
+            "tablet": tablet,  # tests/browser/tablet.mjs
             "hass_log": str(config / "hass.log"),
             "seconds_to_start": round(time.monotonic() - started, 1),
         }

@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from http import HTTPStatus
+import json
+from pathlib import Path
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -22,6 +24,8 @@ from custom_components.smart_library.const import DOMAIN, EVENT_ACCESS
 from custom_components.smart_library.engine.members.membership import public_reason
 from simulator.building import SimulatedBuilding
 from tests.components.conftest import years_before
+
+ROOT = Path(__file__).resolve().parents[2]
 
 ADULT, TEEN, CHILD = "21234000000001", "21234000000002", "21234000000003"
 PIN = "80417263"
@@ -504,7 +508,7 @@ async def test_bad_staff_input_is_refused_and_loses_nothing(
 async def test_member_actions_are_admin_only(
     hass: HomeAssistant, hass_read_only_user: MockUser
 ) -> None:
-    """A non-admin user cannot change members or read the export; a door reader may ask."""
+    """A read-only user cannot change members, read the export, or ask for a decision."""
     for service, data in (
         ("set_pin", {"card": ADULT, "pin": "1234"}),
         ("export_members", {}),
@@ -514,15 +518,15 @@ async def test_member_actions_are_admin_only(
             await call(
                 hass, service, data, context=Context(user_id=hass_read_only_user.id)
             )
-    answer = await hass.services.async_call(
-        DOMAIN,
-        "request_access",
-        {"branch": branch_device(hass), "card": ADULT, "pin": PIN},
-        blocking=True,
-        return_response=True,
-        context=Context(user_id=hass_read_only_user.id),
-    )
-    assert answer["granted"] is True
+    with pytest.raises(Unauthorized):
+        await hass.services.async_call(
+            DOMAIN,
+            "request_access",
+            {"branch": branch_device(hass), "card": ADULT, "pin": PIN},
+            blocking=True,
+            return_response=True,
+            context=Context(user_id=hass_read_only_user.id),
+        )
 
 
 async def reader_key(hass: HomeAssistant) -> dict[str, str]:
@@ -582,7 +586,9 @@ async def test_http_endpoint(
     assert releases(building) == 1
 
 
-EXPIRED, NEW, RENEWED, BARRED, WARNED, LOCKED = (f"2123400000001{n}" for n in range(6))
+EXPIRED, NEW, RENEWED, BARRED, WARNED, LOCKED, NO_PIN = (
+    f"2123400000001{n}" for n in range(7)
+)
 STAFF_CARD = "STAFF0001"
 
 
@@ -598,6 +604,7 @@ async def population(hass: HomeAssistant) -> None:
         (BARRED, good),
         (WARNED, good),
         (LOCKED, good),
+        (NO_PIN, {k: v for k, v in good.items() if k != "pin"}),  # as imported
     ):
         await call(hass, "enroll_member", {"card": card} | data)
     await call(
@@ -632,6 +639,7 @@ EVERY_REASON: dict[str, tuple[str, str, dict[str, Any], str | None]] = {
     "staff": (STAFF_CARD, "97531", {}, "closed"),
     "unknown_card": ("21230000000000", PIN, {}, None),
     "wrong_pin": (ADULT, "1111", {}, None),
+    "no_pin_set": (NO_PIN, PIN, {}, None),
     "locked_out": (LOCKED, PIN, {}, None),
     "under_16": (CHILD, PIN, {}, None),
     "induction_needed": (NEW, PIN, {}, None),
@@ -711,3 +719,46 @@ async def test_every_reason_through_action_and_http(
     granted = reason in ("granted", "staff")
     assert answer["granted"] is granted
     assert releases(building) - before == (1 if granted else 0)
+
+
+@pytest.mark.usefixtures("members")
+async def test_an_imported_member_with_no_pin_reads_no_pin_set_at_the_door_event(
+    hass: HomeAssistant,
+    building: SimulatedBuilding,
+    hass_client_no_auth: Callable[[], Awaitable[TestClient]],
+) -> None:
+    """Staff see "No PIN set yet" on the door's event; the reader is told `not_recognised`.
+
+    An imported member has no PIN until an administrator sets one (the CSV has none): before,
+    they read "Wrong PIN" to staff, which sent nobody to set the PIN.
+    """
+    await call(
+        hass,
+        "import_members",
+        {
+            "csv": f"card,birth_date,card_expiry,induction_date\n{NO_PIN},1980-01-01,2099-01-01,2026-01-01\n"
+        },
+    )
+    client = await hass_client_no_auth()
+    response = await client.post(
+        "/api/smart_library/access",
+        json={"card": NO_PIN, "pin": PIN, "door": "entrance"},
+        headers=await reader_key(hass),
+    )
+    assert (await response.json())["reason"] == "not_recognised"
+    await hass.async_block_till_done()
+    state = hass.states.get(ENTRANCE_EVENTS)
+    assert state is not None
+    assert state.attributes["event_type"] == "denied"
+    assert state.attributes["reason"] == "no_pin_set"
+    assert NO_PIN not in str(state.attributes)
+    translations = json.loads(
+        (ROOT / "custom_components/smart_library/translations/en.json").read_text()
+    )
+    for event in ("access_entrance", "access_meeting_room"):
+        reasons = translations["entity"]["event"][event]["state_attributes"]["reason"]
+        assert reasons["state"]["no_pin_set"] == "No PIN set yet"
+    assert releases(building) == 0
+    # With a PIN set by an administrator, the same member comes in.
+    await call(hass, "set_pin", {"card": NO_PIN, "pin": PIN})
+    assert (await request(hass, NO_PIN))["reason"] == "granted"

@@ -801,6 +801,7 @@ async def test_user_creates_a_service_on_its_lms(
         "expiry_field": "",
         "birth_date_field": "",
         "category_field": "",
+        "lms_card_case": "as_typed",  # cards go to the LMS exactly as typed by default
     }
     entry = result["result"]
     await hass.async_block_till_done()

@@ -177,6 +177,8 @@ async def test_a_key_made_by_an_admin_opens_its_door(
         "door": "entrance",
         "release_seconds": 5,
         "party": 1,
+        "message_key": "welcome",
+        "text": "Welcome",
     }
     assert releases(building) == 1
 

@@ -37,10 +37,7 @@ from custom_components.smart_library.access.library_system import (
     LMS_OPTIONS_DEFAULTS,
     LibrarySystem,
 )
-from custom_components.smart_library.access.reader_keys import (
-    READER_KEY_HEADER,
-    async_setup_reader_services,
-)
+from custom_components.smart_library.access.reader_keys import READER_KEY_HEADER
 from custom_components.smart_library.const import (
     CONF_BACKEND,
     DOMAIN,
@@ -201,8 +198,7 @@ async def reader(
     hass: HomeAssistant, hass_client_no_auth: ClientFactory
 ) -> Callable[..., Awaitable[tuple[int, dict[str, Any]]]]:
     """Return a door reader: a reader key for the entrance, asking over HTTP."""
-    if not hass.services.has_service(DOMAIN, "create_reader_key"):
-        async_setup_reader_services(hass)
+    assert hass.services.has_service(DOMAIN, "create_reader_key")
     made = await call(
         hass,
         "create_reader_key",
@@ -506,7 +502,7 @@ async def test_lms_down_recent_member_in_stranger_out(
     system = system_of(hass)
     issue = ir.async_get(hass).async_get_issue(DOMAIN, system.issue_id)
     assert issue is not None and issue.translation_key == "lms_unreachable"
-    assert issue.translation_placeholders["days"] == "7"
+    assert issue.translation_placeholders["days"] == "1"  # the default offline period
 
     await lms.set_down(False)
     assert await system.gateway.probe()

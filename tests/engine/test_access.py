@@ -6,16 +6,22 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+import sqlite3
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from custom_components.smart_library.engine.building.pointmap import DoorKind
+from custom_components.smart_library.engine.database import storage_error
+from custom_components.smart_library.engine.members import pins
 from custom_components.smart_library.engine.members.access import (
     AccessDecider,
     AccessRequest,
+    Decision,
 )
 from custom_components.smart_library.engine.members.membership import (
+    NOT_RECOGNISED,
     Booking,
     Member,
     MemberError,
@@ -25,8 +31,10 @@ from custom_components.smart_library.engine.members.membership import (
     age_on,
     mask_card,
     parse_windows,
+    public_reason,
 )
 from custom_components.smart_library.engine.members.pins import (
+    SCRYPT_LOG2_N,
     LockoutPolicy,
     PinFormatError,
     hash_pin,
@@ -129,7 +137,7 @@ def ask(
         ("not a card!", "2468", Reason.UNKNOWN_CARD),
         ("10000001", "1357", Reason.WRONG_PIN),
         ("10000001", "24", Reason.WRONG_PIN),
-        ("10000010", "2468", Reason.WRONG_PIN),  # no PIN set: nothing matches
+        ("10000010", "2468", Reason.NO_PIN_SET),  # imported, no PIN set yet
         ("10000002", "2468", Reason.UNDER_16),
         ("10000003", "2468", Reason.GRANTED),  # 16-17 may come in alone
         ("10000004", "2468", Reason.INDUCTION_NEEDED),
@@ -145,6 +153,22 @@ def test_each_rule(
 ) -> None:
     """Every refusal of the seeds has its own reason."""
     assert ask(decider, card, pin) is expected
+
+
+def test_a_member_with_no_pin_reads_no_pin_set_and_counts_as_a_wrong_pin(
+    decider: AccessDecider,
+) -> None:
+    """Staff are told the member has no PIN yet; a reader, `not_recognised`; the lock-out counts.
+
+    Whatever is typed, nothing opens the door, and five tries lock the card as five wrong PINs
+    would (so the reason cannot be used to try PINs faster).
+    """
+    assert decider.locked_until("10000010", NOW) is None
+    for pin in ("2468", "0000", "12345678", "24", "1357"):
+        assert ask(decider, "10000010", pin) is Reason.NO_PIN_SET
+    assert public_reason(Reason.NO_PIN_SET) == NOT_RECOGNISED
+    assert decider.locked_until("10000010", NOW) is not None
+    assert ask(decider, "10000010") is Reason.LOCKED_OUT
 
 
 def test_wrong_pin_is_checked_before_the_member_is_described(
@@ -399,3 +423,214 @@ def test_mask() -> None:
     assert mask_card("10000001") == "••••0001"
     assert mask_card("12345") == "••••45"  # never more than half of a short card
     assert mask_card("1") == "••••"
+
+
+# -- issue 19: the second perimeter ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("card", "pin"),
+    [
+        ("10000001", "2468\x00"),  # a NUL after the right PIN
+        ("10000001", "24\r68"),
+        ("10000001\n", "2468"),  # a line end after the card (normalising would drop it)
+        ("10000001", "\t2468"),
+        ("1000\x1b0001", "2468"),
+    ],
+)
+def test_a_control_character_is_an_invalid_request_that_counts_against_no_card(
+    store: MembershipStore, card: str, pin: str
+) -> None:
+    """Refused `invalid_request` before the lock-out is touched, whatever else is right.
+
+    With a lock-out of one attempt, a card tried that way is still not locked out after.
+    """
+    decider = AccessDecider(store, PEPPER, LockoutPolicy(attempts=1), now=NOW)
+    for _ in range(3):
+        assert ask(decider, card, pin) is Reason.INVALID_REQUEST
+    assert not store.lockouts(NOW)
+    assert ask(decider, "10000001") is Reason.GRANTED
+    # The accompanying adult's PIN too, before the child's PIN is evaluated.
+    assert (
+        ask(decider, "10000009", adult_card="10000001", adult_pin="2468\r")
+        is Reason.INVALID_REQUEST
+    )
+
+
+def test_at_closed_hours_the_reader_cannot_tell_a_right_pin_from_a_wrong_one(
+    store: MembershipStore,
+) -> None:
+    """At closed hours a member's right PIN, a wrong one and a stranger's card read alike.
+
+    Closed hours are decided before the PIN: all read `not_open`, and no PIN is evaluated, so
+    none is counted.
+
+    Staff and contractor cards whose window is open still work; their refusals (a wrong PIN,
+    outside the window) keep their reason for staff but read `not_open` at the reader, so a
+    staff card cannot be told from the others either.
+    """
+    store.save_staff(
+        StaffCard(
+            "CL0001",
+            "Cleaner",
+            "cleaner",
+            parse_windows("06:00-08:00"),
+            hash_pin("97531", PEPPER),
+        )
+    )
+    decider = AccessDecider(store, PEPPER, LockoutPolicy(attempts=2), now=NOW)
+
+    def closed(card: str, pin: str, at: datetime = NOW) -> Decision:
+        return decider.decide(
+            AccessRequest("oadby", "entrance", DoorKind.ENTRANCE, card, pin, at, False)
+        )
+
+    right, wrong = closed("10000001", "2468"), closed("10000001", "1357")
+    stranger, malformed = closed("99999999", "2468"), closed("x", "2468")
+    for decision in (right, wrong, stranger, malformed):
+        assert not decision.granted
+        assert (decision.reason, decision.reader_reason) == (
+            Reason.NOT_OPEN,
+            "not_open",
+        )
+    for _ in range(5):
+        closed("10000001", "0000")
+    assert not store.lockouts(NOW)  # no PIN was evaluated
+    assert ask(decider, "10000001") is Reason.GRANTED  # open again: not locked out
+    morning = datetime.combine(TODAY, time(6, 30), LONDON)
+    assert closed("CL0001", "97531", morning).reason is Reason.STAFF
+    staff_wrong, staff_late = (
+        closed("CL0001", "11111", morning),
+        closed("CL0001", "97531"),
+    )
+    assert (staff_wrong.reason, staff_wrong.reader_reason) == (
+        Reason.WRONG_PIN,
+        "not_open",
+    )
+    assert (staff_late.reason, staff_late.reader_reason) == (
+        Reason.OUTSIDE_WINDOW,
+        "not_open",
+    )
+    for _ in range(
+        2
+    ):  # a staff card's PINs are counted (the right one cleared the count)
+        closed("CL0001", "11111", morning)
+    assert closed("CL0001", "97531", morning).reason is Reason.LOCKED_OUT
+    # Open hours: the reader's answer is the public reason, as before.
+    assert decider.decide(
+        AccessRequest(
+            "oadby", "entrance", DoorKind.ENTRANCE, "10000003", "1", NOW, True
+        )
+    ).reader_reason == ("not_recognised")
+
+
+def test_every_refusal_costs_one_key_derivation_of_the_same_cost(
+    store: MembershipStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Staff card, member, stranger, malformed card, closed hours: one derivation at 2^14."""
+    store.save_staff(
+        StaffCard(
+            "CL0001",
+            "Cleaner",
+            "cleaner",
+            parse_windows("00:00-23:59"),
+            hash_pin("97531", PEPPER),
+        )
+    )
+    costs = count_derivations(monkeypatch)
+    decider = AccessDecider(store, PEPPER, now=NOW)
+    for card, pin, open_to_members in [
+        ("CL0001", "11111", True),
+        ("10000001", "1111", True),
+        ("99999999", "1111", True),
+        ("not a card!", "1111", True),
+        ("CL0001", "11111", False),
+        ("10000001", "1111", False),
+        ("99999999", "1111", False),
+    ]:
+        costs.clear()
+        ask(decider, card, pin, open_to_members=open_to_members)
+        assert costs == [SCRYPT_LOG2_N], (card, open_to_members)
+
+
+def count_derivations(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count every scrypt derivation from now on, by its cost (log2 n)."""
+    costs: list[int] = []
+    derive = pins._derive  # noqa: SLF001
+
+    def counting(*args: Any, **kwargs: Any) -> bytes:
+        costs.append(kwargs["log2_n"])
+        return derive(*args, **kwargs)
+
+    monkeypatch.setattr(pins, "_derive", counting)
+    return costs
+
+
+def test_while_the_store_cannot_be_written_the_lockout_is_no_way_in(
+    store: MembershipStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wrong PIN that cannot be counted is a guess for free: no member PIN is evaluated.
+
+    The store read-only (as after a remount; a full disk is the same, below): members and
+    strangers are refused `store_unavailable` before their PIN is looked at, however many
+    times they try, at the cost of one dummy derivation. A staff card opens only if the
+    store can still be read (its PIN hash, its running lock-out) and its attempts are then
+    counted in memory under the same policy; its refusals read `store_unavailable` too.
+    """
+    store.save_staff(
+        StaffCard(
+            "CL0001",
+            "Cleaner",
+            "cleaner",
+            parse_windows("00:00-23:59"),
+            hash_pin("97531", PEPPER),
+        )
+    )
+    store.save_staff(
+        StaffCard(
+            "SEC001",
+            "Security",
+            "security",
+            parse_windows("00:00-23:59"),
+            hash_pin("97531", PEPPER),
+        )
+    )
+    decider = AccessDecider(store, PEPPER, LockoutPolicy(attempts=2), now=NOW)
+    for _ in range(2):
+        ask(decider, "SEC001", "00000")  # locked out in the store before
+    store._db.execute("PRAGMA query_only = ON")
+    costs = count_derivations(monkeypatch)
+    for card, pin in [("10000001", "2468")] + [("10000001", "0000")] * 10:
+        costs.clear()
+        decision = decider.decide(
+            AccessRequest("oadby", "entrance", DoorKind.ENTRANCE, card, pin, NOW, True)
+        )
+        assert (decision.reason, decision.reader_reason) == (
+            Reason.STORE_UNAVAILABLE,
+            "store_unavailable",
+        )
+        assert costs == [SCRYPT_LOG2_N]  # a dummy: the PIN itself is never evaluated
+    assert ask(decider, "99999999") is Reason.STORE_UNAVAILABLE
+    assert ask(decider, "CL0001", "97531") is Reason.STAFF
+    assert ask(decider, "SEC001", "97531") is Reason.LOCKED_OUT  # read from the store
+    wrong = decider.decide(
+        AccessRequest("oadby", "entrance", DoorKind.ENTRANCE, "CL0001", "1", NOW, True)
+    )
+    assert (wrong.reason, wrong.reader_reason) == (
+        Reason.WRONG_PIN,
+        "store_unavailable",
+    )
+    ask(decider, "CL0001", "2")
+    assert ask(decider, "CL0001", "97531") is Reason.LOCKED_OUT  # counted in memory
+    store._db.execute("PRAGMA query_only = OFF")
+    assert ask(decider, "10000001") is Reason.GRANTED
+
+    def full(*args: Any, **kwargs: Any) -> Any:
+        raise storage_error(sqlite3.OperationalError("database or disk is full"))
+
+    monkeypatch.setattr(store, "reserve_pin_attempt", full)
+    assert ask(decider, "10000001") is Reason.STORE_UNAVAILABLE
+    store.close()  # nothing can be read either: nobody, staff included
+    assert ask(decider, "CL0001", "97531", at=NOW + timedelta(hours=1)) is (
+        Reason.STORE_UNAVAILABLE
+    )

@@ -11,9 +11,12 @@ from typing import Any
 import pytest
 
 from custom_components.smart_library.engine.lms.gateway import (
+    DEFAULT_MAX_AGE,
+    DEFAULT_RECHECKS_PER_MINUTE,
     DEFAULT_REFUSING_FLAGS,
     DIALECTS,
     FLAG_REASONS,
+    MAX_RECHECKS_PER_MINUTE,
     OFFLINE_LOG2_N,
     CachedGrant,
     CircuitBreaker,
@@ -24,6 +27,8 @@ from custom_components.smart_library.engine.lms.gateway import (
     LmsReason,
     MemoryGrantStore,
     OfflineCache,
+    RecheckOutcome,
+    RecheckPlanner,
     evaluate,
     make_dialect,
     member_from_lms,
@@ -383,17 +388,18 @@ def test_offline_checks_cost_the_same_known_or_not(
     )  # the local store keeps its own, higher cost
 
 
-def test_offline_grants_last_seven_days(pepper: bytes) -> None:
-    """Seven days after the LMS's grant it still counts; a moment later it does not, and is pruned."""
+def test_offline_grants_last_a_day(pepper: bytes) -> None:
+    """24 hours after the LMS's grant it still counts; a moment later it does not, and is pruned."""
+    assert timedelta(hours=24) == DEFAULT_MAX_AGE
     store = MemoryGrantStore()
     cache = OfflineCache(pepper, store)
     cache.remember(CARD, PIN, granted(), NOW)
-    week = NOW + timedelta(days=7)
+    day = NOW + timedelta(hours=24)
     assert (
-        cache.decide(CARD, PIN, LmsPolicy(), TODAY, week).reason
+        cache.decide(CARD, PIN, LmsPolicy(), TODAY, day).reason
         is LmsReason.GRANTED_OFFLINE
     )
-    later = week + timedelta(seconds=1)
+    later = day + timedelta(seconds=1)
     assert (
         cache.decide(CARD, PIN, LmsPolicy(), TODAY, later).reason
         is LmsReason.LMS_UNAVAILABLE
@@ -439,7 +445,7 @@ def test_the_cache_survives_a_restart_and_holds_no_card_or_pin(pepper: bytes) ->
         is LmsReason.LMS_UNAVAILABLE
     )
     # Loading prunes what went stale while Home Assistant was stopped.
-    late = OfflineCache(pepper, store, now=NOW + timedelta(days=8))
+    late = OfflineCache(pepper, store, now=NOW + timedelta(days=2))
     assert len(late) == 0
 
 
@@ -522,15 +528,26 @@ class FakeClient(Sip2Client):
         super().__init__(Sip2Config("lms.invalid"))
         self.error: Sip2Error | None = None
         self.reply = answer()
+        self.standing = answer(cq=None)  # the answer to a 63 without a PIN
         self.asked = 0
+        self.cards: list[str] = []  # as sent, with a PIN
+        self.rechecked: list[str] = []  # as sent, without a PIN
         self.connects = 0
 
     async def patron_information(self, card: str, pin: str) -> PatronInformation:
         """Return the reply or raise the error."""
         self.asked += 1
+        self.cards.append(card)
         if self.error is not None:
             raise self.error
         return self.reply
+
+    async def patron_standing(self, card: str) -> PatronInformation:
+        """Return the standing reply (no PIN) or raise the error."""
+        self.rechecked.append(card)
+        if self.error is not None:
+            raise self.error
+        return self.standing
 
     async def connect(self) -> None:  # type: ignore[override]
         """Succeed unless an error is set."""
@@ -632,3 +649,223 @@ async def test_gateway_background_probe_brings_the_lms_back(pepper: bytes) -> No
         assert gateway.reachable and gateway.failure is None
     finally:
         await gateway.stop()
+
+
+# -- issue 19: the second perimeter ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("card", "pin"), [(CARD, "12|34"), (CARD, "1234\r\n"), ("2100\t0001", PIN)]
+)
+async def test_gateway_never_asks_with_input_it_cannot_carry(
+    pepper: bytes, card: str, pin: str
+) -> None:
+    """invalid_request from the gateway itself (a second line behind engine.access's check)."""
+    client = FakeClient()
+    cache = OfflineCache(pepper)
+    cache.remember(CARD, PIN, granted(), NOW)
+    gateway = LmsGateway(client, LmsPolicy(), cache, probe_interval=3600)
+    try:
+        result = await gateway.authenticate(card, pin, today=TODAY, now=NOW)
+    finally:
+        await gateway.stop()
+    assert result.reason is Reason.INVALID_REQUEST and not result.granted
+    assert client.asked == 0 and len(cache) == 1 and gateway.reachable
+
+
+# -- issue 19, 3: the offline cache tells the truth --------------------------------------------
+
+
+async def test_a_grant_that_says_the_card_is_lost_is_never_cached(
+    pepper: bytes,
+) -> None:
+    """A policy may let flag 4 through online; the cache never keeps such an answer.
+
+    It drops the card's earlier grant instead: offline nobody can ask again.
+    """
+    client = FakeClient()
+    cache = OfflineCache(pepper)
+    cache.remember(CARD, PIN, granted(), NOW)
+    lenient = LmsPolicy(refusing_flags=frozenset({0}))
+    gateway = LmsGateway(client, lenient, cache, probe_interval=3600)
+    client.reply = answer({4})
+    try:
+        online = await gateway.authenticate(CARD, PIN, today=TODAY, now=NOW)
+        await gateway.drain()
+        assert online.granted  # the library's policy, online
+        assert len(cache) == 0
+        client.error = Sip2TimeoutError("away")
+        offline = await gateway.authenticate(CARD, PIN, today=TODAY, now=NOW)
+        assert offline.reason is LmsReason.LMS_UNAVAILABLE
+    finally:
+        await gateway.stop()
+
+
+async def test_a_refusal_wins_over_an_earlier_grant_still_being_kept(
+    pepper: bytes,
+) -> None:
+    """A refusal asked after a grant wins, though the grant's derivation ends after it.
+
+    The LMS grants, then (asked again) refuses the card as lost while the grant's key
+    derivation is still running: the grant must not land in the cache after the refusal.
+    """
+    client = FakeClient()
+    cache = OfflineCache(pepper)
+    held = asyncio.Event()
+
+    async def run(func: Any, *args: Any) -> Any:
+        if getattr(func, "func", None) == cache.remember:
+            await held.wait()  # a slow scrypt on a busy host
+        return await asyncio.to_thread(func, *args)
+
+    gateway = LmsGateway(
+        client, LmsPolicy(), cache, probe_interval=3600, run_blocking=run
+    )
+    try:
+        first = await gateway.authenticate(CARD, PIN, today=TODAY, now=NOW)
+        assert first.granted
+        client.reply = answer({4})
+        lost = await gateway.authenticate(CARD, PIN, today=TODAY, now=NOW)
+        assert lost.reason is LmsReason.CARD_REPORTED_LOST
+        held.set()
+        await gateway.drain()
+        assert len(cache) == 0
+        client.error = Sip2TimeoutError("away")
+        offline = await gateway.authenticate(CARD, PIN, today=TODAY, now=NOW)
+        assert offline.reason is LmsReason.LMS_UNAVAILABLE
+    finally:
+        await gateway.stop()
+
+
+def test_answers_are_applied_in_the_order_they_were_asked(pepper: bytes) -> None:
+    """Each answer carries its question's place: the later one wins, whichever comes first.
+
+    A grant asked after a refusal stands; a wrong PIN outranks an earlier grant of the same
+    PIN still on its way, not one of another PIN; nothing is remembered once all are in.
+    """
+    cache = OfflineCache(pepper)
+    refusal, grant = cache.ticket(CARD), cache.ticket(CARD)
+    assert cache.remember(CARD, PIN, granted(), NOW, ticket=grant)
+    assert not cache.forget(CARD, ticket=refusal)  # a stale refusal removes nothing
+    assert len(cache) == 1
+    old_grant, wrong_pin = cache.ticket(CARD), cache.ticket(CARD)
+    assert not cache.forget_if_pin(CARD, "5678", ticket=wrong_pin)
+    assert not cache.remember(CARD, "5678", granted(), NOW, ticket=old_grant)
+    assert cache.decide(CARD, PIN, LmsPolicy(), TODAY, NOW).granted
+    other_pin, wrong_pin = cache.ticket(CARD), cache.ticket(CARD)
+    cache.forget_if_pin(CARD, "9999", ticket=wrong_pin)
+    assert cache.remember(CARD, "5678", granted(), NOW, ticket=other_pin)
+    assert cache.decide(CARD, "5678", LmsPolicy(), TODAY, NOW).granted
+    assert cache.forget(CARD)  # a refusal asked now
+    assert cache.remember(CARD, PIN, granted(), NOW)  # and a grant asked after it
+    assert cache.ticket("not a card!") is None
+
+
+def test_the_recheck_pace_oldest_first_at_most_n_a_minute() -> None:
+    """Two a minute by default: a 1,000-grant cache is re-checked within 8 h 20 min."""
+    clock = FakeClock()
+    planner = RecheckPlanner(clock=clock)
+    assert planner.per_minute == DEFAULT_RECHECKS_PER_MINUTE == 2
+    assert planner.cycle(1000) == timedelta(hours=8, minutes=20)
+    assert planner.cycle(1000) < DEFAULT_MAX_AGE
+    checked = {"b": NOW, "a": NOW, "c": NOW - timedelta(hours=1)}
+    chosen: list[tuple[float, str]] = []
+    for _ in range(121):  # ten minutes in steps of 5 s
+        if (key := planner.choose(checked.items())) is not None:
+            chosen.append((clock.now, key))
+            checked[key] = NOW + timedelta(seconds=clock.now)  # the cache notes it
+        clock.now += 5
+    # The one asked about least recently first (ties by key), then round and round.
+    assert [key for _, key in chosen[:6]] == ["c", "a", "b", "c", "a", "b"]
+    assert len(chosen) == 21  # 0 s, 30 s, ... 600 s
+    for start, _ in chosen:  # never more than 2 in any minute
+        assert sum(start <= t < start + 60 for t, _ in chosen) <= 2
+    assert planner.choose([]) is None
+    for bad in (0, -1, MAX_RECHECKS_PER_MINUTE + 1):
+        with pytest.raises(ValueError):
+            RecheckPlanner(bad)
+
+
+@pytest.fixture
+def rechecks(pepper: bytes) -> tuple[FakeClient, OfflineCache, LmsGateway, FakeClock]:
+    """Give a gateway with a fake LMS and clock, one card granted and cached."""
+    client, clock = FakeClient(), FakeClock()
+    cache = OfflineCache(pepper)
+    gateway = LmsGateway(
+        client,
+        LmsPolicy(),
+        cache,
+        probe_interval=3600,
+        clock=clock,
+        card_case="upper",
+    )
+    cache.remember("ab000001", PIN, granted(), NOW)
+    return client, cache, gateway, clock
+
+
+@pytest.mark.parametrize(
+    ("standing", "reason"),
+    [
+        (answer({4}, cq=None), LmsReason.CARD_REPORTED_LOST),
+        (answer({0}, cq=None), LmsReason.CHARGE_PRIVILEGES_DENIED),
+        (answer(bl="N", cq=None), Reason.UNKNOWN_CARD),
+        (answer(fields=ADULT_FIELDS | {"PA": "20261101"}, cq="N"), Reason.CARD_EXPIRED),
+    ],
+)
+async def test_a_recheck_drops_a_card_the_lms_now_refuses_without_asking_its_pin(
+    rechecks: tuple[FakeClient, OfflineCache, LmsGateway, FakeClock],
+    standing: PatronInformation,
+    reason: str,
+) -> None:
+    """One 63 without a PIN, the card as the gateway sends it: dropped, no door needed."""
+    client, cache, gateway, _ = rechecks
+    client.standing = standing
+    result = await gateway.recheck_one(today=TODAY, now=NOW + timedelta(hours=1))
+    assert result is not None
+    assert (result.outcome, result.reason) == (RecheckOutcome.DROPPED, reason)
+    assert client.rechecked == ["AB000001"] and client.asked == 0
+    assert len(cache) == 0 and "ab000001" not in repr(result)
+
+
+async def test_a_recheck_refreshes_a_card_in_order_and_keeps_the_pace(
+    rechecks: tuple[FakeClient, OfflineCache, LmsGateway, FakeClock],
+) -> None:
+    """In order (CQ absent or N says nothing here): its facts refreshed, its age unchanged.
+
+    The next one waits for the planner; nothing is asked while the LMS is away; a grant
+    loaded after a restart has no card number to re-check; no answer keeps the grant.
+    """
+    client, cache, gateway, clock = rechecks
+    later = NOW + timedelta(hours=1)
+    client.standing = answer(fields=ADULT_FIELDS | {"PA": "20291231"}, cq="N")
+    result = await gateway.recheck_one(today=TODAY, now=later)
+    assert result is not None and result.outcome is RecheckOutcome.REFRESHED
+    kept = cache.store.load_grants()
+    assert [(g.expiry, g.granted_at) for g in kept] == [(date(2029, 12, 31), NOW)]
+    assert await gateway.recheck_one(today=TODAY, now=later) is None  # not due yet
+    clock.now += gateway.planner.interval
+    client.error = Sip2TimeoutError("slow")
+    failed = await gateway.recheck_one(today=TODAY, now=later)
+    assert failed is not None and failed.outcome is RecheckOutcome.FAILED
+    assert len(cache) == 1 and gateway.reachable  # a re-check does not open the breaker
+    clock.now += gateway.planner.interval
+    gateway.breaker.record_failure()
+    assert await gateway.recheck_one(today=TODAY, now=later) is None
+    assert len(client.rechecked) == 2
+    restarted = OfflineCache(cache.pepper, cache.store)
+    assert len(restarted) == 1 and restarted.recheck_queue(later) == []
+    await gateway.stop()
+
+
+async def test_draining_with_a_finished_update_still_listed_returns() -> None:
+    """A cache update that finished but whose done callback has not run yet ends the drain.
+
+    Before, `drain` gathered the finished task again and again without ever yielding, so the
+    event loop froze (Home Assistant too, when an LMS service unloaded).
+    """
+    gateway = object.__new__(LmsGateway)
+    done = asyncio.get_running_loop().create_future()
+    done.set_result(None)
+    gateway._background = {done}  # noqa: SLF001 - finished, its callback not yet run
+    async with asyncio.timeout(2):
+        await gateway.drain()

@@ -102,11 +102,12 @@ def test_text_with_a_lone_surrogate_is_refused(text: str) -> None:
 
 
 def test_a_reader_cannot_tell_a_members_card_from_a_strangers() -> None:
-    """Unknown card and wrong PIN read the same at the door; every other reason is kept."""
+    """Unknown card, wrong PIN and no PIN set read the same at the door; the rest are kept."""
     assert public_reason(Reason.UNKNOWN_CARD) == NOT_RECOGNISED
     assert public_reason(Reason.WRONG_PIN) == NOT_RECOGNISED
     assert public_reason("wrong_pin") == NOT_RECOGNISED
-    kept = set(Reason) - {Reason.UNKNOWN_CARD, Reason.WRONG_PIN}
+    assert public_reason("no_pin_set") == NOT_RECOGNISED
+    kept = set(Reason) - {Reason.UNKNOWN_CARD, Reason.WRONG_PIN, Reason.NO_PIN_SET}
     assert {public_reason(r) for r in kept} == {r.value for r in kept}
     assert public_reason("controller_unreachable") == "controller_unreachable"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 import json
 
@@ -233,3 +235,43 @@ def test_lifting_forgets_the_counts() -> None:
     throttle.lift("R")
     assert throttle.throttled_until("R", T0 + timedelta(seconds=20), POLICY) is None
     assert refuse(throttle, T0 + timedelta(seconds=21)) is None
+
+
+# -- issue 19, 4c: a key revoked while its request is decided ----------------------------------
+
+
+async def test_a_key_revoked_while_its_request_is_decided_releases_nothing() -> None:
+    """A key revoked while its request is decided is no longer valid when the door would open.
+
+    The glue authenticates, decides (which takes time: an LMS, a key derivation), then asks
+    `still_valid` before it releases a door: a key revoked meanwhile gets no release.
+
+    Also a key removed with its service, and a key replaced under the same id (a restored
+    backup), are no longer valid; another key is unaffected.
+    """
+    ring = ReaderKeyring()
+    key_id, token = make(ring)
+    _, other_token = make(ring, "Side door")
+    key, other = ring.authenticate(token), ring.authenticate(other_token)
+    assert key is not None and other is not None
+    deciding = asyncio.Event()
+    revoked = asyncio.Event()
+
+    async def glue() -> bool:
+        deciding.set()
+        await revoked.wait()  # the decision is being taken
+        return ring.still_valid(key)  # released only if still valid
+
+    async def admin() -> None:
+        await deciding.wait()
+        ring.revoke(key_id, T0 + timedelta(seconds=1))
+        revoked.set()
+
+    released, _ = await asyncio.gather(glue(), admin())
+    assert not released
+    assert ring.still_valid(other) and ring.still_valid(other.id)
+    assert not ring.still_valid("0" * 16)
+    replaced = replace(other, digest=key_digest(other.id + ".x"))
+    assert not ring.still_valid(replaced)  # not the key the request came with
+    ring.remove_entry("S")
+    assert not ring.still_valid(other)

@@ -17,15 +17,19 @@ from custom_components.smart_library.engine.lms.sip2 import (
     Sip2ChecksumError,
     Sip2Client,
     Sip2Config,
+    Sip2InputError,
     Sip2MalformedError,
     checksum,
     decode_frame,
     encode_frame,
+    field_problem,
     login_request,
     next_sequence,
     patron_information_request,
+    patron_input_problem,
     sc_status_request,
 )
+from scripts import sip2_probe
 
 # Known-good frames from Evergreen's SIPServer test suite (evergreen-library-system/SIPServer,
 # t/0001_checksum.t): "990 402.00" is the example on page 26 of 3M's SIP2 developers' guide (the
@@ -394,3 +398,75 @@ async def test_no_login_when_no_user_is_configured(
     finally:
         await client.close()
     assert lms.requests == [b"9900802.00"]
+
+
+# -- what a person typed, checked before it goes into a frame (issue 19) ------------------------
+
+UNCARRIABLE = [
+    "12|34",  # the field delimiter: would start a field of its own
+    "1234\r",  # CR ends a frame
+    "12\n34",
+    "1234\x00",
+    "12\t34",
+    "\x1b[2J",  # an escape sequence
+    "12\u200b34",  # a zero-width space (a format character): looks like 1234
+    "12\u202834",  # a line separator
+]
+
+
+@pytest.mark.parametrize("value", UNCARRIABLE)
+def test_a_value_no_keypad_types_is_refused_before_a_frame_is_made(value: str) -> None:
+    """As a card or as a PIN: Sip2InputError (code invalid_request), never a frame.
+
+    The error names the field and the problem, never the value.
+    """
+    for card, pin in ((value, "1234"), ("21000001", value)):
+        error = patron_input_problem(card, pin)
+        assert isinstance(error, Sip2InputError) and error.code == "invalid_request"
+        assert value not in str(error)
+        with pytest.raises(Sip2InputError):
+            patron_information_request("DEMO", card, pin)
+
+
+def test_a_character_the_connections_charset_lacks_is_refused() -> None:
+    """cp850 has no euro sign: refused for a cp850 connection, carried over UTF-8."""
+    assert patron_input_problem("21000001", "€123", "cp850") is not None
+    assert patron_input_problem("21000001", "€123", "utf-8") is None
+    # ë is in cp850
+    assert patron_input_problem("Zoë12345", "1234", "cp850") is None
+    with pytest.raises(Sip2InputError):
+        patron_information_request("DEMO", "21000001", "€123", encoding="cp850")
+    assert field_problem("AbC123") is None and field_problem("") is None
+
+
+def test_a_standing_recheck_sends_no_pin_field_at_all() -> None:
+    """Without a PIN the 63 has no AD (an empty AD is a password Koha would check)."""
+    body = patron_information_request(
+        "DEMO", "21000001", None, moment=datetime(2026, 11, 25, 9, 30, 5)
+    )
+    assert body.endswith("AODEMO|AA21000001|AC|") and "AD" not in body[30:]
+
+
+def test_the_probe_refuses_what_the_door_refuses_before_it_connects(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """scripts/sip2_probe.py uses the same check: exit 2, invalid_request, no connection tried.
+
+    The address is never contacted (nothing listens there, and sockets are blocked in tests).
+    """
+    status = sip2_probe.main(
+        ["127.0.0.1:9", "--institution", "DEMO", "--card", "21000001", "--pin", "12|34"]
+    )
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "invalid_request" in err and "12|34" not in err
+    status = sip2_probe.main(
+        ["127.0.0.1:9", "--card", "21000001", "--pin", "€123", "--encoding", "cp850"]
+    )
+    assert status == 2 and "cp850" in capsys.readouterr().err
+    # The check is made on the card as the gateway would send it (its card case applied):
+    # cp850 has a small y with diaeresis but not its capital.
+    assert patron_input_problem("\u00ff0001", "1234", "cp850") is None
+    args = ["127.0.0.1:9", "--card", "\u00ff0001", "--pin", "1234"]
+    assert sip2_probe.main([*args, "--card-case", "upper"]) == 2
+    assert "the card holds a character cp850 cannot encode" in capsys.readouterr().err

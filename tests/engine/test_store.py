@@ -4,23 +4,28 @@ from __future__ import annotations
 
 import csv
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 import io
 import os
 from pathlib import Path
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
 
 import pytest
 
+from custom_components.smart_library.engine.database import StorageError, storage_error
 from custom_components.smart_library.engine.members.membership import (
+    Booking,
     Member,
     MemberError,
     Reason,
     Restriction,
     StaffCard,
+    card_ref,
+    is_card_ref,
     parse_windows,
 )
 from custom_components.smart_library.engine.members.pins import hash_pin, new_pepper
@@ -309,3 +314,132 @@ def test_an_unstorable_name_is_a_refused_row(tmp_path: Path) -> None:
     with pytest.raises(MemberError, match="invalid_text"):
         store.change("60000042", lambda m: replace(m, name="\udfff"))
     assert store.require("60000042").name == "Good"
+
+
+# -- issue 19, 5: storage errors say what happened ----------------------------------------------
+
+
+def test_a_full_disk_says_so_and_leaves_the_store_usable(tmp_path: Path) -> None:
+    """SQLITE_FULL (the file may not grow) is `storage_full`, its cause kept.
+
+    Before, SQLite had already ended the transaction and the ROLLBACK that followed raised
+    "cannot rollback - no transaction is active", hiding the full disk. After the error the
+    store reads and writes what still fits.
+    """
+    store = MembershipStore(tmp_path / "m.db")
+    store.add(Member("20000001", date(1980, 1, 1), date(2028, 1, 1)), TODAY)
+    (pages,) = store._db.execute("PRAGMA page_count").fetchone()
+    store._db.execute(f"PRAGMA max_page_count = {pages}")  # the disk is full
+    start = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+    big = Booking("b1", "oadby", "room", "20000001", start, start + timedelta(hours=1))
+    with pytest.raises(StorageError) as err:
+        store.add_booking(replace(big, title="x" * 100_000))
+    assert err.value.code == "storage_full"
+    assert isinstance(err.value.__cause__, sqlite3.OperationalError)
+    assert "database or disk is full" in str(err.value.__cause__)
+    assert "full" in str(err.value)
+    assert not store._db.in_transaction
+    assert store.member("20000001") is not None
+    store.add_booking(big)  # a small one still fits
+    assert len(store.bookings("oadby")) == 1
+
+
+@pytest.mark.parametrize(
+    ("message", "code"),
+    [
+        ("database or disk is full", "storage_full"),
+        ("attempt to write a readonly database", "storage_read_only"),
+        ("file is not a database", "storage_corrupt"),
+        ("database disk image is malformed", "storage_corrupt"),
+        ("disk I/O error", "storage_unavailable"),
+        ("unable to open database file", "storage_unavailable"),
+    ],
+)
+def test_sqlite_errors_map_to_codes(message: str, code: str) -> None:
+    """By SQLite's result code where it has one, else by its message; the cause is kept."""
+    cause = sqlite3.OperationalError(message)
+    error = storage_error(cause)
+    assert error.code == code and error.__cause__ is cause
+
+
+def test_read_only_corrupt_and_closed_stores_say_so(tmp_path: Path) -> None:
+    """A write to a read-only store, a file that is no database, a store closed under us."""
+    store = MembershipStore(tmp_path / "m.db")
+    store._db.execute("PRAGMA query_only = ON")  # as after a remount read-only
+    with pytest.raises(StorageError) as err:
+        store.add(Member("20000001", date(1980, 1, 1), date(2028, 1, 1)), TODAY)
+    assert err.value.code == "storage_read_only"
+    assert store.count() == 0  # reads still work
+    store.close()
+    with pytest.raises(StorageError) as err:
+        store.count()
+    assert err.value.code == "storage_unavailable"
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"not a database at all" * 400)
+    with pytest.raises(StorageError) as err:
+        MembershipStore(garbage)
+    assert err.value.code == "storage_corrupt"
+
+
+def test_members_are_found_by_the_end_of_their_card_or_part_of_their_name(
+    tmp_path: Path,
+) -> None:
+    """The panel's search: the digits a masked card shows, or any part of a name; capped."""
+    store = MembershipStore(tmp_path / "find.db")
+    for n, name in enumerate(("Ann Smith", "Bob Smithers", "Cy 50%_off", "Di Jones")):
+        store.add(
+            Member(
+                card=f"2123400000{n:04d}",
+                birth_date=date(1980, 1, 1),
+                card_expiry=date(2030, 1, 1),
+                name=name,
+            ),
+            TODAY,
+        )
+
+    def cards(found: tuple[list[Member], int]) -> list[str]:
+        return [m.card for m in found[0]]
+
+    assert cards(store.find(card="0001")) == ["21234000000001"]
+    assert cards(store.find(card="21234000000003")) == ["21234000000003"]
+    assert cards(store.find(name="smith")) == ["21234000000000", "21234000000001"]
+    assert cards(store.find(name="%")) == ["21234000000002"]  # no wildcard
+    assert cards(store.find(name="_")) == ["21234000000002"]
+    assert store.find(name="smith", card="0001")[1] == 1
+    found, total = store.find(limit=2)
+    assert (len(found), total) == (2, 4)
+    assert store.find(card="9999") == ([], 0)
+    with pytest.raises(MemberError):
+        store.find(card="12%")
+    store.close()
+
+
+def test_a_card_reference_names_its_card_only_with_the_pepper(tmp_path: Path) -> None:
+    """A reference finds its member's or staff card's number; another pepper's finds nothing."""
+    store = MembershipStore(tmp_path / "refs.db")
+    pepper, other = new_pepper(), new_pepper()
+    store.add(
+        Member(
+            card="21234000000001",
+            birth_date=date(1980, 1, 1),
+            card_expiry=date(2030, 1, 1),
+        ),
+        TODAY,
+    )
+    store.save_staff(
+        StaffCard(
+            card="CLEAN01",
+            name="Cleaner",
+            role="cleaner",
+            windows=parse_windows("06:00-08:00"),
+        )
+    )
+    ref = card_ref("21234000000001", pepper)
+    assert is_card_ref(ref) and not is_card_ref("21234000000001")
+    assert "21234000000001" not in ref and ref != card_ref("21234000000001", other)
+    assert store.card_for_ref(ref, pepper) == "21234000000001"
+    assert store.card_for_ref(card_ref("clean01", pepper), pepper) == "CLEAN01"
+    assert store.card_for_ref(ref, other) is None
+    assert store.card_for_ref(card_ref("21234000000002", pepper), pepper) is None
+    assert [c.name for c in store.staff_cards()] == ["Cleaner"]
+    store.close()

@@ -32,6 +32,7 @@ from pytest_homeassistant_custom_component.typing import (
 
 from custom_components.smart_library.const import DOMAIN
 from custom_components.smart_library.services.registry import ACTIONS
+from simulator.building import SimulatedBuilding
 
 ADULT = "21234000000001"
 STAFF = "STAFF0001"
@@ -273,14 +274,21 @@ async def test_only_an_admin_may_change_who_enters_or_when(
     )
 
 
-@pytest.mark.usefixtures("library")
-async def test_asking_for_a_decision_is_open_to_any_user(
-    hass: HomeAssistant, hass_read_only_user: MockUser
+async def test_asking_for_a_decision_is_for_staff_never_read_only(
+    hass: HomeAssistant,
+    library: str,
+    hass_read_only_user: MockUser,
+    *,
+    hass_ws_client: WebSocketGenerator,
+    hass_client: ClientSessionGenerator,
+    building: SimulatedBuilding,
 ) -> None:
-    """request_access is the one member action a non-admin may call: it changes no rule.
+    """request_access is a staff action: a read-only user is refused by every way in.
 
-    Beside it, staff operate the building (acknowledge alarms, say it is empty, lock it down,
-    alert silently, announce): none changes who may enter or when.
+    One answer per card would tell a member (wrong PIN) from a stranger, and with a card and
+    PIN it would release the entrance, while `lock.open` is refused to the same user. Staff
+    operate the building (acknowledge alarms, say it is empty, lock it down, alert silently,
+    announce, ask for a decision): none changes who may enter or when.
     """
     assert {a.name for a in ACTIONS if not a.admin} <= {
         "request_access",
@@ -291,15 +299,45 @@ async def test_asking_for_a_decision_is_open_to_any_user(
         "announce",
         "say",
     }
-    assert "request_access" in {a.name for a in ACTIONS if not a.admin}
-    staff = await hass.auth.async_create_user("staff", group_ids=["system-users"])
-    for user in (hass_read_only_user, staff):
-        answer = await hass.services.async_call(
+    assert await async_setup_component(hass, "api", {})
+    data = {"branch": branch_device(hass), "card": STAFF, "pin": "97531"}
+    pulses = [w for w in building.writes if w[0].endswith(".pulse")]
+    with pytest.raises(Unauthorized):
+        await hass.services.async_call(
             DOMAIN,
             "request_access",
-            {"branch": branch_device(hass), "card": STAFF, "pin": "97531"},
+            dict(data),
             blocking=True,
             return_response=True,
-            context=Context(user_id=user.id),
+            context=Context(user_id=hass_read_only_user.id),
         )
-        assert answer["reason"] == "staff"
+    token = await token_of(hass, hass_read_only_user)
+    ws = await hass_ws_client(hass, token)
+    await ws.send_json_auto_id(
+        {
+            "type": "call_service",
+            "domain": DOMAIN,
+            "service": "request_access",
+            "service_data": data,
+            "return_response": True,
+        }
+    )
+    reply = await ws.receive_json()
+    assert not reply["success"]
+    assert "unauthorized" in str(reply["error"]).lower()
+    rest = await hass_client(token)
+    response = await rest.post(
+        f"/api/services/{DOMAIN}/request_access?return_response", json=data
+    )
+    assert response.status == HTTPStatus.UNAUTHORIZED
+    assert [w for w in building.writes if w[0].endswith(".pulse")] == pulses
+    staff = await hass.auth.async_create_user("staff", group_ids=["system-users"])
+    answer = await hass.services.async_call(
+        DOMAIN,
+        "request_access",
+        dict(data),
+        blocking=True,
+        return_response=True,
+        context=Context(user_id=staff.id),
+    )
+    assert answer is not None and answer["reason"] == "staff"

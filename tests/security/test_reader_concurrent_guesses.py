@@ -29,7 +29,6 @@ from custom_components.smart_library.access.reader_keys import (
     CONF_READER_REFUSALS,
     EVENT_READER_THROTTLED,
     READER_KEY_HEADER,
-    async_setup_reader_services,
 )
 from custom_components.smart_library.const import (
     DEFAULT_LOCKOUT_ATTEMPTS,
@@ -76,8 +75,7 @@ async def test_fifty_guesses_at_once_never_open_the_door(
     hass_client_no_auth: Callable[[], Awaitable[TestClient]],
 ) -> None:
     """Never granted; at most the lock-out's number of PINs evaluated; the door stays shut."""
-    if not hass.services.has_service(DOMAIN, "create_reader_key"):
-        async_setup_reader_services(hass)  # until __init__ registers them
+    assert hass.services.has_service(DOMAIN, "create_reader_key")
     today = dt_util.now().date()
     await call(
         hass,

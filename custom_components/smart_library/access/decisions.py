@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 import sqlite3
+import threading
 from typing import Any, TypeVar
 import uuid
 
@@ -40,16 +41,22 @@ from ..const import (
     EVENT_ACCESS,
     LOGGER,
 )
+from ..engine.database import StorageError
 from ..engine.members.access import AccessDecider, AccessRequest, Decision
 from ..engine.members.membership import (
     Booking,
     MemberError,
+    card_ref,
     check_booking,
+    is_card_ref,
     mask_card,
     normalise_card,
+    public_reason,
 )
 from ..engine.members.pins import LockoutPolicy, PinFormatError, new_pepper
 from ..engine.members.store import MembershipStore
+from ..helpers.errors import refused, translated
+from ..helpers.masking import Masked
 from ..helpers.storage import storage_problem
 from ..usage.statistics import record_decision
 from .library_system import LibrarySystem, is_sip2
@@ -59,6 +66,10 @@ _T = TypeVar("_T")
 # Reasons the Home Assistant side adds to the engine's.
 REASON_CONTROLLER_UNREACHABLE = "controller_unreachable"
 REASON_STORE_UNAVAILABLE = "store_unavailable"  # the member store cannot be used
+REASON_KEY_REVOKED = "reader_key_revoked"  # the reader's key went while it was decided
+ISSUE_STORE_WRITES = "member_store_writes"
+# Card references remembered (the panel's last listings); an older one is found in the store.
+REMEMBERED_REFS = 10_000
 ISSUE_MEMBER_STORE = "member_store"
 
 
@@ -72,31 +83,9 @@ def signal_bookings(subentry_id: str) -> str:
     return f"{DOMAIN}_{subentry_id}_bookings"
 
 
-def booking_error(key: str, **placeholders: str) -> ServiceValidationError:
-    """Return a translated error about a room booking."""
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key=key,
-        translation_placeholders=placeholders or None,
-    )
-
-
 def store_path(hass: HomeAssistant, entry_id: str) -> Path:
     """Return where a library service's member store lives."""
     return Path(hass.config.path(DOMAIN, f"{entry_id}.db"))
-
-
-def member_error(err: MemberError | PinFormatError) -> ServiceValidationError:
-    """Translate an engine error (its placeholders never hold a full card or a PIN)."""
-    if isinstance(err, PinFormatError):
-        return ServiceValidationError(
-            translation_domain=DOMAIN, translation_key="invalid_pin"
-        )
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key=err.code,
-        translation_placeholders=dict(err.placeholders),
-    )
 
 
 @dataclass(frozen=True)
@@ -112,6 +101,12 @@ class AccessOutcome:
     # The library system's screen message for the reader, once the PIN was right (SIP2
     # backend only). In the answer, never in an event, a state or a log: it may name a member.
     message: str = ""
+    # What a door reader is told (engine: Decision.reader_reason): "try again" where the
+    # real reason would confirm a PIN or tell a member's card from a stranger's.
+    reader_reason: str = ""
+    # When the lock-out this attempt met (or started) ends, for the door's display: any
+    # well-formed card number is locked out alike, a member's or not.
+    locked_until: datetime | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Return the response of `request_access` (nothing secret in it)."""
@@ -148,6 +143,9 @@ class LibraryAccess:
         self._pepper = decider.pepper if decider is not None else b""
         # The library's system (SIP2), when it is the service's membership backend.
         self.system: LibrarySystem | None = None
+        # The card references last handed out (card_ref), oldest first.
+        self._refs: dict[str, str] = {}
+        self._refs_lock = threading.Lock()
 
     @classmethod
     async def async_open(
@@ -256,12 +254,72 @@ class LibraryAccess:
         if self._store is not None:
             await self.hass.async_add_executor_job(self._store.close)
 
+    def _sync_storage_issue(self) -> None:
+        """Raise, or clear, the repair issue of a member store that cannot be written now."""
+        problem = self._decider.storage_problem if self._decider is not None else None
+        issue_id = f"{ISSUE_STORE_WRITES}_{self.entry_id}"
+        if problem is None:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            return
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=ISSUE_STORE_WRITES,
+            translation_placeholders={
+                "service": _service_title(self.hass, self.entry_id),
+                "problem": problem,
+            },
+        )
+
     async def async_run(self, job: Callable[[], _T]) -> _T:
         """Run a store job in the executor; translate its errors."""
         try:
             return await self.hass.async_add_executor_job(job)
+        except StorageError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN, translation_key=err.code
+            ) from err
         except (MemberError, PinFormatError) as err:
-            raise member_error(err) from None
+            raise translated(err) from None
+
+    def card_ref(self, card: str) -> str:
+        """Return the reference naming a card without its number (the panel acts through it).
+
+        The last references handed out are remembered (any thread: listings run in the
+        executor), so acting on a member just listed finds the card without reading the store.
+        """
+        ref = card_ref(card, self._pepper)
+        with self._refs_lock:
+            self._refs.pop(ref, None)
+            self._refs[ref] = normalise_card(card)
+            while len(self._refs) > REMEMBERED_REFS:
+                del self._refs[next(iter(self._refs))]
+        return ref
+
+    async def async_card(self, value: str) -> str:
+        """Return the card number a card field names: the number given, or a reference's card.
+
+        The administrator's panel shows members masked and acts on them by reference
+        (`engine.membership.card_ref`); an action's card field takes either. The number found
+        comes back masked wherever printed (`Masked`); an unknown reference is an unknown member.
+        """
+        text = str.__str__(value)
+        if not is_card_ref(text):
+            return value
+        with self._refs_lock:
+            card = self._refs.get(text.strip())
+        if card is not None:
+            return Masked(
+                card
+            )  # (a member removed since: the action says unknown_member)
+        store = self.store
+        card = await self.async_run(lambda: store.card_for_ref(text, self._pepper))
+        if card is None:
+            raise translated(MemberError("unknown_member", card=mask_card(text)))
+        return Masked(card)
 
     async def async_book(
         self,
@@ -279,13 +337,13 @@ class LibraryAccess:
         if not wanted and len(rooms) == 1:
             wanted = rooms[0]
         if wanted not in rooms:
-            raise booking_error(
+            raise refused(
                 "booking_unknown_room", room=room, rooms=", ".join(rooms) or "-"
             )
         try:  # before any time-zone conversion, which a date like 9999-12-31 overflows
             check_booking(start, end, dt_util.now(), title)
         except MemberError as err:
-            raise member_error(err) from None
+            raise translated(err) from None
         start, end = dt_util.as_local(start), dt_util.as_local(end)
 
         def book() -> Booking:
@@ -301,7 +359,7 @@ class LibraryAccess:
             self.store.require(booking.card)  # only a member's card can open a room
             for other in self.store.bookings(branch, start, end):
                 if other.room == wanted:
-                    raise booking_error("booking_overlaps", room=wanted)
+                    raise refused("booking_overlaps", room=wanted)
             self.store.add_booking(booking)
             return booking
 
@@ -320,8 +378,13 @@ class LibraryAccess:
         minors: int = 0,
         adult_card: str | None = None,
         adult_pin: str | None = None,
+        still_allowed: Callable[[], bool] | None = None,
     ) -> AccessOutcome:
-        """Decide a request at a door; on a grant, release the door through its controller."""
+        """Decide a request at a door; on a grant, release the door through its controller.
+
+        `still_allowed` (a door reader's key still valid) is asked again after the decision and
+        before any release: a key revoked meanwhile releases nothing.
+        """
         door = next((d for d in branch.point_map.doors if d.id == door_id), None)
         if door is None:
             raise ServiceValidationError(
@@ -358,6 +421,7 @@ class LibraryAccess:
                 release_seconds=0,
                 card=mask_card(card),
                 party=0,
+                reader_reason=REASON_STORE_UNAVAILABLE,
             )
             self.announce(branch, outcome)
             return outcome
@@ -368,7 +432,12 @@ class LibraryAccess:
                 self.decider.decide, request
             )
         reason: str = decision.reason.value
+        reader_reason = decision.reader_reason
         granted = decision.granted
+        self._sync_storage_issue()
+        if granted and still_allowed is not None and not still_allowed():
+            granted, reason = False, REASON_KEY_REVOKED
+            reader_reason = REASON_KEY_REVOKED
         if granted:
             try:
                 await branch.async_release_door(door.id)
@@ -390,6 +459,12 @@ class LibraryAccess:
             card=decision.card,
             party=decision.party if granted else 0,
             message=decision.message,
+            reader_reason=(
+                public_reason(reason)
+                if reason != decision.reason.value
+                else reader_reason
+            ),
+            locked_until=decision.locked_until,
         )
         self.announce(branch, outcome, decision.staff_role)
         record_decision(

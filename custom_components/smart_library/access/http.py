@@ -6,17 +6,25 @@ made with `smart_library.create_reader_key`) and a JSON body
 the key has one door; `branch`, the branch's device id, may be given and must be the key's).
 
 Replies (always JSON):
-- 200 `{"granted", "reason", "door", "release_seconds", "party"}`: a decision was taken. The
-  reason is the public one: an unknown card and a wrong PIN both read `not_recognised`, so a
-  reader cannot tell a member's card from a stranger's (staff-facing events keep the detail).
+- 200 `{"granted", "reason", "door", "release_seconds", "party", "message_key", "text"}`: a
+  decision was taken. The reason is the public one: an unknown card and a wrong PIN both read
+  `not_recognised`, so a reader cannot tell a member's card from a stranger's (staff-facing
+  events keep the detail). `message_key` and `text` are what a display shows (replies.py);
+  `not_open` adds `next_opening`, `locked_out` adds `locked_minutes`; `message` is the library
+  system's own words, only after the right PIN. Never the card or the PIN.
 - 401 `invalid_reader_key`: no key, or a key that is malformed, unknown or revoked. Nothing is
   decided or counted against a card; Home Assistant counts it as a failed login of the caller's
   address (see `_refuse_key`). A Home Assistant access token is not a reader key: alone it gets 401.
 - 403 `branch_not_allowed` / `door_not_allowed`: a good key asking outside its scope. Nothing
   is decided.
 - 429 `reader_throttled`: the reader had too many refusals in a minute (or too many requests in
-  flight at once); nothing is decided until `retry_after` seconds have passed.
+  flight at once); nothing is decided until `retry_after` seconds have passed (also in the
+  `Retry-After` header; `message_key` and `text` as above).
 - 400 `invalid_request`, 503 `branch_unavailable`.
+
+GET with the same header answers what the key is for (a door tablet checks its key when it is
+paired): `{"branch", "doors", "language", "time_zone"}`, or 401 as above. Nothing is decided
+or counted.
 
 Why this header: Home Assistant's HTTP auth middleware (2026.10, components/http/auth.py) reads
 only `Authorization` (and a signed `authSig` query on GET); any other header passes through it
@@ -39,9 +47,15 @@ from homeassistant.util import dt as dt_util
 import probatio
 
 from ..const import LOGGER
-from ..engine.members.membership import public_reason
+from ..engine.members.membership import Reason, public_reason
 from ..engine.members.readers import REASON_THROTTLED
+from .decisions import REASON_KEY_REVOKED
 from .reader_keys import READER_KEY_HEADER, async_get_reader_keys, resolve_branch
+from .replies import DEFAULT_LANGUAGE, LANGUAGES, decision_fields, throttled_fields
+
+REASON_NOT_OPEN = Reason.NOT_OPEN.value
+
+REASON_INVALID_REQUEST = "invalid_request"
 
 ACCESS_SCHEMA = probatio.Schema(
     {
@@ -82,6 +96,40 @@ class AccessView(HomeAssistantView):
             f"A valid reader key is needed in the {READER_KEY_HEADER} header",
             HTTPStatus.UNAUTHORIZED,
             "invalid_reader_key",
+        )
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Tell a reader (a door tablet pairing) what its key is for: nothing is decided.
+
+        200 `{"branch": <the branch's name>, "doors": [<the key's doors>], "language": ...,
+        "time_zone": ...}` (the tablet's clock shows the branch's time);
+        401 for a bad key (counted as a failed login, as for a decision); 503 while the key's
+        branch is not loaded. `language` is the language a display should use: Home
+        Assistant's own, when the tablet has messages in it, else English (a branch's own
+        language comes with the languages issue).
+        """
+        hass = request.app[KEY_HASS]
+        keys = await async_get_reader_keys(hass)
+        key = keys.authenticate(request.headers.get(READER_KEY_HEADER))
+        if key is None:
+            return await self._refuse_key(request)
+        keys.touch(key)
+        branch = resolve_branch(hass, key.entry_id, key.branch)
+        if branch is None:
+            return self.json_message(
+                "The key's branch is not loaded",
+                HTTPStatus.SERVICE_UNAVAILABLE,
+                "branch_unavailable",
+            )
+        language = hass.config.language
+        return self.json(
+            {
+                "branch": branch.title,
+                "doors": list(key.doors),
+                "language": language if language in LANGUAGES else DEFAULT_LANGUAGE,
+                "time_zone": hass.config.time_zone,
+            },
+            headers={"Cache-Control": "no-store"},
         )
 
     async def post(self, request: web.Request) -> web.Response:
@@ -143,8 +191,8 @@ class AccessView(HomeAssistantView):
                     "door": door,
                     "release_seconds": 0,
                     "party": 0,
-                    "retry_after": wait,
-                },
+                }
+                | throttled_fields(wait),
                 HTTPStatus.TOO_MANY_REQUESTS,
                 headers={"Retry-After": str(wait)},
             )
@@ -159,25 +207,52 @@ class AccessView(HomeAssistantView):
                 minors=data["minors"],
                 adult_card=data.get("adult_card"),
                 adult_pin=data.get("adult_pin"),
+                # Asked again after the decision, before any release.
+                still_allowed=lambda: keys.keyring.still_valid(key),
             )
         except HomeAssistantError as err:
+            # Counted by the reader's throttle like any refusal: a reader that keeps sending
+            # what cannot be decided is stopped too.
+            refusal = err.translation_key or REASON_INVALID_REQUEST
             LOGGER.debug("Reader %s: no decision (%s)", key.name, err.translation_key)
             return self.json_message(
                 str(err) or "Request refused",
                 HTTPStatus.BAD_REQUEST,
-                err.translation_key,
+                err.translation_key or REASON_INVALID_REQUEST,
             )
         else:
             refusal = None if outcome.granted else outcome.reason
+            if outcome.reason == REASON_KEY_REVOKED:
+                refusal = None  # not the reader's doing: its key went meanwhile
         finally:
             keys.settle(key, branch.title, refusal)
+        if outcome.reason == REASON_KEY_REVOKED:
+            return await self._refuse_key(request)
+        if outcome.reason == REASON_INVALID_REQUEST:
+            # A card or PIN the library system cannot carry: refused before anyone was asked.
+            return self.json_message(
+                "Invalid request: card or PIN",
+                HTTPStatus.BAD_REQUEST,
+                REASON_INVALID_REQUEST,
+            )
+        reason = outcome.reader_reason or public_reason(outcome.reason)
         reply: dict[str, Any] = {
             "granted": outcome.granted,
-            "reason": public_reason(outcome.reason),
+            "reason": reason,
             "door": outcome.door,
             "release_seconds": outcome.release_seconds,
             "party": outcome.party,
         }
+        now = dt_util.now()
+        reply |= decision_fields(
+            granted=outcome.granted,
+            reason=reason,
+            now=now,
+            next_opening=branch.branch.hours.opens_at(now)
+            if reason == REASON_NOT_OPEN
+            else None,
+            locked_until=outcome.locked_until,
+        )
         if outcome.message:  # the library system's own words, only after the right PIN
             reply["message"] = outcome.message
         return self.json(reply)

@@ -50,6 +50,7 @@ from ..const import CONF_BACKEND, DOMAIN, LOGGER, MANUFACTURER
 from ..engine.lms.gateway import (
     DEFAULT_REFUSING_FLAGS,
     FLAG_REASONS,
+    CardCase,
     LmsFailure,
     LmsGateway,
     LmsPolicy,
@@ -88,9 +89,12 @@ CONF_CATEGORIES_ALLOWED = "categories_allowed"
 CONF_CATEGORIES_DENIED = "categories_denied"
 CONF_REQUIRE_BIRTH_DATE = "require_birth_date"
 CONF_OFFLINE_DAYS = "offline_days"
+CONF_CARD_CASE = "lms_card_case"  # as_typed (default) / upper / lower
 CONF_LMS_TIMEOUT = "lms_timeout"
 DEFAULT_DIALECT = "evergreen"
-DEFAULT_OFFLINE_DAYS = 7
+DEFAULT_OFFLINE_DAYS = (
+    1  # a day: see engine/lms/gateway.py (DEFAULT_MAX_AGE) and the README
+)
 DEFAULT_LMS_TIMEOUT = 2.0
 DIALECTS = ("evergreen", "koha", "polaris", "custom")
 PROBE_INTERVAL = 15.0  # seconds between log-in tries while the LMS is away
@@ -107,6 +111,7 @@ LMS_OPTIONS_DEFAULTS: Mapping[str, Any] = {
     CONF_CATEGORIES_DENIED: "",
     CONF_REQUIRE_BIRTH_DATE: True,
     CONF_OFFLINE_DAYS: DEFAULT_OFFLINE_DAYS,
+    CONF_CARD_CASE: CardCase.AS_TYPED.value,
     CONF_LMS_TIMEOUT: DEFAULT_LMS_TIMEOUT,
 }
 
@@ -287,6 +292,7 @@ class LibrarySystem:
         self._stopped = False
         self._first_contact: asyncio.Task[None] | None = None
         self._cancel_check: Callable[[], None] | None = None
+        self._cancel_recheck: Callable[[], None] | None = None
 
     @classmethod
     async def async_open(
@@ -320,6 +326,7 @@ class LibrarySystem:
             timeout=timeout,
             probe_interval=PROBE_INTERVAL,
             run_blocking=hass.async_add_executor_job,
+            card_case=str(options.get(CONF_CARD_CASE) or CardCase.AS_TYPED.value),
         )
         return cls(hass, entry, gateway, decider)
 
@@ -346,6 +353,15 @@ class LibrarySystem:
             name="smart_library library system check",
             cancel_on_shutdown=True,
         )
+        # The offline cache's grants re-checked without their PIN while the LMS answers, at the
+        # planner's pace (engine.lms.gateway.RecheckPlanner: 2 a minute by default).
+        self._cancel_recheck = async_track_time_interval(
+            self.hass,
+            self._async_recheck,
+            timedelta(seconds=self.gateway.planner.interval),
+            name="smart_library library system re-check",
+            cancel_on_shutdown=True,
+        )
 
     async def _async_first_contact(self) -> None:
         """Log in and ask the status once; the gateway's listener reports a failure."""
@@ -359,6 +375,13 @@ class LibrarySystem:
         if await self.gateway.probe() and not self._stopped and not self.reachable:
             self._set(True)
 
+    async def _async_recheck(self, _now: Any = None) -> None:
+        """Re-check one cached grant with the LMS (dropped if the LMS now refuses it)."""
+        if self._stopped or not self.gateway.reachable:
+            return
+        now = dt_util.now()
+        await self.gateway.recheck_one(today=now.date(), now=now)
+
     async def _async_on_stop(self, _event: Event) -> None:
         await self.async_stop()
 
@@ -370,6 +393,8 @@ class LibrarySystem:
         self._remove_gateway_listener()
         if self._cancel_check is not None:
             self._cancel_check()
+        if self._cancel_recheck is not None:
+            self._cancel_recheck()
         if self._first_contact is not None and not self._first_contact.done():
             self._first_contact.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -42,6 +42,7 @@ from ..engine.members.readers import (
     ThrottlePolicy,
     ThrottleTrip,
 )
+from ..helpers.errors import translated
 from ..runtime import SmartLibraryConfigEntry
 from .decisions import LibraryAccess
 
@@ -61,15 +62,6 @@ ATTR_NAME = "name"
 ATTR_READER_KEY = "reader_key"
 
 DATA_READER_KEYS: HassKey[ReaderKeys] = HassKey(f"{DOMAIN}_reader_keys")
-
-
-def key_error(err: ReaderKeyError) -> ServiceValidationError:
-    """Translate an engine error about a reader key."""
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key=err.code,
-        translation_placeholders=dict(err.placeholders) or None,
-    )
 
 
 @dataclass(frozen=True)
@@ -208,7 +200,7 @@ class ReaderKeys:
                 now=dt_util.utcnow(),
             )
         except ReaderKeyError as err:
-            raise key_error(err) from None
+            raise translated(err) from None
         await self.async_save()
         LOGGER.info(
             "Reader key %s (%s) made for %s: %s",
@@ -224,7 +216,7 @@ class ReaderKeys:
         try:
             key = self.keyring.find(reference, entry_id)
         except ReaderKeyError as err:
-            raise key_error(err) from None
+            raise translated(err) from None
         if key.active:
             key = self.keyring.revoke(key.id, dt_util.utcnow())
             self.throttle.lift(key.id)

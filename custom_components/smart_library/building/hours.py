@@ -20,21 +20,15 @@ from homeassistant.util import dt as dt_util
 
 from ..const import CONF_SCHEDULE, DOMAIN
 from ..engine.building.schedule import Mode, Schedule, ScheduleError
+from ..helpers.errors import translated
 
 type ModeFollower = Callable[[Mode], Coroutine[Any, Any, None]]
 
 OVERRIDE_AUTOMATIC = "automatic"
 OVERRIDES = (OVERRIDE_AUTOMATIC, *(m.value for m in Mode))
+# How many people a mode lets in: nobody, members by card, anyone (a door held released).
+ENTRY_RANK = {Mode.CLOSED: 0, Mode.SMART: 1, Mode.EVENT: 2, Mode.STAFFED: 2}
 STORAGE_VERSION = 1
-
-
-def schedule_error(err: ScheduleError) -> ServiceValidationError:
-    """Return the translated error for a schedule rule that was broken."""
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key=f"schedule_{err.code}",
-        translation_placeholders=err.placeholders,
-    )
 
 
 class HoursStore:
@@ -142,6 +136,24 @@ class BranchHours:
         else:
             self.closes_at = None
 
+    def opens_at(self, now: datetime | None = None) -> datetime | None:
+        """Return when members may next come in (local time), or None.
+
+        None while the branch is open, or when nothing opens it within the schedule's horizon.
+        A mode forced closed by hand holds until its override ends: the next opening is the
+        plan's from then on (the override gives way to the plan at its end).
+        """
+        now = now or dt_util.utcnow()
+        zone = dt_util.get_default_time_zone()
+        if self.mode.is_open:
+            return None
+        start = now
+        if self.override != OVERRIDE_AUTOMATIC and self._override_until is not None:
+            start = max(now, self._override_until)
+            if self.schedule.mode_at(start, zone).is_open:
+                return dt_util.as_local(start)
+        return self.schedule.opens_at(start, zone)
+
     @callback
     def async_add_listener(self, update: Callable[[], None]) -> CALLBACK_TYPE:
         """Call `update` whenever the mode or the times change."""
@@ -213,6 +225,19 @@ class BranchHours:
         self.schedule = schedule
         self._async_changed()
 
+    def widens(self, override: str) -> bool:
+        """Return True if an override lets more people in than the plan does now.
+
+        Closed lets nobody in, smart lets members in by card, staffed and an event let anyone
+        in through a door held released. Going back to the plan (automatic) never widens it.
+        """
+        if override == OVERRIDE_AUTOMATIC or override not in OVERRIDES:
+            return False
+        planned = self.schedule.mode_at(
+            dt_util.utcnow(), dt_util.get_default_time_zone()
+        )
+        return ENTRY_RANK[Mode(override)] > ENTRY_RANK[planned]
+
     async def async_set_override(self, override: str) -> None:
         """Force a mode until the next scheduled change, or go back to automatic."""
         if override not in OVERRIDES:
@@ -228,7 +253,7 @@ class BranchHours:
                     dt_util.utcnow(), dt_util.get_default_time_zone(), Mode(override)
                 )
             except ScheduleError as err:
-                raise schedule_error(err) from err
+                raise translated(err) from err
         await self._save(
             override=override, override_until=until.isoformat() if until else None
         )
@@ -244,4 +269,4 @@ class BranchHours:
         try:
             return edit(self.schedule)
         except ScheduleError as err:
-            raise schedule_error(err) from err
+            raise translated(err) from err

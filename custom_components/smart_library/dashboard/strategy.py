@@ -117,8 +117,10 @@ async def async_setup_dashboard(hass: HomeAssistant) -> None:
         return  # served already (a second call changes nothing)
     hass.data[DATA_DASHBOARD] = True
     websocket_api.async_register_command(hass, ws_dashboard)
+    # The one file, not its folder: the door tablet's files beside it are served only by its
+    # own views (access/tablet.py), with their headers.
     await hass.http.async_register_static_paths(
-        [StaticPathConfig(STATIC_URL, str(STRATEGY_FILE.parent), cache_headers=False)]
+        [StaticPathConfig(STRATEGY_URL, str(STRATEGY_FILE), cache_headers=False)]
     )
     version = await hass.async_add_executor_job(_file_version, STRATEGY_FILE)
 

@@ -41,6 +41,7 @@ import probatio
 from ..access.library_system import (
     BACKEND_SIP2,
     CONF_BIRTH_DATE_FIELD,
+    CONF_CARD_CASE,
     CONF_CATEGORIES_ALLOWED,
     CONF_CATEGORIES_DENIED,
     CONF_CATEGORY_FIELD,
@@ -85,6 +86,7 @@ from ..const import (
 )
 from ..engine.building.pointmap import POINT_MAPS
 from ..engine.building.schedule import WEEKDAYS
+from ..engine.lms.gateway import CardCase
 
 CONF_SERVICE: Final = "service"
 CONF_LATEST_SMART_END: Final = "latest_smart_end"
@@ -224,6 +226,14 @@ def policy_schema(defaults: Mapping[str, Any]) -> probatio.Schema:
             probatio.Required(
                 CONF_OFFLINE_DAYS, default=defaults[CONF_OFFLINE_DAYS]
             ): number(0, 30),
+            probatio.Required(
+                CONF_CARD_CASE, default=defaults[CONF_CARD_CASE]
+            ): SelectSelector(
+                SelectSelectorConfig(
+                    options=[c.value for c in CardCase],
+                    translation_key=CONF_CARD_CASE,
+                )
+            ),
             probatio.Required(
                 CONF_LMS_TIMEOUT, default=defaults[CONF_LMS_TIMEOUT]
             ): number(0.5, 10, step=0.5, unit="s"),

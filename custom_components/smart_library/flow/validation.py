@@ -26,6 +26,7 @@ from homeassistant.util import slugify
 
 from ..access.library_system import (
     CONF_BIRTH_DATE_FIELD,
+    CONF_CARD_CASE,
     CONF_CATEGORIES_ALLOWED,
     CONF_CATEGORIES_DENIED,
     CONF_CATEGORY_FIELD,
@@ -270,7 +271,12 @@ def policy_options(user_input: Mapping[str, Any]) -> tuple[dict[str, Any], str |
         ),
         CONF_CATEGORIES_DENIED: categories_text(user_input.get(CONF_CATEGORIES_DENIED)),
         CONF_REQUIRE_BIRTH_DATE: bool(user_input.get(CONF_REQUIRE_BIRTH_DATE, True)),
-        CONF_OFFLINE_DAYS: int(user_input.get(CONF_OFFLINE_DAYS, 7)),
+        CONF_OFFLINE_DAYS: int(
+            user_input.get(CONF_OFFLINE_DAYS, LMS_OPTIONS_DEFAULTS[CONF_OFFLINE_DAYS])
+        ),
+        CONF_CARD_CASE: str(
+            user_input.get(CONF_CARD_CASE) or LMS_OPTIONS_DEFAULTS[CONF_CARD_CASE]
+        ),
         CONF_LMS_TIMEOUT: float(user_input.get(CONF_LMS_TIMEOUT, 2.0)),
     }
     for key in (CONF_EXPIRY_FIELD, CONF_BIRTH_DATE_FIELD, CONF_CATEGORY_FIELD):

@@ -20,13 +20,14 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonObjectType
 
-from ..access.decisions import LibraryAccess, member_error
+from ..access.decisions import LibraryAccess
 from ..const import DOMAIN
 from ..engine.members import bans
 from ..engine.members.membership import Member, MemberError
 from ..engine.safety.incident_store import BanEvent
 from ..engine.safety.incidents import IncidentError, MemberLink
-from .common import SafetyBase, incident_error
+from ..helpers.errors import translated
+from .common import SafetyBase
 from .incidents import IncidentLog
 
 ISSUE_BAN_REVIEW = "ban_review"
@@ -122,9 +123,9 @@ class BanReviews:
         try:
             member = await self.hass.async_add_executor_job(job)
         except MemberError as err:
-            raise member_error(err) from None
+            raise translated(err) from None
         except IncidentError as err:
-            raise incident_error(err) from None
+            raise translated(err) from None
         await self.async_check(dt_util.now().date())
         return member
 
@@ -225,4 +226,4 @@ class BanReviews:
         try:
             return await self.hass.async_add_executor_job(read)
         except MemberError as err:
-            raise member_error(err) from None
+            raise translated(err) from None

@@ -13,14 +13,13 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 
 from ..branch import Branch
 from ..const import DOMAIN
 from ..engine.safety.alerts import DEFAULT_ESCALATION_MINUTES
-from ..engine.safety.incidents import DEFAULT_RETENTION_DAYS, IncidentError
+from ..engine.safety.incidents import DEFAULT_RETENTION_DAYS
 from ..helpers.permissions import NO_USER
 
 __all__ = ["NO_USER"]
@@ -126,15 +125,6 @@ class BranchSafety:
             speakers=tuple(data.get(CONF_SPEAKERS) or ()),
             tts_engine=data.get(CONF_TTS_ENGINE) or None,
         )
-
-
-def incident_error(err: IncidentError) -> ServiceValidationError:
-    """Translate an incident rule's error (its placeholders hold no personal data)."""
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key=err.code,
-        translation_placeholders=dict(err.placeholders) or None,
-    )
 
 
 class SafetyBase:

@@ -42,8 +42,9 @@ from ..engine.safety.incidents import (
     Source,
     Status,
 )
+from ..helpers.errors import translated
 from ..helpers.storage import storage_problem
-from .common import EVENT_INCIDENT, SafetyBase, incident_error, snapshots_folder
+from .common import EVENT_INCIDENT, SafetyBase, snapshots_folder
 
 if TYPE_CHECKING:
     from ..branch import Branch
@@ -196,7 +197,7 @@ class IncidentLog:
             try:
                 return await self.hass.async_add_executor_job(job, store)
             except IncidentError as err:
-                raise incident_error(err) from None
+                raise translated(err) from None
             except (sqlite3.Error, OSError) as err:
                 self._storage_failed(err)
         self._pending.append(job)
@@ -215,7 +216,7 @@ class IncidentLog:
         try:
             return await self.hass.async_add_executor_job(job)
         except IncidentError as err:
-            raise incident_error(err) from None
+            raise translated(err) from None
         except (sqlite3.Error, OSError) as err:
             self._storage_failed(err)
             raise HomeAssistantError(
@@ -274,7 +275,7 @@ class IncidentLog:
                 police_reference=police_reference,
             )
         except IncidentError as err:
-            raise incident_error(err) from None
+            raise translated(err) from None
         if await self._async_write(lambda store: store.add(incident)) is None:
             self._memory[incident.id] = incident
         self._fire(incident, context)

@@ -29,8 +29,9 @@ from ..const import DOMAIN, LOGGER
 from ..engine.safety import incidents as rules
 from ..engine.safety.incidents import Category, IncidentError, Source
 from ..engine.safety.lockdown import Lockdown
+from ..helpers.errors import translated
 from .alerts import StaffAlerts
-from .common import EVENT_LOCKDOWN, SYSTEM, SafetyBase, incident_error, signal_lockdown
+from .common import EVENT_LOCKDOWN, SYSTEM, SafetyBase, signal_lockdown
 from .incidents import IncidentLog
 from .pa import PublicAddress
 
@@ -125,7 +126,7 @@ class Lockdowns:
                 incident, rules.LogEntry(now, f"Lockdown started {how}".strip(), by)
             )
         except IncidentError as err:
-            raise incident_error(err) from None
+            raise translated(err) from None
         lockdown = Lockdown(branch.id, now, by, incident.id)
         started = await self.log.async_write(
             lambda store: store.start_lockdown(lockdown, incident)

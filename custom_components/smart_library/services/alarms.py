@@ -19,53 +19,21 @@ names them too) and a log line.
 
 from __future__ import annotations
 
-from homeassistant.auth.permissions.const import POLICY_CONTROL
 from homeassistant.const import Platform
-from homeassistant.core import Context, HomeAssistant, ServiceCall, ServiceResponse
-from homeassistant.exceptions import Unauthorized, UnknownUser
+from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse
 from homeassistant.helpers import entity_registry as er
 
 from ..branch import Branch
 from ..const import DOMAIN
+from ..helpers.permissions import async_actor
 from ..runtime import branch_for_device
 
 ATTR_BRANCH = "branch"
-NO_USER = "an automation"  # who acted when no user did (an automation or a script)
 
 # The buttons whose control permission a staff action needs (their entity keys).
 ACKNOWLEDGE_KEY = "acknowledge_alarms"
 BUILDING_EMPTY_KEY = "building_empty"
 RESET_KEY = "reset_evacuation"
-
-
-async def async_actor(
-    hass: HomeAssistant,
-    context: Context,
-    *,
-    admin: bool = False,
-    entity_id: str | None = None,
-) -> str:
-    """Return the name of who acts, or refuse them.
-
-    `admin`: only an administrator. Otherwise the user must be allowed to control `entity_id`
-    (any entity when None): a read-only user is refused.
-    """
-    if context.user_id is None:
-        return NO_USER
-    user = await hass.auth.async_get_user(context.user_id)
-    if user is None:
-        raise UnknownUser(context=context, permission=POLICY_CONTROL)
-    if admin:
-        allowed = user.is_admin
-    elif entity_id is not None:
-        allowed = user.permissions.check_entity(entity_id, POLICY_CONTROL)
-    else:
-        allowed = user.permissions.access_all_entities(POLICY_CONTROL)
-    if not allowed:
-        raise Unauthorized(
-            context=context, entity_id=entity_id, permission=POLICY_CONTROL
-        )
-    return user.name or "a user"
 
 
 def _button(hass: HomeAssistant, branch: Branch, key: str) -> str | None:

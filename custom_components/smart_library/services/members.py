@@ -16,7 +16,6 @@ from typing import Any
 
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse
-from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.service import async_get_config_entry
 from homeassistant.helpers.translation import async_get_cached_translations
@@ -39,6 +38,8 @@ from ..engine.members.membership import (
     parse_windows,
 )
 from ..engine.members.pins import hash_pin
+from ..helpers.errors import refused
+from ..helpers.permissions import async_actor
 from ..runtime import branch_for_device
 
 ATTR_CARD = "card"
@@ -64,6 +65,10 @@ ATTR_ROOM = "room"
 ATTR_START = "start"
 ATTR_END = "end"
 ATTR_TITLE = "title"
+ATTR_LIMIT = "limit"
+
+DEFAULT_LIST_LIMIT = 50
+MAX_LIST_LIMIT = 200
 
 STAFF_ROLES = ["staff", "cleaner", "security", "contractor"]
 
@@ -117,6 +122,18 @@ MEMBER_SCHEMAS: dict[str, probatio.Schema] = {
         }
     ),
     "remove_staff_card": probatio.Schema(CARD),
+    "list_members": probatio.Schema(
+        ENTRY
+        | {
+            # The whole card number or its end (the digits a masked card shows).
+            probatio.Optional(ATTR_CARD): cv.string,
+            probatio.Optional(ATTR_NAME): cv.string,
+            probatio.Optional(ATTR_LIMIT, default=DEFAULT_LIST_LIMIT): probatio.All(
+                probatio.Coerce(int), probatio.Range(min=1, max=MAX_LIST_LIMIT)
+            ),
+        }
+    ),
+    "list_staff_cards": probatio.Schema(ENTRY),
     "book_room": probatio.Schema(
         {
             probatio.Required(ATTR_BRANCH): cv.string,
@@ -162,14 +179,6 @@ def _branch_access(hass: HomeAssistant, device_id: str) -> tuple[Branch, Library
 
 def _today() -> date:
     return dt_util.now().date()
-
-
-def _error(key: str, **placeholders: str) -> ServiceValidationError:
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key=key,
-        translation_placeholders=placeholders or None,
-    )
 
 
 def standing(
@@ -236,11 +245,10 @@ async def change_member(call: ServiceCall) -> ServiceResponse:
     access = _access(call)
     edit = MEMBER_CHANGES[call.service]
     data, now = call.data, dt_util.now()
+    card = await access.async_card(data[ATTR_CARD])
 
     def change() -> dict[str, Any]:
-        member = access.store.change(
-            data[ATTR_CARD], lambda m: edit(m, data, now.date())
-        )
+        member = access.store.change(card, lambda m: edit(m, data, now.date()))
         return standing(
             member, now.date(), access.decider.locked_until(member.card, now)
         )
@@ -251,7 +259,8 @@ async def change_member(call: ServiceCall) -> ServiceResponse:
 async def set_pin(call: ServiceCall) -> ServiceResponse:
     """Set a member's PIN; a lock-out of the card is lifted."""
     access = _access(call)
-    pin, card, now = call.data[ATTR_PIN], call.data[ATTR_CARD], dt_util.now()
+    pin, now = call.data[ATTR_PIN], dt_util.now()
+    card = await access.async_card(call.data[ATTR_CARD])
 
     def set_it() -> dict[str, Any]:
         pin_hash = hash_pin(pin, access.pepper)
@@ -265,7 +274,7 @@ async def set_pin(call: ServiceCall) -> ServiceResponse:
 async def unlock_card(call: ServiceCall) -> ServiceResponse:
     """Lift a card's lock-out after wrong PINs (a member's, a staff card's or any number)."""
     access = _access(call)
-    card, now = call.data[ATTR_CARD], dt_util.now()
+    card, now = await access.async_card(call.data[ATTR_CARD]), dt_util.now()
 
     def unlock() -> bool:
         return access.decider.unlock_card(normalise_card(card), now)
@@ -277,9 +286,9 @@ async def unlock_card(call: ServiceCall) -> ServiceResponse:
 async def remove_member(call: ServiceCall) -> ServiceResponse:
     """Remove a member and their bookings."""
     access = _access(call)
-    card = call.data[ATTR_CARD]
+    card = await access.async_card(call.data[ATTR_CARD])
     if not await access.async_run(lambda: access.store.remove(card)):
-        raise _error("unknown_member", card=mask_card(card))
+        raise refused("unknown_member", card=mask_card(card))
     return {"card": mask_card(card), "removed": True}
 
 
@@ -309,9 +318,9 @@ async def import_members(call: ServiceCall) -> ServiceResponse:
     text: str | None = call.data.get(ATTR_CSV)
     path: str | None = call.data.get(ATTR_PATH)
     if path is not None and not call.hass.config.is_allowed_path(path):
-        raise _error("import_path_not_allowed", path=path)
+        raise refused("import_path_not_allowed", path=path)
     if text is None and path is None:
-        raise _error("import_nothing")
+        raise refused("import_nothing")
     messages = exception_messages(call.hass)
     today = _today()
 
@@ -369,10 +378,91 @@ async def add_staff_card(call: ServiceCall) -> ServiceResponse:
 async def remove_staff_card(call: ServiceCall) -> ServiceResponse:
     """Remove a staff or contractor card."""
     access = _access(call)
-    card = call.data[ATTR_CARD]
+    card = await access.async_card(call.data[ATTR_CARD])
     if not await access.async_run(lambda: access.store.remove_staff(card)):
-        raise _error("unknown_staff_card", card=mask_card(card))
+        raise refused("unknown_staff_card", card=mask_card(card))
     return {"card": mask_card(card), "removed": True}
+
+
+def member_row(access: LibraryAccess, member: Member, now: datetime) -> dict[str, Any]:
+    """Return what the panel shows of a member: the card masked, its reference, the standing.
+
+    `door` is what the door would answer this member with their right PIN now: a running
+    lock-out first, then `no_pin_set` while they have no PIN, then their standing
+    (`eligibility`: the membership rules alone, whatever the PIN).
+    """
+    today = now.date()
+    locked_until = access.decider.locked_until(member.card, now)
+    eligibility = door = member.eligibility(today).value
+    if member.pin_hash is None:
+        door = Reason.NO_PIN_SET.value
+    if locked_until is not None:
+        door = Reason.LOCKED_OUT.value
+
+    def day(value: date | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "ref": access.card_ref(member.card),
+        "card": member.masked_card,
+        "name": member.name,
+        "age": member.age(today),
+        "card_expiry": day(member.card_expiry),
+        "induction_date": day(member.induction_date),
+        "renewed_on": day(member.renewed_on),
+        "pin_set": member.pin_hash is not None,
+        "locked_until": locked_until.isoformat() if locked_until else None,
+        "restriction": member.restriction.value,
+        "restriction_date": day(member.restriction_date),
+        "review_date": day(member.review_date),
+        "restriction_reason": member.restriction_reason,
+        "door": door,
+        "eligibility": eligibility,
+    }
+
+
+async def list_members(call: ServiceCall) -> ServiceResponse:
+    """Find members by card (its whole number or its end) or name; cards masked (admin)."""
+    access = _access(call)
+    data, now = call.data, dt_util.now()
+    card = data.get(ATTR_CARD)
+
+    def find() -> dict[str, Any]:
+        found, total = access.store.find(
+            card=str.__str__(card) if card is not None else None,
+            name=data.get(ATTR_NAME),
+            limit=data[ATTR_LIMIT],
+        )
+        return {
+            "members": [member_row(access, m, now) for m in found],
+            "total": total,
+        }
+
+    return await access.async_run(find)
+
+
+async def list_staff_cards(call: ServiceCall) -> ServiceResponse:
+    """List the staff and contractor cards with their windows; cards masked (admin)."""
+    entry = async_get_config_entry(
+        call.hass, DOMAIN, call.data.get(ATTR_CONFIG_ENTRY_ID)
+    )
+    access: LibraryAccess = entry.runtime_data.access
+    branches: Mapping[str, Branch] = entry.runtime_data.branches
+    titles = {branch.id: branch.subentry.title for branch in branches.values()}
+    cards = await access.async_run(access.store.staff_cards)
+    listed: list[dict[str, Any]] = [
+        {
+            "ref": access.card_ref(c.card),
+            "card": mask_card(c.card),
+            "name": c.name,
+            "role": c.role,
+            "windows": [str(w) for w in c.windows],
+            "branches": sorted(titles.get(b, b) for b in c.branches),
+        }
+        for c in cards
+    ]
+    answer: dict[str, Any] = {"staff_cards": listed}
+    return answer
 
 
 def _local(value: datetime) -> datetime:
@@ -421,9 +511,18 @@ async def async_request_access(
         adult_card=data.get(ATTR_ADULT_CARD),
         adult_pin=data.get(ATTR_ADULT_PIN),
     )
+    if outcome.reason == "invalid_request":
+        # A card or PIN the library system cannot carry (a SIP2 delimiter, a control
+        # character, a character its code page lacks): refused before anyone was asked.
+        raise refused("invalid_request")
     return outcome.as_dict()
 
 
 async def request_access(call: ServiceCall) -> ServiceResponse:
-    """Handle the `request_access` action."""
+    """Handle the `request_access` action: staff and administrators only.
+
+    A read-only user asking would learn which cards are members' (and with a PIN, release a
+    door), as `lock.open` is refused to them, so is this.
+    """
+    await async_actor(call.hass, call.context)
     return await async_request_access(call.hass, call.data)

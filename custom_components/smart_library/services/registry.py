@@ -8,8 +8,9 @@ reads member data —
   close_early (an event or an exception can hold the entrance open: free entry);
 - members: enroll_member, record_induction, set_pin, renew_card, bar_member,
   issue_final_warning, lift_restriction, unlock_card, remove_member, import_members,
-  export_members (the export holds every card number);
-- staff and contractor cards: add_staff_card, remove_staff_card;
+  export_members (the export holds every card number), list_members (the panel's search:
+  cards masked, each with a reference the member actions take in place of the number);
+- staff and contractor cards: add_staff_card, remove_staff_card, list_staff_cards;
 - meeting rooms: book_room (a booking opens a door for a card);
 - reader keys: create_reader_key, revoke_reader_key, list_reader_keys (a key opens doors;
   their handlers and schemas are in reader_keys.py, registered from here too).
@@ -50,7 +51,7 @@ from homeassistant.helpers.service import async_register_admin_service
 from homeassistant.util import dt as dt_util
 import probatio
 
-from ..building.hours import BranchHours, schedule_error
+from ..building.hours import BranchHours
 from ..const import DOMAIN
 from ..engine.building.schedule import (
     DayException,
@@ -59,6 +60,7 @@ from ..engine.building.schedule import (
     ScheduleError,
     parse_periods,
 )
+from ..helpers.errors import translated
 from ..helpers.masking import redacting
 from ..runtime import branch_for_device
 from . import alarms as safety, members, reader_keys, usage
@@ -128,7 +130,7 @@ async def add_exception(call: ServiceCall) -> ServiceResponse:
         periods = parse_periods(call.data[ATTR_STAFFED], Mode.STAFFED)
         periods += parse_periods(call.data[ATTR_SMART], Mode.SMART)
     except ScheduleError as err:
-        raise schedule_error(err) from err
+        raise translated(err) from err
     exception = DayException(
         call.data[ATTR_DATE], tuple(periods), call.data[ATTR_LABEL]
     )
@@ -229,6 +231,14 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action(
         "export_members", members.export_members, _M["export_members"], response=ONLY
+    ),
+    # Listing for the administrator's panel (admin: member data; every card masked).
+    Action("list_members", members.list_members, _M["list_members"], response=ONLY),
+    Action(
+        "list_staff_cards",
+        members.list_staff_cards,
+        _M["list_staff_cards"],
+        response=ONLY,
     ),
     # Usage for planning staffed hours (admin, like every export).
     Action(

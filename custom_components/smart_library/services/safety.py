@@ -31,14 +31,12 @@ from typing import Any
 
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID
 from homeassistant.core import ServiceCall, ServiceResponse, SupportsResponse
-from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.service import async_get_config_entry
 from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonValueType
 import probatio
 
-from ..access.decisions import member_error
 from ..branch import Branch
 from ..const import DOMAIN
 from ..engine.building.announcements import LANGUAGE_BANKS
@@ -47,6 +45,7 @@ from ..engine.members.membership import MemberError
 from ..engine.safety import incidents as rules
 from ..engine.safety.alerts import MAX_ESCALATION_MINUTES, MIN_ESCALATION_MINUTES
 from ..engine.safety.incidents import Category, IncidentError, MemberLink, Source
+from ..helpers.errors import refused, translated
 from ..helpers.permissions import async_actor
 from ..runtime import branch_for_device, loaded_entries, safety_of, safety_of_branch
 from ..safety.alerts import async_sync_no_phone_issue, is_phone
@@ -59,7 +58,6 @@ from ..safety.common import (
     CONF_RETENTION_DAYS,
     CONF_SPEAKERS,
     CONF_TTS_ENGINE,
-    incident_error,
 )
 from ..safety.runtime import SafetyRuntime
 
@@ -185,14 +183,6 @@ SCHEMAS: dict[str, probatio.Schema] = {
 }
 
 
-def _error(key: str, **placeholders: str) -> ServiceValidationError:
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key=key,
-        translation_placeholders=placeholders or None,
-    )
-
-
 def _branch(call: ServiceCall) -> tuple[Branch, SafetyRuntime]:
     branch = branch_for_device(call.hass, call.data[ATTR_BRANCH])
     return branch, safety_of_branch(call.hass, branch)
@@ -204,7 +194,7 @@ def _runtime(call: ServiceCall) -> SafetyRuntime:
     )
     runtime = safety_of(call.hass, entry.entry_id)
     if runtime is None:
-        raise _error("safety_not_running", branch=entry.title)
+        raise refused("safety_not_running", branch=entry.title)
     return runtime
 
 
@@ -215,7 +205,7 @@ def _member(runtime: SafetyRuntime, card: str | None) -> MemberLink | None:
     try:  # (a Masked card prints masked: pass the value itself, never str() of it)
         return bans.member_link(card, runtime.bans.access.pepper)
     except MemberError as err:
-        raise member_error(err) from None
+        raise translated(err) from None
 
 
 def _local(value: datetime) -> datetime:
@@ -235,7 +225,7 @@ async def record_incident(call: ServiceCall) -> ServiceResponse:
     try:
         category = rules.category(data[ATTR_CATEGORY])
     except IncidentError as err:
-        raise incident_error(err) from None
+        raise translated(err) from None
     occurred = data.get(ATTR_OCCURRED_AT)
     incident = await runtime.log.async_record(
         branch,
@@ -262,7 +252,7 @@ async def _find(call: ServiceCall, incident_id: str) -> SafetyRuntime:
         store = runtime.log.store
         if await runtime.log.async_run(partial(store.get, incident_id)) is not None:
             return runtime
-    raise _error("incident_unknown", incident=incident_id[:40])
+    raise refused("incident_unknown", incident=incident_id[:40])
 
 
 async def complete_incident(call: ServiceCall) -> ServiceResponse:
@@ -360,9 +350,8 @@ async def lift_ban(call: ServiceCall) -> ServiceResponse:
     """Lift a bar on the member's acceptable-behaviour agreement (admin)."""
     runtime = _runtime(call)
     by = await async_actor(call.hass, call.context, admin=True)
-    member = await runtime.bans.async_lift(
-        call.data[ATTR_CARD], call.data[ATTR_AGREEMENT_DATE], by
-    )
+    card = await runtime.bans.access.async_card(call.data[ATTR_CARD])
+    member = await runtime.bans.async_lift(card, call.data[ATTR_AGREEMENT_DATE], by)
     return {"card": member.masked_card, "restriction": member.restriction.value}
 
 
@@ -370,9 +359,8 @@ async def keep_ban(call: ServiceCall) -> ServiceResponse:
     """Keep a bar after its review, until a later review date (admin)."""
     runtime = _runtime(call)
     by = await async_actor(call.hass, call.context, admin=True)
-    member = await runtime.bans.async_keep(
-        call.data[ATTR_CARD], call.data[ATTR_REVIEW_DATE], by
-    )
+    card = await runtime.bans.access.async_card(call.data[ATTR_CARD])
+    member = await runtime.bans.async_keep(card, call.data[ATTR_REVIEW_DATE], by)
     return {
         "card": member.masked_card,
         "review_date": member.review_date.isoformat() if member.review_date else None,
@@ -381,7 +369,9 @@ async def keep_ban(call: ServiceCall) -> ServiceResponse:
 
 async def member_history(call: ServiceCall) -> ServiceResponse:
     """Return a member's bar history and incidents (admin)."""
-    return await _runtime(call).bans.async_history(call.data[ATTR_CARD])
+    runtime = _runtime(call)
+    card = await runtime.bans.access.async_card(call.data[ATTR_CARD])
+    return await runtime.bans.async_history(card)
 
 
 # -- settings --------------------------------------------------------------------------------------
@@ -395,9 +385,9 @@ async def set_on_call(call: ServiceCall) -> ServiceResponse:
     escalation = list(dict.fromkeys(call.data[ATTR_ESCALATION_PHONES]))
     for device_id in (*phones, *escalation):
         if not is_phone(hass, device_id):
-            raise _error("on_call_not_a_phone", device=device_id[:40])
+            raise refused("on_call_not_a_phone", device=device_id[:40])
     if not phones:
-        raise _error("on_call_none")
+        raise refused("on_call_none")
     options = dict(entry.options) | {
         CONF_ON_CALL: phones,
         CONF_ESCALATION_PHONES: escalation,
@@ -420,11 +410,11 @@ async def configure_safety(call: ServiceCall) -> ServiceResponse:
                 call.data[ATTR_RETENTION_DAYS]
             )
         except IncidentError as err:
-            raise incident_error(err) from None
+            raise translated(err) from None
     if ATTR_LANGUAGES in call.data:
         languages = list(dict.fromkeys(call.data[ATTR_LANGUAGES]))
         if not languages:
-            raise _error("languages_none")
+            raise refused("languages_none")
         options[CONF_LANGUAGES] = languages
     hass.config_entries.async_update_entry(entry, options=options)
     return None

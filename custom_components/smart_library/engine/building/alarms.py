@@ -19,6 +19,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from ..errors import CodedError
+
 
 class AlarmKind(StrEnum):
     """What raised an alarm (also its translation key and the `kind` of its event)."""
@@ -190,10 +192,5 @@ class Evacuation:
         )
 
 
-class SafetyError(ValueError):
-    """A safety action that cannot be done now; `code` is a stable translation key."""
-
-    def __init__(self, code: str) -> None:
-        """Create the error with its code."""
-        super().__init__(code)
-        self.code = code
+class SafetyError(CodedError):
+    """A safety action that cannot be done now."""

@@ -26,6 +26,8 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any
 
+from ..errors import CodedError
+
 HORIZON_DAYS = 14
 DEFAULT_LATEST_SMART_END = time(21, 30)
 WEEKDAYS = (
@@ -53,14 +55,14 @@ class Mode(StrEnum):
         return self is not Mode.CLOSED
 
 
-class ScheduleError(ValueError):
-    """A schedule, or a change to it, that breaks a rule. `code` is a stable translation key."""
+class ScheduleError(CodedError):
+    """A schedule, or a change to it, that breaks a rule."""
 
-    def __init__(self, code: str, **placeholders: object) -> None:
-        """Create the error with its code and message placeholders."""
-        self.code = code
-        self.placeholders = {key: str(value) for key, value in placeholders.items()}
-        super().__init__(f"{code}: {self.placeholders}")
+    prefix = "schedule_"
+
+    def __str__(self) -> str:
+        """Return the code and its placeholders (for logs and tests)."""
+        return f"{self.code}: {self.placeholders}"
 
 
 def parse_time(value: Any) -> time:

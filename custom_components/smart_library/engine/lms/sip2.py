@@ -8,8 +8,11 @@ answer, each a frame ending in a carriage return. This module holds
   bytes* from the first byte through `AZ`, four upper-case hex digits; sequence one digit 0-9,
   wrapping), CR or CRLF line ends, cp850 by default, UTF-8 as an option;
 - the requests this integration sends: login (93/94), SC status (99/98), patron information
-  (63/64, the PIN in `AD`; 64 carries the extension fields that 24 lacks), and request ACS
-  resend (97);
+  (63/64, the PIN in `AD`; 64 carries the extension fields that 24 lacks; without `AD` for a
+  re-check of a card's standing that evaluates no PIN), and request ACS resend (97);
+- `patron_input_problem`: the one check of a card and PIN before they go into a frame (no `|`,
+  no control or other unprintable character, nothing the connection's charset cannot encode),
+  shared by the door path (engine.lms, engine.access) and scripts/sip2_probe.py;
 - `Sip2Client`: one persistent connection (plain TCP or TLS) with log-in on connect, keep-alive
   (a periodic 99 while idle), reconnect on the next request after a loss, timeouts, a resend
   of the last message when the LMS answers 96, a 97 when an answer's checksum is wrong;
@@ -105,6 +108,21 @@ class Sip2MalformedError(Sip2Error):
 
 class Sip2ChecksumError(Sip2MalformedError):
     """An answer's checksum does not match its bytes."""
+
+
+class Sip2InputError(ValueError):
+    """A card or PIN a SIP2 field cannot carry; `code` is `invalid_request`.
+
+    Raised before anything is sent. Its message names the field and the problem, never the value.
+    """
+
+    code = "invalid_request"
+
+    def __init__(self, field_name: str, problem: str) -> None:
+        """Create the error for `field_name` ("card", "PIN" or a field code)."""
+        super().__init__(f"the {field_name} {problem}")
+        self.field_name = field_name
+        self.problem = problem
 
 
 # -- the frame codec ----------------------------------------------------------------------------
@@ -226,6 +244,45 @@ def _field(code: str, value: str) -> str:
     return f"{code}{value}{DELIMITER}"
 
 
+def field_problem(value: str, encoding: str | None = DEFAULT_ENCODING) -> str | None:
+    """Return why a patron field (card `AA`, PIN `AD`) cannot carry `value`, or None.
+
+    Refused: the field delimiter `|`; any character `str.isprintable` rejects (CR, LF, NUL, tab
+    and every other control or format character, line and paragraph separators, unassigned
+    code points: no keypad or card reader types them, and CR ends a frame); a character the
+    connection's `encoding` (cp850 by default) cannot encode. With `encoding` None the last
+    check is left out. The answer never contains the value.
+    """
+    value = str.__str__(value)
+    if DELIMITER in value:
+        return "holds the SIP2 field delimiter '|'"
+    if not value.isprintable():
+        return "holds a control or other unprintable character"
+    if encoding is not None:
+        try:
+            value.encode(encoding)
+        except UnicodeEncodeError:
+            return f"holds a character {encoding} cannot encode"
+    return None
+
+
+def patron_input_problem(
+    card: str, pin: str | None, encoding: str | None = DEFAULT_ENCODING
+) -> Sip2InputError | None:
+    """Return the error a card and PIN would raise in a 63, or None when both can be sent.
+
+    The one check of what a person typed before it goes to the library system: the door path
+    (engine.lms's gateway, engine.access) refuses such a request with `invalid_request` before
+    any lock-out is counted or the LMS is asked, and scripts/sip2_probe.py before it connects.
+    `pin` None: a re-check without a PIN.
+    """
+    if (problem := field_problem(card, encoding)) is not None:
+        return Sip2InputError("card", problem)
+    if pin is not None and (problem := field_problem(pin, encoding)) is not None:
+        return Sip2InputError("PIN", problem)
+    return None
+
+
 def sip_datetime(moment: datetime) -> str:
     """Return the 18-character SIP2 date: YYYYMMDD, four blanks (local time), HHMMSS."""
     return f"{moment:%Y%m%d}    {moment:%H%M%S}"
@@ -249,25 +306,34 @@ def sc_status_request(
 def patron_information_request(
     institution: str,
     card: str,
-    pin: str,
+    pin: str | None,
     *,
     terminal_password: str = "",
     language: str = "000",
     moment: datetime | None = None,
+    encoding: str | None = None,
 ) -> str:
     """Return the body of a 63 patron information request with the PIN in `AD`.
 
     `AC` (terminal password) is sent even when empty: some servers expect the field present.
-    The summary asks for no item lists.
+    The summary asks for no item lists. `pin` None leaves `AD` out altogether (optional in a
+    63): the LMS then evaluates no PIN. An *empty* `AD` is not the same: Koha checks an empty
+    password when the field is present (C4/SIP/Sip/MsgType.pm, `handle_patron_info`), which
+    can count as a failed login against the member's account there.
+
+    Raise Sip2InputError when the card or PIN cannot be carried (see `patron_input_problem`;
+    with `encoding` None the charset is left to the frame's encoder).
     """
+    if (error := patron_input_problem(card, pin, encoding)) is not None:
+        raise error
     when = sip_datetime(moment or datetime.now())
-    return (
+    body = (
         f"63{language}{when}{' ' * 10}"
         + _field("AO", institution)
         + _field("AA", card)
         + _field("AC", terminal_password)
-        + _field("AD", pin)
     )
+    return body if pin is None else body + _field("AD", pin)
 
 
 # -- typed answers ------------------------------------------------------------------------------
@@ -501,12 +567,33 @@ class Sip2Client:
         return self.status
 
     async def patron_information(self, card: str, pin: str) -> PatronInformation:
-        """Send 63 for `card` with `pin` in `AD` and return the 64."""
+        """Send 63 for `card` with `pin` in `AD` and return the 64.
+
+        Raise Sip2InputError (nothing sent) for a card or PIN the connection cannot carry.
+        """
         body = patron_information_request(
             self.config.institution,
             card,
             pin,
             terminal_password=self.config.terminal_password,
+            encoding=self.config.encoding,
+        )
+        frame = await self._request(body, "64")
+        return PatronInformation.from_frame(frame)
+
+    async def patron_standing(self, card: str) -> PatronInformation:
+        """Send 63 for `card` without `AD` (no PIN evaluated) and return the 64.
+
+        For a re-check of a card's standing (blocked, lost, expired) between its holder's
+        visits: the answer's `CQ` means nothing here (absent, or N), its `BL`, status flags and
+        extension fields do.
+        """
+        body = patron_information_request(
+            self.config.institution,
+            card,
+            None,
+            terminal_password=self.config.terminal_password,
+            encoding=self.config.encoding,
         )
         frame = await self._request(body, "64")
         return PatronInformation.from_frame(frame)

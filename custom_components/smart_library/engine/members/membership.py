@@ -8,13 +8,15 @@ that a door reader can show and a member of staff can act on.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 import hashlib
 import hmac
 import re
+
+from ..errors import CodedError
 
 ADULT_AGE = 18
 MIN_AGE = 16
@@ -47,6 +49,9 @@ class Reason(StrEnum):
     STAFF = "staff"  # a staff or contractor card, in its time window
     UNKNOWN_CARD = "unknown_card"
     WRONG_PIN = "wrong_pin"
+    # A member of the local store whose PIN was never set (an imported member: the CSV has no
+    # PIN column). Staff see it; a door reader is told `not_recognised`, as for a wrong PIN.
+    NO_PIN_SET = "no_pin_set"
     LOCKED_OUT = "locked_out"
     UNDER_16 = "under_16"
     INDUCTION_NEEDED = "induction_needed"
@@ -67,6 +72,13 @@ class Reason(StrEnum):
     # After a fire alarm until a person resets the branch: no entry (the doors stay released).
     EVACUATION = "evacuation"
     LOCKDOWN = "lockdown"  # the branch is locked down: staff cards only
+    # A card or PIN holding what no keypad types (a control character; with the library's
+    # system, also `|` or a character its charset lacks): refused before any lock-out is
+    # counted or anyone is asked. Says nothing about the card, so a reader may show it.
+    INVALID_REQUEST = "invalid_request"
+    # The member store cannot record the PIN attempt (full, read-only) or be read: no PIN is
+    # evaluated whose failure cannot be counted (engine.access). Says nothing about the card.
+    STORE_UNAVAILABLE = "store_unavailable"
 
 
 # What a door reader is told instead of `unknown_card` or `wrong_pin`: the person at the door
@@ -78,12 +90,21 @@ NOT_RECOGNISED = "not_recognised"
 # card has no recent grant: it would tell a recently granted card, refused `wrong_pin`, from
 # the others). Kept as text here: engine.lms defines them and imports this module.
 _PRIVATE_REASONS = frozenset(
-    {Reason.UNKNOWN_CARD, Reason.WRONG_PIN, "pin_not_checked", "lms_unavailable"}
+    {
+        Reason.UNKNOWN_CARD,
+        Reason.WRONG_PIN,
+        Reason.NO_PIN_SET,
+        "pin_not_checked",
+        "lms_unavailable",
+    }
 )
 
 
 def public_reason(reason: Reason | str) -> str:
     """Return the reason a door reader may show: `not_recognised` for an unknown card or PIN.
+
+    A member with no PIN set yet reads `not_recognised` too: told apart, it would say the card is
+    a member's.
 
     Every other reason either needs the right PIN first (a member's standing), or is the same
     for every card number (`locked_out`: unknown card numbers are counted and locked out too), or
@@ -95,14 +116,8 @@ def public_reason(reason: Reason | str) -> str:
     return NOT_RECOGNISED if value in _PRIVATE_REASONS else value
 
 
-class MemberError(ValueError):
-    """Bad member data; `code` is a translation key, placeholders never hold a full card."""
-
-    def __init__(self, code: str, **placeholders: str) -> None:
-        """Create the error."""
-        super().__init__(code)
-        self.code = code
-        self.placeholders = placeholders
+class MemberError(CodedError):
+    """Bad member data; placeholders never hold a full card."""
 
 
 def normalise_card(card: str) -> str:
@@ -130,6 +145,42 @@ def card_key(card: str, pepper: bytes) -> str:
     """
     value = normalise_card(card).encode()
     return hmac.new(pepper, value, hashlib.sha256).hexdigest()[:32]
+
+
+# A reference to a card that names it without its number, for a screen that must act on a member
+# it shows masked (the administrator's panel). Never a valid card number: it has a '-'.
+CARD_REF_PREFIX = "ref-"
+_CARD_REF_RE = re.compile(r"ref-[0-9a-f]{24}")
+
+
+def card_referrer(pepper: bytes) -> Callable[[str], str]:
+    """Return the function giving a stored (normalised) card number's reference, for many cards.
+
+    The keyed hash is prepared once and copied per card: the store reads every card to find the
+    one a reference names.
+    """
+    prepared = hmac.new(pepper, b"card-ref\0", hashlib.sha256)
+
+    def reference(card: str) -> str:
+        digest = prepared.copy()
+        digest.update(card.encode())
+        return f"{CARD_REF_PREFIX}{digest.hexdigest()[:24]}"
+
+    return reference
+
+
+def card_ref(card: str, pepper: bytes) -> str:
+    """Return a card's reference: a peppered digest of its own purpose, not the lock-out key.
+
+    Without the service's pepper it cannot be turned back into the number (nor tried against
+    guessed numbers); with it, the store finds the card it names (`MembershipStore.card_for_ref`).
+    """
+    return card_referrer(pepper)(normalise_card(card))
+
+
+def is_card_ref(value: str) -> bool:
+    """Return True when a card field holds a reference rather than a number."""
+    return bool(_CARD_REF_RE.fullmatch(value.strip()))
 
 
 def legacy_card_key(card: str) -> str:

@@ -12,6 +12,10 @@ reader for a while (`ThrottlePolicy`). It also holds under concurrency: a reader
 requests in flight than the refusals it has left, so a burst sent at once cannot slip more
 guesses past the count than a slow one.
 
+A decision takes time (the library's system, a key derivation): a key revoked meanwhile must
+open nothing. `ReaderKeyring.still_valid` checks the key again after the decision and before
+any release (`REASON_KEY_REVOKED` names the refusal).
+
 Pure Python, no Home Assistant import; times are passed in (a fake clock in tests). Used from one
 thread (Home Assistant's event loop).
 """
@@ -28,6 +32,8 @@ import re
 import secrets
 from typing import Any
 
+from ..errors import CodedError
+
 KEY_ID_BYTES = 8  # 16 hex characters
 KEY_SECRET_BYTES = 32  # 256 bits
 NAME_MAX = 64
@@ -35,22 +41,26 @@ _KEY_RE = re.compile(r"([0-9a-f]{16})\.([A-Za-z0-9_-]{43})")
 _NAME_BAD = re.compile(r"[\x00-\x1f\x7f]")
 
 # Reasons the building causes, not the person at the door: they say nothing about guessing (a
-# not_open, lockdown or room refusal comes after a right PIN; a fire alarm or an evacuation
-# refuses before any check).
+# not_open refuses a member's card at closed hours before its PIN is evaluated; a lockdown or
+# room refusal comes after a right PIN; a fire alarm, an evacuation or a store that cannot
+# record attempts refuses before any check).
 NOT_COUNTED = frozenset(
-    {"not_open", "fire_alarm", "evacuation", "lockdown", "controller_unreachable"}
+    {
+        "not_open",
+        "fire_alarm",
+        "evacuation",
+        "lockdown",
+        "controller_unreachable",
+        "store_unavailable",
+    }
 )
 REASON_THROTTLED = "reader_throttled"
+# A request whose key was revoked (or removed) while its decision was being taken: no release.
+REASON_KEY_REVOKED = "reader_key_revoked"
 
 
-class ReaderKeyError(ValueError):
-    """A reader key that cannot be made or changed; `code` is a translation key."""
-
-    def __init__(self, code: str, **placeholders: str) -> None:
-        """Create the error (its placeholders never hold a key's secret)."""
-        super().__init__(code)
-        self.code = code
-        self.placeholders = placeholders
+class ReaderKeyError(CodedError):
+    """A reader key that cannot be made or changed (placeholders never hold a key's secret)."""
 
 
 def key_digest(token: str) -> str:
@@ -252,6 +262,20 @@ class ReaderKeyring:
         if key is None or not hmac.compare_digest(key.digest, digest):
             return None
         return key if key.active else None
+
+    def still_valid(self, key: ReaderKey | str) -> bool:
+        """Return True while the key a request authenticated with may still open a door.
+
+        Call it after the decision and before any release: a decision takes time (the LMS, a
+        key derivation), and a key revoked, removed with its service or replaced meanwhile
+        must release nothing. `key` is the ReaderKey `authenticate` returned (its digest is
+        compared, so a new key under the same id is not it), or a key id.
+        """
+        key_id = key if isinstance(key, str) else key.id
+        current = self._keys.get(key_id)
+        if current is None or not current.active:
+            return False
+        return isinstance(key, str) or hmac.compare_digest(current.digest, key.digest)
 
     def touch(self, key_id: str, now: datetime) -> None:
         """Record that a key was used now (shown to admins as its last use)."""

@@ -15,7 +15,8 @@ transaction as the write). The PIN attempts of a card are counted here too, so t
 count and taking an attempt is one transaction (see engine.lockout) and survives a restart.
 
 Blocking: every method does file I/O. Home Assistant calls them in its executor; one connection is
-shared under a lock.
+shared under a lock. A store that cannot do what was asked (a full disk, a read-only or damaged
+file) raises engine.database's StorageError with a code saying which.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 import csv
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+import hmac
 import io
 from pathlib import Path
 import re
@@ -38,6 +40,7 @@ from .membership import (
     MemberError,
     Restriction,
     StaffCard,
+    card_referrer,
     check_member_fields,
     check_text,
     legacy_card_key,
@@ -229,6 +232,17 @@ def _member(row: sqlite3.Row) -> Member:
     )
 
 
+def _staff(row: sqlite3.Row) -> StaffCard:
+    return StaffCard(
+        card=row["card"],
+        name=row["name"],
+        role=row["role"],
+        windows=parse_windows(row["windows"]),
+        pin_hash=row["pin_hash"],
+        branches=frozenset(filter(None, row["branches"].split(","))),
+    )
+
+
 def _member_row(m: Member) -> tuple[Any, ...]:
     return (
         m.card,
@@ -280,8 +294,8 @@ class MembershipStore(PrivateDatabase):
             return int(db.execute(sql, tuple(params)).rowcount)
 
     def _read(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return self._db.execute(sql, tuple(params)).fetchall()
+        with self._reading() as db:
+            return db.execute(sql, tuple(params)).fetchall()
 
     # -- members --------------------------------------------------------------------------------
 
@@ -366,6 +380,50 @@ class MembershipStore(PrivateDatabase):
         """Yield every member, by card."""
         for row in self._read("SELECT * FROM members ORDER BY card"):
             yield _member(row)
+
+    def find(
+        self, *, card: str | None = None, name: str | None = None, limit: int = 50
+    ) -> tuple[list[Member], int]:
+        """Return members found by card and/or name, by card, at most `limit`; and how many match.
+
+        `card`: the whole number or its end (the digits a masked card shows); `name`: any part
+        of it, case ignored. Neither: every member. A fragment that no card number could hold
+        (other than letters and digits) raises MemberError('invalid_card').
+        """
+        where: list[str] = []
+        params: list[Any] = []
+        if card is not None and card.strip():
+            fragment = card.strip().replace(" ", "").upper()
+            if not re.fullmatch(r"[0-9A-Z]{1,20}", fragment):
+                raise MemberError("invalid_card")
+            where.append("card LIKE ?")
+            params.append(f"%{fragment}")
+        if name is not None and name.strip():
+            check_text(name, "name")
+            escaped = re.sub(r"([\\%_])", r"\\\1", name.strip())
+            where.append("name LIKE ? ESCAPE '\\'")
+            params.append(f"%{escaped}%")
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        total = int(self._read(f"SELECT COUNT(*) FROM members{clause}", params)[0][0])  # noqa: S608 - constant clauses
+        rows = self._read(
+            f"SELECT * FROM members{clause} ORDER BY card LIMIT ?",  # noqa: S608 - constant clauses
+            (*params, max(0, limit)),
+        )
+        return [_member(row) for row in rows], total
+
+    def card_for_ref(self, ref: str, pepper: bytes) -> str | None:
+        """Return the member's or staff card's number a reference names (`card_ref`), or None.
+
+        Reads every card number (in the executor): the caller keeps the references it handed
+        out (access.decisions.LibraryAccess), so this is only for one it does not know.
+        """
+        ref = ref.strip()
+        reference = card_referrer(pepper)
+        rows = self._read("SELECT card FROM members UNION ALL SELECT card FROM staff")
+        for row in rows:
+            if hmac.compare_digest(reference(row[0]), ref):
+                return str(row[0])
+        return None
 
     def counts(self, today: date) -> dict[str, int]:
         """Return how many members there are, and how many may use smart access today."""
@@ -547,17 +605,12 @@ class MembershipStore(PrivateDatabase):
         except MemberError:
             return None
         rows = self._read("SELECT * FROM staff WHERE card = ?", (card,))
-        if not rows:
-            return None
-        row = rows[0]
-        return StaffCard(
-            card=row["card"],
-            name=row["name"],
-            role=row["role"],
-            windows=parse_windows(row["windows"]),
-            pin_hash=row["pin_hash"],
-            branches=frozenset(filter(None, row["branches"].split(","))),
-        )
+        return _staff(rows[0]) if rows else None
+
+    def staff_cards(self) -> list[StaffCard]:
+        """Return every staff and contractor card, by role and name."""
+        rows = self._read("SELECT * FROM staff ORDER BY role, name, card")
+        return [_staff(row) for row in rows]
 
     def save_staff(self, staff: StaffCard) -> None:
         """Add or replace a staff or contractor card; a member's card number is refused."""
@@ -706,6 +759,10 @@ class MembershipStore(PrivateDatabase):
                 "DELETE FROM pin_attempts WHERE key = ? AND (failed = 1 OR id = ?)",
                 (key, attempt),
             )
+
+    def release_pin_attempt(self, attempt: int) -> None:
+        """Forget one taken attempt whose PIN was not evaluated (the others stay counted)."""
+        self._write("DELETE FROM pin_attempts WHERE id = ?", (attempt,))
 
     def locked_until(self, key: str, at: datetime) -> datetime | None:
         """Return when a card's lock-out ends, or None when it is not locked out at `at`."""

@@ -25,6 +25,7 @@ from enum import StrEnum
 import io
 import secrets
 
+from ..errors import CodedError
 from ..members.store import neutralise_cell
 
 MAX_TEXT = 4000  # what happened, actions taken
@@ -129,14 +130,8 @@ class Source(StrEnum):
     READER = "reader"  # a door reader stopped after a burst of refusals
 
 
-class IncidentError(ValueError):
-    """Incident data that cannot be kept; `code` is a translation key."""
-
-    def __init__(self, code: str, **placeholders: str) -> None:
-        """Create the error."""
-        super().__init__(code)
-        self.code = code
-        self.placeholders = placeholders
+class IncidentError(CodedError):
+    """Incident data that cannot be kept."""
 
 
 def category(value: str) -> Category:
