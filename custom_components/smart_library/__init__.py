@@ -29,7 +29,8 @@ from .engine.building.schedule import Schedule
 from .engine.database import remove_database
 from .flow.moved import async_prune_moved_issues
 from .panel.registration import async_setup_panel
-from .runtime import RuntimeData, SmartLibraryConfigEntry
+from .runtime import RuntimeData, SmartLibraryConfigEntry, loaded_entries
+from .safety import websocket as incidents_websocket
 from .safety.common import SAFETY_OPTIONS, SafetySettings
 from .safety.runtime import SafetyRuntime, async_remove_safety_data
 from .services.registry import async_setup_services
@@ -63,6 +64,9 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     await async_setup_dashboard(hass)
     await async_setup_panel(hass)
     hass.http.register_view(AccessView)
+    incidents_websocket.async_register(
+        hass, lambda h: [e.runtime_data.safety for e in loaded_entries(h)]
+    )
     await async_setup_tablet(hass)
     return True
 

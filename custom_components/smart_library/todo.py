@@ -247,13 +247,13 @@ def read_note(note: str) -> tuple[str, str | None]:
 
 
 def _describe(incident: Incident, zone: Any) -> str:
-    """Return an item's description: what happened, actions taken, the timeline."""
-    parts = [incident.description or incident.title]
-    if incident.member is not None:
-        parts.append(f"Member: card {incident.member.card}")
-    if incident.actions_taken:
-        parts.append(f"Actions taken: {incident.actions_taken}")
-    if incident.police_reference:
-        parts.append(f"Police reference: {incident.police_reference}")
-    parts.append(incident.timeline(zone))
-    return "\n\n".join(parts)
+    """Return an item's description: the incident's id and state, never its text.
+
+    Home Assistant's `todo/item/list` answers any logged-in user, read-only ones included, so
+    what happened, the member's masked card, the police reference and who recorded it stay out
+    of the item: staff read them through `smart_library/incidents` (safety/websocket.py) and
+    administrators in the panel and the export. What a person writes below this line is kept as
+    the actions taken.
+    """
+    state = "open" if incident.is_open else "reviewed"
+    return f"Incident {incident.id} ({state})"
