@@ -39,7 +39,7 @@ from .usage.statistics import async_setup_usage_statistics
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 # What a branch's opening-hours form changes: taken without a reload (see _async_entry_updated).
-HOURS_KEYS: frozenset[str] = frozenset()
+HOURS_KEYS = frozenset({CONF_SCHEDULE, CONF_STAFFED_FREE_ENTRY})
 # How long set-up waits for the branches' first polls; a slower one goes on in the background.
 FIRST_POLL_WAIT = 1.0
 

@@ -394,6 +394,7 @@ async def test_each_person_is_offered_what_they_may_do(
             }
             assert all(t["features"] == [{"type": "lock-open-door"}] for t in tiles)
             assert review[0]["entity"] == "todo.oadby_library_incidents_to_review"
+            assert review[0]["branch_id"] == "branch_oadby"  # its texts, for staff
         usage = _view(config, "Usage")["sections"][0]["cards"][0]
         assert usage["csv"] is (role == "admin")
 

@@ -965,6 +965,8 @@ def branch_view(branch: BranchLayout, role: str = READ_ONLY) -> dict[str, Any]:
                     "type": f"custom:{INCIDENTS_CARD}",
                     "title": "Incidents to review",
                     "entity": item.entity_id,
+                    # What happened is read through smart_library/incidents (staff only).
+                    "branch_id": branch.id,
                     "grid_options": {"columns": "full"},
                 }
                 for item in lists

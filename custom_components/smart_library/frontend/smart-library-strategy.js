@@ -437,16 +437,19 @@ class SmartLibraryBannerCard extends HTMLElement {
 }
 
 // The card `custom:smart-library-incidents-card`: a branch's incidents to review (its to-do list,
-// read with Home Assistant's own to-do subscription), each with its id and time. *Complete review*
-// asks for the actions taken and an optional police reference, then ticks the item through
-// `todo.update_item` (the integration reads both from what is written below the description and
-// keeps them with the incident, in the name of the person who ticked it). Reviews completed this
-// week fold into one line. The dashboard gives this card to staff and administrators only.
+// read with Home Assistant's own to-do subscription: each item names an incident by category,
+// place, time and id), each with what happened read through the staff-only websocket command
+// `smart_library/incidents` (`branch_id`: the branch's sub-entry). *Complete review* asks for the
+// actions taken and an optional police reference, then ticks the item through `todo.update_item`
+// (the integration reads both from what is written below the item's description and keeps them
+// with the incident, in the name of the person who ticked it). Reviews completed this week fold
+// into one line. The dashboard gives this card to staff and administrators only.
 class SmartLibraryIncidentsCard extends HTMLElement {
   setConfig(config) {
     if (!config.entity) throw new Error("entity: the branch's incidents to-do list");
     this._config = { title: "Incidents to review", ...config };
     this._items = null;
+    this._texts = {}; // incident id -> what staff read of it (smart_library/incidents)
     this._open = null; // the uid whose review form is open
     this._errors = {};
     this._busy = false;
@@ -484,6 +487,7 @@ class SmartLibraryIncidentsCard extends HTMLElement {
         (message) => {
           this._items = message.items || [];
           this._render();
+          this._read();
         },
         { type: "todo/item/subscribe", entity_id: this._config.entity },
       )
@@ -492,6 +496,37 @@ class SmartLibraryIncidentsCard extends HTMLElement {
         this._render();
         return () => {};
       });
+  }
+
+  // What happened, for staff: the incidents' texts (not in the to-do items, which anyone reads).
+  async _read() {
+    if (!this._config.branch_id) return;
+    try {
+      const reply = await this._hass.callWS({
+        type: "smart_library/incidents",
+        branch_id: this._config.branch_id,
+      });
+      this._texts = Object.fromEntries((reply.incidents || []).map((i) => [i.id, i]));
+    } catch (err) {
+      this._texts = {};
+      this._unreadable = failure(err, false);
+    }
+    this._render();
+  }
+
+  _what(uid) {
+    const i = this._texts[uid];
+    if (!i) return this._unreadable ? escape(this._unreadable) : "";
+    const lines = [
+      i.description || i.title,
+      i.location ? `Where: ${i.location}` : "",
+      i.member_card ? `Member: card ${i.member_card}` : "",
+      i.actions_taken ? `Actions taken: ${i.actions_taken}` : "",
+      i.police_reference ? `Police reference: ${i.police_reference}` : "",
+      i.recorded_by ? `Recorded by ${i.recorded_by}` : "",
+      i.timeline || "",
+    ].filter(Boolean);
+    return escape(lines.join("\n"));
   }
 
   async _complete(item, form) {
@@ -537,7 +572,7 @@ class SmartLibraryIncidentsCard extends HTMLElement {
       : `<button data-do="review" data-uid="${escape(item.uid)}">Complete review…</button>`;
     return `<li><div class="summary">${escape(item.summary)}</div>
       <div class="id">Incident ${escape(item.uid)}</div>
-      <details><summary>What happened</summary><pre>${escape(item.description || "")}</pre></details>
+      <details><summary>What happened</summary><pre>${this._what(item.uid)}</pre></details>
       ${form}${error ? `<p class="error" role="alert">${escape(error)}</p>` : ""}</li>`;
   }
 
