@@ -125,8 +125,8 @@ async def _bench_reader(
         headers=auth,
     ) as resp:
         entry_id = (await resp.json())[0]["entry_id"]
-    # Every step of the service's options (card + PIN access, then safety, and on an LMS its
-    # settings): the access step with the readers' allowance raised, the others as they are.
+    # The service's options (Configure, a menu): card + PIN access, with the readers'
+    # allowance raised.
     saved = datetime.now(UTC)
     await walk_flow(
         session,
@@ -134,14 +134,15 @@ async def _bench_reader(
         "options/flow",
         entry_id,
         {
-            "init": {
+            "init": {"next_step_id": "access"},  # Configure is a menu
+            "access": {
                 "lockout_attempts": 5,
                 "lockout_window": 15,
                 "lockout_minutes": 15,
                 "room_grace": 10,
                 "reader_refusals": 200,
                 "reader_throttle_minutes": 1,
-            }
+            },
         },
         what="The service's options",
     )

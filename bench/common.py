@@ -58,7 +58,8 @@ async def walk_flow(
 
     `kind` is the REST path's flow kind ("flow", "options/flow", "subentries/flow"). Each form
     step is answered with `answers[step_id]`, or, for a step the benchmark does not know (a
-    step added to the flow since), with nothing: the step's defaults. A step shown again with
+    step added to the flow since), with nothing: the step's defaults. A menu is answered with
+    `answers[step_id]` (`{"next_step_id": ...}`), or its first choice. A step shown again with
     errors, an abort, or anything but a created entry ends the run saying so.
     """
     url = f"/api/config/config_entries/{kind}"
@@ -73,6 +74,15 @@ async def walk_flow(
                 step = str(result["step_id"])
                 result = await develop_setup.flow_step(
                     session, auth, f"{url}/{result['flow_id']}", answers.get(step, {})
+                )
+            case "menu":
+                # A menu (the service's options): the answer names the choice, or the first.
+                step = str(result["step_id"])
+                choice = answers.get(step) or {
+                    "next_step_id": result["menu_options"][0]
+                }
+                result = await develop_setup.flow_step(
+                    session, auth, f"{url}/{result['flow_id']}", choice
                 )
             case _:
                 break
