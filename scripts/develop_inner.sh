@@ -177,6 +177,8 @@ cat <<MSG
     drive it from another terminal: scripts/sim fire on | fire off | arrive 3 | force | status | help
 $LMS_LINE
   Home Assistant log: .cache/develop-config/hass.log      Ctrl-C stops everything.
+  Keep this running in the foreground: closing this terminal, or a shell that backgrounded it
+  exiting, stops Home Assistant and the simulator with it.
 
 MSG
 wait "$HASS_PID" || true

@@ -2,7 +2,7 @@
 // Playwright (playwright-core from npm; it downloads no browser). Run by scripts/browser_test,
 // against the Home Assistant that tests/browser/stack.py started:
 //
-//   node tests/browser/dashboard.mjs STACK_JSON SCREENSHOT_DIR
+//   node tests/browser/dashboard.mjs STACK_JSON SCREENSHOT_DIR [IMAGES_DIR]
 //
 // A duty manager's day, at desktop (1400x1000) and phone (390x844) width, as an administrator
 // and as a member of staff who is not one (both log in through Home Assistant's own login form):
@@ -23,7 +23,8 @@
 //      reference; after a reload it is still completed;
 //   7. the usage view: hourly bars, the county total and, for the administrator only, the CSV.
 // Each step is checked on screen (text and state). Screenshots go to SCREENSHOT_DIR
-// (git-ignored). Environment: CHROMIUM (the browser), PLAYWRIGHT (the playwright-core folder).
+// (git-ignored), and those the README and docs/dashboard.md show also to IMAGES_DIR (docs/images/)
+// when it is given. Environment: CHROMIUM (the browser), PLAYWRIGHT (the playwright-core folder).
 // Exits 1 with the reason on the first failed check.
 
 import { execFileSync } from "node:child_process";
@@ -36,9 +37,10 @@ const require = createRequire(import.meta.url);
 const { chromium } = require(process.env.PLAYWRIGHT);
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
-const [stackFile, shots] = process.argv.slice(2);
+const [stackFile, shots, images] = process.argv.slice(2);
 const stack = JSON.parse(readFileSync(stackFile, "utf8"));
 mkdirSync(shots, { recursive: true });
+if (images) mkdirSync(images, { recursive: true });
 
 const DESKTOP = { width: 1400, height: 1000 };
 const PHONE = { width: 390, height: 844 };
@@ -177,6 +179,15 @@ async function shot(page, name) {
   await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
 }
 
+// A screenshot for the documentation (IMAGES_DIR): the whole page, what the screen shows, or one
+// element (a Playwright locator).
+async function docImage(target, name, { fullPage = false } = {}) {
+  if (!images) return;
+  const path = join(images, `${name}.png`);
+  if (typeof target.screenshot === "function" && !target.goto) await target.screenshot({ path });
+  else await target.screenshot({ path, fullPage });
+}
+
 async function logIn(context, username, password) {
   const page = await context.newPage();
   page.setDefaultTimeout(TIMEOUT);
@@ -276,9 +287,12 @@ try {
   }
   await open(admin, "overview");
   await shot(admin, "overview-desktop");
+  await docImage(admin, "overview");
   await open(admin, branchPath());
   await shot(admin, "branch-desktop");
+  await docImage(admin, "branch", { fullPage: true });
   await shot(staffPhone, "branch-phone");
+  await docImage(staffPhone, "branch-phone", { fullPage: true });
 
   // 2. A member arrives: the card is granted at the entrance reader.
   await step("a member arrives (card + PIN at the entrance reader)", async () => {
@@ -345,7 +359,10 @@ try {
       await visible(page, "Since ", `overview during the fire alarm, ${label}`);
       await absent(page, "FIRE ALARM — Wigston Library", `overview ${label}`); // only the branch on fire
       await fitsWidth(page, viewport, `overview during the fire alarm, ${label}`);
-      if (label === "admin phone") await shot(page, "fire-overview-phone");
+      if (label === "admin phone") {
+        await shot(page, "fire-overview-phone");
+        await docImage(page, "overview-fire-phone");
+      }
     }
     await open(staffPhone, branchPath());
     await visible(staffPhone, fire, "the branch during the fire alarm, phone");
@@ -369,6 +386,7 @@ try {
       .count();
     check(offered === 0, "staff are offered a reset only an administrator may do");
     await shot(staff, "reset-needed-desktop");
+    await docImage(staff, "reset-needed");
     await open(admin, branchPath());
     await visible(admin, reset, "after the panel reset, administrator");
     const banner = await inBanner(admin, reset, "Reset after evacuation");
@@ -397,6 +415,7 @@ try {
       .count();
     check(endOffered === 0, "staff are offered an end to the lockdown only an administrator may give");
     await shot(staffPhone, "lockdown-phone");
+    await docImage(staffPhone, "lockdown-phone");
     await open(admin, "overview");
     await visible(admin, banner, "the lockdown on the overview, administrator");
     const card = await inBanner(admin, banner, "End lockdown");
@@ -419,7 +438,11 @@ try {
     await item.getByRole("button", { name: "Complete review…" }).click();
     await item.getByLabel("Actions taken").fill("CCTV checked: a member leaving; latch adjusted");
     await item.getByLabel("Police reference (optional)").fill("24/1234");
+    await item.getByText("What happened").click(); // what staff read of it
+    await item.getByText("Recorded by").first().waitFor({ timeout: TIMEOUT });
     await shot(staff, "incident-review-desktop");
+    await item.evaluate((el) => el.scrollIntoView({ block: "center" }));
+    await docImage(item, "incident-review");
     await item.getByRole("button", { name: "Complete review", exact: true }).click();
     await list.getByText("completed this week").first().waitFor({ timeout: TIMEOUT });
     for (let reload = 0; reload < 2; reload++) {
@@ -451,6 +474,7 @@ try {
     await absent(admin, "(change)", "usage legends");
     await noErrors(admin, "usage");
     await shot(admin, "usage-desktop");
+    await docImage(admin, "usage");
     const [download] = await Promise.all([
       admin.waitForEvent("download", { timeout: TIMEOUT }),
       admin.getByRole("button", { name: `CSV: ${BRANCH}` }).click(),

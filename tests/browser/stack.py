@@ -362,7 +362,7 @@ async def reader_key(
         session,
         auth,
         "/api/services/smart_library/create_reader_key?return_response",
-        {"branch": device, "doors": ["entrance"], "name": "Porch reader"},
+        {"branch": device, "doors": ["entrance"], "name": "Oadby entrance reader"},
     )
     return str(made["service_response"]["key"])
 
