@@ -23,6 +23,7 @@ from homeassistant.components.sensor import (
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util import dt as dt_util
 
 from .binary_sensor import evacuation_attributes
 from .branch import Branch
@@ -101,6 +102,13 @@ def _mode_attributes(branch: Branch, safety: SafetyRuntime) -> dict[str, Any]:
         "alarm_at": evacuation["alarm_at"],
         "inside_at_alarm": evacuation["inside_at_alarm"],
         "lockdown_since": lockdown.started_at.isoformat() if lockdown else None,
+        # The plan's mode when the lockdown began: an opening routine runs at its end only if
+        # the branch was closed then (it opened meanwhile, behind the lockdown).
+        "mode_before_lockdown": branch.hours.schedule.mode_at(
+            lockdown.started_at, dt_util.get_default_time_zone()
+        ).value
+        if lockdown
+        else None,
     }
 
 

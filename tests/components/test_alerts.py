@@ -18,7 +18,11 @@ from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.setup import async_setup_component
 import probatio as vol
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
+from pytest_homeassistant_custom_component.common import (
+    CLIENT_ID,
+    MockConfigEntry,
+    MockUser,
+)
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.smart_library.building.events import ReaderThrottled
@@ -371,9 +375,16 @@ async def test_from_set_up_a_warning_and_a_repair_that_chooses_the_phones(  # no
 
     assert await async_setup_component(hass, "repairs", {})
     fix = {"handler": DOMAIN, "issue_id": issue_id}
-    readonly = await hass_client(hass_read_only_access_token)
-    response = await readonly.post("/api/repairs/issues/fix", json=fix)
-    assert response.status == HTTPStatus.UNAUTHORIZED
+    staff = await hass.auth.async_create_user("Sam", group_ids=["system-users"])
+    refresh = await hass.auth.async_create_refresh_token(staff, CLIENT_ID)
+    for token in (
+        hass_read_only_access_token,
+        hass.auth.async_create_access_token(refresh),
+    ):
+        response = await (await hass_client(token)).post(
+            "/api/repairs/issues/fix", json=fix
+        )
+        assert response.status == HTTPStatus.UNAUTHORIZED  # administrators only
 
     client = await hass_client()
     flow = await (await client.post("/api/repairs/issues/fix", json=fix)).json()

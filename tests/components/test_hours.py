@@ -13,7 +13,13 @@ from homeassistant.components.select import (
     SERVICE_SELECT_OPTION,
 )
 from homeassistant.const import ATTR_ENTITY_ID, ATTR_OPTION
-from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.core import (
+    Context,
+    Event,
+    EventStateChangedData,
+    HomeAssistant,
+    callback,
+)
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.event import async_track_state_change_event
@@ -22,6 +28,7 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
+    MockUser,
     async_capture_events,
     async_fire_time_changed,
 )
@@ -479,3 +486,64 @@ async def test_saving_hours_that_open_the_branch_now_runs_the_opening_without_a_
     assert seen == [Mode.STAFFED, Mode.CLOSED]
     assert building.get("door.entrance.hold") is False
     assert entry.runtime_data is runtime
+
+
+async def test_a_lockdown_over_the_opening_time_opens_the_branch_when_it_ends(
+    hass: HomeAssistant,
+    clock: Any,
+    branch: str,
+    building: SimulatedBuilding,
+    hass_admin_user: MockUser,
+) -> None:
+    """Locked down while closed, the plan opens behind it: the opening routine runs at its end.
+
+    The mode reads "lockdown" over the opening time (nobody comes in, nothing switches on); when
+    an administrator ends it in smart hours, the mode leaves "lockdown" for "smart" and the
+    *Opening* blueprint runs, as it would have at 18:00. A lockdown begun in smart hours does
+    not run it again when it ends.
+    """
+    target = Path(hass.config.path("blueprints/automation/smart_library"))
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "opening.yaml").write_text((BLUEPRINTS / "opening.yaml").read_text())
+    assert await async_setup_component(
+        hass,
+        "automation",
+        {
+            "automation": {
+                "use_blueprint": {
+                    "path": "smart_library/opening.yaml",
+                    "input": {"branch": branch},
+                }
+            }
+        },
+    )
+    await hass.async_block_till_done()
+    admin = Context(user_id=hass_admin_user.id)
+    await hass.services.async_call(
+        DOMAIN, "lockdown", {"branch": branch}, blocking=True, context=admin
+    )
+    assert hass.states.get(MODE).attributes["mode_before_lockdown"] == "closed"
+    clock.move_to("2026-11-24 18:05:00+00:00")
+    async_fire_time_changed(hass, dt_util.utcnow())
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert _state(hass, MODE) == "lockdown"
+    assert (
+        building.get("light.zone_1") is False
+    )  # nothing switched on behind the lockdown
+    await hass.services.async_call(
+        DOMAIN, "end_lockdown", {"branch": branch}, blocking=True, context=admin
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert _state(hass, MODE) == Mode.SMART
+    assert building.get("light.zone_1") is True  # the opening routine ran at the end
+
+    building.set("light.zone_1", False)  # staff switched a zone off in smart hours
+    await hass.services.async_call(
+        DOMAIN, "lockdown", {"branch": branch}, blocking=True, context=admin
+    )
+    assert hass.states.get(MODE).attributes["mode_before_lockdown"] == "smart"
+    await hass.services.async_call(
+        DOMAIN, "end_lockdown", {"branch": branch}, blocking=True, context=admin
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert building.get("light.zone_1") is False  # not an opening: nothing run again
