@@ -53,7 +53,7 @@ from .const import (
 from .engine.building.pointmap import POINT_MAPS
 from .engine.building.schedule import example_schedule
 from .flow.branch_subentry import BranchSubentryFlow
-from .flow.discovery import async_known_controller, parse_advertisement
+from .flow.discovery import async_known_controller, async_may_offer, parse_advertisement
 from .flow.options import ServiceOptionsFlow
 from .flow.schemas import (
     CONF_SERVICE,
@@ -330,6 +330,8 @@ class SmartLibraryConfigFlow(ConfigFlow, domain=DOMAIN):
                 host,
             )
             return self.async_abort(reason="unknown_point_map")
+        if not async_may_offer(self.hass, advert, self.flow_id):  # flows are bounded
+            return self.async_abort(reason="too_many_discoveries")
         self.context["title_placeholders"] = {
             "name": self._discovered[CONF_NAME],
             "host": host,

@@ -2,8 +2,10 @@
 
 Zeroconf advertisements are unauthenticated, so a known controller seen elsewhere never moves its
 branch by itself (the issue and its acceptance are in flow/moved.py). The fix flow shows the old
-and new address, tries the new one, and only when the administrator accepts and it answers points
-the branch there. Home Assistant lets only administrators run fix flows.
+and new address and asks: move the branch (the new address is tried, and only when it answers is
+the branch pointed there) or keep it where it is (the question goes; a later advert may ask
+again). Home Assistant lets only administrators run fix flows; it lets anyone *ignore* an issue,
+which therefore answers nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from .flow.moved import (
     ISSUE_CONTROLLER_MOVED,
     async_accept_move,
     async_delete_moved_issue,
+    async_keep_branch,
 )
 
 
@@ -53,11 +56,39 @@ class ControllerMovedRepairFlow(RepairsFlow):
             return None
         return entry, subentry
 
+    def _placeholders(self, subentry: ConfigSubentry) -> dict[str, str]:
+        """Return the question's words: controller, branch, new and old address."""
+        return {
+            "controller": self._controller_id,
+            "branch": subentry.title,
+            "host": f"{self._host}:{self._port}",
+            "old": f"{subentry.data[CONF_HOST]}:{subentry.data[CONF_PORT]}",
+        }
+
     async def async_step_init(
         self, user_input: dict[str, str] | None = None
     ) -> RepairsFlowResult:
-        """Start with the question."""
-        return await self.async_step_confirm()
+        """Ask: move the branch to the new address, or keep it where it is."""
+        found = self._branch()
+        if found is None:
+            async_delete_moved_issue(self.hass, self._subentry_id)
+            return self.async_abort(reason="branch_gone")
+        return self.async_show_menu(
+            step_id="init",
+            menu_options=["confirm", "keep"],
+            description_placeholders=self._placeholders(found[1]),
+        )
+
+    async def async_step_keep(
+        self, user_input: dict[str, str] | None = None
+    ) -> RepairsFlowResult:
+        """Keep the branch at its address; the question goes."""
+        found = self._branch()
+        if found is None:
+            async_delete_moved_issue(self.hass, self._subentry_id)
+            return self.async_abort(reason="branch_gone")
+        async_keep_branch(self.hass, found[1], host=self._host, port=self._port)
+        return self.async_create_entry(data={})
 
     async def async_step_confirm(
         self, user_input: dict[str, str] | None = None
@@ -79,12 +110,7 @@ class ControllerMovedRepairFlow(RepairsFlow):
         return self.async_show_form(
             step_id="confirm",
             data_schema=probatio.Schema({}),
-            description_placeholders={
-                "controller": self._controller_id,
-                "branch": subentry.title,
-                "host": f"{self._host}:{self._port}",
-                "old": f"{subentry.data[CONF_HOST]}:{subentry.data[CONF_PORT]}",
-            },
+            description_placeholders=self._placeholders(subentry),
             errors=errors,
         )
 
