@@ -391,7 +391,9 @@ async def test_the_duty_manager_reviews_incidents_on_the_to_do_list(
     listed = {i["uid"]: i for i in items[TODO]["items"]}
     assert set(listed) == {door.id, window.id}
     shown = listed[door.id]["description"]
-    assert shown == f"Incident {door.id} (open)"  # the text is for staff, not in the item
+    assert (
+        shown == f"Incident {door.id} (open)"
+    )  # the text is for staff, not in the item
     assert "Door opened without a release" not in shown
 
     with pytest.raises(Unauthorized):

@@ -65,7 +65,13 @@ async def test_a_read_only_user_reads_no_incident_text(
     (item,) = listed["result"]["items"]
     text = str(item)
     assert answer["incident"] in text  # what it is, for the count and a reference
-    for secret in (SECRET_TEXT, "Jane", POLICE, "0001", hass_admin_user.name or "admin"):
+    for secret in (
+        SECRET_TEXT,
+        "Jane",
+        POLICE,
+        "0001",
+        hass_admin_user.name or "admin",
+    ):
         assert secret not in text
     await reader.send_json_auto_id({"type": "smart_library/incidents"})
     refused = await reader.receive_json()
