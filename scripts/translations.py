@@ -54,6 +54,7 @@ PLACEHOLDER = re.compile(r"\{(\w+)\}")
 ICU_QUOTE = re.compile(r"'[{}<>]")
 SEPARATOR = "."
 
+
 class TranslationFileError(ValueError):
     """A language file that is not a tree of texts: bad JSON, a repeated key, a non-text leaf."""
 
@@ -70,7 +71,9 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def load(path: Path) -> dict[str, Any]:
     """Read a language file; a repeated key (which JSON readers silently drop) is an error."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_no_duplicates)
+        data = json.loads(
+            path.read_text(encoding="utf-8"), object_pairs_hook=_no_duplicates
+        )
     except json.JSONDecodeError as err:
         raise TranslationFileError(f"{path.name}: not valid JSON ({err})") from err
     except TranslationFileError as err:
@@ -92,7 +95,9 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, str]:
         elif isinstance(value, str):
             flat[dotted] = value
         else:
-            raise TranslationFileError(f"{dotted} is {type(value).__name__}, not a text")
+            raise TranslationFileError(
+                f"{dotted} is {type(value).__name__}, not a text"
+            )
     return flat
 
 
@@ -182,7 +187,9 @@ def compare(english: dict[str, str], other: dict[str, str], language: str) -> Re
     return report
 
 
-def todo(english: dict[str, str], other: dict[str, str], report: Report) -> tuple[dict[str, str], set[str]]:
+def todo(
+    english: dict[str, str], other: dict[str, str], report: Report
+) -> tuple[dict[str, str], set[str]]:
     """Return the texts to fill (in English's order) and the keys prefilled from this language.
 
     A key whose English text is translated elsewhere in the same file gets that translation
@@ -191,7 +198,11 @@ def todo(english: dict[str, str], other: dict[str, str], report: Report) -> tupl
     known: dict[str, str] = {}
     for key, text in other.items():
         source = english.get(key)
-        if source is not None and text.strip() and placeholders(text) == placeholders(source):
+        if (
+            source is not None
+            and text.strip()
+            and placeholders(text) == placeholders(source)
+        ):
             known.setdefault(source, text)
     wanted = set(report.to_fill())
     out: dict[str, str] = {}
@@ -207,13 +218,11 @@ def todo(english: dict[str, str], other: dict[str, str], report: Report) -> tupl
     return out, prefilled
 
 
-def merge(english: dict[str, str], other: dict[str, str], filled: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+def merge(
+    english: dict[str, str], other: dict[str, str], filled: dict[str, str]
+) -> tuple[dict[str, str], list[str]]:
     """Return the language's texts with `filled` put in, in English's order, and refusals."""
-    refused = [
-        f"{key}: not a key of English"
-        for key in filled
-        if key not in english
-    ]
+    refused = [f"{key}: not a key of English" for key in filled if key not in english]
     for key, text in filled.items():
         if key in english and placeholders(text) != placeholders(english[key]):
             refused.append(
@@ -229,21 +238,32 @@ def merge(english: dict[str, str], other: dict[str, str], filled: dict[str, str]
 def write(path: Path, flat: dict[str, str]) -> None:
     """Write a language file as the project writes JSON: two spaces, UTF-8, a final newline."""
     path.write_text(
-        json.dumps(unflatten(flat), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        json.dumps(unflatten(flat), ensure_ascii=False, indent=2) + "\n",
+        encoding="utf-8",
     )
 
 
-def each_language(only: list[str] | None) -> Iterator[tuple[str, Path, dict[str, str], str, dict[str, str]]]:
+def each_language(
+    only: list[str] | None,
+) -> Iterator[tuple[str, Path, dict[str, str], str, dict[str, str]]]:
     """Yield (set, folder, English, language, its texts) for every language file."""
     for name, folder in SETS.items():
         english = flatten(load(folder / f"{ENGLISH}.json"))
         for language in languages(folder):
             if only and language not in only:
                 continue
-            yield name, folder, english, language, flatten(load(folder / f"{language}.json"))
+            yield (
+                name,
+                folder,
+                english,
+                language,
+                flatten(load(folder / f"{language}.json")),
+            )
 
 
-def _print_keys(title: str, keys: list[str], english: dict[str, str], limit: int | None = None) -> None:
+def _print_keys(
+    title: str, keys: list[str], english: dict[str, str], limit: int | None = None
+) -> None:
     if not keys:
         return
     print(f"  {title}: {len(keys)}")
@@ -260,9 +280,15 @@ def main(argv: list[str] | None = None) -> int:
         prog="scripts/translations_missing",
         description="What each language lacks against English, and merging what was filled.",
     )
-    parser.add_argument("--language", action="append", help="only this language (repeatable)")
-    parser.add_argument("--todo", type=Path, metavar="DIR", help="write the keys to fill here")
-    parser.add_argument("--merge", type=Path, nargs="+", metavar="FILE", help="filled todo files")
+    parser.add_argument(
+        "--language", action="append", help="only this language (repeatable)"
+    )
+    parser.add_argument(
+        "--todo", type=Path, metavar="DIR", help="write the keys to fill here"
+    )
+    parser.add_argument(
+        "--merge", type=Path, nargs="+", metavar="FILE", help="filled todo files"
+    )
     parser.add_argument(
         "--same", action="store_true", help="list every text still the same as English"
     )
@@ -275,13 +301,17 @@ def main(argv: list[str] | None = None) -> int:
     for name, _folder, english, language, other in each_language(args.language):
         report = compare(english, other, language)
         status |= 1 if report.problems else 0
-        print(f"{name} {language}: {len(english)} keys in English, {report.problems} problems")
+        print(
+            f"{name} {language}: {len(english)} keys in English, {report.problems} problems"
+        )
         _print_keys("missing", report.missing, english)
         _print_keys("not in English (dropped by --merge)", report.extra, {})
         _print_keys("placeholders differ", report.placeholders, english)
         _print_keys("empty", report.empty, english)
         _print_keys("leading or trailing space", report.spacing, english)
-        _print_keys("apostrophe before a brace (ICU quoting)", report.icu_quotes, english)
+        _print_keys(
+            "apostrophe before a brace (ICU quoting)", report.icu_quotes, english
+        )
         _print_keys("file metadata", report.metadata, {})
         _print_keys(
             "same as English (fine for names and codes)",
