@@ -18,12 +18,17 @@ Command line (scripts/translations_missing runs this with any Python 3.11+, noth
   scripts/translations_missing
       Per set and language: the English keys missing, the keys English no longer has, the texts
       whose placeholders differ, and the texts still the same as English (a reviewer's list:
-      names and codes such as SIP2 or Modbus rightly stay). Exit 1 when anything but the last
-      is found.
+      names and codes such as SIP2 or Modbus rightly stay). Exit 1 when any of these but the
+      last is found. Also, from git: the keys whose English changed since their translation was
+      written (`git blame` on the language file, English read at that commit), old and new
+      English side by side — a review list, not an error (a typo fixed in English may leave the
+      translation right); --no-history leaves git out.
   scripts/translations_missing --todo DIR
-      Also write DIR/<set>.<language>.json: {dotted key: text} for every key to fill — the English
-      text, or this language's text for the same English elsewhere in the file when there is one
-      (marked in the report). Translate the values and keep the keys.
+      Also write DIR/<set>.<language>.json: {dotted key: text} for every key to fill or review —
+      the translation to revise where only the English wording changed, this language's text for
+      the same English elsewhere in the file when there is one, else the English — and beside it
+      DIR/<set>.<language>.english.json with each key's English now (and before). Translate the
+      values and keep the keys.
   scripts/translations_missing --merge FILE [FILE ...]
       Put filled todo files back into the language files (in English's order, keys English no
       longer has dropped). A text with other placeholders than English is refused.
@@ -37,6 +42,7 @@ from dataclasses import dataclass, field
 import json
 from pathlib import Path
 import re
+import subprocess
 import sys
 from typing import Any
 
@@ -135,10 +141,12 @@ class Report:
     icu_quotes: list[str] = field(default_factory=list)
     metadata: list[str] = field(default_factory=list)
     same_as_english: list[str] = field(default_factory=list)
+    # Keys whose English changed since their translation was written: {key: the English then}.
+    changed: dict[str, str | None] = field(default_factory=dict)
 
     def to_fill(self) -> list[str]:
         """Return the keys a translator has to (re)write, in no particular order."""
-        return [*self.missing, *self.placeholders, *self.empty]
+        return [*self.missing, *self.placeholders, *self.empty, *self.changed]
 
     @property
     def problems(self) -> int:
@@ -192,8 +200,9 @@ def todo(
 ) -> tuple[dict[str, str], set[str]]:
     """Return the texts to fill (in English's order) and the keys prefilled from this language.
 
-    A key whose English text is translated elsewhere in the same file gets that translation
-    (the same words in the same product read the same); every other key gets the English text.
+    A key whose English changed since it was translated keeps its translation, to revise; a key
+    whose English text is translated elsewhere in the same file gets that translation (the same
+    words in the same product read the same); every other key gets the English text.
     """
     known: dict[str, str] = {}
     for key, text in other.items():
@@ -210,7 +219,10 @@ def todo(
     for key, source in english.items():
         if key not in wanted:
             continue
-        if source in known:
+        if key in report.changed and key not in report.placeholders and other.get(key):
+            out[key] = other[key]
+            prefilled.add(key)
+        elif source in known:
             out[key] = known[source]
             prefilled.add(key)
         else:
@@ -233,6 +245,99 @@ def merge(
         return other, refused
     combined = other | filled
     return {key: combined[key] for key in english if key in combined}, []
+
+
+# -- what English said when a translation was written (git) ----------------------------------------
+
+# One key per line, as `write` lays a file out: `<indent>"key": {` or `<indent>"key": "text",`.
+_LINE = re.compile(r'^(?P<indent> *)"(?P<key>(?:[^"\\]|\\.)*)": (?P<rest>.*)$')
+_BLAME_HEADER = re.compile(r"^(?P<sha>[0-9a-f]{40}) \d+ (?P<line>\d+)")
+_UNCOMMITTED = "0" * 40
+
+
+def key_lines(text: str) -> dict[int, str]:
+    """Return {line number: dotted key} for the texts of a file laid out as `write` does."""
+    stack: list[str] = []
+    found: dict[int, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        match = _LINE.match(line)
+        if match is None:
+            continue
+        depth = len(match["indent"]) // 2 - 1
+        key = json.loads(f'"{match["key"]}"')
+        del stack[depth:]
+        if match["rest"] == "{":
+            stack.append(key)
+        else:
+            found[number] = SEPARATOR.join([*stack, key])
+    return found
+
+
+def _git(*args: str) -> str | None:
+    try:
+        done = subprocess.run(  # noqa: S603 - git with our own arguments
+            ["git", "-C", str(ROOT), *args],  # noqa: S607 - git from PATH
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError:
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def english_when_translated(
+    folder: Path, language: str
+) -> dict[str, str | None] | None:
+    """Return {key: the English it had in the commit that last wrote its translation}.
+
+    Read with `git blame` on the language file and `git show <commit>:<English file>`; a line
+    not committed yet counts as written against today's English (left out). None when git or
+    the history is not there (a tarball), so nothing is reported as changed.
+    """
+    path = folder / f"{language}.json"
+    if not path.is_relative_to(ROOT):
+        return None  # a copy outside the checkout has no history here
+    relative = path.relative_to(ROOT).as_posix()
+    english_path = (folder / f"{ENGLISH}.json").relative_to(ROOT).as_posix()
+    blame = _git("blame", "--porcelain", "--", relative)
+    if blame is None:
+        return None
+    commit_of_line: dict[int, str] = {}
+    for line in blame.splitlines():
+        if match := _BLAME_HEADER.match(line):
+            commit_of_line[int(match["line"])] = match["sha"]
+    lines = key_lines(path.read_text(encoding="utf-8"))
+    english_at: dict[str, dict[str, str]] = {}
+    result: dict[str, str | None] = {}
+    for number, key in lines.items():
+        sha = commit_of_line.get(number)
+        if sha is None or sha == _UNCOMMITTED:
+            continue
+        if sha not in english_at:
+            shown = _git("show", f"{sha}:{english_path}")
+            try:
+                english_at[sha] = flatten(json.loads(shown)) if shown else {}
+            except ValueError:  # bad JSON or a repeated key (TranslationFileError)
+                english_at[sha] = {}
+        result[key] = english_at[sha].get(key)
+    return result
+
+
+def changed_since_translated(
+    english: dict[str, str], when: dict[str, str | None] | None, other: dict[str, str]
+) -> dict[str, str | None]:
+    """Return {key: English then} for the translated keys whose English is not the same now."""
+    if when is None:
+        return {}
+    return {
+        key: when[key]
+        for key in english
+        if key in other
+        and key in when
+        and when[key] != english[key]
+        and key not in METADATA_KEYS
+    }
 
 
 def write(path: Path, flat: dict[str, str]) -> None:
@@ -292,14 +397,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--same", action="store_true", help="list every text still the same as English"
     )
+    parser.add_argument(
+        "--no-history",
+        action="store_true",
+        help="do not ask git which English each translation was written against",
+    )
     args = parser.parse_args(argv)
 
     if args.merge:
         return _merge_files(args.merge)
 
     status = 0
-    for name, _folder, english, language, other in each_language(args.language):
+    for name, folder, english, language, other in each_language(args.language):
         report = compare(english, other, language)
+        if not args.no_history:
+            report.changed = changed_since_translated(
+                english, english_when_translated(folder, language), other
+            )
         status |= 1 if report.problems else 0
         print(
             f"{name} {language}: {len(english)} keys in English, {report.problems} problems"
@@ -313,6 +427,10 @@ def main(argv: list[str] | None = None) -> int:
             "apostrophe before a brace (ICU quoting)", report.icu_quotes, english
         )
         _print_keys("file metadata", report.metadata, {})
+        if report.changed:
+            print(f"  English changed since translated (review): {len(report.changed)}")
+            for key, before in report.changed.items():
+                print(f"    {key}\n      was {before!r}\n      now {english[key]!r}")
         _print_keys(
             "same as English (fine for names and codes)",
             report.same_as_english,
@@ -326,9 +444,23 @@ def main(argv: list[str] | None = None) -> int:
             target.write_text(
                 json.dumps(texts, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
             )
+            context = {
+                key: {"english": english[key]}
+                | (
+                    {"english_before": report.changed[key]}
+                    if key in report.changed
+                    else {}
+                )
+                for key in texts
+            }
+            (args.todo / f"{name}.{language}.english.json").write_text(
+                json.dumps(context, ensure_ascii=False, indent=2) + "\n",
+                encoding="utf-8",
+            )
             print(
-                f"  wrote {target}: {len(texts)} to fill, {len(prefilled)} prefilled from "
-                f"this language's text for the same English (check them in context)"
+                f"  wrote {target}: {len(texts)} to fill, {len(prefilled)} prefilled "
+                "(this language's text for the same English, or the translation to revise); "
+                f"the English beside each key in {name}.{language}.english.json"
             )
     return status
 

@@ -262,3 +262,40 @@ async def test_home_assistant_picks_the_users_language(
     assert (
         translations[f"component.{DOMAIN}.entity.sensor.people_inside.name"] == expected
     )
+
+
+@pytest.mark.parametrize(("name", "language"), CASES)
+def test_every_text_has_its_own_line(name: str, language: str) -> None:
+    """The history check reads one key per line: every key of a shipped file is found on one."""
+    path = tool.SETS[name] / f"{language}.json"
+    lines = tool.key_lines(path.read_text(encoding="utf-8"))
+    assert list(lines.values()) == list(_texts(name, language))
+
+
+def test_english_changed_since_translated() -> None:
+    """A translation written against other English is listed with the English it had then."""
+    english = {"a": "Open", "b": "Safety at {branch}", "c": "New", "language": "en"}
+    other = {"a": "Åben", "b": "Sikkerhed", "language": "da"}
+    when = {"a": "Open", "b": "Safety", "language": "en"}
+    assert tool.changed_since_translated(english, when, other) == {"b": "Safety"}
+    # Without a history (no git, a tarball) nothing is claimed to have changed.
+    assert tool.changed_since_translated(english, None, other) == {}
+    report = tool.compare(english, other, "da")
+    report.changed = {"b": "Safety"}
+    texts, prefilled = tool.todo(english, other, report)
+    # The placeholder English gained makes the old translation unusable: English to translate.
+    assert texts == {"b": "Safety at {branch}", "c": "New"}
+    assert prefilled == set()
+    english["b"] = "Safety first"
+    report = tool.compare(english, other, "da")
+    report.changed = {"b": "Safety"}
+    texts, prefilled = tool.todo(english, other, report)
+    # Same placeholders: the old translation is handed over to revise.
+    assert texts == {"b": "Sikkerhed", "c": "New"}
+    assert prefilled == {"b"}
+
+
+def test_history_without_git(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where git cannot run, the check says nothing rather than fail."""
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert tool.english_when_translated(tool.SETS["tablet"], "da") is None
