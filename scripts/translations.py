@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 import json
 from pathlib import Path
 import re
+import string
 import subprocess
 import sys
 from typing import Any
@@ -55,7 +56,6 @@ SETS: dict[str, Path] = {
 ENGLISH = "en"
 # The tablet's file names itself: these keys are not texts to translate.
 METADATA_KEYS = frozenset({"language", "name"})
-PLACEHOLDER = re.compile(r"\{(\w+)\}")
 # An ICU apostrophe quotes what follows when it is one of these (intl-messageformat's parser).
 ICU_QUOTE = re.compile(r"'[{}<>]")
 SEPARATOR = "."
@@ -120,8 +120,16 @@ def unflatten(flat: dict[str, str]) -> dict[str, Any]:
 
 
 def placeholders(text: str) -> set[str]:
-    """Return the names of the `{placeholder}`s in a text."""
-    return set(PLACEHOLDER.findall(text))
+    """Return the names of the `{placeholder}`s in a text, read as Home Assistant reads them.
+
+    Home Assistant parses a translation with `string.Formatter` and drops one whose
+    placeholders are not English's; a stray brace it cannot parse counts as a placeholder of
+    its own here, so it never equals English's.
+    """
+    try:
+        return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+    except ValueError:
+        return {"<a brace that is not a placeholder>"}
 
 
 def languages(folder: Path) -> list[str]:

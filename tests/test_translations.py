@@ -162,6 +162,8 @@ def test_compare_finds_each_fault() -> None:
     assert report.same_as_english == ["d"]
     assert report.icu_quotes == ["e"]
     assert report.problems == 7
+    # A brace that is not a placeholder: Home Assistant's parser fails on it.
+    assert tool.compare({"x": "Open"}, {"x": "Åben {"}, "da").placeholders == ["x"]
 
 
 def test_todo_and_merge_fill_what_english_added() -> None:
