@@ -25,6 +25,9 @@ from .const import DOMAIN, SUBENTRY_BRANCH
 from .dashboard.strategy import async_setup_dashboard
 from .engine.database import remove_database
 from .flow.moved import async_prune_moved_issues
+from .pages.public import PublicPages
+from .pages.store import PagesStore
+from .pages.views import async_register_views
 from .runtime import RuntimeData, SmartLibraryConfigEntry
 from .safety.common import SAFETY_OPTIONS, SafetySettings
 from .safety.runtime import SafetyRuntime, async_remove_safety_data
@@ -56,6 +59,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     async_setup_services(hass)
     await async_setup_dashboard(hass)
     hass.http.register_view(AccessView)
+    async_register_views(hass)
     return True
 
 
@@ -95,8 +99,11 @@ async def async_setup_entry(
     safety = SafetyRuntime(hass, entry, branches, events)
     safety.applied = _applied(entry)
     entry.async_on_unload(safety.async_stop)
+    pages_store = PagesStore(hass, entry.entry_id)
+    await pages_store.async_load()
+    pages = PublicPages(hass, entry, branches, access, pages_store)
     entry.runtime_data = RuntimeData(
-        branches=branches, events=events, access=access, safety=safety
+        branches=branches, events=events, access=access, safety=safety, pages=pages
     )
     # Listening before the first polls: an alarm on at start-up opens its incident and alerts
     # staff; a running lockdown is enforced from the first poll.
@@ -204,6 +211,7 @@ async def async_remove_entry(
     async_prune_moved_issues(hass, entry.entry_id)
     async_delete_module_issues(hass, entry.entry_id)
     await async_remove_safety_data(hass, entry.entry_id)
+    await PagesStore(hass, entry.entry_id).async_remove()  # public text, plans, video
     # The pepper, the opening-hours changes and each branch's stored alarms and evacuation.
     keys = [
         f"{DOMAIN}.{entry.entry_id}.pepper",

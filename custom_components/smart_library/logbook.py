@@ -34,6 +34,7 @@ REASONS: dict[str, str] = {
     "induction_needed": "induction not done",
     "card_expired": "card expired",
     "induction_outdated": "new induction needed after card renewal",
+    "induction_revised": "new induction needed: a significant new version",
     "barred": "member barred",
     "final_warning": "member on final warning",
     "not_open": "branch not open to members now",

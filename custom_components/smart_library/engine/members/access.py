@@ -207,6 +207,15 @@ class AccessDecider:
             reason = Reason.UNKNOWN_CARD
         return reason, holder, until
 
+    def identify(self, card: str, pin: str, at: datetime) -> Identified:
+        """Check a card and its PIN as a door does, for anything else that needs a member.
+
+        The same path and the same lock-out as `decide`: the attempt is counted for the card
+        (a locked-out card is refused without its PIN being evaluated), an unknown card reads
+        as a wrong PIN would, and a staff card is identified as a staff card.
+        """
+        return Identified(*self._holder(card, pin, at))
+
     def decide(self, request: AccessRequest) -> Decision:
         """Decide one request against the local store."""
         if request.fire_alarm:
@@ -271,6 +280,7 @@ class AccessDecider:
         party = 1 + request.minors
         bands = Counter({"under_16": request.minors})  # the accompanied under-16s
         bands[age_band(holder.age(today))] += 1
+        required = self.store.induction_required
         if holder.age(today) < MIN_AGE:
             # An under-16's card opens the door only with an adult of 18+ and the adult's PIN.
             if holder.restriction.value != "none":
@@ -287,11 +297,11 @@ class AccessDecider:
                 return refuse(Reason.ADULT_NOT_MEMBER)
             if companion.age(today) < ADULT_AGE:
                 return refuse(Reason.ADULT_UNDER_18)
-            eligibility = companion.eligibility(today)
+            eligibility = companion.eligibility(today, required)
             party += 1
             bands[age_band(companion.age(today))] += 1
         else:
-            eligibility = holder.eligibility(today)
+            eligibility = holder.eligibility(today, required)
             if eligibility is Reason.GRANTED and request.minors > 0:
                 if holder.age(today) < ADULT_AGE:
                     return refuse(Reason.ADULT_UNDER_18)
