@@ -93,9 +93,9 @@ class Outcome(StrEnum):
     UNDER_16 = "under_16"
     CARD_EXPIRED = "card_expired"
     COMPLETED = "completed"
-    CHANGED = (
-        "changed"  # a significant version came out during the session: start again
-    )
+    ENDED = "ended"  # the session had ended already (a second completion)
+    # A significant version came out during the session: start again.
+    CHANGED = "changed"
 
 
 # The outcomes that count against an address: a guess that failed.
@@ -373,7 +373,7 @@ class InductionDesk:
     async def _async_complete(self, session: Session) -> StepResult:
         """Record the induction (date, version, "online"), end the session: once only."""
         if not self.sessions.end(session):
-            return StepResult(completed=Outcome.CHANGED)
+            return StepResult(completed=Outcome.ENDED)
         version = session.version.number
         today = dt_util.now().date()
 

@@ -344,6 +344,8 @@ class InductionView(HomeAssistantView):
                 ),
                 private=True,
             )
+        if result.completed is Outcome.ENDED:
+            return self._sign_in(pages, "session_ended")
         if result.completed is not None:
             return _html(
                 refusal_page(pages.context(), result.completed.value), private=True
