@@ -120,7 +120,8 @@ async def test_a_renewal_asks_for_the_induction_again(
     )
     assert await at_the_door(hass, ADULT, ADULT_PIN) == "induction_outdated"
     walker = Walker(await hass_client_no_auth())
-    await walker.sign_in(ADULT, ADULT_PIN)
+    page = await walker.sign_in(ADULT, ADULT_PIN)
+    assert "Your card was renewed on" in page.text
     assert (await walker.through()).title == "Induction complete"
     assert await at_the_door(hass, ADULT, ADULT_PIN) == "granted"
 
@@ -158,8 +159,16 @@ async def test_a_significant_version_asks_again_a_minor_one_does_not(
     assert answer["members_to_induct_again"] == 1
     assert answer["induction"] == INDUCTION
     assert await at_the_door(hass, ADULT, ADULT_PIN) == "induction_revised"
+    door = await call(
+        hass,
+        "request_access",
+        {"branch": branch_device(hass), "card": ADULT, "pin": ADULT_PIN},
+    )
+    assert door["message"].endswith("A new fire exit by the children's library")
     walker = Walker(await hass_client_no_auth())
-    await walker.sign_in(ADULT, ADULT_PIN)
+    page = await walker.sign_in(ADULT, ADULT_PIN)
+    assert "Why again?" in page.text
+    assert "A new fire exit by the children&#x27;s library" in page.text
     page = await walker.through({"q0": "1"})
     assert page.title == "A short quiz"  # the wrong one: the new question's answer is 0
     page = await walker.through({"q0": "0"})

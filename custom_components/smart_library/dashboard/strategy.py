@@ -687,10 +687,20 @@ def floor_plan(branch: BranchLayout) -> dict[str, Any] | None:
     if people := branch.get("sensor", "people_inside"):
         elements.append(
             {
-                "type": "state-badge",
+                "type": "state-label",
                 "entity": people.entity_id,
+                "prefix": "People inside: ",
                 "title": "People inside",
-                "style": {"left": "6%", "top": "8%"},
+                "style": {
+                    "left": "1%",
+                    "top": "1%",
+                    "transform": "none",
+                    "padding": "2px 8px",
+                    "border-radius": "12px",
+                    "background-color": "var(--card-background-color)",
+                    "color": "var(--primary-text-color)",
+                    "font-weight": "bold",
+                },
             }
         )
     if fire := branch.get("binary_sensor", "fire.alarm"):
@@ -760,7 +770,11 @@ def branch_view(branch: BranchLayout) -> dict[str, Any]:
 
     if (plan := floor_plan(branch)) is not None:
         sections.append(
-            {"type": "grid", "cards": [_heading("Floor plan", "mdi:floor-plan"), plan]}
+            {
+                "type": "grid",
+                "column_span": 2,  # a plan needs the room
+                "cards": [_heading("Floor plan", "mdi:floor-plan"), plan],
+            }
         )
 
     doors: list[dict[str, Any]] = [_heading("Doors", "mdi:door")]

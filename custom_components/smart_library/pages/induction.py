@@ -39,6 +39,8 @@ from ..engine.members.induction import (
     check_quiz,
     current_version,
     may_start,
+    required_version,
+    revised_reason,
 )
 from ..engine.members.membership import (
     INDUCTED_ONLINE,
@@ -117,9 +119,12 @@ class Session:
     done: set[str] = field(default_factory=set)
     video_started: datetime | None = None
     quiz: QuizResult | None = None  # the last answers' result, while not passed
-    already: date | None = (
-        None  # inducted on this version before (they may do it again)
-    )
+    # The last answers, shown again.
+    answers: dict[int, int] = field(default_factory=dict)
+    # Inducted on this version before (they may do it again).
+    already: date | None = None
+    # Why the induction is asked for again (a renewal, a new version).
+    notice: str = ""
 
     @property
     def position(self) -> int:
@@ -309,11 +314,21 @@ class InductionDesk:
                     Reason.CARD_EXPIRED: Outcome.CARD_EXPIRED,
                 }.get(why, Outcome.CONTACT_LIBRARY)
             )
-        version = await self.async_current()
+        history = await self.hass.async_add_executor_job(
+            self.access.store.induction_history
+        )
+        version = current_version(history)
         token, session = self.sessions.create(normalise_card(holder.card), version, now)
-        if holder.induction_version == version.number and holder.induction_date:
-            if holder.renewed_on is None or holder.induction_date >= holder.renewed_on:
-                session.already = holder.induction_date
+        standing = holder.eligibility(today, required_version(history))
+        if standing is Reason.INDUCTION_OUTDATED and holder.renewed_on:
+            session.notice = (
+                f"Your card was renewed on {holder.renewed_on:%d %B %Y}: please complete the "
+                "induction again before your smart access is restored."
+            )
+        elif standing is Reason.INDUCTION_REVISED:
+            session.notice = revised_reason(history)
+        elif holder.induction_version == version.number and holder.induction_date:
+            session.already = holder.induction_date
         return SignIn(Outcome.SIGNED_IN, token, session)
 
     # -- the steps ------------------------------------------------------------------------------
@@ -346,6 +361,7 @@ class InductionDesk:
                 value = form.get(f"q{number}", "")
                 answers[number] = int(value) if value.isdigit() else None
             result = check_quiz(session.version.content.quiz, answers)
+            session.answers = {n: a for n, a in answers.items() if a is not None}
             if not result.passed:
                 session.quiz = result
                 session.done.discard(QUIZ)

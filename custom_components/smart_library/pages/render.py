@@ -9,7 +9,7 @@ beside the pages, so the pages' Content-Security-Policy forbids everything inlin
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from html import escape
@@ -90,6 +90,7 @@ def document(
         '<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{esc(title)} — {esc(ctx.service)}</title>"
+        f'<link rel="icon" href="{esc(ctx.assets)}/icon.svg" type="image/svg+xml">'
         f'<link rel="stylesheet" href="{esc(ctx.assets)}/pages.css">{script_tag}'
         "</head><body>"
         f'<header><a class="service" href="{esc(ctx.base)}">{esc(ctx.service)}</a>'
@@ -460,7 +461,9 @@ def _video(ctx: Context, version: InductionVersion, video_url: str) -> str:
     )
 
 
-def _quiz(version: InductionVersion, result: QuizResult | None) -> str:
+def _quiz(
+    version: InductionVersion, result: QuizResult | None, answers: Mapping[int, int]
+) -> str:
     out = []
     if result is not None and not result.passed:
         out.append(
@@ -474,7 +477,7 @@ def _quiz(version: InductionVersion, result: QuizResult | None) -> str:
     for number, question in enumerate(version.content.quiz):
         options = "".join(
             f'<label class="option"><input type="radio" name="q{number}" value="{i}" '
-            f"required> {esc(option)}</label>"
+            f"required{' checked' if answers.get(number) == i else ''}> {esc(option)}</label>"
             for i, option in enumerate(question.options)
         )
         wrong = ""
@@ -503,11 +506,15 @@ def step_page(
     branches: Sequence[BranchView],
     video_url: str,
     quiz: QuizResult | None,
+    answers: Mapping[int, int] | None = None,
     error: str = "",
     already: date | None = None,
+    notice: str = "",
 ) -> str:
     """Return the page of one step of the induction, in a form carrying the session's token."""
     parts = [_progress(steps, step)]
+    if notice and step == steps[0]:
+        parts.append(alert("info", notice, "Why again?"))
     if already is not None and step == steps[0]:
         parts.append(
             alert(
@@ -542,7 +549,7 @@ def step_page(
     elif step == "rules":
         inner = f'<div class="rules">{blocks(version.content.rules)}</div>'
     elif step == "quiz":
-        inner = _quiz(version, quiz)
+        inner = _quiz(version, quiz, answers or {})
         button = "Check my answers"
     elif step == "agreement":
         inner = (

@@ -55,6 +55,7 @@ STATIC: Final = Path(__file__).parent / "static"
 ASSET_FILES: Final = {
     "pages.css": "text/css",
     "induction.js": "text/javascript",
+    "icon.svg": "image/svg+xml",
 }
 FORM_MAX: Final = 16 * 1024  # bytes a form may send
 BASE_POLICY: Final = (
@@ -401,8 +402,10 @@ class InductionView(HomeAssistantView):
             branches=pages.branch_views() if session.step == "branches" else (),
             video_url=video_url,
             quiz=session.quiz,
+            answers=session.answers,
             error=error,
             already=session.already,
+            notice=session.notice,
         )
         policy = _policy(script=session.step == "video", media=media, frame=frame)
         return _html(text, private=True, policy=policy)

@@ -30,6 +30,7 @@ from ..lms.gateway import (
     LmsResult,
     member_from_lms,
 )
+from .induction import revised_reason
 from .lockout import Attempt, Lockout
 from .membership import (
     ADULT_AGE,
@@ -305,6 +306,10 @@ class AccessDecider:
             if eligibility is Reason.GRANTED and request.minors > 0:
                 if holder.age(today) < ADULT_AGE:
                     return refuse(Reason.ADULT_UNDER_18)
+        if eligibility is Reason.INDUCTION_REVISED:
+            # What changed, in the administrators' words: the reader shows it to the member.
+            why = revised_reason(self.store.induction_history())
+            return replace(refuse(eligibility), message=why)
         if eligibility is not Reason.GRANTED:
             return refuse(eligibility)
         if request.door_kind is DoorKind.MEETING_ROOM:
@@ -478,4 +483,4 @@ class LmsAccess:
         offline = first.offline or (adult is not None and adult.offline)
         if decision.granted and offline and decision.reason is Reason.GRANTED:
             decision = replace(decision, reason=LmsReason.GRANTED_OFFLINE)
-        return replace(decision, message=first.message)
+        return replace(decision, message=first.message or decision.message)

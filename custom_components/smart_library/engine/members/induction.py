@@ -396,6 +396,14 @@ def required_version(history: Iterable[InductionVersion]) -> int:
     return max((v.number for v in history if v.significant), default=0)
 
 
+def revised_reason(history: Iterable[InductionVersion]) -> str:
+    """Return what a member asked to do the induction again is told: what changed."""
+    required = required_version(history)
+    summary = next((v.summary for v in history if v.number == required), "")
+    text = "The Smart Library induction has changed: please complete it again online."
+    return f"{text} {summary}".strip() if summary else text
+
+
 def next_version(
     history: Iterable[InductionVersion],
     content: InductionContent,
