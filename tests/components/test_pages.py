@@ -10,13 +10,16 @@ from pathlib import Path
 import re
 from typing import Any
 
+import aiohttp
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.smart_library import logbook
 from custom_components.smart_library.dashboard.strategy import build_dashboard
 from custom_components.smart_library.pages.induction import EVENT_INDUCTION
 from simulator.building import SimulatedBuilding
@@ -449,4 +452,103 @@ async def test_a_floor_plan_with_markers_on_the_pages_and_the_dashboard(
     assert any("entrance" in c and "forced" in c for c in conditions)
     assert (await call(hass, "remove_floor_plan", {"branch": device}))["removed"]
     async with client.get(url.group(1)) as resp:
+        assert resp.status == 404
+
+
+def _describe(event: Event) -> dict[str, str]:
+    """Return the logbook entry the integration writes for an event."""
+    described: dict[str, Any] = {}
+    logbook.async_describe_events(
+        None,  # type: ignore[arg-type]
+        lambda domain, name, describe: described.__setitem__(name, describe),
+    )
+    entry: dict[str, str] = described[event.event_type](event)
+    return entry
+
+
+@pytest.mark.usefixtures("library")
+async def test_every_sign_in_and_completion_is_a_logbook_line(
+    hass: HomeAssistant,
+    hass_client_no_auth: ClientFactory,
+    induction_events: list[Event],
+) -> None:
+    """The outcome and the masked card: never a PIN, never the whole card."""
+    walker = Walker(await hass_client_no_auth())
+    await walker.sign_in(ADULT, "0000")
+    await walker.sign_in(ADULT, ADULT_PIN)
+    await walker.through()
+    await hass.async_block_till_done()
+    lines = [_describe(e) for e in induction_events]
+    assert [line["name"] for line in lines] == ["Shire Libraries"] * 3
+    assert [line["message"] for line in lines] == [
+        "online induction: card or PIN not recognised (card ••••0001)",
+        "signed in to the online induction (card ••••0001)",
+        "online induction completed (card ••••0001, version 1)",
+    ]
+
+
+@pytest.mark.usefixtures("library")
+async def test_a_floor_plan_uploaded_with_the_file_selector(
+    hass: HomeAssistant, hass_client: ClientFactory
+) -> None:
+    """The action's file field: Home Assistant's upload (administrators), then the plan."""
+    assert await async_setup_component(hass, "file_upload", {})
+    client = await hass_client()
+    form = aiohttp.FormData()
+    form.add_field(
+        "file", PLAN, filename="Oadby plan (final).svg", content_type="image/svg+xml"
+    )
+    async with client.post("/api/file_upload", data=form) as resp:
+        assert resp.status == 200
+        file_id = (await resp.json())["file_id"]
+    answer = await call(
+        hass, "upload_floor_plan", {"branch": branch_device(hass), "file": file_id}
+    )
+    assert answer["type"] == "image/svg+xml"
+    kept = [p.name for p in Path(hass.config.path("smart_library", "pages")).rglob("*")]
+    assert "plan-branch_oadby.svg" in kept and not any("final" in n for n in kept)
+    with pytest.raises(ServiceValidationError) as err:  # used once: the upload is gone
+        await call(
+            hass, "upload_floor_plan", {"branch": branch_device(hass), "file": file_id}
+        )
+    assert err.value.translation_key == "file_missing"
+
+
+@pytest.mark.usefixtures("library")
+async def test_removing_the_service_deletes_its_pages(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Its public text, floor plans and video go with it."""
+    plan = Path(hass.config.path("www", "oadby.svg"))
+    plan.parent.mkdir(exist_ok=True)
+    plan.write_bytes(PLAN)
+    await call(
+        hass, "upload_floor_plan", {"branch": branch_device(hass), "path": str(plan)}
+    )
+    folder = Path(hass.config.path("smart_library", "pages", init_integration.entry_id))
+    assert folder.is_dir()
+    await hass.config_entries.async_remove(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert not folder.exists()
+    assert not Path(
+        hass.config.path(".storage", f"smart_library.{init_integration.entry_id}.pages")
+    ).exists()
+
+
+@pytest.mark.usefixtures("library")
+async def test_a_body_that_is_not_a_form_gets_the_sign_in_page(
+    hass_client_no_auth: ClientFactory,
+) -> None:
+    """JSON, a broken multipart body, nothing: a page, never a traceback."""
+    client = await hass_client_no_auth()
+    async with client.post(INDUCTION, json={"go": "sign_in"}) as resp:
+        assert resp.status == 400 and "Smart Library induction" in await resp.text()
+    async with client.post(
+        INDUCTION,
+        data=b"--x\r\nbroken",
+        headers={"Content-Type": "multipart/form-data; boundary=x"},
+    ) as resp:
+        assert resp.status == 400
+        assert "Traceback" not in await resp.text()
+    async with client.get(f"{SERVICE}/nowhere") as resp:
         assert resp.status == 404

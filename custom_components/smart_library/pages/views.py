@@ -320,7 +320,13 @@ class InductionView(HomeAssistantView):
                 content_type="text/plain",
                 headers=_headers("default-src 'none'", private=True),
             )
-        raw = await request.post()
+        if request.content_type != "application/x-www-form-urlencoded":
+            # The pages' forms send nothing else (no files): anything else is not a form.
+            return self._sign_in(pages, "session_ended", status=HTTPStatus.BAD_REQUEST)
+        try:
+            raw = await request.post()
+        except ValueError:  # a body that is not a form
+            return self._sign_in(pages, "session_ended", status=HTTPStatus.BAD_REQUEST)
         form = {k: v for k, v in raw.items() if isinstance(v, str)}
         if form.get("go") == "sign_in":
             return await self._post_sign_in(request, pages, form)
