@@ -552,3 +552,45 @@ async def test_a_body_that_is_not_a_form_gets_the_sign_in_page(
         assert "Traceback" not in await resp.text()
     async with client.get(f"{SERVICE}/nowhere") as resp:
         assert resp.status == 404
+
+
+@pytest.mark.usefixtures("library")
+async def test_a_staff_card_needs_no_induction(
+    hass: HomeAssistant, hass_client_no_auth: ClientFactory
+) -> None:
+    """A cleaner's card and PIN: told it needs none; nothing recorded, no session."""
+    await call(
+        hass,
+        "add_staff_card",
+        {
+            "card": "STAFF0001",
+            "name": "Cleaner",
+            "role": "cleaner",
+            "windows": "mon-fri 06:00-08:00",
+            "pin": "55554444",
+        },
+    )
+    page = await Walker(await hass_client_no_auth()).sign_in("STAFF0001", "55554444")
+    assert page.title == "Staff and contractor cards need no induction"
+    assert not page.hidden("token")
+
+
+async def test_a_closed_branch_says_so_and_when_it_opens(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    hass_client_no_auth: ClientFactory,
+) -> None:
+    """Closed all week: "Closed now."; staffed hours tomorrow: it says when it opens."""
+    client = await hass_client_no_auth()
+    async with client.get(BRANCH) as resp:
+        assert "Closed now.</p>" in await resp.text()
+    tomorrow = dt_util.now().date() + timedelta(days=1)
+    await hass.services.async_call(
+        "smart_library",
+        "add_exception",
+        {"branch": branch_device(hass), "date": tomorrow, "staffed": "09:00-10:00"},
+        blocking=True,
+    )
+    async with client.get(BRANCH) as resp:
+        text = await resp.text()
+    assert f"Closed now. Opens {tomorrow:%A} at 09:00 (staffed)." in text

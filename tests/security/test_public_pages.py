@@ -29,6 +29,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.auth.const import GROUP_ID_USER
 from homeassistant.core import Context, Event, HomeAssistant
 from homeassistant.exceptions import ServiceValidationError, Unauthorized
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 
@@ -714,3 +715,62 @@ async def test_only_administrators_change_the_induction_and_the_pages(
             )
     assert _store(hass).induction_required == 0
     assert (await inducted(hass, ADULT))[0] is None
+
+
+# -- what changes during a session -------------------------------------------------------------
+
+
+async def _to_agreement(walker: Walker) -> Page:
+    await walker.send()  # the floor plans and hours
+    await walker.send()  # the rules
+    page = await walker.send(**right_answers())
+    assert page.hidden("step") == "agreement"
+    return page
+
+
+@pytest.mark.usefixtures("library")
+async def test_a_bar_given_during_the_session_wins(
+    hass: HomeAssistant, hass_client_no_auth: ClientFactory
+) -> None:
+    """Barred after signing in: the end of the induction records nothing."""
+    walker = Walker(await hass_client_no_auth())
+    await walker.sign_in(ADULT, ADULT_PIN)
+    await _to_agreement(walker)
+    await call(
+        hass,
+        "bar_member",
+        {
+            "card": ADULT,
+            "reason": "x",
+            "review_date": dt_util.now().date() + timedelta(days=30),
+        },
+    )
+    page = await walker.send(agree="yes")
+    assert page.title == "Please contact the library"
+    assert (await inducted(hass, ADULT))[0] is None
+
+
+@pytest.mark.usefixtures("library")
+async def test_a_significant_version_published_during_the_session_is_not_skipped(
+    hass: HomeAssistant, hass_client_no_auth: ClientFactory
+) -> None:
+    """The member finishing the old version is asked to start the new one; nothing recorded."""
+    walker = Walker(await hass_client_no_auth())
+    await walker.sign_in(ADULT, ADULT_PIN)
+    await _to_agreement(walker)
+    await call(hass, "publish_induction", {"significant": True, "summary": "New exit"})
+    page = await walker.send(agree="yes")
+    assert page.title == "The induction has just changed"
+    assert (await inducted(hass, ADULT))[0] is None
+
+
+@pytest.mark.usefixtures("library")
+async def test_overlong_fields_read_as_an_unknown_card(
+    hass: HomeAssistant, hass_client_no_auth: ClientFactory
+) -> None:
+    """A 30-character card or a 16-character PIN: the same answer as any unknown card."""
+    client = await hass_client_no_auth()
+    plain = await Walker(client).sign_in("21234000009999", "0000")
+    long_card = await Walker(client).sign_in("9" * 33, "0000")
+    long_pin = await Walker(client).sign_in(ADULT, "1" * 17)
+    assert plain.text == long_card.text == long_pin.text
