@@ -195,12 +195,6 @@ def standing(
         "card": member.masked_card,
         "eligibility": member.eligibility(today, induction_required).value,
     }
-    if member.induction_date is not None:
-        answer["induction"] = {
-            "date": member.induction_date.isoformat(),
-            "version": member.induction_version,
-            "where": member.induction_where or None,
-        }
     if locked_until is not None:
         answer["eligibility"] = Reason.LOCKED_OUT.value
         answer["locked_until"] = locked_until.isoformat()
@@ -289,12 +283,20 @@ async def record_induction(call: ServiceCall) -> ServiceResponse:
                 m, now.date(), data.get(ATTR_DATE), version=version, where=where
             ),
         )
-        return standing(
+        answer = standing(
             member,
             now.date(),
             access.decider.locked_until(member.card, now),
             access.store.induction_required,
         )
+        answer["induction"] = {  # what is recorded: the date, the version, where
+            "date": member.induction_date.isoformat()
+            if member.induction_date
+            else None,
+            "version": member.induction_version,
+            "where": member.induction_where or None,
+        }
+        return answer
 
     return await access.async_run(record)
 
