@@ -178,7 +178,7 @@ class LibraryAccess:
         path = store_path(hass, entry_id)
         try:
             store, decider = await hass.async_add_executor_job(open_store)
-        except (sqlite3.Error, OSError) as err:
+        except (sqlite3.Error, OSError, StorageError) as err:
             # Life safety does not wait for this: the branches run, card entry is refused.
             access = cls(hass, entry_id, None, None)
             access._pepper = pepper
