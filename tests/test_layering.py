@@ -32,7 +32,10 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("building", frozenset({"building"})),
     # The branch at run time and the one identity base every entity (features' too) builds on.
     ("branch", frozenset({"branch", "entity"})),
-    ("features", frozenset({"access", "safety", "usage", "dashboard", "flow"})),
+    (
+        "features",
+        frozenset({"access", "safety", "usage", "dashboard", "flow", "pages"}),
+    ),
     ("runtime", frozenset({"runtime"})),
     (
         "top",

@@ -28,6 +28,9 @@ from .dashboard.strategy import async_setup_dashboard
 from .engine.building.schedule import Schedule
 from .engine.database import remove_database
 from .flow.moved import async_prune_moved_issues
+from .pages.public import PublicPages
+from .pages.store import PagesStore
+from .pages.views import async_register_views
 from .panel.registration import async_setup_panel
 from .runtime import RuntimeData, SmartLibraryConfigEntry, loaded_entries
 from .safety import websocket as incidents_websocket
@@ -68,6 +71,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
         hass, lambda h: [e.runtime_data.safety for e in loaded_entries(h)]
     )
     await async_setup_tablet(hass)
+    async_register_views(hass)
     return True
 
 
@@ -107,8 +111,11 @@ async def async_setup_entry(
     safety = SafetyRuntime(hass, entry, branches, events)
     safety.applied = _applied(entry)
     entry.async_on_unload(safety.async_stop)
+    pages_store = PagesStore(hass, entry.entry_id)
+    await pages_store.async_load()
+    pages = PublicPages(hass, entry, branches, access, pages_store)
     entry.runtime_data = RuntimeData(
-        branches=branches, events=events, access=access, safety=safety
+        branches=branches, events=events, access=access, safety=safety, pages=pages
     )
     # Listening before the first polls: an alarm on at start-up opens its incident and alerts
     # staff; a running lockdown is enforced from the first poll.
@@ -249,6 +256,7 @@ async def async_remove_entry(
     async_prune_moved_issues(hass, entry.entry_id)
     async_delete_module_issues(hass, entry.entry_id)
     await async_remove_safety_data(hass, entry.entry_id)
+    await PagesStore(hass, entry.entry_id).async_remove()  # public text, plans, video
     # The pepper, the opening-hours changes and each branch's stored alarms and evacuation.
     keys = [
         f"{DOMAIN}.{entry.entry_id}.pepper",

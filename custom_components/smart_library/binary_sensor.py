@@ -122,8 +122,8 @@ DOOR_SENSORS: dict[str, tuple[str, BinarySensorDeviceClass, AlarmKind | None]] =
 
 
 def _modules(coordinator: BranchCoordinator) -> dict[str, Any]:
-    data = coordinator.data
-    modules = {} if data is None else data.modules
+    """Return each module's answer to the last poll (also when none answered)."""
+    modules = coordinator.module_health
     return {"modules": {name: health.status.value for name, health in modules.items()}}
 
 

@@ -56,6 +56,7 @@ from .flow.branch_subentry import BranchSubentryFlow
 from .flow.discovery import (
     async_abort_offers_for,
     async_known_controller,
+    async_may_offer,
     configured_branch,
     offer_placeholders,
     parse_advertisement,
@@ -336,6 +337,8 @@ class SmartLibraryConfigFlow(ConfigFlow, domain=DOMAIN):
                 host,
             )
             return self.async_abort(reason="unknown_point_map")
+        if not async_may_offer(self.hass, advert, self.flow_id):  # flows are bounded
+            return self.async_abort(reason="too_many_discoveries")
         self.context["title_placeholders"] = offer_placeholders(advert)
         return await self.async_step_zeroconf_confirm()
 

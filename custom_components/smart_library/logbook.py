@@ -22,6 +22,7 @@ from .building.coordinator import (
 )
 from .const import DOMAIN, EVENT_ACCESS, EVENT_TAILGATING
 from .engine.safety.incidents import TITLES, Category
+from .pages.induction import EVENT_INDUCTION
 from .safety.common import EVENT_HELP, EVENT_INCIDENT, EVENT_LOCKDOWN
 
 REASONS: dict[str, str] = {
@@ -35,6 +36,7 @@ REASONS: dict[str, str] = {
     "induction_needed": "induction not done",
     "card_expired": "card expired",
     "induction_outdated": "new induction needed after card renewal",
+    "induction_revised": "new induction needed: a significant new version",
     "barred": "member barred",
     "final_warning": "member on final warning",
     "not_open": "branch not open to members now",
@@ -128,6 +130,28 @@ def _incident(data: Mapping[str, Any]) -> str:
     return f"{what} recorded"
 
 
+INDUCTION_OUTCOMES = {
+    "signed_in": "signed in to the online induction",
+    "not_recognised": "online induction: card or PIN not recognised",
+    "locked_out": "online induction: card locked out after wrong PINs",
+    "throttled": "online induction: too many attempts, paused",
+    "unavailable": "online induction: the member store could not be used",
+    "staff_card": "online induction: a staff card (no induction needed)",
+    "contact_library": "online induction refused: asked to contact the library",
+    "under_16": "online induction refused: under 16 (told about coming with an adult)",
+    "card_expired": "online induction refused: card expired",
+    "changed": "online induction not recorded: a significant new version came out meanwhile",
+    "completed": "online induction completed",
+}
+
+
+def _induction(data: Mapping[str, Any]) -> str:
+    outcome = str(data.get("outcome", ""))
+    text = INDUCTION_OUTCOMES.get(outcome, f"online induction: {outcome}")
+    version = f", version {data['version']}" if outcome == "completed" else ""
+    return f"{text} (card {data.get('card', '')}{version})"
+
+
 def _help(data: Mapping[str, Any]) -> str:
     point = str(data.get("point", "")).replace("_", " ")
     where = f" at help point {point}" if point else ""
@@ -207,3 +231,11 @@ def async_describe_events(
         DOMAIN, EVENT_INCIDENT, lambda e: _line(e.data, _incident(e.data))
     )
     async_describe_event(DOMAIN, EVENT_HELP, lambda e: _line(e.data, _help(e.data)))
+    async_describe_event(
+        DOMAIN,
+        EVENT_INDUCTION,
+        lambda e: {
+            LOGBOOK_ENTRY_NAME: str(e.data.get("service", "Smart Library")),
+            LOGBOOK_ENTRY_MESSAGE: _induction(e.data),
+        },
+    )

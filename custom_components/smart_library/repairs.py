@@ -2,14 +2,15 @@
 
 Zeroconf advertisements are unauthenticated, so a known controller seen elsewhere never moves its
 branch by itself (the issue and its acceptance are in flow/moved.py). The fix flow shows the old
-and new address, tries the new one, and only when the administrator accepts and it answers points
-the branch there.
+and new address and asks: move the branch (the new address is tried, and only when it answers is
+the branch pointed there) or keep it where it is (the question goes; a later advert may ask
+again). Home Assistant lets only administrators run fix flows; it lets anyone *ignore* an issue,
+which therefore answers nothing.
 
 "Nobody gets the staff alerts" (raised from set-up on while no on-call phone would be alerted,
 safety/alerts.py): its fix flow asks for the on-call and escalation phones, companion-app devices
 chosen from a list, and stores them in the service's options (as its *Configure* does); the issue
-goes by itself once a phone would be alerted. Home Assistant lets only administrators run fix
-flows.
+goes by itself once a phone would be alerted.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from .flow.moved import (
     ISSUE_CONTROLLER_MOVED,
     async_accept_move,
     async_delete_moved_issue,
+    async_keep_branch,
 )
 from .flow.safety_options import on_call_schema
 from .safety.alerts import ISSUE_NO_ON_CALL, MOBILE_APP, reachable_phones
@@ -62,11 +64,39 @@ class ControllerMovedRepairFlow(RepairsFlow):
             return None
         return entry, subentry
 
+    def _placeholders(self, subentry: ConfigSubentry) -> dict[str, str]:
+        """Return the question's words: controller, branch, new and old address."""
+        return {
+            "controller": self._controller_id,
+            "branch": subentry.title,
+            "host": f"{self._host}:{self._port}",
+            "old": f"{subentry.data[CONF_HOST]}:{subentry.data[CONF_PORT]}",
+        }
+
     async def async_step_init(
         self, user_input: dict[str, str] | None = None
     ) -> RepairsFlowResult:
-        """Start with the question."""
-        return await self.async_step_confirm()
+        """Ask: move the branch to the new address, or keep it where it is."""
+        found = self._branch()
+        if found is None:
+            async_delete_moved_issue(self.hass, self._subentry_id)
+            return self.async_abort(reason="branch_gone")
+        return self.async_show_menu(
+            step_id="init",
+            menu_options=["confirm", "keep"],
+            description_placeholders=self._placeholders(found[1]),
+        )
+
+    async def async_step_keep(
+        self, user_input: dict[str, str] | None = None
+    ) -> RepairsFlowResult:
+        """Keep the branch at its address; the question goes."""
+        found = self._branch()
+        if found is None:
+            async_delete_moved_issue(self.hass, self._subentry_id)
+            return self.async_abort(reason="branch_gone")
+        async_keep_branch(self.hass, found[1], host=self._host, port=self._port)
+        return self.async_create_entry(data={})
 
     async def async_step_confirm(
         self, user_input: dict[str, str] | None = None
@@ -88,12 +118,7 @@ class ControllerMovedRepairFlow(RepairsFlow):
         return self.async_show_form(
             step_id="confirm",
             data_schema=probatio.Schema({}),
-            description_placeholders={
-                "controller": self._controller_id,
-                "branch": subentry.title,
-                "host": f"{self._host}:{self._port}",
-                "old": f"{subentry.data[CONF_HOST]}:{subentry.data[CONF_PORT]}",
-            },
+            description_placeholders=self._placeholders(subentry),
             errors=errors,
         )
 

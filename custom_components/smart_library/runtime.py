@@ -18,6 +18,7 @@ from .access.decisions import LibraryAccess
 from .branch import Branch
 from .building.events import BuildingEvents
 from .const import DOMAIN
+from .pages.public import PublicPages
 from .safety.runtime import SafetyRuntime
 
 __all__ = ["Branch", "SafetyRuntime", "SmartLibraryConfigEntry"]
@@ -27,12 +28,13 @@ type SmartLibraryConfigEntry = ConfigEntry[RuntimeData]
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class RuntimeData:
-    """A library service at run time: its branches, membership access and safety tools."""
+    """A library service at run time: its branches, membership access, safety tools, pages."""
 
     branches: Mapping[str, Branch]
     events: BuildingEvents
     access: LibraryAccess
     safety: SafetyRuntime
+    pages: PublicPages  # the online induction and the branches' public pages
 
 
 def loaded_entries(hass: HomeAssistant) -> list[SmartLibraryConfigEntry]:

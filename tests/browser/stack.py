@@ -10,10 +10,13 @@ services through the real config flows — Shire Libraries with two branches, Da
 one — waits for their entities, gives Oadby smart hours all day and Oadby's entrance a reader
 key, adds a member of staff who is not an administrator (the dashboard's walk), prepares the
 door tablet's branch (`prepare_tablet`: two reader keys made through the admin action, an adult
-and an under-16 member enrolled with PINs, an event so the branch is open), writes
-DIR/stack.json (the URL, both logins, each branch's simulator control port, Oadby's reader key,
-the tablet's keys and member) and keeps everything running until the file DIR/stop appears (or
-SIGTERM); then stops Home Assistant through its API, and the simulators.
+and an under-16 member enrolled with PINs, an event so the branch is open), gives Shire's
+branches a public page and a floor plan (uploaded as the actions' file selector uploads) and PINs
+to the members the induction walk uses, writes DIR/stack.json (the URL, both logins, each
+branch's simulator control port, Oadby's reader key, the tablet's keys and member, the public
+pages and a long-lived token for the walk's administrator actions) and keeps everything running
+until the file DIR/stop appears (or SIGTERM); then stops Home Assistant through its API, and the
+simulators.
 """
 
 from __future__ import annotations
@@ -367,18 +370,6 @@ async def reader_key(
     return str(made["service_response"]["key"])
 
 
-async def device_of(
-    session: aiohttp.ClientSession, auth: dict[str, str], branch: str
-) -> str:
-    """Return a branch's device id (what the actions' `branch` field takes)."""
-    async with session.post(
-        "/api/template",
-        json={"template": f"{{{{ device_id('lock.{branch}_entrance_door') }}}}"},
-        headers=auth,
-    ) as resp:
-        return await resp.text()
-
-
 # The door tablet's branch (tests/browser/tablet.mjs): its member, and a card nobody holds.
 TABLET_BRANCH = "Wigston Library"
 TABLET_CARD = "21234000007777"
@@ -456,6 +447,140 @@ async def prepare_tablet(
     }
 
 
+# The online induction's walk (tests/browser/induction.mjs): a member not yet inducted, a member
+# whose PIN will be guessed wrong, and the branch whose door they then try.
+INDUCTION_CARD = develop_setup.DEMO_MEMBERS.splitlines()[3].split(",")[0]  # Cy Newcomer
+LOCKOUT_CARD = develop_setup.DEMO_MEMBERS.splitlines()[2].split(",")[0]  # Bo Student
+FLOOR_PLAN = Path(__file__).with_name("floor-plan.svg")
+MARKERS: list[dict[str, Any]] = [
+    {"kind": "door", "door": "entrance", "x": 50, "y": 97, "label": "Main entrance"},
+    {
+        "kind": "door",
+        "door": "meeting_room",
+        "x": 78.1,
+        "y": 34,
+        "label": "Meeting room",
+    },
+    {"kind": "fire_exit", "x": 1.5, "y": 53, "label": "Fire exit A"},
+    {"kind": "fire_exit", "x": 98.5, "y": 71, "label": "Fire exit B"},
+    {"kind": "help_point", "x": 60.6, "y": 78, "label": "Counter: phone and first aid"},
+    {"kind": "pa_zone", "zone": "zone_1", "x": 40, "y": 30},
+]
+ADDRESSES = {
+    "Oadby Library": "Church Street\nOadby LE2 5AB",
+    "Wigston Library": "Bull Head Street\nWigston LE18 1PA",
+}
+
+
+async def device_of(
+    session: aiohttp.ClientSession, auth: dict[str, str], slug: str
+) -> str:
+    """Return a branch's device id (the actions' `branch`), from its entrance door."""
+    async with session.post(
+        "/api/template",
+        json={"template": f"{{{{ device_id('lock.{slug}_entrance_door') }}}}"},
+        headers=auth,
+    ) as resp:
+        return await resp.text()
+
+
+async def long_lived_token(session: aiohttp.ClientSession, auth: dict[str, str]) -> str:
+    """Return a long-lived access token of the demo administrator (for the walk's actions)."""
+    async with session.ws_connect("/api/websocket") as ws:
+        await ws.receive_json()  # auth_required
+        await ws.send_json(
+            {"type": "auth", "access_token": auth["Authorization"].split()[1]}
+        )
+        await ws.receive_json()  # auth_ok
+        await ws.send_json(
+            {
+                "id": 1,
+                "type": "auth/long_lived_access_token",
+                "client_name": "Smart Library browser test",
+                "lifespan": 1,
+            }
+        )
+        answer = await ws.receive_json()
+    if not answer.get("success"):
+        raise SystemExit(f"No long-lived token: {answer}")
+    return str(answer["result"])
+
+
+async def upload(
+    session: aiohttp.ClientSession, auth: dict[str, str], path: Path
+) -> str:
+    """Upload a file as the actions' file selector does (/api/file_upload); return its id."""
+    form = aiohttp.FormData()
+    form.add_field(
+        "file", path.read_bytes(), filename=path.name, content_type="image/svg+xml"
+    )
+    async with session.post("/api/file_upload", data=form, headers=auth) as resp:
+        if resp.status != 200:
+            raise SystemExit(f"Upload of {path.name} refused: {resp.status}")
+        return str((await resp.json())["file_id"])
+
+
+async def prepare_pages(
+    session: aiohttp.ClientSession, auth: dict[str, str], entry_id: str
+) -> dict[str, Any]:
+    """Give Shire Libraries' branches their page and floor plan; PINs for the walk's members.
+
+    Return what tests/browser/induction.mjs needs: the public addresses, the members, each
+    branch's device and mode override, and a token for the administrator's actions.
+    """
+    for card in (INDUCTION_CARD, LOCKOUT_CARD):
+        await _call(
+            session,
+            auth,
+            "/api/services/smart_library/set_pin?return_response",
+            {"config_entry_id": entry_id, "card": card, "pin": develop_setup.DEMO_PIN},
+        )
+    branches: dict[str, Any] = {}
+    for name in COUNTY["Shire Libraries"]:
+        slug = name.lower().replace(" ", "_")
+        device = await device_of(session, auth, slug)
+        answer = await _call(
+            session,
+            auth,
+            "/api/services/smart_library/upload_floor_plan?return_response",
+            {"branch": device, "file": await upload(session, auth, FLOOR_PLAN)},
+        )
+        await _call(
+            session,
+            auth,
+            "/api/services/smart_library/set_floor_plan_markers?return_response",
+            {"branch": device, "markers": MARKERS},
+        )
+        await _call(
+            session,
+            auth,
+            "/api/services/smart_library/set_branch_page?return_response",
+            {"branch": device, "address": ADDRESSES[name]},
+        )
+        branches[name] = {
+            "device": device,
+            "page": answer["service_response"]["page"],
+            "mode_override": f"select.{slug}_mode_override",
+        }
+    links = await _call(
+        session,
+        auth,
+        "/api/services/smart_library/get_induction?return_response",
+        {"config_entry_id": entry_id},
+    )
+    return {
+        "service": links["service_response"]["links"]["service"],
+        "induction": links["service_response"]["links"]["induction"],
+        "config_entry_id": entry_id,
+        "branches": branches,
+        "members": {
+            "new": {"card": INDUCTION_CARD, "pin": develop_setup.DEMO_PIN},
+            "lockout": {"card": LOCKOUT_CARD, "pin": develop_setup.DEMO_PIN},
+        },
+        "token": await long_lived_token(session, auth),
+    }
+
+
 async def wait_for_branches(
     session: aiohttp.ClientSession,
     auth: dict[str, str],
@@ -505,6 +630,7 @@ async def run(run_dir: Path) -> int:
         reasons = await attempts_at_the_door(
             session, hass.auth, entries["Shire Libraries"], "oadby_library"
         )
+        pages = await prepare_pages(session, hass.auth, entries["Shire Libraries"])
         await wait_for_branches(
             session, hass.auth, [n for names in COUNTY.values() for n in names]
         )
@@ -536,6 +662,8 @@ async def run(run_dir: Path) -> int:
             },
             "attempts": {"Oadby Library": reasons},  # at its entrance, in this order
             "tablet": tablet,  # tests/browser/tablet.mjs
+            "pages": pages,  # the online induction's walk (induction.mjs)
+            "config_dir": str(config),
             "hass_log": str(config / "hass.log"),
             "seconds_to_start": round(time.monotonic() - started, 1),
         }

@@ -544,6 +544,7 @@ def test_a_message_plays_in_each_chosen_language_in_turn() -> None:
     assert recordings(lockdown, ["en", "cy", "pl"]) == [20, 120, 220]
     assert recordings(lockdown, []) == [20]
     assert recordings(lockdown, ["cy", "cy"]) == [120]
+    assert recordings(lockdown, ["da", "nb", "sv"]) == [1420, 1520, 1620]
     with pytest.raises(KeyError):
         recordings(lockdown, ["xx"])
     assert max(LANGUAGE_BANKS.values()) + 99 <= 0xFFFF

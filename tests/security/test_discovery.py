@@ -156,9 +156,10 @@ async def test_advert_from_elsewhere_does_not_move_the_branch(
         assert response.status == HTTPStatus.UNAUTHORIZED
     assert known_branch.subentries["branch_oadby"].data[CONF_PORT] == building.port
 
-    # The controller heard again at its own address: the question goes away.
+    # The controller heard again at its own address: the question stays for an administrator
+    # (an advert claiming the old address proves no more than one claiming the new).
     await _advertise(hass, _advert(building.port))
-    assert issue_registry.async_get_issue(DOMAIN, ISSUE) is None
+    assert issue_registry.async_get_issue(DOMAIN, ISSUE) is not None
     assert known_branch.subentries["branch_oadby"].data[CONF_PORT] == building.port
 
 
@@ -177,6 +178,11 @@ async def test_admin_accepts_the_move(
         "/api/repairs/issues/fix", json={"handler": DOMAIN, "issue_id": ISSUE}
     )
     assert response.status == HTTPStatus.OK
+    flow = await response.json()
+    assert flow["step_id"] == "init"  # move, or keep the branch where it is
+    response = await client.post(
+        f"/api/repairs/issues/fix/{flow['flow_id']}", json={"next_step_id": "confirm"}
+    )
     flow = await response.json()
     assert flow["step_id"] == "confirm"
     assert flow["description_placeholders"]["host"] == f"127.0.0.1:{intruder.port}"
@@ -212,6 +218,9 @@ async def test_move_to_a_silent_address_is_not_accepted(
             "/api/repairs/issues/fix", json={"handler": DOMAIN, "issue_id": ISSUE}
         )
     ).json()
+    await client.post(
+        f"/api/repairs/issues/fix/{flow['flow_id']}", json={"next_step_id": "confirm"}
+    )
     response = await client.post(f"/api/repairs/issues/fix/{flow['flow_id']}")
     result = await response.json()
     assert result["type"] == "form"

@@ -42,7 +42,7 @@ from ..const import (
     LOGGER,
 )
 from ..engine.database import StorageError
-from ..engine.members.access import AccessDecider, AccessRequest, Decision
+from ..engine.members.access import AccessDecider, AccessRequest, Decision, Identified
 from ..engine.members.membership import (
     Booking,
     MemberError,
@@ -178,7 +178,7 @@ class LibraryAccess:
         path = store_path(hass, entry_id)
         try:
             store, decider = await hass.async_add_executor_job(open_store)
-        except (sqlite3.Error, OSError) as err:
+        except (sqlite3.Error, OSError, StorageError) as err:
             # Life safety does not wait for this: the branches run, card entry is refused.
             access = cls(hass, entry_id, None, None)
             access._pepper = pepper
@@ -366,6 +366,20 @@ class LibraryAccess:
         booking = await self.async_run(book)
         async_dispatcher_send(self.hass, signal_bookings(branch))
         return booking
+
+    async def async_identify(self, card: str, pin: str) -> Identified:
+        """Check a card and its PIN exactly as a door does, with the doors' lock-out.
+
+        For whatever else needs a member to prove who they are (the online induction): the
+        local store's check, or with SIP2 the library system's (the member's local record is
+        made or brought up to date as at the door). The attempt counts against the card's
+        lock-out at every door. Raises a translated error while the member store is unusable.
+        """
+        decider = self.decider
+        now = dt_util.now()
+        if self.system is not None:
+            return await self.system.access.identify(card, pin, now)
+        return await self.hass.async_add_executor_job(decider.identify, card, pin, now)
 
     async def async_request(
         self,

@@ -44,6 +44,7 @@ from ..const import (
 )
 from ..engine.building.alarms import Alarm, AlarmKind, Evacuation, SafetyError
 from ..engine.building.announcements import Announcement
+from ..engine.building.availability import WARN_EVERY, AvailabilityLog, Say
 from ..engine.building.controller import (
     BranchController,
     ControllerError,
@@ -66,7 +67,7 @@ from ..engine.building.rules import (
     TailgatingSeen,
 )
 from ..engine.building.schedule import Mode
-from ..engine.building.snapshot import ModuleStatus, Snapshot
+from ..engine.building.snapshot import ModuleHealth, ModuleStatus, Snapshot
 from .events import (
     AlarmRaised,
     AlarmsAcknowledged,
@@ -247,7 +248,10 @@ class BranchCoordinator(DataUpdateCoordinator[Snapshot]):
         )
         self.tailgating = False
         self._unsub_tailgating: Callable[[], None] | None = None
-        self._module_ok: dict[str, bool] = {}  # as last logged
+        self._availability_log = AvailabilityLog()
+        # Each module's answer to the last poll, also when none answered (then `data` keeps the
+        # last good snapshot, which says nothing about now).
+        self.module_health: Mapping[str, ModuleHealth] = {}
         entry.async_on_unload(self._cancel_tailgating)
         entry.async_on_unload(
             async_track_time_change(
@@ -322,6 +326,7 @@ class BranchCoordinator(DataUpdateCoordinator[Snapshot]):
             # Show what the commands did, not the state before them.
             snapshot = await self.controller.read()
         self._check_help(snapshot)
+        self.module_health = snapshot.modules
         await self._async_save_safety()
         if not snapshot.any_ok:
             raise _update_failed(snapshot, self.title)
@@ -337,22 +342,42 @@ class BranchCoordinator(DataUpdateCoordinator[Snapshot]):
             self._stored = state
 
     def _log_availability(self, snapshot: Snapshot) -> None:
-        """One warning when a module stops answering, one info line when it is back."""
+        """Log a warning when a module stops answering, an info line when it is back.
+
+        A module that comes and goes warns at most once every few minutes, with the flaps
+        since the last warning (`AvailabilityLog`); the flaps between are debug lines. The
+        entities and the *Controller connected* sensor follow every poll regardless.
+        """
         several = len(snapshot.modules) > 1
         for module, health in snapshot.modules.items():
-            was_ok = self._module_ok.get(module, True)
-            self._module_ok[module] = health.ok
+            line = self._availability_log.update(module, health.ok)
+            if line is None:
+                continue
             what = f"{self.title} ({module})" if several else self.title
-            if was_ok and not health.ok:
-                LOGGER.warning(
-                    "The controller of %s %s (%s); its entities are unavailable until "
-                    "it answers again",
-                    what,
-                    _LOST[health.status],
-                    health.detail,
-                )
-            elif health.ok and not was_ok:
-                LOGGER.info("The controller of %s is answering again", what)
+            match line.say:
+                case Say.LOST:
+                    LOGGER.warning(
+                        "The controller of %s %s (%s); its entities are unavailable until "
+                        "it answers again%s",
+                        what,
+                        _LOST[health.status],
+                        health.detail,
+                        f" ({line.flaps} flaps since the last warning)"
+                        if line.flaps
+                        else "",
+                    )
+                case Say.BACK:
+                    LOGGER.info("The controller of %s is answering again", what)
+                case Say.QUIET_LOST:
+                    LOGGER.debug(
+                        "The controller of %s %s again (%s); warned less than %d minutes ago",
+                        what,
+                        _LOST[health.status],
+                        health.detail,
+                        WARN_EVERY // 60,
+                    )
+                case Say.QUIET_BACK:
+                    LOGGER.debug("The controller of %s is answering again", what)
 
     async def async_set_mode(self, mode: Mode) -> None:
         """Make the doors follow a new mode (now, or when their module answers)."""

@@ -48,6 +48,9 @@ from homeassistant.util.hass_dict import HassKey
 import probatio
 
 from ..const import DOMAIN, SUBENTRY_BRANCH
+from ..engine.building.floorplan import MarkerKind
+from ..pages.public import PublicPages
+from ..pages.store import PlanInfo
 from ..usage.statistics import (
     AGE_BANDS,
     METRIC_OCCUPANCY,
@@ -215,6 +218,8 @@ class BranchLayout:
     items: list[Item] = field(default_factory=list)
     service_items: list[Item] = field(default_factory=list)
     used: set[str] = field(default_factory=set)
+    # The branch's floor plan (its public address and markers), when one was uploaded.
+    plan: tuple[str, PlanInfo] | None = None
 
     def get(self, domain: str, key: str) -> Item | None:
         """Return the entity of this domain with this key, if the branch has it."""
@@ -310,6 +315,7 @@ def discover(hass: HomeAssistant) -> list[BranchLayout]:
             ),
             key=lambda s: s.title.casefold(),
         )
+        pages = getattr(getattr(service, "runtime_data", None), "pages", None)
         for subentry in subentries:
             device = device_registry.async_get_device_by_identifier(
                 (DOMAIN, subentry.subentry_id), service.entry_id
@@ -342,6 +348,11 @@ def discover(hass: HomeAssistant) -> list[BranchLayout]:
                         device_name,
                     ),
                     service_items=service_items,
+                    plan=(
+                        pages.plan_of(subentry.subentry_id)
+                        if isinstance(pages, PublicPages)
+                        else None
+                    ),
                 )
             )
     return branches
@@ -792,6 +803,132 @@ def _confirmed(
     }
 
 
+# How the floor plan card marks what has no live state: (icon, colour).
+PLAN_ICONS: Final = {
+    MarkerKind.DOOR: ("mdi:door", "var(--primary-color)"),
+    MarkerKind.FIRE_EXIT: ("mdi:exit-run", "#1b7a3d"),
+    MarkerKind.HELP_POINT: ("mdi:phone-classic", "var(--error-color)"),
+    MarkerKind.PA_ZONE: ("mdi:bullhorn", "#6a3fb5"),
+}
+
+
+def _on(entity_id: str, elements: list[dict[str, Any]]) -> dict[str, Any]:
+    """Return picture-elements shown only while an entity is on."""
+    return {
+        "type": "conditional",
+        "conditions": [{"condition": "state", "entity": entity_id, "state": "on"}],
+        "elements": elements,
+    }
+
+
+def floor_plan(branch: BranchLayout) -> dict[str, Any] | None:
+    """Return the branch's floor plan with live states: doors, their alarms, people, fire.
+
+    A picture-elements card over the plan the administrator uploaded (served from the branch's
+    public address): each door marker is its lock's live state, with a warning while it is
+    forced or held open; each PA zone its player; fire exits and the help point as icons; the
+    people inside in a corner; a fire alarm across the plan while it is on.
+    """
+    if branch.plan is None:
+        return None
+    url, plan = branch.plan
+    elements: list[dict[str, Any]] = []
+    for marker in plan.markers:
+        style = {"left": f"{marker.x}%", "top": f"{marker.y}%"}
+        title = (
+            marker.label or marker.ref.replace("_", " ").capitalize() or marker.title
+        )
+        entity = None
+        if marker.kind is MarkerKind.DOOR and marker.ref:
+            entity = branch.get("lock", f"lock.{marker.ref}")
+        elif marker.kind is MarkerKind.PA_ZONE and marker.ref:
+            entity = branch.get("media_player", f"pa.{marker.ref}")
+        if entity is not None:
+            elements.append(
+                {
+                    "type": "state-icon",
+                    "entity": entity.entity_id,
+                    "title": title,
+                    "style": style,
+                }
+            )
+        else:
+            icon, colour = PLAN_ICONS[marker.kind]
+            elements.append(
+                {
+                    "type": "icon",
+                    "icon": icon,
+                    "title": title,
+                    "style": style | {"color": colour},
+                }
+            )
+        if marker.kind is MarkerKind.DOOR and marker.ref:
+            for what, text in (("forced", "forced"), ("held_open", "held open")):
+                if alarm := branch.get("binary_sensor", f"door.{marker.ref}.{what}"):
+                    elements.append(
+                        _on(
+                            alarm.entity_id,
+                            [
+                                {
+                                    "type": "icon",
+                                    "icon": "mdi:alert",
+                                    "title": f"{title}: {text}",
+                                    "style": style
+                                    | {
+                                        "color": "var(--error-color)",
+                                        "transform": "translate(-50%, -150%)",
+                                    },
+                                }
+                            ],
+                        )
+                    )
+    if people := branch.get("sensor", "people_inside"):
+        elements.append(
+            {
+                "type": "state-label",
+                "entity": people.entity_id,
+                "prefix": "People inside: ",
+                "title": "People inside",
+                "style": {
+                    "left": "1%",
+                    "top": "1%",
+                    "transform": "none",
+                    "padding": "2px 8px",
+                    "border-radius": "12px",
+                    "background-color": "var(--card-background-color)",
+                    "color": "var(--primary-text-color)",
+                    "font-weight": "bold",
+                },
+            }
+        )
+    if fire := branch.get("binary_sensor", "fire.alarm"):
+        elements.append(
+            _on(
+                fire.entity_id,
+                [
+                    {
+                        "type": "icon",
+                        "icon": "mdi:fire-alert",
+                        "title": "FIRE ALARM",
+                        "style": {
+                            "left": "50%",
+                            "top": "50%",
+                            "color": "var(--error-color)",
+                            "--mdc-icon-size": "25%",
+                        },
+                    }
+                ],
+            )
+        )
+    return {
+        "type": "picture-elements",
+        "image": url,
+        "alt_text": f"Floor plan of {branch.title}",
+        "elements": elements,
+        "grid_options": {"columns": "full"},
+    }
+
+
 def _button(
     branch: BranchLayout, button: Item, role: str, **visible: Any
 ) -> list[dict[str, Any]]:
@@ -927,6 +1064,16 @@ def branch_view(branch: BranchLayout, role: str = READ_ONLY) -> dict[str, Any]:
     if (empty := branch.get("button", "building_empty")) is not None:
         people += _button(branch, empty, role)
     sections.append({"type": "grid", "cards": people})
+
+    # After what needs a person, the doors and the people: at phone width a plan is tall.
+    if (plan := floor_plan(branch)) is not None:
+        sections.append(
+            {
+                "type": "grid",
+                "column_span": 2,  # a plan needs the room
+                "cards": [_heading("Floor plan", "mdi:floor-plan"), plan],
+            }
+        )
 
     hours: list[dict[str, Any]] = [_heading("Opening hours", "mdi:clock-outline")]
     hours += _entities(

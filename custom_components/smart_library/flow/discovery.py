@@ -1,8 +1,10 @@
 """Branch controllers that advertise themselves over zeroconf (`_smart-library._tcp.local.`).
 
-An advertisement is a claim anyone on the network can make: read strictly
-(`parse_advertisement`), it may offer a new branch, which an administrator confirms, but never
-changes a configured one by itself (`async_known_controller`).
+An advertisement is a claim anyone on the network can make, from any address it likes to claim:
+read strictly (`parse_advertisement`), it may offer a new branch, which an administrator
+confirms, but never changes a configured one by itself (`async_known_controller`). Offers are
+bounded (`async_may_offer`): one per controller id (the flow's unique id), a few per source
+address an hour, and a few pending in all, so made-up adverts cannot bury the real ones.
 
 A configured controller is never offered again: neither one whose id a branch knows, nor one at
 the address of a configured branch (whatever id it now gives), and an offer still waiting under
@@ -12,13 +14,17 @@ the address of a configured branch (whatever id it now gives), and an offer stil
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 import re
-from typing import Any
+import time
+from typing import Any, Final
 
 from homeassistant.config_entries import SOURCE_ZEROCONF
 from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.data_entry_flow import UnknownFlow
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
+from homeassistant.util.hass_dict import HassKey
 
 from ..const import (
     CONF_CONTROLLER_ID,
@@ -28,13 +34,32 @@ from ..const import (
     DEFAULT_PORT,
     DEFAULT_UNIT,
     DOMAIN,
+    LOGGER,
 )
-from .moved import async_delete_moved_issue, async_report_moved_controller
+from .moved import async_report_moved_controller
 from .validation import branch_unique_id
 
 # What a controller may call itself in its advertisement.
 _CONTROLLER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 _ADVERT_NAME_MAX = 64
+
+# New offers one source address may make in an hour (a real controller needs one).
+OFFERS_PER_ADDRESS: Final = 5
+OFFER_WINDOW: Final = 3600.0  # seconds
+# Offers waiting for an administrator at once, from anywhere: an advert's address is the
+# sender's claim, so a limit per address alone does not bound made-up ones.
+PENDING_OFFERS_MAX: Final = 10
+
+
+@dataclass(slots=True)
+class _Offers:
+    """The discovery offers made since Home Assistant started."""
+
+    by_address: dict[str, list[float]] = field(default_factory=dict)  # when, by address
+    flows: set[str] = field(default_factory=set)  # flow ids of the offers made
+
+
+_OFFERS: HassKey[_Offers] = HassKey(f"{DOMAIN}_discovery_offers")
 
 
 def _advert_text(value: Any) -> str | None:
@@ -135,7 +160,8 @@ def async_known_controller(hass: HomeAssistant, advert: Mapping[str, Any]) -> bo
     """Return True when the advertised controller is a configured branch's, after handling it.
 
     A known controller advertised at a new address is a question for an administrator (a repair
-    issue); back at its configured address, any such question is dropped. A branch added by hand
+    issue, pinned to the first address asked about until an administrator answers it: see
+    flow/moved.py); an advert from its configured address changes nothing. A branch added by hand
     at this very address learns the controller's id, so that a later advertisement from
     elsewhere is asked about rather than taken as a new branch.
     """
@@ -155,8 +181,8 @@ def async_known_controller(hass: HomeAssistant, advert: Mapping[str, Any]) -> bo
                         host=host,
                         port=port,
                     )
-                else:
-                    async_delete_moved_issue(hass, subentry.subentry_id)
+                # Back at its configured address, a pending question stays: an advert
+                # cannot answer it for an administrator.
                 return True
             if known_id is None and subentry.unique_id == address_id:
                 hass.config_entries.async_update_subentry(
@@ -168,3 +194,48 @@ def async_known_controller(hass: HomeAssistant, advert: Mapping[str, Any]) -> bo
     # At a configured branch's address under another id (its controller replaced, or a
     # second advertisement): configured all the same. Its id is not learnt from a claim.
     return configured_branch(hass, advert) is not None
+
+
+@callback
+def async_may_offer(
+    hass: HomeAssistant, advert: Mapping[str, Any], flow_id: str
+) -> bool:
+    """Return True, and count the offer, when a discovered controller may be offered now.
+
+    False (and a debug line) when its source address made `OFFERS_PER_ADDRESS` offers in the
+    last hour, or `PENDING_OFFERS_MAX` offers already wait for an administrator. One offer per
+    controller id is the flow's unique id's business (checked before this).
+    """
+    offers = hass.data.setdefault(_OFFERS, _Offers())
+    now = time.monotonic()
+    for address, times in list(offers.by_address.items()):
+        times[:] = [t for t in times if 0 <= now - t < OFFER_WINDOW]
+        if not times:
+            del offers.by_address[address]
+    for pending in list(offers.flows):
+        try:
+            hass.config_entries.flow.async_get(pending)
+        except UnknownFlow:
+            offers.flows.discard(pending)
+    address = advert[CONF_HOST]
+    if len(offers.flows) >= PENDING_OFFERS_MAX:
+        LOGGER.debug(
+            "Not offering controller %s advertised at %s: %d discovered controllers already "
+            "await an administrator",
+            advert[CONF_CONTROLLER_ID],
+            address,
+            len(offers.flows),
+        )
+        return False
+    times = offers.by_address.setdefault(address, [])
+    if len(times) >= OFFERS_PER_ADDRESS:
+        LOGGER.debug(
+            "Not offering controller %s: %s made %d offers in the last hour",
+            advert[CONF_CONTROLLER_ID],
+            address,
+            len(times),
+        )
+        return False
+    times.append(now)
+    offers.flows.add(flow_id)
+    return True

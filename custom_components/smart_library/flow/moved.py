@@ -3,7 +3,14 @@
 Zeroconf advertisements are unauthenticated, so a known controller seen elsewhere never moves its
 branch by itself: discovery asks an administrator (`async_report_moved_controller`), the fix flow
 in repairs.py shows the question and, when accepted, `async_accept_move` tries the new address and
-points the branch there. Set-up and removal of a service prune the questions of branches gone.
+points the branch there; or the administrator keeps the branch where it is (`async_keep_branch`).
+
+A question, once asked, is pinned to the address it shows: no later advertisement rewrites it
+(an attacker cannot swap their address in under a real move) nor clears it (nor one claiming the
+old address). It survives a restart (a persistent issue), and ignoring it — which Home Assistant
+lets any user do — keeps it as it is. Only an administrator's answer ends it: accepting, keeping
+the branch, pointing the branch by hand (its reconfigure flow) or removing it. Set-up and removal
+of a service prune the questions of branches gone.
 """
 
 from __future__ import annotations
@@ -45,31 +52,42 @@ def async_report_moved_controller(
 ) -> None:
     """Ask an administrator whether a branch may follow its controller to a new address.
 
-    An advertisement proves nothing (anyone on the network can send one), so the branch stays
-    where it is until an administrator accepts the repair issue. One info line per new address.
+    An advertisement proves nothing (anyone on the network can send one, claiming any address),
+    so the branch stays where it is until an administrator accepts the repair issue. One info
+    line when asked; a question already pending is left as it is (a debug line when an advert
+    names another address).
     """
     issue_id = moved_issue_id(subentry.subentry_id)
     known = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
-    if (
-        known is None
-        or known.data is None
-        or (known.data.get(CONF_HOST), known.data.get(CONF_PORT)) != (host, port)
-    ):
-        LOGGER.info(
-            "Controller %s of branch %s is advertised at %s:%s (configured at %s:%s); "
-            "the branch stays until an administrator accepts the move under Repairs",
-            controller_id,
-            subentry.title,
-            host,
-            port,
-            subentry.data[CONF_HOST],
-            subentry.data[CONF_PORT],
-        )
+    if known is not None and known.active and known.data is not None:
+        asked = (known.data.get(CONF_HOST), known.data.get(CONF_PORT))
+        if asked != (host, port):
+            LOGGER.debug(
+                "Controller %s of branch %s is advertised at %s:%s; not asked about: the "
+                "question about %s:%s awaits an administrator",
+                controller_id,
+                subentry.title,
+                host,
+                port,
+                *asked,
+            )
+        return
+    LOGGER.info(
+        "Controller %s of branch %s is advertised at %s:%s (configured at %s:%s); "
+        "the branch stays until an administrator accepts the move under Repairs",
+        controller_id,
+        subentry.title,
+        host,
+        port,
+        subentry.data[CONF_HOST],
+        subentry.data[CONF_PORT],
+    )
     ir.async_create_issue(
         hass,
         DOMAIN,
         issue_id,
         is_fixable=True,
+        is_persistent=True,  # a restart does not let the next advert ask anew
         severity=ir.IssueSeverity.WARNING,
         translation_key=ISSUE_CONTROLLER_MOVED,
         translation_placeholders={
@@ -108,6 +126,24 @@ def async_prune_moved_issues(
             and issue.data.get("subentry_id") not in kept
         ):
             ir.async_delete_issue(hass, DOMAIN, issue_id)
+
+
+@callback
+def async_keep_branch(
+    hass: HomeAssistant, subentry: ConfigSubentry, *, host: str, port: int
+) -> None:
+    """Answer the question "no": the branch stays where it is; a later advert may ask again."""
+    LOGGER.info(
+        "Branch %s stays at %s:%s; the move of controller %s to %s:%s was turned down by an "
+        "administrator",
+        subentry.title,
+        subentry.data[CONF_HOST],
+        subentry.data[CONF_PORT],
+        subentry.data.get(CONF_CONTROLLER_ID),
+        host,
+        port,
+    )
+    async_delete_moved_issue(hass, subentry.subentry_id)
 
 
 async def async_accept_move(

@@ -31,6 +31,7 @@ from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.util import dt as dt_util
 
 from ..const import DOMAIN, LOGGER
+from ..engine.database import StorageError
 from ..engine.safety import incidents as rules
 from ..engine.safety.incident_store import IncidentStore
 from ..engine.safety.incidents import (
@@ -101,7 +102,7 @@ class IncidentLog:
             self._store = await self.hass.async_add_executor_job(
                 IncidentStore, self._path
             )
-        except (sqlite3.Error, OSError) as err:
+        except (sqlite3.Error, OSError, StorageError) as err:
             self._storage_failed(err)
         self._unsub_retry = async_track_time_interval(
             self.hass, self._async_retry, RETRY_INTERVAL
@@ -162,7 +163,7 @@ class IncidentLog:
                 self._store = await self.hass.async_add_executor_job(
                     IncidentStore, self._path
                 )
-            except (sqlite3.Error, OSError) as err:
+            except (sqlite3.Error, OSError, StorageError) as err:
                 self._storage_failed(err)
                 return
         store = self._store
@@ -172,7 +173,7 @@ class IncidentLog:
                 await self.hass.async_add_executor_job(job, store)
             except IncidentError:
                 pass  # the rules refuse it now (the incident went meanwhile)
-            except (sqlite3.Error, OSError) as err:
+            except (sqlite3.Error, OSError, StorageError) as err:
                 self._storage_failed(err)
                 return
             self._pending.pop(0)
@@ -198,7 +199,7 @@ class IncidentLog:
                 return await self.hass.async_add_executor_job(job, store)
             except IncidentError as err:
                 raise translated(err) from None
-            except (sqlite3.Error, OSError) as err:
+            except (sqlite3.Error, OSError, StorageError) as err:
                 self._storage_failed(err)
         self._pending.append(job)
         return None
@@ -217,7 +218,7 @@ class IncidentLog:
             return await self.hass.async_add_executor_job(job)
         except IncidentError as err:
             raise translated(err) from None
-        except (sqlite3.Error, OSError) as err:
+        except (sqlite3.Error, OSError, StorageError) as err:
             self._storage_failed(err)
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
@@ -311,7 +312,7 @@ class IncidentLog:
                         since=now - rules.REPEAT_WINDOW,
                     )
                 )
-            except (sqlite3.Error, OSError) as err:
+            except (sqlite3.Error, OSError, StorageError) as err:
                 self._storage_failed(err)
         for incident in reversed(recent):
             if rules.is_repeat(incident, category, location, now):

@@ -27,6 +27,7 @@ from ..branch import Branch
 from ..const import DOMAIN
 from ..engine.building.pointmap import DoorKind
 from ..engine.members import membership
+from ..engine.members.induction import current_version
 from ..engine.members.membership import (
     Member,
     MemberError,
@@ -85,7 +86,13 @@ MEMBER_SCHEMAS: dict[str, probatio.Schema] = {
             probatio.Optional(ATTR_PIN): cv.string,
         }
     ),
-    "record_induction": probatio.Schema(CARD | {probatio.Optional(ATTR_DATE): cv.date}),
+    "record_induction": probatio.Schema(
+        CARD
+        | {
+            probatio.Optional(ATTR_DATE): cv.date,
+            probatio.Optional(ATTR_BRANCH): cv.string,
+        }
+    ),
     "set_pin": probatio.Schema(CARD | {probatio.Required(ATTR_PIN): cv.string}),
     "renew_card": probatio.Schema(
         CARD | {probatio.Required(ATTR_CARD_EXPIRY): cv.date}
@@ -182,16 +189,20 @@ def _today() -> date:
 
 
 def standing(
-    member: Member, today: date, locked_until: datetime | None
+    member: Member,
+    today: date,
+    locked_until: datetime | None,
+    induction_required: int = 0,
 ) -> dict[str, Any]:
     """Return what the door would answer the member with the right PIN now, card masked.
 
     A running lock-out comes first, as at the door: `eligibility` is then `locked_out` and
     `locked_until` says until when, whatever the member's standing otherwise is.
+    `induction_required`: the newest induction version published as significant.
     """
     answer: dict[str, Any] = {
         "card": member.masked_card,
-        "eligibility": member.eligibility(today).value,
+        "eligibility": member.eligibility(today, induction_required).value,
     }
     if locked_until is not None:
         answer["eligibility"] = Reason.LOCKED_OUT.value
@@ -217,16 +228,18 @@ async def enroll_member(call: ServiceCall) -> ServiceResponse:
         check_member_fields(member, now.date())
         pin_hash = hash_pin(pin, access.pepper) if pin is not None else None
         added = access.store.add(replace(member, pin_hash=pin_hash), now.date())
-        return standing(added, now.date(), access.decider.locked_until(added.card, now))
+        return standing(
+            added,
+            now.date(),
+            access.decider.locked_until(added.card, now),
+            access.store.induction_required,
+        )
 
     return await access.async_run(enroll)
 
 
 # The engine's rule behind each action that changes one member's standing.
 MEMBER_CHANGES: dict[str, Callable[[Member, Mapping[str, Any], date], Member]] = {
-    "record_induction": lambda m, data, today: membership.record_induction(
-        m, today, data.get(ATTR_DATE)
-    ),
     "renew_card": lambda m, data, today: membership.renew_card(
         m, today, data[ATTR_CARD_EXPIRY]
     ),
@@ -250,10 +263,50 @@ async def change_member(call: ServiceCall) -> ServiceResponse:
     def change() -> dict[str, Any]:
         member = access.store.change(card, lambda m: edit(m, data, now.date()))
         return standing(
-            member, now.date(), access.decider.locked_until(member.card, now)
+            member,
+            now.date(),
+            access.decider.locked_until(member.card, now),
+            access.store.induction_required,
         )
 
     return await access.async_run(change)
+
+
+async def record_induction(call: ServiceCall) -> ServiceResponse:
+    """Record an induction given face to face: its date, the version current now, the branch.
+
+    The online induction records itself (pages/); this is for staff after one in person.
+    """
+    access = _access(call)
+    data, now = call.data, dt_util.now()
+    where = ""
+    if ATTR_BRANCH in data:
+        where = branch_for_device(call.hass, data[ATTR_BRANCH]).id
+
+    def record() -> dict[str, Any]:
+        version = current_version(access.store.induction_history()).number
+        member = access.store.change(
+            data[ATTR_CARD],
+            lambda m: membership.record_induction(
+                m, now.date(), data.get(ATTR_DATE), version=version, where=where
+            ),
+        )
+        answer = standing(
+            member,
+            now.date(),
+            access.decider.locked_until(member.card, now),
+            access.store.induction_required,
+        )
+        answer["induction"] = {  # what is recorded: the date, the version, where
+            "date": member.induction_date.isoformat()
+            if member.induction_date
+            else None,
+            "version": member.induction_version,
+            "where": member.induction_where or None,
+        }
+        return answer
+
+    return await access.async_run(record)
 
 
 async def set_pin(call: ServiceCall) -> ServiceResponse:
@@ -266,7 +319,7 @@ async def set_pin(call: ServiceCall) -> ServiceResponse:
         pin_hash = hash_pin(pin, access.pepper)
         member = access.store.change(card, lambda m: replace(m, pin_hash=pin_hash))
         access.decider.unlock_card(member.card, now)
-        return standing(member, now.date(), None)
+        return standing(member, now.date(), None, access.store.induction_required)
 
     return await access.async_run(set_it)
 

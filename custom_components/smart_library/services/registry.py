@@ -13,7 +13,11 @@ reads member data —
 - staff and contractor cards: add_staff_card, remove_staff_card, list_staff_cards;
 - meeting rooms: book_room (a booking opens a door for a card);
 - reader keys: create_reader_key, revoke_reader_key, list_reader_keys (a key opens doors;
-  their handlers and schemas are in reader_keys.py, registered from here too).
+  their handlers and schemas are in reader_keys.py, registered from here too);
+- the online induction and the public pages: publish_induction, get_induction,
+  upload_induction_video, set_public_info, set_branch_page, upload_floor_plan,
+  set_floor_plan_markers, remove_floor_plan (pages.py: the induction decides who may enter,
+  the public pages speak for the library).
 
 Admin only, too: reset_evacuation (it re-opens a branch to card entry after a fire alarm).
 
@@ -63,7 +67,7 @@ from ..engine.building.schedule import (
 from ..helpers.errors import translated
 from ..helpers.masking import redacting
 from ..runtime import branch_for_device
-from . import alarms as safety, members, reader_keys, usage
+from . import alarms as safety, members, pages, reader_keys, usage
 from .safety import SAFETY_ACTIONS, SCHEMAS as SAFETY_SCHEMAS
 
 ATTR_BRANCH = "branch"
@@ -214,6 +218,12 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         "enroll_member", members.enroll_member, _M["enroll_member"], response=OPTIONAL
     ),
+    Action(
+        "record_induction",
+        members.record_induction,
+        _M["record_induction"],
+        response=OPTIONAL,
+    ),
     *(
         Action(name, members.change_member, _M[name], response=OPTIONAL)
         for name in members.MEMBER_CHANGES
@@ -276,6 +286,21 @@ ACTIONS: tuple[Action, ...] = (
         reader_keys.list_reader_keys,
         reader_keys.LIST_SCHEMA,
         response=ONLY,
+    ),
+    # The online induction and the public pages (admin: the induction decides who may enter;
+    # the pages speak for the library). Handlers in pages.py.
+    *(
+        Action(name, handler, pages.SCHEMAS[name], response=response)
+        for name, handler, response in (
+            ("publish_induction", pages.publish_induction, OPTIONAL),
+            ("get_induction", pages.get_induction, ONLY),
+            ("upload_induction_video", pages.upload_induction_video, OPTIONAL),
+            ("set_public_info", pages.set_public_info, OPTIONAL),
+            ("set_branch_page", pages.set_branch_page, OPTIONAL),
+            ("upload_floor_plan", pages.upload_floor_plan, OPTIONAL),
+            ("set_floor_plan_markers", pages.set_floor_plan_markers, OPTIONAL),
+            ("remove_floor_plan", pages.remove_floor_plan, OPTIONAL),
+        )
     ),
     # After an evacuation (admin: it re-opens the building to cards; see safety.py).
     Action("reset_evacuation", safety.reset_evacuation, probatio.Schema(BRANCH)),

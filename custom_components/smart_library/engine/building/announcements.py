@@ -71,6 +71,9 @@ LANGUAGE_BANKS: dict[str, int] = {
     "es": 1100,  # Spanish
     "zh": 1200,  # Chinese
     "uk": 1300,  # Ukrainian
+    "da": 1400,  # Danish
+    "nb": 1500,  # Norwegian (Bokmål)
+    "sv": 1600,  # Swedish
 }
 
 _BY_NUMBER = {a.number: a for a in ANNOUNCEMENTS}

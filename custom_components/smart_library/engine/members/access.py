@@ -55,6 +55,7 @@ from ..lms.gateway import (
     LmsResult,
     member_from_lms,
 )
+from .induction import revised_reason
 from .lockout import Attempt, Lockout
 from .membership import (
     ADULT_AGE,
@@ -308,6 +309,20 @@ class AccessDecider:
             return replace(checked, reason=Reason.NO_PIN_SET, holder=holder)
         return replace(checked, holder=holder)
 
+    def identify(self, card: str, pin: str, at: datetime) -> Identified:
+        """Check a card and its PIN as a door does, for anything else that needs a member.
+
+        The same path and the same lock-out as `decide`: the attempt is counted for the card
+        (a locked-out card is refused without its PIN being evaluated), an unknown card reads
+        as a wrong PIN would, and a staff card is identified as a staff card.
+        """
+        try:
+            return self._holder(card, pin, at)
+        except StorageError as err:
+            # The attempt could not be counted: no PIN is evaluated (as at the door).
+            self.storage_problem = err.code
+            return Identified(Reason.STORE_UNAVAILABLE, None)
+
     def decide(self, request: AccessRequest) -> Decision:
         """Decide one request against the local store.
 
@@ -441,6 +456,7 @@ class AccessDecider:
         party = 1 + request.minors
         bands = Counter({"under_16": request.minors})  # the accompanied under-16s
         bands[age_band(holder.age(today))] += 1
+        required = self.store.induction_required
         if holder.age(today) < MIN_AGE:
             # An under-16's card opens the door only with an adult of 18+ and the adult's PIN.
             if holder.restriction.value != "none":
@@ -457,14 +473,18 @@ class AccessDecider:
                 return refuse(Reason.ADULT_NOT_MEMBER)
             if companion.age(today) < ADULT_AGE:
                 return refuse(Reason.ADULT_UNDER_18)
-            eligibility = companion.eligibility(today)
+            eligibility = companion.eligibility(today, required)
             party += 1
             bands[age_band(companion.age(today))] += 1
         else:
-            eligibility = holder.eligibility(today)
+            eligibility = holder.eligibility(today, required)
             if eligibility is Reason.GRANTED and request.minors > 0:
                 if holder.age(today) < ADULT_AGE:
                     return refuse(Reason.ADULT_UNDER_18)
+        if eligibility is Reason.INDUCTION_REVISED:
+            # What changed, in the administrators' words: the reader shows it to the member.
+            why = revised_reason(self.store.induction_history())
+            return replace(refuse(eligibility), message=why)
         if eligibility is not Reason.GRANTED:
             return refuse(eligibility)
         if request.door_kind is DoorKind.MEETING_ROOM:
@@ -702,4 +722,4 @@ class LmsAccess:
         offline = first.offline or (adult is not None and adult.offline)
         if decision.granted and offline and decision.reason is Reason.GRANTED:
             decision = replace(decision, reason=LmsReason.GRANTED_OFFLINE)
-        return replace(decision, message=first.message)
+        return replace(decision, message=first.message or decision.message)

@@ -57,6 +57,9 @@ class Reason(StrEnum):
     INDUCTION_NEEDED = "induction_needed"
     CARD_EXPIRED = "card_expired"
     INDUCTION_OUTDATED = "induction_outdated"
+    # Inducted on an older version of the induction than the latest one its administrators
+    # published as significant (engine.induction): the induction is needed again.
+    INDUCTION_REVISED = "induction_revised"
     BARRED = "barred"
     FINAL_WARNING = "final_warning"
     NOT_OPEN = "not_open"
@@ -218,6 +221,10 @@ class Member:
     card_expiry: date
     name: str = ""
     induction_date: date | None = None
+    # Which version of the induction (engine.induction) and where: "online", or the branch
+    # (its sub-entry id) where staff gave it face to face. None: before versions were kept.
+    induction_version: int | None = None
+    induction_where: str = ""
     renewed_on: date | None = None  # the last card renewal; an induction must follow it
     restriction: Restriction = Restriction.NONE
     restriction_date: date | None = None  # when the bar or the final warning was given
@@ -234,9 +241,11 @@ class Member:
         """Return the member's age on `day`."""
         return age_on(self.birth_date, day)
 
-    def eligibility(self, day: date) -> Reason:
+    def eligibility(self, day: date, induction_required: int = 0) -> Reason:
         """Return GRANTED when the member may use smart access on `day`, else the first reason.
 
+        `induction_required`: the latest induction version published as significant (0: none);
+        an induction on an older version (or on no known version) is asked for again.
         The PIN, the opening hours and the door are the caller's: this is the member alone.
         """
         if self.restriction is Restriction.BARRED:
@@ -253,6 +262,8 @@ class Member:
             return Reason.INDUCTION_OUTDATED
         if self.induction_date is None:
             return Reason.INDUCTION_NEEDED
+        if (self.induction_version or 0) < induction_required:
+            return Reason.INDUCTION_REVISED
         return Reason.GRANTED
 
     def renewed(self, day: date, expiry: date) -> Member:
@@ -262,7 +273,14 @@ class Member:
         """
         if expiry <= day:
             raise MemberError("expiry_not_after_renewal")
-        return replace(self, card_expiry=expiry, renewed_on=day, induction_date=None)
+        return replace(
+            self,
+            card_expiry=expiry,
+            renewed_on=day,
+            induction_date=None,
+            induction_version=None,
+            induction_where="",
+        )
 
 
 def check_member_fields(member: Member, today: date) -> None:
@@ -278,12 +296,34 @@ def check_member_fields(member: Member, today: date) -> None:
 # -- a member's life: pure changes the staff actions apply (the store writes them) --------------
 
 
-def record_induction(member: Member, today: date, day: date | None = None) -> Member:
-    """Return the member inducted on `day` (today when not given); not a date to come."""
+INDUCTED_ONLINE = "online"  # `Member.induction_where` of the online induction
+WHERE_MAX = 64
+
+
+def record_induction(
+    member: Member,
+    today: date,
+    day: date | None = None,
+    *,
+    version: int | None = None,
+    where: str = "",
+) -> Member:
+    """Return the member inducted on `day` (today when not given); not a date to come.
+
+    What is kept is what a rule needs, nothing more: the date, the induction's version and
+    where it was done ("online" or a branch's id).
+    """
     day = today if day is None else day
     if day > today:
         raise MemberError("induction_in_future")
-    return replace(member, induction_date=day)
+    if version is not None and version < 1:
+        raise MemberError("invalid_induction_version")
+    check_text(where, "where")
+    if len(where) > WHERE_MAX:
+        raise MemberError("invalid_text", field="where")
+    return replace(
+        member, induction_date=day, induction_version=version, induction_where=where
+    )
 
 
 def renew_card(member: Member, today: date, expiry: date) -> Member:

@@ -34,6 +34,12 @@ from typing import Any
 
 from ..database import PrivateDatabase
 from ..lms.gateway import CachedGrant
+from .induction import (
+    InductionContent,
+    InductionVersion,
+    next_version,
+    required_version,
+)
 from .membership import (
     Booking,
     Member,
@@ -49,7 +55,7 @@ from .membership import (
     parse_windows,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS members (
     card TEXT PRIMARY KEY,
@@ -57,6 +63,8 @@ CREATE TABLE IF NOT EXISTS members (
     birth_date TEXT NOT NULL,
     card_expiry TEXT NOT NULL,
     induction_date TEXT,
+    induction_version INTEGER,
+    induction_where TEXT NOT NULL DEFAULT '',
     renewed_on TEXT,
     restriction TEXT NOT NULL DEFAULT 'none',
     restriction_date TEXT,
@@ -94,6 +102,13 @@ CREATE TABLE IF NOT EXISTS card_lockouts (
     key TEXT PRIMARY KEY,
     until REAL NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS induction_versions (
+    number INTEGER PRIMARY KEY,
+    published TEXT,
+    significant INTEGER NOT NULL DEFAULT 0,
+    summary TEXT NOT NULL DEFAULT '',
+    content TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS lms_grants (
     card_key TEXT PRIMARY KEY,
     pin_hash TEXT NOT NULL,
@@ -105,6 +120,11 @@ CREATE TABLE IF NOT EXISTS lms_grants (
 """
 # Version 1 kept running lock-outs under an unpeppered digest of the card, with ISO end times.
 _LEGACY_LOCKOUTS = "lockouts"
+# Columns version 3 added to `members` (a file of an older version gets them on opening).
+_ADDED_MEMBER_COLUMNS = {
+    "induction_version": "INTEGER",
+    "induction_where": "TEXT NOT NULL DEFAULT ''",
+}
 # A cell a spreadsheet would read as a formula (OWASP "CSV injection"): an export puts a single
 # quote in front, an import takes it off again.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -115,6 +135,8 @@ _MEMBER_COLUMNS = (
     "birth_date",
     "card_expiry",
     "induction_date",
+    "induction_version",
+    "induction_where",
     "renewed_on",
     "restriction",
     "restriction_date",
@@ -134,6 +156,8 @@ _ALIASES = {
     "birth_date": ("birth_date", "date_of_birth", "dob", "birthdate"),
     "card_expiry": ("card_expiry", "expiry", "expiry_date", "expires"),
     "induction_date": ("induction_date", "induction", "inducted"),
+    "induction_version": ("induction_version",),
+    "induction_where": ("induction_where",),
     "renewed_on": ("renewed_on", "renewal_date", "renewed"),
     "restriction": ("restriction", "status"),
     "restriction_date": ("restriction_date",),
@@ -172,6 +196,25 @@ def _mark_renewals(
             values["renewed_on"] = today.isoformat()
         else:
             values["renewed_on"] = renewed_on
+
+
+def _keep_induction_records(
+    rows: Mapping[str, tuple[int, dict[str, Any]]],
+    inducted: Mapping[str, tuple[str | None, int | None, str]],
+    columns: Mapping[str, str],
+) -> None:
+    """Keep what a file without version columns does not say about an induction.
+
+    The same induction date as stored keeps its version and place (a library system's nightly
+    export does not know them); another date is an induction of unknown version and place.
+    """
+    for card, (_number, values) in rows.items():
+        date_stored, version, where = inducted.get(card, (None, None, ""))
+        same = values["induction_date"] == date_stored and date_stored is not None
+        if "induction_version" not in columns:
+            values["induction_version"] = version if same else None
+        if "induction_where" not in columns:
+            values["induction_where"] = where if same else ""
 
 
 def neutralise_cell(value: str) -> str:
@@ -223,6 +266,8 @@ def _member(row: sqlite3.Row) -> Member:
         birth_date=date.fromisoformat(row["birth_date"]),
         card_expiry=date.fromisoformat(row["card_expiry"]),
         induction_date=_d(row["induction_date"]),
+        induction_version=row["induction_version"],
+        induction_where=row["induction_where"] or "",
         renewed_on=_d(row["renewed_on"]),
         restriction=Restriction(row["restriction"]),
         restriction_date=_d(row["restriction_date"]),
@@ -250,6 +295,8 @@ def _member_row(m: Member) -> tuple[Any, ...]:
         m.birth_date.isoformat(),
         m.card_expiry.isoformat(),
         _iso(m.induction_date),
+        m.induction_version,
+        m.induction_where,
         _iso(m.renewed_on),
         m.restriction.value,
         _iso(m.restriction_date),
@@ -288,6 +335,12 @@ class MembershipStore(PrivateDatabase):
         member data is personal data, and the PIN hashes are worth keeping from other accounts.
         """
         super().__init__(path, _SCHEMA, SCHEMA_VERSION)
+        with self._transaction() as db:
+            have = {row[1] for row in db.execute("PRAGMA table_info(members)")}
+            for column, kind in _ADDED_MEMBER_COLUMNS.items():
+                if column not in have:
+                    db.execute(f"ALTER TABLE members ADD COLUMN {column} {kind}")
+        self._inductions: tuple[InductionVersion, ...] | None = None
 
     def _write(self, sql: str, params: Iterable[Any] = ()) -> int:
         with self._transaction() as db:
@@ -430,7 +483,9 @@ class MembershipStore(PrivateDatabase):
         total = active = 0
         for member in self.members():
             total += 1
-            active += member.eligibility(today).value == "granted"
+            active += (
+                member.eligibility(today, self.induction_required).value == "granted"
+            )
         staff = int(self._read("SELECT COUNT(*) FROM staff")[0][0])
         bookings = int(self._read("SELECT COUNT(*) FROM bookings")[0][0])
         return {
@@ -439,6 +494,74 @@ class MembershipStore(PrivateDatabase):
             "staff_cards": staff,
             "bookings": bookings,
         }
+
+    # -- induction versions (engine.induction) -------------------------------------------------
+
+    def induction_history(self) -> tuple[InductionVersion, ...]:
+        """Return every published version of the induction, oldest first (kept in memory)."""
+        if self._inductions is None:
+            rows = self._read(
+                "SELECT number, content, published, significant, summary "
+                "FROM induction_versions ORDER BY number"
+            )
+            self._inductions = tuple(
+                InductionVersion.from_row(
+                    r["number"],
+                    r["content"],
+                    r["published"],
+                    r["significant"],
+                    r["summary"],
+                )
+                for r in rows
+            )
+        return self._inductions
+
+    @property
+    def induction_required(self) -> int:
+        """Return the newest version published as significant (0: none)."""
+        return required_version(self.induction_history())
+
+    def publish_induction(
+        self,
+        content: InductionContent,
+        *,
+        significant: bool,
+        summary: str,
+        at: datetime,
+    ) -> InductionVersion:
+        """Publish a new version of the induction (numbered after the newest); return it."""
+        with self._transaction() as db:
+            self._inductions = None  # read again inside the transaction, then after it
+            numbers = [
+                r[0] for r in db.execute("SELECT number FROM induction_versions")
+            ]
+            history = [InductionVersion(n) for n in numbers]
+            version = next_version(
+                history, content, significant=significant, summary=summary, at=at
+            )
+            db.execute(
+                "INSERT INTO induction_versions "
+                "(number, published, significant, summary, content) VALUES (?, ?, ?, ?, ?)",
+                (
+                    version.number,
+                    at.isoformat(),
+                    int(version.significant),
+                    version.summary,
+                    version.to_json(),
+                ),
+            )
+        self._inductions = None
+        return version
+
+    def count_inducted_before(self, version: int) -> int:
+        """Return how many members' inductions are on a version older than `version`."""
+        return int(
+            self._read(
+                "SELECT COUNT(*) FROM members WHERE induction_date IS NOT NULL "
+                "AND COALESCE(induction_version, 0) < ?",
+                (version,),
+            )[0][0]
+        )
 
     # -- import / export ------------------------------------------------------------------------
 
@@ -520,6 +643,15 @@ class MembershipStore(PrivateDatabase):
             }
             if "renewed_on" not in columns:
                 _mark_renewals(rows, existing, today)
+            if "induction_date" in columns:
+                inducted = {
+                    r[0]: (r[1], r[2], r[3])
+                    for r in db.execute(
+                        "SELECT card, induction_date, induction_version, induction_where "
+                        "FROM members"
+                    ).fetchall()
+                }
+                _keep_induction_records(rows, inducted, columns)
             report.updated = sum(1 for card in rows if card in existing)
             report.added = len(rows) - report.updated
             if rows:
@@ -565,6 +697,18 @@ class MembershipStore(PrivateDatabase):
                 values[column] = parse_date(text).isoformat()
             except ValueError as err:
                 raise MemberError(f"invalid_{column}") from err
+        if "induction_version" in columns:
+            text = cell("induction_version")
+            if not text:
+                values["induction_version"] = None
+            elif not text.isdigit() or int(text) < 1:
+                raise MemberError("invalid_induction_version")
+            else:
+                values["induction_version"] = int(text)
+        if "induction_where" in columns:
+            values["induction_where"] = check_text(cell("induction_where"), "where")[
+                :64
+            ]
         if "restriction" in columns:
             text = cell("restriction").lower().replace(" ", "_").replace("-", "_")
             text = _LMS_STATUSES.get(text, text)
