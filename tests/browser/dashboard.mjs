@@ -47,8 +47,8 @@ const PHONE = { width: 390, height: 844 };
 const BRANCH = "Oadby Library";
 const TIMEOUT = 30_000;
 // The branch's view at phone width was 5,257 px tall before alerts, doors and people came first
-// and all-clear lists folded; it must stay well under that.
-const PHONE_BRANCH_MAX = 3_000;
+// and all-clear lists folded (2,900 px with a floor plan); it must stay well under that.
+const PHONE_BRANCH_MAX = 3_200;
 const started = Date.now();
 const timings = [];
 const figures = [];
