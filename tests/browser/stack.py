@@ -444,6 +444,7 @@ async def prepare_tablet(
         "child": TABLET_CHILD,
         "child_pin": TABLET_CHILD_PIN,
         "override": f"select.{slug}_mode_override",
+        "entry_id": entry_id,  # its library service (the actions' config_entry_id)
     }
 
 
