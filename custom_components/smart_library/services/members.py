@@ -279,6 +279,7 @@ async def record_induction(call: ServiceCall) -> ServiceResponse:
     """
     access = _access(call)
     data, now = call.data, dt_util.now()
+    card = await access.async_card(data[ATTR_CARD])  # a number, or the panel's reference
     where = ""
     if ATTR_BRANCH in data:
         where = branch_for_device(call.hass, data[ATTR_BRANCH]).id
@@ -286,7 +287,7 @@ async def record_induction(call: ServiceCall) -> ServiceResponse:
     def record() -> dict[str, Any]:
         version = current_version(access.store.induction_history()).number
         member = access.store.change(
-            data[ATTR_CARD],
+            card,
             lambda m: membership.record_induction(
                 m, now.date(), data.get(ATTR_DATE), version=version, where=where
             ),
