@@ -24,6 +24,7 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
+from custom_components.smart_library.const import DOMAIN
 from simulator.building import SimulatedBuilding
 
 OURS = ("custom_components.smart_library", "pymodbus")
@@ -31,7 +32,12 @@ ZONE_2 = "light.oadby_library_lighting_zone_2"
 
 
 async def _poll(hass: HomeAssistant) -> None:
+    """Let one poll of every branch happen (the scheduled one, then one for sure)."""
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=2))
+    await hass.async_block_till_done(wait_background_tasks=True)
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        for branch in entry.runtime_data.branches.values():
+            await branch.coordinator.async_refresh()
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
