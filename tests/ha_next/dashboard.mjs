@@ -99,7 +99,7 @@ try {
   await page.getByRole("button", { name: "Log in" }).click();
   await page.waitForURL(`${base}/overview`, { timeout: TIMEOUT });
   await settled(page);
-  await rendered(page, [ready.branch, "Closes at", "People inside", "Controller"], "overview");
+  await rendered(page, [ready.branch, "Mode", "Closes at"], "overview");
   await page.screenshot({ path: join(shots, "overview.png"), fullPage: true });
 
   await page.goto(`${base}/${ready.branch_path}`);
