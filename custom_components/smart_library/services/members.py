@@ -279,7 +279,8 @@ async def record_induction(call: ServiceCall) -> ServiceResponse:
     """
     access = _access(call)
     data, now = call.data, dt_util.now()
-    card = await access.async_card(data[ATTR_CARD])  # a number, or the panel's reference
+    # A card number, or the reference the panel's member list gave for it.
+    card = await access.async_card(data[ATTR_CARD])
     where = ""
     if ATTR_BRANCH in data:
         where = branch_for_device(call.hass, data[ATTR_BRANCH]).id
