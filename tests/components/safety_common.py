@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import time
 from typing import Any
@@ -31,6 +32,7 @@ from custom_components.smart_library.safety.common import (
     CONF_ON_CALL,
 )
 from custom_components.smart_library.safety.runtime import SafetyRuntime
+from simulator.building import SimulatedBuilding
 
 B = "oadby_library"
 TODO = f"todo.{B}_incidents_to_review"
@@ -137,6 +139,15 @@ async def at(hass: HomeAssistant, clock: Any, moment: str) -> None:
     clock.move_to(f"{moment}+00:00")
     async_fire_time_changed(hass, dt_util.utcnow())
     await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def panic_pressed(hass: HomeAssistant, building: SimulatedBuilding) -> None:
+    """Press the counter's panic button and let go, polling in between (one alarm)."""
+    building.press_panic("counter")
+    await asyncio.sleep(0.05)
+    await settle(hass)
+    building.press_panic("counter", on=False)
+    await settle(hass)
 
 
 def answer(hass: HomeAssistant, action: str, user: User) -> None:

@@ -52,6 +52,7 @@ from .safety_common import (
     clock_at,
     incidents,
     notify_calls,
+    panic_pressed,
     settle,
     setup_branch,
 )
@@ -61,14 +62,6 @@ from .safety_common import (
 def clock() -> Iterator[Any]:
     """Tuesday 24 November 2026, 19:59 in London: smart hours 18:00-21:00."""
     yield from clock_at()
-
-
-async def _panic(hass: HomeAssistant, building: SimulatedBuilding) -> None:
-    building.press_panic("counter")
-    await asyncio.sleep(0.05)
-    await settle(hass)
-    building.press_panic("counter", on=False)
-    await settle(hass)
 
 
 async def test_a_forced_door_is_a_normal_alert_a_panic_a_critical_one(
@@ -89,7 +82,7 @@ async def test_a_forced_door_is_a_normal_alert_a_panic_a_critical_one(
     assert door.data["title"] == "Door forced — Oadby Library"
     assert "channel" not in door.data["data"]
     assert "sound" not in door.data["data"]["push"]
-    await _panic(hass, building)
+    await panic_pressed(hass, building)
     panic = calls[-1]
     assert panic.data["data"]["channel"] == "alarm_stream"
     assert panic.data["data"]["push"]["sound"]["critical"] == 1
@@ -108,7 +101,7 @@ async def test_nobody_answering_sends_it_on_to_the_escalation_phone_once(
         hass, mock_config_entry, on_call=[first], escalation=[second], minutes=3
     )
     await at(hass, clock, "2026-11-24 20:00:00")
-    await _panic(hass, building)
+    await panic_pressed(hass, building)
     assert len(to_first) == 1
     await at(hass, clock, "2026-11-24 20:02:50")
     assert to_second == []
@@ -140,7 +133,7 @@ async def test_on_my_way_stops_the_escalation_and_tells_the_other_phones(
     await setup_branch(
         hass, mock_config_entry, on_call=[mine, other], escalation=[backup], minutes=2
     )
-    await _panic(hass, building)
+    await panic_pressed(hass, building)
     answer(hass, actions_of(to_bea[0])["I'm on my way"], bea)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert [c.data["message"] for c in to_cal][1].startswith("Bea is on the way")
@@ -168,7 +161,7 @@ async def test_lock_down_from_the_phone_in_its_users_name_and_rights(
     )
     to_dee, to_viewer = notify_calls(hass, "dee"), notify_calls(hass, "viewer")
     await setup_branch(hass, mock_config_entry, on_call=[staff, viewer])
-    await _panic(hass, building)
+    await panic_pressed(hass, building)
     answer(hass, actions_of(to_viewer[0])["Lock down"], hass_read_only_user)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert not lockdown_active(hass, "branch_oadby")
@@ -197,7 +190,7 @@ async def test_an_answer_for_another_alert_or_app_changes_nothing(
     await setup_branch(
         hass, mock_config_entry, on_call=[phone], escalation=[backup], minutes=2
     )
-    await _panic(hass, building)
+    await panic_pressed(hass, building)
     for action in ("SMART_LIBRARY_ACK_0000000000000000", "OPEN_GARAGE", "URI"):
         answer(hass, action, eve)
     await hass.async_block_till_done(wait_background_tasks=True)
@@ -217,7 +210,7 @@ async def test_alarms_acknowledged_at_the_branch_settle_the_alerts(
     branch = await setup_branch(
         hass, mock_config_entry, on_call=[phone], escalation=[backup], minutes=2
     )
-    await _panic(hass, building)
+    await panic_pressed(hass, building)
     fay = await hass.auth.async_create_user("Fay", group_ids=["system-users"])
     await hass.services.async_call(
         DOMAIN,
@@ -241,7 +234,7 @@ async def test_with_no_on_call_phone_the_incident_says_nobody_was_alerted(
 ) -> None:
     """A repair issue asks for the phones; choosing them (admin only) clears it."""
     await setup_branch(hass, mock_config_entry)
-    await _panic(hass, building)
+    await panic_pressed(hass, building)
     (panic,) = await incidents(hass)
     assert "No on-call phone is set: nobody was alerted" in [e.text for e in panic.log]
     issue_id = f"no_on_call_phones_{mock_config_entry.entry_id}"

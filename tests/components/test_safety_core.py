@@ -42,6 +42,7 @@ from .safety_common import (
     clock_at,
     incidents,
     notify_calls,
+    panic_pressed,
     runtime,
     settle,
     setup_branch,
@@ -78,14 +79,6 @@ def clock() -> Iterator[Any]:
     yield from clock_at()
 
 
-async def _panic(hass: HomeAssistant, building: SimulatedBuilding) -> None:
-    building.press_panic("counter")
-    await asyncio.sleep(0.05)
-    await settle(hass)
-    building.press_panic("counter", on=False)
-    await settle(hass)
-
-
 def _disk_full(*_args: Any, **_kwargs: Any) -> Any:
     """Raise what SQLite raises when the disk is full."""
     raise sqlite3.OperationalError("database or disk is full")
@@ -118,7 +111,7 @@ async def test_forged_bus_events_and_answers_change_nothing(
     assert await async_setup_component(hass, "api", {})
     assert await async_setup_component(hass, "mobile_app", {})
     await at(hass, clock, "2026-11-24 20:00:00")
-    await _panic(hass, building)
+    await panic_pressed(hass, building)
     (alert,) = to_first
     pa_before = building.get("pa.message")
 
@@ -185,7 +178,7 @@ async def test_a_phone_answer_counts_only_from_a_user_it_was_sent_to(
     calls = notify_calls(hass, "duty")
     await setup_branch(hass, mock_config_entry, on_call=[phone])
     await at(hass, clock, "2026-11-24 20:00:00")
-    await _panic(hass, building)
+    await panic_pressed(hass, building)
     acknowledge = actions_of(calls[0])["Acknowledge"]
     coordinator = mock_config_entry.runtime_data.branches["branch_oadby"].coordinator
     answer(hass, acknowledge, other)
@@ -362,7 +355,7 @@ async def test_a_pending_escalation_survives_a_new_on_call_list_and_a_restart(
         hass, mock_config_entry, on_call=[first], escalation=[second], minutes=5
     )
     await at(hass, clock, "2026-11-24 20:00:00")
-    await _panic(hass, building)
+    await panic_pressed(hass, building)
     await at(hass, clock, "2026-11-24 20:01:00")
     if change == "set_on_call":
         await hass.services.async_call(

@@ -250,3 +250,27 @@ async def test_a_member_store_that_cannot_be_written_is_no_way_in(
         )
         is None
     )
+
+
+@pytest.mark.usefixtures("library")
+async def test_closed_hours_count_nothing_however_many_arrive_at_once(
+    hass: HomeAssistant,
+    hass_client_no_auth: ClientFactory,
+    building: SimulatedBuilding,
+) -> None:
+    """Twenty guesses at once at a closed branch, the right PIN among them: all `not_open`."""
+    key = await make_key(hass)
+    await _select(hass, "closed", None)
+    client = await hass_client_no_auth()
+    pins = [f"{n:08d}" for n in range(19)] + [PIN]
+    answers = await asyncio.gather(*(ask(client, key, pin=pin) for pin in pins))
+    assert {(status, a["reason"]) for status, a in answers} <= {
+        (200, "not_open"),
+        (429, "reader_throttled"),
+    }
+    assert releases(building) == 0
+    await _select(hass, "smart", None)
+    keys = await async_get_reader_keys(hass)
+    keys.throttle.lift(key.partition(".")[0])
+    status, answer = await ask(client, key)
+    assert (status, answer["granted"]) == (200, True)  # none of them was counted

@@ -131,7 +131,9 @@ class Lockout:
         try:
             store.migrate_legacy_lockouts(self.key, now or datetime.now(UTC))
         except StorageError as err:  # tried again at the next start
-            _LOGGER.warning("Lock-outs of an older store not carried over yet: %s", err)
+            _LOGGER.warning(
+                "Lock-outs of an older store not carried over yet: %s", err.code
+            )
 
     def key(self, card: str) -> str:
         """Return the digest a card is counted under (MemberError for a malformed card)."""
@@ -178,7 +180,7 @@ class Lockout:
             )
         except StorageError as err:
             # The attempt stays taken (counted) until its window passes.
-            _LOGGER.warning("A wrong PIN could not be recorded: %s", err)
+            _LOGGER.warning("A wrong PIN could not be recorded: %s", err.code)
             return None
 
     def succeeded(self, attempt: Attempt) -> None:
@@ -191,7 +193,7 @@ class Lockout:
         try:
             self.store.pin_attempt_succeeded(attempt.id, attempt.key)
         except StorageError as err:  # the attempt stays counted: the safe side
-            _LOGGER.warning("A right PIN could not be recorded: %s", err)
+            _LOGGER.warning("A right PIN could not be recorded: %s", err.code)
 
     def release(self, attempt: Attempt) -> None:
         """Give back an attempt whose PIN was not evaluated after all (it counts for nothing)."""
@@ -200,7 +202,7 @@ class Lockout:
         try:
             self.store.release_pin_attempt(attempt.id)
         except StorageError as err:  # it stays counted until its window passes
-            _LOGGER.warning("An attempt could not be given back: %s", err)
+            _LOGGER.warning("An attempt could not be given back: %s", err.code)
 
     def locked_until(self, card: str, at: datetime) -> datetime | None:
         """Return when the card's lock-out ends, or None when it is not locked out."""
