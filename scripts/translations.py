@@ -1,12 +1,17 @@
 """The integration's translations beside English: what is missing, and merging what was filled.
 
-Two sets of text files, English first in each:
+Sets of text files, English first in each:
 - `integration`: custom_components/smart_library/translations/<language>.json — Home Assistant's
   own format (config flow, entities, actions, repairs, errors). Home Assistant picks the file by
   the user's language.
 - `tablet`: custom_components/smart_library/frontend/tablet/messages/<language>.json — the door
   tablet's screens and the reader's replies. Its `language` key is the file's own code and `name`
   the language's own name; every other key is a text.
+- `dashboard`, `panel`, `staff`, `public`: custom_components/smart_library/texts/<set>/
+  <language>.json — what the integration writes itself (helpers/texts.py says who reads which,
+  in whose language): the dashboard's layout, the administrator's panel, staff alerts, spoken
+  answers and logbook lines, the members' pages. Texts use Python's `{placeholder}`s; a count
+  has `one` and `other` forms under one key.
 
 A translation has every key of English and no other, no empty text, the same placeholders
 (`{branch}`, `{service}` ...), no leading or trailing space, and no apostrophe right before a
@@ -52,6 +57,11 @@ PACKAGE = ROOT / "custom_components" / "smart_library"
 SETS: dict[str, Path] = {
     "integration": PACKAGE / "translations",
     "tablet": PACKAGE / "frontend" / "tablet" / "messages",
+    # The integration's own texts (helpers/texts.py): what it writes itself, per audience.
+    "dashboard": PACKAGE / "texts" / "dashboard",
+    "panel": PACKAGE / "texts" / "panel",
+    "staff": PACKAGE / "texts" / "staff",
+    "public": PACKAGE / "texts" / "public",
 }
 ENGLISH = "en"
 # The tablet's file names itself: these keys are not texts to translate.

@@ -1,6 +1,6 @@
 """Every language the integration ships says everything English says, with the same placeholders.
 
-Two sets of texts (scripts/translations.py names them): the integration's own
+Sets of texts (scripts/translations.py names them), among them the integration's own
 (translations/<language>.json, which Home Assistant picks by the user's language) and the door
 tablet's (frontend/tablet/messages/<language>.json, chosen by the language the reader endpoint
 names). For each language of each set: valid JSON with no repeated key, every key of English and
