@@ -43,6 +43,10 @@ SAME_EVERYWHERE = {
     "Advantech ADAM-6050",
     "UTF-8",
     "CSV",
+    # Date patterns (the members' texts): day and month in the language's own order.
+    "{day} {month}",
+    "{day} {month} {year}",
+    "{weekday} {day} {month}",
 }
 SAME_IN: dict[str, set[str]] = {
     "cy": {"PIN", "Staff", "Label"},
