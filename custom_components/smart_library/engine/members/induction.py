@@ -34,12 +34,6 @@ from .public import DEFAULT_CAN, DEFAULT_CANNOT
 
 # The steps of the induction, in order; a quiz question points to one of them.
 SECTIONS = ("video", "branches", "rules", "agreement")
-SECTION_TITLES = {
-    "video": "The induction video",
-    "branches": "Floor plans and opening hours",
-    "rules": "The access rules",
-    "agreement": "The agreement",
-}
 VIDEO_FILE = "file"  # `InductionContent.video`: the file the library uploaded
 
 RULES_MAX = 20_000
