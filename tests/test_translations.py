@@ -46,12 +46,15 @@ SAME_EVERYWHERE = {
     "Smart Library",
     "{name} — {branch}",
     "{branch}: {name}?",
+    # Formats (staff texts): only placeholders and punctuation.
+    "{what} — {branch}",
+    "{day} {month} {time}",
 }
 SAME_IN: dict[str, set[str]] = {
     "cy": {"PIN", "Staff", "Label", "{count} person"},
     "da": {
         "Port", "Start", "Institution (AO)", "Urdu", "Punjabi", "Gujarati", "Bengali",
-        "Somali", "{count} person",
+        "Somali", "{count} person", "controller", "controller {module}",
     },
     "nb": {
         "Port", "Start", "Urdu", "Punjabi", "Gujarati", "Bengali", "Somali", "{count} person",
