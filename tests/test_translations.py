@@ -50,12 +50,15 @@ SAME_EVERYWHERE = {
     "{day} {month}",
     "{day} {month} {year}",
     "{weekday} {day} {month}",
+    # Formats (staff texts): only placeholders and punctuation.
+    "{what} — {branch}",
+    "{day} {month} {time}",
 }
 SAME_IN: dict[str, set[str]] = {
     "cy": {"PIN", "Staff", "Label", "{count} person"},
     "da": {
         "Port", "Start", "Institution (AO)", "Urdu", "Punjabi", "Gujarati", "Bengali",
-        "Somali", "{count} person",
+        "Somali", "{count} person", "controller", "controller {module}",
     },
     "nb": {
         "Port", "Start", "Urdu", "Punjabi", "Gujarati", "Bengali", "Somali", "{count} person",

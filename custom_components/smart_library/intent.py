@@ -14,6 +14,10 @@ Intents run with the speaking user's context and are held to the same rules as t
   voice satellite with no user is refused: a member could otherwise play the evacuation message
   or lock the doors to outsiders; the voice blueprint can allow them on a chosen satellite);
 - extend today by N minutes: an administrator (opening hours are theirs).
+
+Every answer is spoken in the conversation's language (`intent.Intent.language`; texts/staff, a
+language the integration does not ship answers in English), a refusal from an action included.
+The descriptions and slot schemas stay in English: they are read by LLM agents, not people.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, Unauthorized
-from homeassistant.helpers import config_validation as cv, intent
+from homeassistant.helpers import config_validation as cv, intent, translation
 from homeassistant.util import dt as dt_util
 import probatio
 
@@ -33,6 +37,8 @@ from .const import DOMAIN
 from .engine.building.announcements import ANNOUNCEMENTS
 from .engine.safety.incidents import Category, Source
 from .helpers.permissions import async_actor
+from .helpers.staff_texts import STAFF, weekday
+from .helpers.texts import Catalogue
 from .runtime import SmartLibraryConfigEntry, safety_of
 
 INTENT_OCCUPANCY = "SmartLibraryOccupancy"
@@ -60,15 +66,16 @@ def _simple(name: str) -> str:
     return " ".join(w for w in words if w not in ("the", "library", "branch"))
 
 
-def find_branch(hass: HomeAssistant, name: str | None) -> Branch:
+def find_branch(
+    hass: HomeAssistant, name: str | None, cat: Catalogue | None = None
+) -> Branch:
     """Return the branch a spoken name means (the only branch when no name is given)."""
+    cat = cat or STAFF(hass.config.language)
     branches = list(_branches(hass))
     if not name:
         if len(branches) == 1:
             return branches[0]
-        raise intent.IntentHandleError(
-            "Which library? Say the name of the branch.", "branch_needed"
-        )
+        raise intent.IntentHandleError(cat("intent.branch_needed"), "branch_needed")
     wanted = _simple(name)
     for match in (
         lambda b: b.subentry.title.lower() == name.strip().lower(),
@@ -78,12 +85,33 @@ def find_branch(hass: HomeAssistant, name: str | None) -> Branch:
         found = [b for b in branches if match(b)]
         if len(found) == 1:
             return found[0]
-    raise intent.IntentHandleError(f"There is no library called {name}.", "no_branch")
+    raise intent.IntentHandleError(cat("intent.no_branch", name=name), "no_branch")
 
 
 def _slot(intent_obj: intent.Intent, name: str) -> Any:
     slot = intent_obj.slots.get(name)
     return None if slot is None else slot.get("value")
+
+
+async def _error_text(
+    hass: HomeAssistant, err: HomeAssistantError, language: str
+) -> str:
+    """Return an action's refusal in the conversation's language (our own errors).
+
+    Home Assistant words a translated error in English (`str(err)`); the integration's own are
+    looked up in its translations for the conversation's language.
+    """
+    if err.translation_domain == DOMAIN and err.translation_key:
+        key = f"component.{DOMAIN}.exceptions.{err.translation_key}.message"
+        texts = await translation.async_get_translations(
+            hass, language, "exceptions", {DOMAIN}
+        )
+        if text := texts.get(key):
+            try:
+                return text.format(**(err.translation_placeholders or {}))
+            except KeyError, IndexError, ValueError:
+                pass
+    return str(err) or type(err).__name__
 
 
 class _BranchIntent(intent.IntentHandler):
@@ -97,21 +125,26 @@ class _BranchIntent(intent.IntentHandler):
     async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
         """Check the slots, find the branch, then answer."""
         intent_obj.slots = self.async_validate_slots(intent_obj.slots)
-        branch = find_branch(intent_obj.hass, _slot(intent_obj, SLOT_BRANCH))
+        cat = STAFF(intent_obj.language)
+        branch = find_branch(intent_obj.hass, _slot(intent_obj, SLOT_BRANCH), cat)
         response = intent_obj.create_response()
         try:
-            speech = await self.async_answer(intent_obj, branch)
+            speech = await self.async_answer(intent_obj, branch, cat)
         except Unauthorized as err:
             raise intent.IntentHandleError(
-                "You are not allowed to do that here.", "not_allowed"
+                cat("intent.not_allowed"), "not_allowed"
             ) from err
         except HomeAssistantError as err:
-            raise intent.IntentHandleError(str(err) or type(err).__name__) from err
+            raise intent.IntentHandleError(
+                await _error_text(intent_obj.hass, err, cat.language)
+            ) from err
         response.response_type = intent.IntentResponseType.ACTION_DONE
         response.async_set_speech(speech)
         return response
 
-    async def async_answer(self, intent_obj: intent.Intent, branch: Branch) -> str:
+    async def async_answer(
+        self, intent_obj: intent.Intent, branch: Branch, cat: Catalogue
+    ) -> str:
         """Return what to say."""
         raise NotImplementedError
 
@@ -125,16 +158,17 @@ class OccupancyIntent(_BranchIntent):
         "counter at the entrance). Optional slot 'branch': the library's name."
     )
 
-    async def async_answer(self, intent_obj: intent.Intent, branch: Branch) -> str:
+    async def async_answer(
+        self, intent_obj: intent.Intent, branch: Branch, cat: Catalogue
+    ) -> str:
         """Say the count."""
         coordinator = branch.coordinator
+        name = branch.subentry.title
         if "counter.in" not in coordinator.point_map:
-            return f"{branch.subentry.title} has no people counter."
+            return cat("intent.no_counter", branch=name)
         if coordinator.data is None or coordinator.data.counter is None:
-            return f"The people counter of {branch.subentry.title} is not answering."
-        inside = coordinator.occupancy.inside
-        people = "1 person" if inside == 1 else f"{inside} people"
-        return f"{people} counted inside {branch.subentry.title}."
+            return cat("intent.counter_silent", branch=name)
+        return cat.count("intent.inside", coordinator.occupancy.inside, branch=name)
 
 
 class ClosingTimeIntent(_BranchIntent):
@@ -146,17 +180,25 @@ class ClosingTimeIntent(_BranchIntent):
         "it opens. Optional slot 'branch': the library's name."
     )
 
-    async def async_answer(self, intent_obj: intent.Intent, branch: Branch) -> str:
+    async def async_answer(
+        self, intent_obj: intent.Intent, branch: Branch, cat: Catalogue
+    ) -> str:
         """Say the closing time, or when it opens."""
         hours = branch.hours
         zone = dt_util.get_default_time_zone()
         name = branch.subentry.title
         if hours.mode.is_open and hours.closes_at is not None:
-            return f"{name} closes at {hours.closes_at.astimezone(zone):%H:%M}."
+            closes = hours.closes_at.astimezone(zone)
+            return cat("intent.closes_at", branch=name, time=f"{closes:%H:%M}")
         if hours.next_change is not None and hours.next_change[1].is_open:
             when = hours.next_change[0].astimezone(zone)
-            return f"{name} is closed now; it opens at {when:%H:%M} on {when:%A}."
-        return f"{name} is closed now."
+            return cat(
+                "intent.closed_opens",
+                branch=name,
+                time=f"{when:%H:%M}",
+                day=weekday(cat, when),
+            )
+        return cat("intent.closed", branch=name)
 
 
 class AnnounceIntent(_BranchIntent):
@@ -178,18 +220,24 @@ class AnnounceIntent(_BranchIntent):
             probatio.Optional(SLOT_BRANCH): cv.string,
         }
 
-    async def async_answer(self, intent_obj: intent.Intent, branch: Branch) -> str:
+    async def async_answer(
+        self, intent_obj: intent.Intent, branch: Branch, cat: Catalogue
+    ) -> str:
         """Play the message (in the background) and say so."""
         hass = intent_obj.hass
         await async_actor(hass, intent_obj.context, require_user=True)
         runtime = safety_of(hass, branch.coordinator.config_entry.entry_id)
         if runtime is None or not branch.coordinator.point_map.pa_zones:
-            return f"{branch.subentry.title} has no PA."
+            return cat("intent.no_pa", branch=branch.subentry.title)
         message = next(
             a for a in ANNOUNCEMENTS if a.key == _slot(intent_obj, SLOT_MESSAGE)
         )
         runtime.pa.async_play_in_background(branch, message.key)
-        return f"Playing “{message.title}” at {branch.subentry.title}."
+        return cat(
+            "intent.playing",
+            message=cat(f"announcements.{message.key}"),
+            branch=branch.subentry.title,
+        )
 
 
 class ExtendTodayIntent(_BranchIntent):
@@ -212,19 +260,21 @@ class ExtendTodayIntent(_BranchIntent):
             probatio.Optional(SLOT_BRANCH): cv.string,
         }
 
-    async def async_answer(self, intent_obj: intent.Intent, branch: Branch) -> str:
+    async def async_answer(
+        self, intent_obj: intent.Intent, branch: Branch, cat: Catalogue
+    ) -> str:
         """Move today's closing time later through the extend_today action."""
         hass = intent_obj.hass
         await async_actor(hass, intent_obj.context, admin=True, require_user=True)
         hours = branch.hours
         name = branch.subentry.title
         if not hours.mode.is_open or hours.closes_at is None:
-            return f"{name} is not open now: there is nothing to extend."
+            return cat("intent.not_open", branch=name)
         zone = dt_util.get_default_time_zone()
         closes = hours.closes_at.astimezone(zone)
         until = closes + timedelta(minutes=int(_slot(intent_obj, SLOT_MINUTES)))
         if until.date() != closes.date():
-            return f"{name} cannot stay open past midnight."
+            return cat("intent.past_midnight", branch=name)
         runtime = safety_of(hass, branch.coordinator.config_entry.entry_id)
         device_id = runtime.device_id(branch) if runtime else None
         await hass.services.async_call(
@@ -234,7 +284,7 @@ class ExtendTodayIntent(_BranchIntent):
             blocking=True,
             context=intent_obj.context,
         )
-        return f"{name} now closes at {until:%H:%M}."
+        return cat("intent.now_closes", branch=name, time=f"{until:%H:%M}")
 
 
 class LockdownIntent(_BranchIntent):
@@ -247,22 +297,22 @@ class LockdownIntent(_BranchIntent):
         "recorded as an incident. Only an administrator can end it. Optional slot 'branch'."
     )
 
-    async def async_answer(self, intent_obj: intent.Intent, branch: Branch) -> str:
+    async def async_answer(
+        self, intent_obj: intent.Intent, branch: Branch, cat: Catalogue
+    ) -> str:
         """Start the lockdown."""
         hass = intent_obj.hass
         by = await async_actor(hass, intent_obj.context, require_user=True)
         runtime = safety_of(hass, branch.coordinator.config_entry.entry_id)
+        name = branch.subentry.title
         if runtime is None:
-            return f"{branch.subentry.title} cannot be locked down now."
+            return cat("intent.cannot_lock_down", branch=name)
         _lockdown, started = await runtime.lockdowns.async_start(
             branch, by=by, source=Source.VOICE, context=intent_obj.context
         )
         if not started:
-            return f"{branch.subentry.title} is already locked down."
-        return (
-            f"{branch.subentry.title} is locked down: staff cards only. "
-            "Staff have been alerted. An administrator ends the lockdown."
-        )
+            return cat("intent.already_locked_down", branch=name)
+        return cat("intent.locked_down", branch=name)
 
 
 class SilentAlertIntent(_BranchIntent):
@@ -275,18 +325,22 @@ class SilentAlertIntent(_BranchIntent):
         "alerting whoever threatens them). Optional slot 'branch'."
     )
 
-    async def async_answer(self, intent_obj: intent.Intent, branch: Branch) -> str:
+    async def async_answer(
+        self, intent_obj: intent.Intent, branch: Branch, cat: Catalogue
+    ) -> str:
         """Alert staff; say nothing."""
         hass = intent_obj.hass
         by = await async_actor(hass, intent_obj.context)
         runtime = safety_of(hass, branch.coordinator.config_entry.entry_id)
         if runtime is not None:
+            # Stored with the incident: Home Assistant's language, not the conversation's.
+            staff = STAFF(hass.config.language)
             await runtime.async_report(
                 branch,
                 Category.PANIC,
                 source=Source.VOICE,
-                location="codeword",
-                description="Silent alert (codeword)",
+                location=staff("incident.codeword"),
+                description=staff("incident.silent_alert"),
                 by=by,
             )
         return ""

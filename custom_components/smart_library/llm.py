@@ -3,6 +3,10 @@
 An integration's intents reach an LLM agent only through its `llm` platform. Each tool is
 named `smart_library__<intent>` and annotated with how it behaves, so an agent (and the person
 confirming its actions) knows which tools only read and which change the building.
+
+The tools' titles, like the intents' descriptions and slots, stay in English: they are written
+for the LLM agent, which works in any language; what the tools answer is spoken in the
+conversation's language (intent.py, texts/staff).
 """
 
 from __future__ import annotations

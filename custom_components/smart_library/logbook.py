@@ -1,7 +1,9 @@
 """Logbook lines a duty manager can read at a glance.
 
 Access, tailgating, alarms, evacuation, people counts, reader throttles, lockdowns, incidents
-and help buttons.
+and help buttons, in Home Assistant's language (texts/staff `logbook.*`), read each time a line
+is described: the logbook keeps the events, not the lines, so a change of language applies to
+lines already in it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from typing import Any
 from homeassistant.components.logbook import LOGBOOK_ENTRY_MESSAGE, LOGBOOK_ENTRY_NAME
 from homeassistant.core import Event, HomeAssistant, callback
 
-from .access.library_system import REASON_TEXTS as LMS_REASONS
 from .access.reader_keys import EVENT_READER_THROTTLED
 from .building.coordinator import (
     EVENT_ALARM,
@@ -21,50 +22,47 @@ from .building.coordinator import (
     EVENT_OCCUPANCY_RESET,
 )
 from .const import DOMAIN, EVENT_ACCESS, EVENT_TAILGATING
-from .engine.safety.incidents import TITLES, Category
+from .engine.safety.incidents import Category
+from .helpers.staff_texts import STAFF, category_title
+from .helpers.texts import Catalogue
 from .pages.induction import EVENT_INDUCTION
 from .safety.common import EVENT_HELP, EVENT_INCIDENT, EVENT_LOCKDOWN
 
-REASONS: dict[str, str] = {
-    "granted": "member",
-    "staff": "staff card",
-    "unknown_card": "unknown card",
-    "wrong_pin": "wrong PIN",
-    "no_pin_set": "no PIN set yet (an administrator sets it)",
-    "locked_out": "card locked out after wrong PINs",
-    "under_16": "under 16 without an adult",
-    "induction_needed": "induction not done",
-    "card_expired": "card expired",
-    "induction_outdated": "new induction needed after card renewal",
-    "induction_revised": "new induction needed: a significant new version",
-    "barred": "member barred",
-    "final_warning": "member on final warning",
-    "not_open": "branch not open to members now",
-    "room_not_booked": "room not booked for this card now",
-    "adult_under_18": "accompanying adult under 18",
-    "adult_not_member": "accompanying adult's card is not a member's",
-    "outside_window": "staff card outside its hours",
-    "fire_alarm": "fire alarm: entry suspended",
-    "evacuation": "evacuation: entry suspended until a person resets it",
-    "lockdown": "branch locked down: staff cards only",
-    "controller_unreachable": "door controller not answering",
-    "store_unavailable": "member store unavailable: card entry refused",
-    "invalid_request": "card or PIN the library system cannot read",
-    "reader_key_revoked": "reader key revoked during the request",
-} | {str(reason): text for reason, text in LMS_REASONS.items()}
+ALARM_KINDS = frozenset(
+    {"door_forced", "door_held_open", "panic", "fire_fault", "controller_lost"}
+)
+INDUCTION_OUTCOMES = frozenset(
+    {
+        "signed_in",
+        "not_recognised",
+        "locked_out",
+        "throttled",
+        "unavailable",
+        "staff_card",
+        "contact_library",
+        "under_16",
+        "card_expired",
+        "changed",
+        "completed",
+    }
+)
 
 
-ALARMS = {
-    "door_forced": "{door} door forced",
-    "door_held_open": "{door} door held open",
-    "panic": "panic button ({button}) pressed",
-    "fire_fault": "fire panel fault",
-    "controller_lost": "controller ({module}) not answering",
-}
+def _language(hass: HomeAssistant) -> str | None:
+    """Return Home Assistant's language now (English when described without it, as in a test)."""
+    config = getattr(hass, "config", None)
+    return getattr(config, "language", None)
 
 
-def _door(data: Mapping[str, Any]) -> str:
-    return str(data.get("door", "door")).replace("_", " ")
+def _reason(cat: Catalogue, reason: object) -> str:
+    key = f"logbook.reasons.{reason}"
+    text = cat(key)
+    return str(reason) if text == key else text
+
+
+def _door(cat: Catalogue, data: Mapping[str, Any]) -> str:
+    door = str(data.get("door") or "").replace("_", " ").strip()
+    return door or cat("logbook.door")
 
 
 def _line(data: Mapping[str, Any], message: str) -> dict[str, str]:
@@ -74,88 +72,76 @@ def _line(data: Mapping[str, Any], message: str) -> dict[str, str]:
     }
 
 
-def _alarm(data: Mapping[str, Any]) -> str:
-    template = ALARMS.get(str(data.get("kind")), str(data.get("kind")))
+def _alarm(cat: Catalogue, data: Mapping[str, Any]) -> str:
+    kind = str(data.get("kind"))
     words = {
         k: str(data.get(k, "")).replace("_", " ") for k in ("door", "button", "module")
     }
-    return "alarm: " + template.format(**words) + " (on until acknowledged)"
+    what = cat(f"logbook.alarms.{kind}", **words) if kind in ALARM_KINDS else kind
+    return cat("logbook.alarm", what=what)
 
 
-def _evacuation(data: Mapping[str, Any]) -> str:
+def _evacuation(cat: Catalogue, data: Mapping[str, Any]) -> str:
     state = data.get("state")
     inside = data.get("inside_at_alarm")
-    counted = f"; {inside} counted inside" if inside is not None else ""
     if state == "evacuation":
-        return (
-            "fire alarm: evacuation — every door released, lights on, the evacuation "
-            f"message on every zone{counted}"
-        )
+        if inside is None:
+            return cat("logbook.evacuation")
+        return cat("logbook.evacuation_counted", count=inside)
     if state == "evacuation_reset_needed":
-        return (
-            "fire panel reset: evacuation — reset needed; doors stay released and no "
-            "card opens them until a person resets the branch"
-        )
-    return (
-        f"reset after the evacuation by {data.get('by', 'someone')}; "
-        "the opening hours apply again"
-    )
+        return cat("logbook.evacuation_reset_needed")
+    return cat("logbook.evacuation_reset", who=data.get("by") or cat("logbook.someone"))
 
 
-def _occupancy_reset(data: Mapping[str, Any]) -> str:
+def _occupancy_reset(cat: Catalogue, data: Mapping[str, Any]) -> str:
     was = data.get("was_inside")
     if data.get("why") == "rule":
-        return (
-            f"people inside set from {was} to 0: closed, every door locked and the "
-            "counter still for the set time"
-        )
-    return f"people inside set from {was} to 0: building empty, checked by {data.get('by')}"
+        return cat("logbook.occupancy_rule", was=was)
+    return cat("logbook.occupancy_checked", was=was, who=data.get("by"))
 
 
-def _lockdown(data: Mapping[str, Any]) -> str:
-    by = data.get("by", "someone")
+def _lockdown(cat: Catalogue, data: Mapping[str, Any]) -> str:
+    by = data.get("by") or cat("logbook.someone")
     if data.get("active"):
-        return f"locked down by {by}: entry for staff cards only"
-    return f"lockdown ended by {by}; the opening hours apply again"
+        return cat("logbook.locked_down", who=by)
+    return cat("logbook.lockdown_ended", who=by)
 
 
-def _incident(data: Mapping[str, Any]) -> str:
+def _incident(cat: Catalogue, data: Mapping[str, Any]) -> str:
     category = str(data.get("category", ""))
     title = (
-        TITLES.get(Category(category), category) if category in Category else category
+        category_title(cat, Category(category)) if category in Category else category
     )
-    what = f"{title} incident {data.get('incident', '')}".strip()
-    if data.get("status") == "complete":
-        return f"{what} reviewed and completed"
-    return f"{what} recorded"
+    key = (
+        "logbook.incident_completed"
+        if data.get("status") == "complete"
+        else "logbook.incident_recorded"
+    )
+    return " ".join(
+        cat(key, what=title, incident=str(data.get("incident", ""))).split()
+    )
 
 
-INDUCTION_OUTCOMES = {
-    "signed_in": "signed in to the online induction",
-    "not_recognised": "online induction: card or PIN not recognised",
-    "locked_out": "online induction: card locked out after wrong PINs",
-    "throttled": "online induction: too many attempts, paused",
-    "unavailable": "online induction: the member store could not be used",
-    "staff_card": "online induction: a staff card (no induction needed)",
-    "contact_library": "online induction refused: asked to contact the library",
-    "under_16": "online induction refused: under 16 (told about coming with an adult)",
-    "card_expired": "online induction refused: card expired",
-    "changed": "online induction not recorded: a significant new version came out meanwhile",
-    "completed": "online induction completed",
-}
-
-
-def _induction(data: Mapping[str, Any]) -> str:
+def _induction(cat: Catalogue, data: Mapping[str, Any]) -> str:
     outcome = str(data.get("outcome", ""))
-    text = INDUCTION_OUTCOMES.get(outcome, f"online induction: {outcome}")
-    version = f", version {data['version']}" if outcome == "completed" else ""
-    return f"{text} (card {data.get('card', '')}{version})"
+    if outcome in INDUCTION_OUTCOMES:
+        text = cat(f"logbook.induction.{outcome}")
+    else:
+        text = cat("logbook.induction.other", outcome=outcome)
+    card = data.get("card", "")
+    if outcome == "completed":
+        return cat(
+            "logbook.induction_card_version",
+            what=text,
+            card=card,
+            version=data.get("version"),
+        )
+    return cat("logbook.induction_card", what=text, card=card)
 
 
-def _help(data: Mapping[str, Any]) -> str:
-    point = str(data.get("point", "")).replace("_", " ")
-    where = f" at help point {point}" if point else ""
-    return f"help button pressed{where}"
+def _help(cat: Catalogue, data: Mapping[str, Any]) -> str:
+    point = str(data.get("point", "")).replace("_", " ").strip()
+    return cat("logbook.help_at", point=point) if point else cat("logbook.help")
 
 
 @callback
@@ -163,79 +149,61 @@ def async_describe_events(
     hass: HomeAssistant,
     async_describe_event: Callable[[str, str, Callable[[Event], dict[str, str]]], None],
 ) -> None:
-    """Describe the integration's logbook events."""
+    """Describe the integration's logbook events (in Home Assistant's language when read)."""
 
-    @callback
-    def describe_access(event: Event) -> dict[str, str]:
-        data = event.data
-        reason = REASONS.get(str(data.get("reason")), str(data.get("reason")))
+    def describe(
+        words: Callable[[Catalogue, Mapping[str, Any]], str],
+    ) -> Callable[[Event], dict[str, str]]:
+        @callback
+        def line(event: Event) -> dict[str, str]:
+            return _line(event.data, words(STAFF(_language(hass)), event.data))
+
+        return line
+
+    def access(cat: Catalogue, data: Mapping[str, Any]) -> str:
+        reason = _reason(cat, data.get("reason"))
         card = data.get("card", "")
         if data.get("granted"):
             party = int(data.get("party", 1))
-            who = f"{party} people" if party > 1 else reason
-            message = f"let in at the {_door(data)} ({who}, card {card})"
-        else:
-            message = f"refused at the {_door(data)}: {reason} (card {card})"
-        return {
-            LOGBOOK_ENTRY_NAME: str(data.get("branch", "Smart Library")),
-            LOGBOOK_ENTRY_MESSAGE: message,
-        }
+            who = cat("logbook.let_in_party", count=party) if party > 1 else reason
+            return cat("logbook.let_in", door=_door(cat, data), who=who, card=card)
+        return cat("logbook.refused", door=_door(cat, data), reason=reason, card=card)
 
-    @callback
-    def describe_tailgating(event: Event) -> dict[str, str]:
-        data = event.data
-        return {
-            LOGBOOK_ENTRY_NAME: str(data.get("branch", "Smart Library")),
-            LOGBOOK_ENTRY_MESSAGE: (
-                f"tailgating at the {_door(data)}: {data.get('came_in')} came in "
-                f"on a release for {data.get('admitted')}"
-            ),
-        }
+    def tailgating(cat: Catalogue, data: Mapping[str, Any]) -> str:
+        return cat(
+            "logbook.tailgating",
+            door=_door(cat, data),
+            came_in=data.get("came_in"),
+            admitted=data.get("admitted"),
+        )
 
-    @callback
-    def describe_throttled(event: Event) -> dict[str, str]:
-        data = event.data
-        return {
-            LOGBOOK_ENTRY_NAME: str(data.get("branch", "Smart Library")),
-            LOGBOOK_ENTRY_MESSAGE: (
-                f"door reader {data.get('reader')} stopped for "
-                f"{data.get('throttle_minutes')} minutes: {data.get('refusals')} "
-                "refusals in a minute"
-            ),
-        }
+    def throttled(cat: Catalogue, data: Mapping[str, Any]) -> str:
+        return cat(
+            "logbook.reader_throttled",
+            reader=data.get("reader"),
+            minutes=data.get("throttle_minutes"),
+            refusals=data.get("refusals"),
+        )
 
-    @callback
-    def describe_acknowledged(event: Event) -> dict[str, str]:
-        data = event.data
+    def acknowledged(cat: Catalogue, data: Mapping[str, Any]) -> str:
         count = int(data.get("count", 0))
-        alarms = f"{count} alarm{'s' if count != 1 else ''}"
-        return _line(data, f"{alarms} acknowledged by {data.get('by')}")
+        return cat.count("logbook.acknowledged", count, who=data.get("by"))
 
-    async_describe_event(DOMAIN, EVENT_ACCESS, describe_access)
-    async_describe_event(DOMAIN, EVENT_TAILGATING, describe_tailgating)
-    async_describe_event(DOMAIN, EVENT_ALARM, lambda e: _line(e.data, _alarm(e.data)))
-    async_describe_event(DOMAIN, EVENT_ALARMS_ACKNOWLEDGED, describe_acknowledged)
-    async_describe_event(
-        DOMAIN, EVENT_EVACUATION, lambda e: _line(e.data, _evacuation(e.data))
-    )
-    async_describe_event(
-        DOMAIN,
-        EVENT_OCCUPANCY_RESET,
-        lambda e: _line(e.data, _occupancy_reset(e.data)),
-    )
-    async_describe_event(DOMAIN, EVENT_READER_THROTTLED, describe_throttled)
-    async_describe_event(
-        DOMAIN, EVENT_LOCKDOWN, lambda e: _line(e.data, _lockdown(e.data))
-    )
-    async_describe_event(
-        DOMAIN, EVENT_INCIDENT, lambda e: _line(e.data, _incident(e.data))
-    )
-    async_describe_event(DOMAIN, EVENT_HELP, lambda e: _line(e.data, _help(e.data)))
-    async_describe_event(
-        DOMAIN,
-        EVENT_INDUCTION,
-        lambda e: {
-            LOGBOOK_ENTRY_NAME: str(e.data.get("service", "Smart Library")),
-            LOGBOOK_ENTRY_MESSAGE: _induction(e.data),
-        },
-    )
+    @callback
+    def induction(event: Event) -> dict[str, str]:
+        return {
+            LOGBOOK_ENTRY_NAME: str(event.data.get("service", "Smart Library")),
+            LOGBOOK_ENTRY_MESSAGE: _induction(STAFF(_language(hass)), event.data),
+        }
+
+    async_describe_event(DOMAIN, EVENT_ACCESS, describe(access))
+    async_describe_event(DOMAIN, EVENT_TAILGATING, describe(tailgating))
+    async_describe_event(DOMAIN, EVENT_ALARM, describe(_alarm))
+    async_describe_event(DOMAIN, EVENT_ALARMS_ACKNOWLEDGED, describe(acknowledged))
+    async_describe_event(DOMAIN, EVENT_EVACUATION, describe(_evacuation))
+    async_describe_event(DOMAIN, EVENT_OCCUPANCY_RESET, describe(_occupancy_reset))
+    async_describe_event(DOMAIN, EVENT_READER_THROTTLED, describe(throttled))
+    async_describe_event(DOMAIN, EVENT_LOCKDOWN, describe(_lockdown))
+    async_describe_event(DOMAIN, EVENT_INCIDENT, describe(_incident))
+    async_describe_event(DOMAIN, EVENT_HELP, describe(_help))
+    async_describe_event(DOMAIN, EVENT_INDUCTION, induction)

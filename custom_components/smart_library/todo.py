@@ -11,6 +11,12 @@ category damage). Completed incidents stay listed for a week.
 Any user who may control the list may do this (Home Assistant refuses read-only users); the
 admin actions (`record_incident`, `complete_incident`) do the same from scripts. The list's
 attributes hold the branch's incident counts per category over 30 days.
+
+An item's summary and description are composed each time the list is read, in Home Assistant's
+language (helpers/staff_texts.py): the category's title and the date in the language of the
+moment, the location as it was stored (in the language of the day it was written: stored records
+are never translated again). A new item's category is read from its title in any language the
+integration ships ("Damage: …", "Hærværk: …").
 """
 
 from __future__ import annotations
@@ -37,6 +43,14 @@ from .engine.safety import incidents as rules
 from .engine.safety.incidents import Category, Incident, Status
 from .entity import branch_device_info
 from .helpers.permissions import async_actor
+from .helpers.staff_texts import (
+    STAFF,
+    category_from_title,
+    category_title,
+    short_date,
+    staff_texts,
+)
+from .helpers.texts import LANGUAGES, Catalogue
 from .runtime import SmartLibraryConfigEntry
 from .safety.common import signal_incidents
 from .safety.runtime import SafetyRuntime
@@ -61,14 +75,8 @@ async def async_setup_entry(
 def _category_of(summary: str) -> tuple[Category, str]:
     """Read a category from the start of a new item's text ("Damage: window ...")."""
     head, sep, rest = summary.partition(":")
-    wanted = head.strip().lower()
-    for category, title in rules.TITLES.items():
-        if sep and wanted in (
-            category.value,
-            category.value.replace("_", " "),
-            title.lower(),
-        ):
-            return category, rest.strip()
+    if sep and (category := category_from_title(head)) is not None:
+        return category, rest.strip()
     return Category.OTHER, summary.strip()
 
 
@@ -132,16 +140,17 @@ class IncidentList(TodoListEntity):
 
         found, self._counts = await self.hass.async_add_executor_job(read)
         zone = dt_util.get_default_time_zone()
+        cat = staff_texts(self.hass)
         items: list[TodoItem] = []
         self._incidents = {}
         self._descriptions = {}
         for incident in sorted(found, key=lambda i: (not i.is_open, i.occurred_at)):
-            description = _describe(incident, zone)
+            description = _describe(cat, incident)
             self._incidents[incident.id] = incident
             self._descriptions[incident.id] = description
             items.append(
                 TodoItem(
-                    summary=incident.summary(zone),
+                    summary=_summary(cat, incident, zone),
                     uid=incident.id,
                     status=TodoItemStatus.NEEDS_ACTION
                     if incident.is_open
@@ -192,7 +201,7 @@ class IncidentList(TodoListEntity):
         shown = self._descriptions.get(incident.id, "")
         note = ""
         if item.description is not None and item.description != shown:
-            note = item.description.removeprefix(shown)
+            note = _below(item.description, shown, incident)
         actions, police = read_note(note)
         status = TodoItemStatus(item.status) if item.status else None
         if incident.status is Status.COMPLETE:
@@ -246,7 +255,37 @@ def read_note(note: str) -> tuple[str, str | None]:
     return "\n".join(actions).strip(), police
 
 
-def _describe(incident: Incident, zone: Any) -> str:
+def _summary(cat: Catalogue, incident: Incident, zone: Any) -> str:
+    """Return an item's summary: what, where, when ("Panic alarm at Oadby Library, …")."""
+    what = category_title(cat, incident.category)
+    date = short_date(cat, incident.occurred_at.astimezone(zone))
+    if incident.location:
+        return cat(
+            "todo.summary_at",
+            what=what,
+            branch=incident.branch_name,
+            where=incident.location,
+            date=date,
+        )
+    return cat("todo.summary", what=what, branch=incident.branch_name, date=date)
+
+
+def _below(written: str, shown: str, incident: Incident) -> str:
+    """Return what a person wrote below an item's description.
+
+    The description they saw may be in another language than the one shown now (Home
+    Assistant's language changed in between): each shipped language's is taken off.
+    """
+    for description in (
+        shown,
+        *(_describe(STAFF(lang), incident) for lang in LANGUAGES),
+    ):
+        if written.startswith(description):
+            return written.removeprefix(description)
+    return written
+
+
+def _describe(cat: Catalogue, incident: Incident) -> str:
     """Return an item's description: the incident's id and state, never its text.
 
     Home Assistant's `todo/item/list` answers any logged-in user, read-only ones included, so
@@ -255,5 +294,6 @@ def _describe(incident: Incident, zone: Any) -> str:
     administrators in the panel and the export. What a person writes below this line is kept as
     the actions taken.
     """
-    state = "open" if incident.is_open else "reviewed"
-    return f"Incident {incident.id} ({state})"
+    return cat(
+        "todo.open" if incident.is_open else "todo.reviewed", incident=incident.id
+    )

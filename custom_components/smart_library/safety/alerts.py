@@ -15,6 +15,11 @@ An alert nobody answers within the service's escalation minutes goes on to the e
 (or, when none are set, again to the on-call phones). Every step is a line of the incident's
 timeline. When no phone is set, the incident says nobody was alerted, and a repair issue asks an
 administrator to choose the on-call phones.
+
+What the phones show (titles, messages, the buttons' titles) and the lines written into the
+incident's timeline are in Home Assistant's language at the time of sending
+(helpers/staff_texts.py says why not the phone user's own): a sent alert and a written line are
+kept as they were written. The buttons' action ids are the same in every language.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from ..engine.safety import alerts as rules
 from ..engine.safety.alerts import Alert, Answer
 from ..engine.safety.incidents import Category, Incident, Source
 from ..helpers.permissions import NO_USER, async_actor
+from ..helpers.staff_texts import answer_titles, category_title, staff_texts
 from .common import SYSTEM, SafetyBase
 from .incidents import IncidentLog
 
@@ -230,14 +236,17 @@ class StaffAlerts:
 
     def _message(self, branch: Branch, incident: Incident, detail: str) -> str:
         """Return what the phone shows: what, where, when, the mode, how many inside."""
+        cat = staff_texts(self.hass)
         zone = dt_util.get_default_time_zone()
-        parts = [detail or incident.title]
+        parts = [detail or category_title(cat, incident.category)]
         if incident.location:
             parts.append(incident.location)
         parts.append(f"{incident.occurred_at.astimezone(zone):%H:%M}")
-        parts.append(f"{branch.hours.mode.value} hours")
+        parts.append(cat(f"modes.{branch.hours.mode.value}"))
         if "counter.in" in branch.coordinator.point_map:
-            parts.append(f"{branch.coordinator.occupancy.inside} counted inside")
+            parts.append(
+                cat("alert.counted_inside", count=branch.coordinator.occupancy.inside)
+            )
         return ", ".join(parts)
 
     async def async_raise(
@@ -252,6 +261,7 @@ class StaffAlerts:
     ) -> Alert | None:
         """Alert the on-call phones about an incident; escalate if nobody answers in time."""
         settings = self.runtime.settings
+        cat = staff_texts(self.hass)
         if answers is None:
             answers = (
                 (Answer.ACKNOWLEDGE, Answer.ON_MY_WAY)
@@ -263,7 +273,11 @@ class StaffAlerts:
             branch=branch.id,
             branch_name=branch.subentry.title,
             incident=incident.id,
-            title=f"{incident.title} — {branch.subentry.title}",
+            title=cat(
+                "alert.title",
+                what=category_title(cat, incident.category),
+                branch=branch.subentry.title,
+            ),
             message=self._message(branch, incident, detail),
             critical=critical,
             sent_at=dt_util.utcnow(),
@@ -284,17 +298,23 @@ class StaffAlerts:
                 why,
             )
             await self.log.async_note(
-                incident.id, f"{why.capitalize()}: nobody was alerted", SYSTEM
+                incident.id,
+                cat("alert.phones_gone" if settings.on_call else "alert.no_phone_set"),
+                SYSTEM,
             )
             return None
         self.alerts[alert.id] = alert
         self._forget_old()
         self._schedule_escalation(alert)
-        reached = await self._async_send(alert, settings.on_call, rules.payload(alert))
-        how = "critical" if critical else "normal"
+        reached = await self._async_send(
+            alert, settings.on_call, rules.payload(alert, titles=answer_titles(cat))
+        )
         await self.log.async_note(
             incident.id,
-            f"Staff alerted ({how}): {', '.join(reached) or 'no phone answered the call'}",
+            cat(
+                "alert.alerted_critical" if critical else "alert.alerted_normal",
+                phones=", ".join(reached) or cat("alert.no_phone_answered"),
+            ),
             SYSTEM,
         )
         return alert
@@ -372,15 +392,24 @@ class StaffAlerts:
         self.alerts[alert.id] = alert
         self._changed()
         devices = settings.escalation or settings.on_call
-        note = f"Nobody acknowledged within {settings.escalation_minutes} minutes."
+        cat = staff_texts(self.hass)
+        minutes = settings.escalation_minutes
         reached = await self._async_send(
-            alert, devices, rules.payload(alert, note=note)
+            alert,
+            devices,
+            rules.payload(
+                alert,
+                note=cat.count("alert.escalation_note", minutes),
+                titles=answer_titles(cat),
+            ),
         )
         await self.log.async_note(
             alert.incident,
-            "Escalated, nobody acknowledged within "
-            f"{settings.escalation_minutes} minutes: "
-            f"{', '.join(reached) or 'no phone answered the call'}",
+            cat.count(
+                "alert.escalated",
+                minutes,
+                phones=", ".join(reached) or cat("alert.no_phone_answered"),
+            ),
             SYSTEM,
         )
 
@@ -443,8 +472,8 @@ class StaffAlerts:
         if context.user_id and (
             user := await self.hass.auth.async_get_user(context.user_id)
         ):
-            return user.name or "a phone"
-        return "a phone"
+            return user.name or staff_texts(self.hass)("alert.a_phone")
+        return staff_texts(self.hass)("alert.a_phone")
 
     async def _async_answer(
         self, alert: Alert, answer: Answer, context: Context
@@ -455,19 +484,24 @@ class StaffAlerts:
         branch = self.runtime.branch(alert.branch)
         zone = dt_util.get_default_time_zone()
         at = f"{dt_util.now(zone):%H:%M}"
+        cat = staff_texts(self.hass)
         match answer:
             case Answer.ACKNOWLEDGE:
                 self._settle(alert, who)
                 await self.log.async_note(
-                    alert.incident, "Acknowledged from a phone", who
+                    alert.incident, cat("alert.acknowledged_from_phone"), who
                 )
                 if branch is not None and alert.alarm_kind in LATCHED_KINDS:
                     await self._async_acknowledge_alarms(branch, context)
-                await self.async_tell(alert, f"Acknowledged by {who} at {at}")
+                await self.async_tell(
+                    alert, cat("alert.acknowledged_by_at", who=who, time=at)
+                )
             case Answer.ON_MY_WAY:
                 self.alerts[alert.id] = rules.on_the_way(self._settle(alert, who), who)
-                await self.log.async_note(alert.incident, "On the way", who)
-                await self.async_tell(alert, f"{who} is on the way ({at})")
+                await self.log.async_note(
+                    alert.incident, cat("alert.on_the_way_noted"), who
+                )
+                await self.async_tell(alert, cat("alert.on_the_way", who=who, time=at))
             case Answer.LOCKDOWN:
                 if branch is None:
                     return
@@ -475,7 +509,7 @@ class StaffAlerts:
                     await async_actor(self.hass, context)
                 except HomeAssistantError:
                     await self.log.async_note(
-                        alert.incident, "Lockdown asked from a phone: refused", who
+                        alert.incident, cat("alert.lockdown_refused"), who
                     )
                     return
                 if self.start_lockdown is None:
@@ -484,7 +518,9 @@ class StaffAlerts:
                 await self.start_lockdown(
                     branch, by=who, source=Source.PHONE, context=context
                 )
-                await self.async_tell(alert, f"Lockdown started by {who} at {at}")
+                await self.async_tell(
+                    alert, cat("alert.lockdown_started_by", who=who, time=at)
+                )
 
     async def _async_acknowledge_alarms(self, branch: Branch, context: Context) -> None:
         """Acknowledge the branch's latched alarms through the building's own action."""
@@ -526,5 +562,10 @@ class StaffAlerts:
             ):
                 continue
             self._settle(alert, by)
-            await self.log.async_note(alert.incident, "Alarm acknowledged", by)
-            await self.async_tell(alert, f"Acknowledged by {by or NO_USER}")
+            cat = staff_texts(self.hass)
+            await self.log.async_note(
+                alert.incident, cat("alert.alarm_acknowledged"), by
+            )
+            await self.async_tell(
+                alert, cat("alert.acknowledged_by", who=by or NO_USER)
+            )

@@ -10,6 +10,10 @@ incident. They are written by the integration itself (not `camera.snapshot`, whi
 to folders the configuration opens to everyone) under
 `<config>/smart_library/incidents/<service>/<incident>/`, readable by Home Assistant's user alone
 (0600 files in 0700 folders), and deleted with their incident.
+
+The lines the integration writes into a timeline ("Recorded", "Review completed", a repeat, the
+snapshots kept) are in Home Assistant's language at the time of writing and stay as written:
+stored records are never translated again (helpers/staff_texts.py).
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from ..engine.safety.incidents import (
     Status,
 )
 from ..helpers.errors import translated
+from ..helpers.staff_texts import category_title, staff_texts
 from ..helpers.storage import storage_problem
 from .common import EVENT_INCIDENT, SafetyBase, snapshots_folder
 
@@ -274,6 +279,7 @@ class IncidentLog:
                 actions_taken=actions_taken,
                 member=member,
                 police_reference=police_reference,
+                recorded_text=staff_texts(self.hass)("incident.recorded"),
             )
         except IncidentError as err:
             raise translated(err) from None
@@ -316,7 +322,9 @@ class IncidentLog:
                 self._storage_failed(err)
         for incident in reversed(recent):
             if rules.is_repeat(incident, category, location, now):
-                entry = LogEntry(now, f"{description or incident.title} again", by)
+                cat = staff_texts(self.hass)
+                what = description or category_title(cat, incident.category)
+                entry = LogEntry(now, cat("incident.again", what=what), by)
                 again = await self.async_log(incident.id, entry)
                 return again or incident, False
         incident = await self.async_record(
@@ -378,6 +386,7 @@ class IncidentLog:
     ) -> Incident:
         """Complete an incident's review."""
         now = dt_util.utcnow()
+        completed_text = staff_texts(self.hass)("incident.review_completed")
         incident = await self.async_run(
             lambda: self.store.change(
                 incident_id,
@@ -388,6 +397,7 @@ class IncidentLog:
                     actions_taken=actions_taken,
                     police_reference=police_reference,
                     member=member,
+                    completed_text=completed_text,
                 ),
             )
         )
@@ -487,7 +497,9 @@ class IncidentLog:
                     err,
                 )
                 await self.async_note(
-                    incident_id, f"No snapshot from {entity_id}", "Smart Library"
+                    incident_id,
+                    staff_texts(self.hass)("incident.no_snapshot", camera=entity_id),
+                    "Smart Library",
                 )
                 continue
             suffix = "png" if image.content_type == "image/png" else "jpg"
@@ -511,7 +523,9 @@ class IncidentLog:
             await self.hass.async_add_executor_job(_remove_folder, folder)
             return []
         await self.async_note(
-            incident_id, f"{len(names)} camera snapshot(s) kept", "Smart Library"
+            incident_id,
+            staff_texts(self.hass).count("incident.snapshots_kept", len(names)),
+            "Smart Library",
         )
         return names
 

@@ -30,6 +30,7 @@ from ..engine.safety import incidents as rules
 from ..engine.safety.incidents import Category, IncidentError, Source
 from ..engine.safety.lockdown import Lockdown
 from ..helpers.errors import translated
+from ..helpers.staff_texts import staff_texts
 from .alerts import StaffAlerts
 from .common import EVENT_LOCKDOWN, SYSTEM, SafetyBase, signal_lockdown
 from .incidents import IncidentLog
@@ -106,10 +107,13 @@ class Lockdowns:
         if (running := self.running.get(branch.id)) is not None:
             return running, False
         now = dt_util.utcnow()
-        how = {
-            Source.PHONE: "from a phone",
-            Source.VOICE: "by voice",
-        }.get(source, "")
+        cat = staff_texts(self.hass)
+        started_text = cat(
+            {
+                Source.PHONE: "incident.lockdown_started_phone",
+                Source.VOICE: "incident.lockdown_started_voice",
+            }.get(source, "incident.lockdown_started")
+        )
         try:
             incident = rules.new_incident(
                 branch=branch.id,
@@ -119,12 +123,11 @@ class Lockdowns:
                 now=now,
                 recorded_by=by,
                 source=source,
-                location="whole building",
-                description=reason or "Lockdown: entry for staff cards only",
+                location=cat("incident.whole_building"),
+                description=reason or cat("incident.lockdown"),
+                recorded_text=cat("incident.recorded"),
             )
-            incident = rules.with_entry(
-                incident, rules.LogEntry(now, f"Lockdown started {how}".strip(), by)
-            )
+            incident = rules.with_entry(incident, rules.LogEntry(now, started_text, by))
         except IncidentError as err:
             raise translated(err) from None
         lockdown = Lockdown(branch.id, now, by, incident.id)
@@ -148,7 +151,7 @@ class Lockdowns:
         if dropped:
             await self.log.async_note(
                 incident.id,
-                f"Free entry ended at: {', '.join(dropped)}",
+                cat("incident.free_entry_ended", doors=", ".join(dropped)),
                 SYSTEM,
             )
         self.pa.async_play_in_background(branch, "lockdown")
@@ -156,7 +159,7 @@ class Lockdowns:
             branch,
             incident,
             critical=False,
-            detail=f"Locked down by {by}: entry for staff cards only",
+            detail=cat("incident.locked_down_by", who=by),
         )
         return lockdown, True
 
@@ -177,11 +180,14 @@ class Lockdowns:
             )
         self.running.pop(branch.id, None)
         LOGGER.warning("%s: lockdown ended by %s", branch.subentry.title, by)
-        await self.log.async_note(lockdown.incident, "Lockdown ended", by)
+        cat = staff_texts(self.hass)
+        await self.log.async_note(lockdown.incident, cat("incident.lockdown_ended"), by)
         self._fire(branch, False, by, context)
         await branch.coordinator.async_set_lockdown(False)
         self.pa.async_play_in_background(branch, "lockdown_over")
         for alert in list(self.alerts.alerts.values()):
             if alert.incident == lockdown.incident:
-                await self.alerts.async_tell(alert, f"Lockdown ended by {by}")
+                await self.alerts.async_tell(
+                    alert, cat("alert.lockdown_ended_by", who=by)
+                )
         return lockdown

@@ -19,7 +19,9 @@ event — and turns them into incidents, staff alerts and announcements:
 
 Life safety never waits for storage: the alert goes out before the incident is written, and an
 incident store that cannot be written (full, read-only, corrupt) keeps its records in memory
-until it can (incidents.py), with a repair issue meanwhile. An alarm repeated at the same place
+until it can (incidents.py), with a repair issue meanwhile. What an incident says (where, what)
+is written in Home Assistant's language of the moment and kept as written
+(helpers/staff_texts.py). An alarm repeated at the same place
 within ten minutes adds to the open incident instead. Every day at 03:10 incidents past the
 service's retention go (with their snapshots) and bars whose review date has come raise a repair
 issue (bans.py).
@@ -56,6 +58,8 @@ from ..const import DOMAIN, LOGGER
 from ..engine.database import remove_database
 from ..engine.safety import incidents as rules
 from ..engine.safety.incidents import Category, Priority, Source
+from ..helpers.staff_texts import staff_texts
+from ..helpers.texts import Catalogue
 from .alerts import StaffAlerts
 from .bans import BanReviews
 from .common import (
@@ -211,9 +215,10 @@ class SafetyRuntime(SafetyBase):
         """Act on one of the building's own events (handed in process, never from the bus)."""
         if (branch := self.branch(event.branch_id)) is None:
             return
+        cat = staff_texts(self.hass)
         match event:
             case AlarmRaised():
-                where, what = _alarm_words(event.kind, event.subject)
+                where, what = _alarm_words(cat, event.kind, event.subject)
                 self._report_in_background(
                     branch,
                     rules.alarm_category(event.kind),
@@ -224,13 +229,14 @@ class SafetyRuntime(SafetyBase):
                 )
             case EvacuationBegun():
                 inside = event.inside_at_alarm
-                counted = f"; {inside} counted inside" if inside is not None else ""
                 self._report_in_background(
                     branch,
                     Category.FIRE,
                     source=Source.ALARM,
-                    location="fire panel",
-                    description=f"Fire alarm: evacuation{counted}",
+                    location=cat("incident.fire_panel"),
+                    description=cat("incident.evacuation")
+                    if inside is None
+                    else cat("incident.evacuation_counted", count=inside),
                     alarm_kind="fire",
                 )
             case EvacuationEnded():
@@ -239,7 +245,7 @@ class SafetyRuntime(SafetyBase):
                     self.log.async_note_open(
                         branch,
                         Category.FIRE,
-                        "Branch reset after the evacuation",
+                        cat("incident.evacuation_reset"),
                         event.by,
                     ),
                     f"{DOMAIN} fire incident reset",
@@ -249,9 +255,11 @@ class SafetyRuntime(SafetyBase):
                     branch,
                     Category.TAILGATING,
                     source=Source.ALARM,
-                    location=f"{event.door.replace('_', ' ')} door",
-                    description=(
-                        f"{event.came_in} came in on a release for {event.admitted}"
+                    location=_named(cat, "door", "door", event.door),
+                    description=cat(
+                        "incident.tailgating",
+                        came_in=event.came_in,
+                        admitted=event.admitted,
                     ),
                 )
             case ReaderThrottled():
@@ -260,19 +268,20 @@ class SafetyRuntime(SafetyBase):
                     Category.OTHER,
                     source=Source.READER,
                     location=", ".join(event.doors),
-                    description=(
-                        f"Door reader {event.reader} stopped for {event.minutes} "
-                        f"minutes after {event.refusals} refusals"
+                    description=cat(
+                        "incident.reader_throttled",
+                        reader=event.reader,
+                        minutes=event.minutes,
+                        refusals=event.refusals,
                     ),
                 )
             case HelpPressed():
-                point = event.point.replace("_", " ")
                 self._report_in_background(
                     branch,
                     Category.HELP_POINT,
                     source=Source.HELP_POINT,
-                    location=f"help point {point}".strip(),
-                    description="A member pressed the help button",
+                    location=_named(cat, "help_point", "point", event.point),
+                    description=cat("incident.help"),
                     alarm_kind="help",
                     play="help_on_the_way",
                 )
@@ -286,25 +295,30 @@ class SafetyRuntime(SafetyBase):
                 )
 
 
-def _alarm_words(kind: str, subject: str) -> tuple[str, str]:
-    """Return where an alarm is and what it says, in words."""
-    door = button = subject.replace("_", " ")
-    module = subject
+def _named(cat: Catalogue, thing: str, placeholder: str, name: str) -> str:
+    """Return "entrance door" for a named thing, "door" for one with no name."""
+    name = name.replace("_", " ").strip()
+    if not name:
+        return cat(f"incident.{thing}")
+    return cat(f"incident.{thing}_named", **{placeholder: name})
+
+
+def _alarm_words(cat: Catalogue, kind: str, subject: str) -> tuple[str, str]:
+    """Return where an alarm is and what it says, in words (Home Assistant's language)."""
     match kind:
         case "panic":
-            return f"panic button {button}".strip(), "Panic button pressed"
+            return _named(cat, "panic_button", "button", subject), cat("incident.panic")
         case "door_forced" | "forced" | "forced_door":
-            return f"{door} door".strip(), "Door opened without a release"
+            return _named(cat, "door", "door", subject), cat("incident.door_forced")
         case "door_held_open" | "held_open":
-            return f"{door} door".strip(), "Door left open"
+            return _named(cat, "door", "door", subject), cat("incident.door_held_open")
         case "fire_fault":
-            return "fire panel", "Fire panel fault: the fire alarm may not work"
+            return cat("incident.fire_panel"), cat("incident.fire_fault")
         case "controller_lost":
-            return (
-                f"controller {module}".strip(),
-                "Building controller not answering: doors and alarms unknown",
+            return _named(cat, "controller", "module", subject), cat(
+                "incident.controller_lost"
             )
-    return door or button or module, kind.replace("_", " ").capitalize()
+    return subject.replace("_", " "), kind.replace("_", " ").capitalize()
 
 
 async def async_remove_safety_data(hass: HomeAssistant, entry_id: str) -> None:

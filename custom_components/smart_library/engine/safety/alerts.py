@@ -18,6 +18,7 @@ Pure Python, no Home Assistant: the glue sends the payloads and feeds the answer
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -38,7 +39,8 @@ class Answer(StrEnum):
     ON_MY_WAY = "ONMYWAY"
 
 
-ANSWER_TITLES = {
+# The buttons' titles in English; the glue passes them in Home Assistant's language.
+ANSWER_TITLES: Mapping[Answer, str] = {
     Answer.ACKNOWLEDGE: "Acknowledge",
     Answer.LOCKDOWN: "Lock down",
     Answer.ON_MY_WAY: "I'm on my way",
@@ -157,8 +159,12 @@ def parse_action(action: object) -> tuple[Answer, str] | None:
     return answer, alert_id
 
 
-def payload(alert: Alert, *, note: str = "") -> dict[str, Any]:
+def payload(
+    alert: Alert, *, note: str = "", titles: Mapping[Answer, str] | None = None
+) -> dict[str, Any]:
     """Return the notify action's data for a companion-app phone (iOS and Android alike).
+
+    `titles` are the buttons' titles (English when not given); their action ids never change.
 
     Each platform ignores the other's keys. A critical alert sounds through silent mode: iOS
     `push.sound.critical`, Android `channel: alarm_stream` with `priority: high` and `ttl: 0`.
@@ -167,7 +173,10 @@ def payload(alert: Alert, *, note: str = "") -> dict[str, Any]:
         "tag": alert.tag,
         "group": f"smart_library_{alert.branch}",
         "actions": [
-            {"action": action_id(answer, alert.id), "title": ANSWER_TITLES[answer]}
+            {
+                "action": action_id(answer, alert.id),
+                "title": (titles or ANSWER_TITLES).get(answer, ANSWER_TITLES[answer]),
+            }
             for answer in alert.answers
         ],
     }

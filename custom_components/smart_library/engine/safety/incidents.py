@@ -261,8 +261,12 @@ def new_incident(
     member: MemberLink | None = None,
     police_reference: str = "",
     incident_id: str | None = None,
+    recorded_text: str = "Recorded",
 ) -> Incident:
-    """Return a new open incident, or raise IncidentError for data that cannot be kept."""
+    """Return a new open incident, or raise IncidentError for data that cannot be kept.
+
+    `recorded_text` is its timeline's first line (the glue gives it in the language of the day).
+    """
     _aware(occurred_at, "occurred_at")
     _aware(now, "now")
     if occurred_at > now + FUTURE_TOLERANCE:
@@ -281,7 +285,7 @@ def new_incident(
         actions_taken=check_text(actions_taken, "actions_taken"),
         member=member,
         police_reference=check_text(police_reference, "police_reference", MAX_SHORT),
-        log=(LogEntry(now, "Recorded", recorded_by),),
+        log=(LogEntry(now, recorded_text, recorded_by),),
     )
 
 
@@ -299,8 +303,12 @@ def complete(
     actions_taken: str | None = None,
     police_reference: str | None = None,
     member: MemberLink | None = None,
+    completed_text: str = "Review completed",
 ) -> Incident:
-    """Return the incident completed (reviewed) by `by`; refused when it already is."""
+    """Return the incident completed (reviewed) by `by`; refused when it already is.
+
+    `completed_text` is the timeline's line for it (the glue gives it in the language of the day).
+    """
     if not incident.is_open:
         raise IncidentError("incident_already_complete", incident=incident.id)
     actions = incident.actions_taken
@@ -319,7 +327,7 @@ def complete(
         else check_text(police_reference, "police_reference", MAX_SHORT),
         member=member or incident.member,
     )
-    return with_entry(done, LogEntry(now, "Review completed", by))
+    return with_entry(done, LogEntry(now, completed_text, by))
 
 
 def add_note(incident: Incident, text: str) -> Incident:
