@@ -54,7 +54,6 @@ from ..engine.lms.gateway import (
     LmsFailure,
     LmsGateway,
     LmsPolicy,
-    LmsReason,
     OfflineCache,
     make_dialect,
 )
@@ -120,30 +119,6 @@ ISSUE_LMS_LOGIN_REFUSED = "lms_login_refused"
 # Kept out of diagnostics: the SIP account is the LMS's key to every member's record.
 REDACTED_DATA = frozenset({CONF_PASSWORD, CONF_USERNAME})
 
-# The reasons of the LMS backend as a duty manager reads them (the logbook); the event
-# entities' translations (translations/en.json) hold the same.
-REASON_TEXTS: Mapping[str, str] = {
-    LmsReason.GRANTED_OFFLINE: "member (library system away: recent grant)",
-    LmsReason.LMS_UNAVAILABLE: "library system away and no recent grant for the card",
-    LmsReason.PIN_NOT_CHECKED: "library system did not check the PIN",
-    LmsReason.AGE_UNKNOWN: "no birth date in the library system",
-    LmsReason.CATEGORY_DENIED: "member category not allowed",
-    LmsReason.CHARGE_PRIVILEGES_DENIED: "library system: borrowing blocked",
-    LmsReason.RENEWAL_PRIVILEGES_DENIED: "library system: renewals blocked",
-    LmsReason.RECALL_PRIVILEGES_DENIED: "library system: recalls blocked",
-    LmsReason.HOLD_PRIVILEGES_DENIED: "library system: holds blocked",
-    LmsReason.CARD_REPORTED_LOST: "card reported lost",
-    LmsReason.TOO_MANY_ITEMS_CHARGED: "library system: too many items on loan",
-    LmsReason.TOO_MANY_ITEMS_OVERDUE: "library system: too many items overdue",
-    LmsReason.TOO_MANY_RENEWALS: "library system: too many renewals",
-    LmsReason.TOO_MANY_CLAIMS_RETURNED: "library system: too many claims of items returned",
-    LmsReason.TOO_MANY_ITEMS_LOST: "library system: too many items lost",
-    LmsReason.EXCESSIVE_FINES: "library system: fines over the limit",
-    LmsReason.EXCESSIVE_FEES: "library system: fees over the limit",
-    LmsReason.RECALL_OVERDUE: "library system: a recalled item is overdue",
-    LmsReason.TOO_MANY_ITEMS_BILLED: "library system: too many items billed",
-}
-assert set(REASON_TEXTS) == set(LmsReason)
 assert len(FLAG_REASONS) == 14
 
 
@@ -561,7 +536,6 @@ __all__ = [
     "DIALECTS",
     "ENCODINGS",
     "LMS_OPTIONS_DEFAULTS",
-    "REASON_TEXTS",
     "REDACTED_DATA",
     "LibrarySystem",
     "LibrarySystemReachable",
