@@ -53,7 +53,7 @@ SAME_IN: dict[str, set[str]] = {
     "nb": {"Port", "Start", "Urdu", "Punjabi", "Gujarati", "Bengali", "Somali"},
     "sv": {
         "Port", "Start", "Institution (AO)", "Urdu", "Punjabi", "Gujarati", "Bengali",
-        "Text", "Incident",
+        "Text", "Incident", "{count} incident.",
     },
 }  # fmt: skip
 
