@@ -39,7 +39,6 @@ from custom_components.smart_library.panel.websocket import (
     WS_INCIDENTS,
     WS_OVERVIEW,
     WS_PHONES,
-    WS_TEXTS,
     WS_USAGE,
 )
 from simulator.building import SimulatedBuilding
@@ -56,7 +55,6 @@ COMMANDS: dict[str, dict[str, Any]] = {
     WS_HOURS: {},
     WS_INCIDENTS: {"status": "open"},
     WS_USAGE: {"start": "2026-11-01", "end": "2026-11-30"},
-    WS_TEXTS: {"language": "da"},
 }
 # The listing actions it calls (admin actions, answering only).
 LISTINGS: dict[str, dict[str, Any]] = {
