@@ -7,7 +7,9 @@ translates for nothing. Read with regular expressions (the panel has no build st
   (passed to `t`, or picked by a `cond ? "a.b" : "c.d"` before it);
 - a key built at run time from a value the integration sends: `t(`prefix.${…}`)`,
   `named("prefix", …)` or `TEXTS[`prefix.${…}`]` — every key under that prefix counts as used.
-Keys under `server.` are the server's own (panel/websocket.py) and are checked there.
+Keys under `server.` are the server's own (panel/websocket.py) and are checked there. And no
+sentence may be written straight into the panel (an element's text, a label, a toast, an error):
+it would stay English for everybody.
 """
 
 from __future__ import annotations
@@ -101,3 +103,33 @@ def test_every_key_in_the_catalogue_is_used() -> None:
         key for key in CATALOGUE if key.startswith(SERVER) and f'"{key}"' not in code
     )
     assert unused_server == []
+
+
+# Literals the panel may show as they are: the staff-card windows' syntax and the CSV's header
+# line with an example row (formats, not words), and the one message shown when the panel's words themselves could not be loaded.
+AS_THEY_ARE = {
+    "mon-fri 06:00-08:00; sat 07:00-09:00",
+    (
+        r"barcode,name,date_of_birth,expiry,induction\n"
+        "21234000000001,Ann Reader,1971-02-14,2028-01-31,2026-05-01"
+    ),
+    "Smart Library did not answer: ${errorText(err)}",
+}
+# Where a literal is text a person reads: an element's text, a field's label, placeholder, help
+# or title, an error's message, a toast.
+SHOWN = re.compile(
+    r"""(?:\b(?:text|label|title|placeholder|help)|"aria-label")\s*:\s*"""
+    r"""("(?:[^"\\]|\\.)*"|`[^`]*`)"""
+    r"""|(?:new Error|_toast|_fatal)\(\s*("(?:[^"\\]|\\.)*"|`[^`]*`)"""
+)
+
+
+def test_no_words_outside_the_catalogue() -> None:
+    """A sentence written straight into the panel would stay English for a Welsh user."""
+    found = []
+    for match in SHOWN.finditer(_source()):
+        literal = (match.group(1) or match.group(2))[1:-1]
+        words = re.sub(r"\$\{[^}]*\}", "", literal)
+        if re.search(r"[A-Za-z]{2,}", words) and literal not in AS_THEY_ARE:
+            found.append(literal)
+    assert found == []

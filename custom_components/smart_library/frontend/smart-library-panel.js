@@ -1253,7 +1253,7 @@ class SmartLibraryPanel extends HTMLElement {
             "li",
             {},
             h("span", { class: "when", text: this._date(e.date) }),
-            h("span", { text: `${e.label ? `${e.label}: ` : ""}${describe(e)}` }),
+            h("span", { text: (e.label ? `${e.label}: ` : "") + describe(e) }),
             h("button", {
               class: "secondary small",
               text: t("common.remove"),
