@@ -43,17 +43,22 @@ SAME_EVERYWHERE = {
     "Advantech ADAM-6050",
     "UTF-8",
     "CSV",
+    "Smart Library",
+    "{name} — {branch}",
+    "{branch}: {name}?",
 }
 SAME_IN: dict[str, set[str]] = {
-    "cy": {"PIN", "Staff", "Label"},
+    "cy": {"PIN", "Staff", "Label", "{count} person"},
     "da": {
         "Port", "Start", "Institution (AO)", "Urdu", "Punjabi", "Gujarati", "Bengali",
-        "Somali",
+        "Somali", "{count} person",
     },
-    "nb": {"Port", "Start", "Urdu", "Punjabi", "Gujarati", "Bengali", "Somali"},
+    "nb": {
+        "Port", "Start", "Urdu", "Punjabi", "Gujarati", "Bengali", "Somali", "{count} person",
+    },
     "sv": {
         "Port", "Start", "Institution (AO)", "Urdu", "Punjabi", "Gujarati", "Bengali",
-        "Text", "Incident", "{count} incident.",
+        "Text", "Incident", "Incident {id}", "{count} person", "{count} incident.",
     },
 }  # fmt: skip
 

@@ -21,7 +21,9 @@
 //      ends it from the banner;
 //   6. staff complete an incident's review from the list, with the actions taken and a police
 //      reference; after a reload it is still completed;
-//   7. the usage view: hourly bars, the county total and, for the administrator only, the CSV.
+//   7. the usage view: hourly bars, the county total and, for the administrator only, the CSV;
+//   8. the branch's view for a user whose profile language is Welsh, then Danish: the frontend
+//      (its sidebar) and the dashboard's headings, rows, entity names, buttons and cards in it.
 // Each step is checked on screen (text and state). Screenshots go to SCREENSHOT_DIR
 // (git-ignored), and those the README and docs/dashboard.md show also to IMAGES_DIR (docs/images/)
 // when it is given. Environment: CHROMIUM (the browser), PLAYWRIGHT (the playwright-core folder).
@@ -499,6 +501,92 @@ try {
   await shot(admin, "overview-desktop-after");
   await open(adminPhone, "overview");
   await shot(adminPhone, "overview-phone");
+
+  // 8. The dashboard in the user's language: Welsh, then Danish, chosen as a person chooses it in
+  //    their profile (the frontend keeps it per browser: localStorage `selectedLanguage`), in a
+  //    browser whose own language is that one too. The sidebar says the frontend is in that
+  //    language; the branch's headings, rows, entity names, buttons and the strategy's own cards
+  //    are the integration's, in it. Home Assistant itself still speaks English.
+  const SPOKEN = {
+    cy: {
+      locale: "cy-GB",
+      sidebar: ["Gosodiadau", "Hanes"],
+      headings: ["Larymau", "Drysau", "Wrth y drysau", "Oriau agor"],
+      rows: ["Pobl y tu mewn", "Mynediadau heddiw"],
+      tiles: ["Drws y fynedfa", "Cloi i lawr", "Galwad olaf"],
+      cards: ["Does neb yn cael y rhybuddion staff — Shire Libraries", "Dewis y ffonau ar alwad", "cerdyn ••••0001"],
+    },
+    da: {
+      locale: "da-DK",
+      sidebar: ["Indstillinger", "Historik"],
+      headings: ["Alarmer", "Døre", "Ved dørene", "Åbningstider"],
+      rows: ["Personer inde", "Besøg i dag"],
+      tiles: ["Indgangsdør", "Luk ned", "Sidste udkald"],
+      cards: ["Ingen modtager personalealarmerne — Shire Libraries", "Vælg vagttelefoner", "kort ••••0001"],
+    },
+  };
+  const signedIn = await admin.context().storageState();
+  for (const [language, expected] of Object.entries(SPOKEN)) {
+    await step(`the branch's view in ${language}`, async () => {
+      const origin = new URL(stack.url).origin;
+      const state = structuredClone(signedIn);
+      const site = state.origins.find((o) => o.origin === origin);
+      check(site !== undefined, `no stored login for ${origin}`);
+      site.localStorage = site.localStorage.filter((item) => item.name !== "selectedLanguage");
+      site.localStorage.push({ name: "selectedLanguage", value: JSON.stringify(language) });
+      const context = await browser.newContext({
+        viewport: DESKTOP,
+        ...options,
+        locale: expected.locale,
+        storageState: state,
+      });
+      const page = await context.newPage();
+      page.setDefaultTimeout(TIMEOUT);
+      page.on("pageerror", (err) => consoleErrors.push(String(err)));
+      await open(page, branchPath());
+      const where = `${BRANCH} in ${language}`;
+      const lang = await page.evaluate(() => document.documentElement.lang);
+      check(lang === language, `${where}: the frontend's language is "${lang}"`);
+      for (const text of expected.sidebar) {
+        try {
+          await page.locator("ha-sidebar").getByText(text, { exact: true }).first().waitFor({ timeout: TIMEOUT });
+        } catch {
+          fail(`${where}: the sidebar does not say "${text}" (the frontend is not in that language)`);
+        }
+      }
+      for (const heading of expected.headings) {
+        const found = page.locator("hui-heading-card").filter({ hasText: exactly(heading) }).first();
+        try {
+          await found.waitFor({ state: "visible", timeout: TIMEOUT });
+        } catch {
+          fail(`${where}: no heading "${heading}"`);
+        }
+      }
+      for (const row of expected.rows) {
+        const found = page.locator("hui-generic-entity-row").filter({ hasText: row }).first();
+        try {
+          await found.waitFor({ state: "visible", timeout: TIMEOUT });
+        } catch {
+          fail(`${where}: no row "${row}"`);
+        }
+      }
+      for (const tile of expected.tiles) {
+        const found = page.locator("hui-tile-card").filter({ hasText: tile }).first();
+        try {
+          await found.waitFor({ state: "visible", timeout: TIMEOUT });
+        } catch {
+          fail(`${where}: no tile or button "${tile}"`);
+        }
+      }
+      for (const text of expected.cards) await visible(page, text, where);
+      for (const english of ["Opening hours", "At the doors", "Entrance door", "Nobody gets the staff alerts", "Last call"]) {
+        await absent(page, english, where);
+      }
+      await noErrors(page, where);
+      await shot(page, `dashboard-${language}`);
+      await context.close();
+    });
+  }
 
   check(consoleErrors.length === 0, `uncaught errors in the page: ${consoleErrors.join("; ")}`);
   console.log(`Browser test passed in ${((Date.now() - started) / 1000).toFixed(1)} s:`);

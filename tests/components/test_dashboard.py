@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Iterator
+import json
 from pathlib import Path
 import re
 from typing import Any
@@ -684,3 +685,229 @@ async def test_the_strategy_is_served_to_every_page(
     assert 'const CARD = "smart-library-attempts-card";' in source
     for card in ("banner", "incidents", "usage"):
         assert f'"smart-library-{card}-card", SmartLibrary' in source
+
+
+# Where the words are in a layout: blanked, what is left is its shape (cards, entities, actions).
+TEXT_KEYS = frozenset(
+    {"heading", "name", "title", "content", "text", "confirm_text", "dismiss_text"}
+    | {"prefix", "alt_text"}
+)
+
+
+def _shape(value: Any) -> Any:
+    """Return a layout with its words blanked (entity ids, types and conditions kept)."""
+    if isinstance(value, dict):
+        return {
+            key: "…" if key in TEXT_KEYS and isinstance(item, str) else _shape(item)
+            for key, item in value.items()
+            if key != "texts"
+        }
+    if isinstance(value, list):
+        return [_shape(item) for item in value]
+    return value
+
+
+async def _in_language(
+    hass: HomeAssistant, hass_ws_client: WebSocketGenerator, language: Any
+) -> dict[str, Any]:
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {
+            "type": "smart_library/dashboard",
+            "dashboard": "smart-library",
+            "language": language,
+        }
+    )
+    reply = await client.receive_json()
+    assert reply["success"], reply
+    result: dict[str, Any] = reply["result"]
+    return result
+
+
+def _headings(view: dict[str, Any]) -> list[str]:
+    return [
+        s["cards"][0]["heading"]
+        for s in view["sections"]
+        if s["cards"][0].get("type") == "heading"
+    ]
+
+
+def _names(view: dict[str, Any]) -> dict[str, str]:
+    """Return what each entity is called in a view: tiles and rows, by entity id."""
+    found: dict[str, str] = {}
+    for card in _cards(view):
+        if card.get("type") == "tile" and not _is_button(card):
+            found[card["entity"]] = card["name"]
+        for row in _rows(card):
+            if "name" in row:
+                found.setdefault(row["entity"], row["name"])
+    return found
+
+
+def _button_card(view: dict[str, Any], entity_id: str) -> dict[str, Any]:
+    return next(
+        c
+        for c in _cards(view)
+        if _is_button(c) and c["tap_action"]["target"]["entity_id"][0] == entity_id
+    )
+
+
+async def test_a_danish_or_welsh_user_reads_the_dashboard_in_their_language(
+    hass: HomeAssistant, county: MockConfigEntry, hass_ws_client: WebSocketGenerator
+) -> None:
+    """Headings, rows, alarms, buttons and entity names in the profile's language.
+
+    Home Assistant itself speaks English here: a Danish user still reads Danish entity names
+    (from the integration's translations), not the English ones Home Assistant registered. The
+    layout is otherwise the same in every language: the same cards, entities and actions.
+    """
+    assert hass.config.language == "en"
+    english = await _in_language(hass, hass_ws_client, "en")
+    danish = await _in_language(hass, hass_ws_client, "da")
+    welsh = await _in_language(hass, hass_ws_client, "cy")
+    assert _shape(danish) == _shape(english)
+    assert _shape(welsh) == _shape(english)
+    assert [v["title"] for v in danish["views"]] == [
+        "Oversigt",
+        "Matlock Library",  # the branches' own names are the library's
+        "Oadby Library",
+        "Statistik",
+    ]
+    assert [v["title"] for v in welsh["views"]][0::3] == ["Trosolwg", "Defnydd"]
+    en_view, da_view, cy_view = (
+        _view(config, "Oadby Library") for config in (english, danish, welsh)
+    )
+    assert _headings(en_view)[:3] == ["Alarms", "Doors", "At the doors"]
+    assert _headings(da_view)[:3] == ["Alarmer", "Døre", "Ved dørene"]
+    assert _headings(cy_view)[:3] == ["Larymau", "Drysau", "Wrth y drysau"]
+    names = {
+        language: _names(view)
+        for language, view in (("en", en_view), ("da", da_view), ("cy", cy_view))
+    }
+    # Rows the dashboard names itself, and entities named by their translations.
+    for entity_id, expected in {
+        "sensor.oadby_library_people_inside": ("People inside", "Personer inde", "Pobl y tu mewn"),
+        "lock.oadby_library_entrance_door": ("Entrance door", "Indgangsdør", "Drws y fynedfa"),
+        "sensor.oadby_library_mode": ("Mode", "Tilstand", "Modd"),
+        "switch.oadby_library_public_pcs_1": ("Public PCs 1", "Offentlige pc'er 1", "Cyfrifiaduron cyhoeddus 1"),
+    }.items():  # fmt: skip
+        assert (
+            names["en"][entity_id],
+            names["da"][entity_id],
+            names["cy"][entity_id],
+        ) == expected
+    # A button: its name (the entity's, translated), its question and its two answers.
+    button = "button.oadby_library_acknowledge_alarms"
+    da_button = _button_card(da_view, button)
+    assert da_button["name"] == "Kvittér alarmer"
+    assert da_button["tap_action"]["confirmation"] == {
+        "text": "Oadby Library: kvittér for alle viste alarmer nu?",
+        "confirm_text": "Kvittér alarmer",
+        "dismiss_text": "Annuller",
+    }
+    cy_button = _button_card(cy_view, button)
+    assert cy_button["name"] == "Cydnabod larymau"
+    assert cy_button["tap_action"]["confirmation"]["dismiss_text"] == "Canslo"
+    # The PA's quick messages.
+    pa = [
+        c["name"] for c in _section(da_view, "Højttaleranlæg")["cards"] if _is_button(c)
+    ]
+    assert pa == ["Lukker om 15 min.", "Sidste udkald"]
+    # An alarm's sentence, and the fire alarm input nobody reads.
+    contents = " ".join(c.get("content", "") for c in _cards(da_view))
+    assert "Brandalarmens tilstand er ukendt — Oadby Library" in contents
+    assert "Nogen har trykket på en overfaldsknap. Gå derhen nu." in contents
+    assert "Someone pressed a panic button" not in contents
+    # The cards' own words come with the layout, refusal reasons included.
+    assert danish["texts"]["banner.fire_title"] == "BRANDALARM — {branch}"
+    assert danish["texts"]["reason.wrong_pin"] == "Forkert pinkode"
+    assert welsh["texts"]["banner.reset_confirm"] == "Ie, ailosod"
+    assert english["texts"]["banner.fire_title"] == "FIRE ALARM — {branch}"
+
+
+async def test_a_name_a_user_gave_stays_as_given_in_every_language(
+    hass: HomeAssistant, county: MockConfigEntry, hass_ws_client: WebSocketGenerator
+) -> None:
+    """Only the names nobody changed are translated: "Front door" stays "Front door"."""
+    er.async_get(hass).async_update_entity(
+        "lock.oadby_library_entrance_door", name="Front door"
+    )
+    await hass.async_block_till_done()
+    for language in ("da", "cy", "en"):
+        view = _view(
+            await _in_language(hass, hass_ws_client, language), "Oadby Library"
+        )
+        names = _names(view)
+        assert names["lock.oadby_library_entrance_door"] == "Front door"
+    assert names["lock.oadby_library_meeting_room_door"] == "Meeting room door"
+
+
+@pytest.mark.parametrize("language", ["en-GB", "fr", "<b>da</b>", "", "../../da"])
+async def test_a_language_not_shipped_reads_english(
+    hass: HomeAssistant,
+    county: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+    language: str,
+) -> None:
+    """British English, French or anything odd: the English dashboard, word for word."""
+    english = await _in_language(hass, hass_ws_client, "en")
+    assert await _in_language(hass, hass_ws_client, language) == english
+    assert english == await _dashboard(hass, hass_ws_client)  # no language: English
+
+
+@pytest.mark.parametrize("language", ["x" * 36, "da" * 5000, 7, ["da"], None])
+async def test_a_bogus_language_is_refused_cleanly(
+    hass: HomeAssistant,
+    county: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+    language: Any,
+) -> None:
+    """An oversized or non-text language is refused as bad input; the connection still works."""
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {"type": "smart_library/dashboard", "language": language}
+    )
+    reply = await client.receive_json()
+    assert reply["success"] is False
+    assert reply["error"]["code"] == "invalid_format"
+    await client.send_json_auto_id(
+        {"type": "smart_library/dashboard", "language": "da"}
+    )
+    reply = await client.receive_json()
+    assert reply["success"], reply
+    assert reply["result"]["views"][0]["title"] == "Oversigt"
+
+
+def test_the_strategy_module_knows_every_word_it_uses_in_english() -> None:
+    """The cards' English beneath is en.json's, and every key they ask for is in it."""
+    source = STRATEGY_FILE.read_text(encoding="utf-8")
+    block = re.search(
+        r"const ENGLISH = /\* texts/dashboard/en.json: frontend \*/ (\{.*?\}) /\* end \*/;",
+        source,
+        re.DOTALL,
+    )
+    assert block is not None
+    english = json.loads(block.group(1))
+    catalogue = json.loads(
+        (ROOT / "custom_components/smart_library/texts/dashboard/en.json").read_text(
+            encoding="utf-8"
+        )
+    )["frontend"]
+
+    def flat(tree: dict[str, Any], prefix: str = "") -> dict[str, str]:
+        found: dict[str, str] = {}
+        for key, value in tree.items():
+            if isinstance(value, dict):
+                found |= flat(value, f"{prefix}{key}.")
+            else:
+                found[f"{prefix}{key}"] = value
+        return found
+
+    assert english == flat(catalogue)
+    asked = set(re.findall(r'\bt\("([\w.]+)"', source))
+    counted = set(re.findall(r'\btn\("([\w.]+)"', source))
+    assert asked and counted
+    assert asked - english.keys() == set()
+    assert {f"{key}.{form}" for key in counted for form in ("one", "other")} <= (
+        english.keys()
+    )

@@ -22,13 +22,19 @@ administrator"; a read-only user gets states and counts with no control that wou
 "Unauthorized", and no incident texts. Every action is still checked where it runs: this only
 decides what is offered.
 
+Every word is in the language of the person asking (their Home Assistant profile's: the strategy
+sends `hass.locale.language`), from texts/dashboard/<language>.json (helpers/texts.py); entities a
+user did not rename are named in that language too, from the integration's entity translations,
+whatever Home Assistant's own language is. A language the integration does not ship reads English.
+The custom cards' own words come with the layout (`texts`).
+
 Nothing here is secret: the layout names entities and their short names, which every user of the
 frontend can already read, and the user's own role.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -41,7 +47,12 @@ from homeassistant.components.http import StaticPathConfig
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_platform,
+    entity_registry as er,
+)
+from homeassistant.helpers.translation import async_get_translations
 from homeassistant.setup import async_when_setup
 from homeassistant.util import slugify
 from homeassistant.util.hass_dict import HassKey
@@ -49,6 +60,7 @@ import probatio
 
 from ..const import DOMAIN, SUBENTRY_BRANCH
 from ..engine.building.floorplan import MarkerKind
+from ..helpers.texts import Catalogue, TextSet
 from ..pages.public import PublicPages
 from ..pages.store import PlanInfo
 from ..usage.statistics import (
@@ -76,6 +88,11 @@ ADMIN: Final = "admin"
 STAFF: Final = "staff"
 READ_ONLY: Final = "read_only"
 DATA_DASHBOARD: HassKey[bool] = HassKey(f"{DOMAIN}_dashboard")
+# The dashboard's words in every language shipped (read once, at import), English for a sync caller.
+DASHBOARD: Final = TextSet("dashboard")
+ENGLISH: Final = DASHBOARD(None)
+# A language tag from the browser: "en", "nb-NO", "zh-Hant-TW"; anything longer is refused.
+LANGUAGE_MAX: Final = 35
 
 # Binary sensor device classes that mean "something needs a person" when on.
 ALARM_CLASSES: Final = frozenset(
@@ -96,18 +113,20 @@ OPEN_MODES: Final = ["staffed", "smart", "event"]
 WIDE_PX: Final = 600  # narrower is a phone: one column
 # Modes in which the plan's times do not apply (closing time, next change).
 HELD_MODES: Final = ["evacuation", "evacuation_reset_needed", "lockdown"]
-# The branch's buttons (button.py, safety/lockdown_entities.py): icon, the question asked before
-# the press, and who may press (the reset is in the reset banner, for administrators).
+# The branch's buttons (button.py, safety/lockdown_entities.py): icon and who may press (the reset
+# is in the reset banner, for administrators); the question asked before the press is the text
+# `buttons.<key>`.
 BUTTONS: Final = {
-    "acknowledge_alarms": ("mdi:check-all", "acknowledge every alarm shown now?", STAFF),
-    "building_empty": ("mdi:account-off", "is the building empty? The people count restarts from 0.", STAFF),
-    "lockdown_start": ("mdi:lock-alert", "lock the branch down? Only staff cards open the doors until an administrator ends the lockdown; leaving is always possible.", STAFF),
-    "reset_evacuation": ("mdi:restore", "has a person checked the building? Card entry starts again.", ADMIN),
-}  # fmt: skip
+    "acknowledge_alarms": ("mdi:check-all", STAFF),
+    "building_empty": ("mdi:account-off", STAFF),
+    "lockdown_start": ("mdi:lock-alert", STAFF),
+    "reset_evacuation": ("mdi:restore", ADMIN),
+}
+# The PA's quick messages (their media id, and icon): named by `announcements.<id>.name`.
 ANNOUNCEMENT_BUTTONS: Final = (
-    ("closing_15", "Closing in 15 min", "mdi:clock-alert-outline", "The library closes in 15 minutes"),
-    ("last_call", "Last call", "mdi:exit-run", "Last call: please leave the building now"),
-)  # fmt: skip
+    ("closing_15", "mdi:clock-alert-outline"),
+    ("last_call", "mdi:exit-run"),
+)
 
 
 async def async_setup_dashboard(hass: HomeAssistant) -> None:
@@ -147,6 +166,10 @@ def _file_version(path: Path) -> str:
         probatio.Required("type"): WS_DASHBOARD,
         # The dashboard's own URL path (e.g. "smart-library"), for links between its views.
         probatio.Optional("dashboard"): probatio.All(str, probatio.Length(max=100)),
+        # The user's language (their profile's): the dashboard's words and entity names in it.
+        probatio.Optional("language"): probatio.All(
+            str, probatio.Length(max=LANGUAGE_MAX)
+        ),
     }
 )
 @websocket_api.async_response
@@ -157,18 +180,39 @@ async def ws_dashboard(
 ) -> None:
     """Answer the strategy with the dashboard's configuration (any logged-in user may ask).
 
-    Built for the user asking: the controls they may use, no others.
+    Built for the user asking: the controls they may use, no others, in their language (one the
+    integration does not ship reads English), with the custom cards' words beside (`texts`).
     """
     stored = await async_stored_statistics(hass)
-    connection.send_result(
-        msg["id"],
-        build_dashboard(
-            hass,
-            dashboard=msg.get("dashboard"),
-            stored=stored,
-            role=user_role(connection.user),
-        ),
+    cat = DASHBOARD(msg.get("language"))
+    translations = await async_get_translations(hass, cat.language, "entity", [DOMAIN])
+    config = build_dashboard(
+        hass,
+        dashboard=msg.get("dashboard"),
+        stored=stored,
+        role=user_role(connection.user),
+        cat=cat,
+        translations=translations,
     )
+    config["texts"] = frontend_texts(cat, translations)
+    connection.send_result(msg["id"], config)
+
+
+# Where the integration's entity translations keep a door attempt's refusal reasons.
+REASONS_KEY: Final = (
+    f"component.{DOMAIN}.entity.event.access_entrance.state_attributes.reason.state."
+)
+
+
+def frontend_texts(cat: Catalogue, translations: Mapping[str, str]) -> dict[str, str]:
+    """Return the custom cards' words: the `frontend` texts, and the refusal reasons' names."""
+    texts = cat.section("frontend")
+    texts.update(
+        (f"reason.{key.removeprefix(REASONS_KEY)}", text)
+        for key, text in translations.items()
+        if key.startswith(REASONS_KEY)
+    )
+    return texts
 
 
 def user_role(user: User | None) -> str:
@@ -196,6 +240,8 @@ class Item:
     device_class: str | None
     category: EntityCategory | None
     options: tuple[str, ...] = ()  # an enum sensor's states
+    translation_key: str | None = None
+    renamed: bool = False  # named by a user (their name is shown as they wrote it)
 
     @property
     def is_alarm(self) -> bool:
@@ -249,6 +295,41 @@ class BranchLayout:
         return [i for i in self.items if i.entity_id not in self.used]
 
 
+def _translated_name(
+    entry: er.RegistryEntry,
+    translations: Mapping[str, str] | None,
+    placeholders: Mapping[str, Mapping[str, str]],
+) -> str | None:
+    """Return an entity's own name in the user's language, if it has one the user did not change.
+
+    As Home Assistant names it (Entity._name_internal): its translation key's name, with the
+    entity's placeholders filled in; None for a name a user gave or one with no translation.
+    """
+    if translations is None or entry.name or not entry.has_entity_name:
+        return None
+    if not entry.translation_key:
+        return None
+    template = translations.get(
+        f"component.{DOMAIN}.entity.{entry.domain}.{entry.translation_key}.name"
+    )
+    if not template:
+        return None
+    try:
+        return template.format(**placeholders.get(entry.entity_id, {}))
+    except KeyError, IndexError, ValueError:
+        return None  # a placeholder the entity does not fill (not loaded): as it is named now
+
+
+def _placeholders(hass: HomeAssistant) -> dict[str, Mapping[str, str]]:
+    """Return the placeholders of the integration's entities' names ("PA zone {zone}")."""
+    found: dict[str, Mapping[str, str]] = {}
+    for platform in entity_platform.async_get_platforms(hass, DOMAIN):
+        for entity_id, entity in platform.entities.items():
+            if placeholders := entity.translation_placeholders:
+                found[entity_id] = placeholders
+    return found
+
+
 def _short_name(
     hass: HomeAssistant, entry: er.RegistryEntry, key: str, device_name: str | None
 ) -> str:
@@ -268,30 +349,46 @@ def _items(
     entries: Iterable[er.RegistryEntry],
     prefix: str,
     device: str | None,
+    *,
+    translations: Mapping[str, str] | None = None,
+    placeholders: Mapping[str, Mapping[str, str]] | None = None,
 ) -> list[Item]:
-    """Return the usable entities among registry entries, in a stable order."""
+    """Return the usable entities among registry entries, in a stable order.
+
+    With `translations` (the user's language's), an entity nobody renamed is named in it.
+    """
     items = []
     for entry in entries:
         if entry.disabled_by is not None or entry.hidden_by is not None:
             continue
         key = entry.unique_id.removeprefix(prefix)
         options = (entry.capabilities or {}).get("options") or ()
+        name = _translated_name(entry, translations, placeholders or {})
         items.append(
             Item(
                 entity_id=entry.entity_id,
                 domain=entry.domain,
                 key=key,
-                name=_short_name(hass, entry, key, device),
+                name=name or _short_name(hass, entry, key, device),
                 device_class=entry.device_class or entry.original_device_class,
                 category=entry.entity_category,
                 options=tuple(str(o) for o in options),
+                translation_key=entry.translation_key,
+                renamed=bool(entry.name),
             )
         )
     return sorted(items, key=lambda i: (i.domain, i.key))
 
 
-def discover(hass: HomeAssistant) -> list[BranchLayout]:
-    """Return every branch of every library service, with its entities, in title order."""
+def discover(
+    hass: HomeAssistant, translations: Mapping[str, str] | None = None
+) -> list[BranchLayout]:
+    """Return every branch of every library service, with its entities, in title order.
+
+    `translations`: the integration's entity translations in the user's language, to name the
+    entities nobody renamed in it (without: as Home Assistant names them now).
+    """
+    placeholders = _placeholders(hass) if translations is not None else {}
     entity_registry = er.async_get(hass)
     device_registry = dr.async_get(hass)
     branches: list[BranchLayout] = []
@@ -305,7 +402,12 @@ def discover(hass: HomeAssistant) -> list[BranchLayout]:
             entity_registry, service.entry_id
         )
         service_items = _items(
-            hass, (e for e in registered if e.config_subentry_id is None), "", None
+            hass,
+            (e for e in registered if e.config_subentry_id is None),
+            "",
+            None,
+            translations=translations,
+            placeholders=placeholders,
         )
         subentries = sorted(
             (
@@ -346,6 +448,8 @@ def discover(hass: HomeAssistant) -> list[BranchLayout]:
                         ),
                         f"{subentry.subentry_id}_",
                         device_name,
+                        translations=translations,
+                        placeholders=placeholders,
                     ),
                     service_items=service_items,
                     plan=(
@@ -462,33 +566,28 @@ def _plain(rows: list[dict[str, Any]], role: str) -> list[dict[str, Any]]:
 
 
 # What an alarm asks of the person reading it, by the key of its entity (a key not listed gets
-# a plain "needs a person" line): (severity, what happened).
+# a plain "needs a person" line): (severity, the text `alarms.<name>` saying what happened).
 ALARM_TEXTS: Final[dict[str, tuple[str, str]]] = {
-    "controller_lost": (
-        "warning",
-        (
-            "The building controller stopped answering (it stays on until acknowledged). Doors "
-            "keep what the controller last did; it times every release itself."
-        ),
-    ),
-    "fire.fault": ("warning", "The fire panel reports a fault."),
-    "tailgating": ("warning", "More people came in than a card admitted."),
-    "forced": ("warning", "A door was opened without a release."),
-    "held_open": ("warning", "A door has been left open too long."),
-    "panic": ("error", "Someone pressed a panic button. Go now."),
+    "controller_lost": ("warning", "controller_lost"),
+    "fire.fault": ("warning", "fire_fault"),
+    "tailgating": ("warning", "tailgating"),
+    "forced": ("warning", "forced"),
+    "held_open": ("warning", "held_open"),
+    "panic": ("error", "panic"),
 }
 # Shown by a banner of their own (the mode's evacuation states, the lockdown), not as an alarm.
 BANNER_KEYS: Final = frozenset({"fire.alarm", "evacuation", "lockdown"})
 
 
-def _alarm_text(item: Item) -> tuple[str, str]:
+def _alarm_text(item: Item, cat: Catalogue = ENGLISH) -> tuple[str, str]:
     """Return an alarm's severity and sentence."""
     for key in (item.key, item.key.rsplit(".", 1)[-1], item.key.split(".", 1)[0]):
         if key in ALARM_TEXTS:
-            return ALARM_TEXTS[key]
+            severity, text = ALARM_TEXTS[key]
+            return severity, cat(f"alarms.{text}")
     if item.device_class in SEVERE_CLASSES:
-        return "error", "Needs a person now."
-    return "warning", "Needs looking at."
+        return "error", cat("alarms.severe")
+    return "warning", cat("alarms.other")
 
 
 def _staff_alerts(branch: BranchLayout) -> Item | None:
@@ -504,7 +603,11 @@ def _staff_alerts(branch: BranchLayout) -> Item | None:
 
 
 def banners(
-    branch: BranchLayout, role: str, *, service_banner: bool = True
+    branch: BranchLayout,
+    role: str,
+    *,
+    service_banner: bool = True,
+    cat: Catalogue = ENGLISH,
 ) -> list[dict[str, Any]]:
     """Return the branch's banners, each shown only while its state lasts, full width.
 
@@ -563,8 +666,8 @@ def banners(
                 UNKNOWN_STATES,
                 _alert(
                     "warning",
-                    f"Fire alarm state unknown — {branch.title}",
-                    "The fire panel's input is not being read. Check the building.",
+                    cat("alarms.fire_unknown_title", branch=branch.title),
+                    cat("alarms.fire_unknown_text"),
                 ),
             )
         )
@@ -583,7 +686,9 @@ def banners(
     return cards
 
 
-def alerts(branch: BranchLayout, *, compact: bool = False) -> list[dict[str, Any]]:
+def alerts(
+    branch: BranchLayout, *, compact: bool = False, cat: Catalogue = ENGLISH
+) -> list[dict[str, Any]]:
     """Return the branch's other alarms, each shown only while it is on, most serious first.
 
     A safety alarm whose state is unknown says so (a state the integration does not know is
@@ -600,12 +705,9 @@ def alerts(branch: BranchLayout, *, compact: bool = False) -> list[dict[str, Any
         key=lambda i: (_alarm_text(i)[0] != "error", i.key),
     )
     for item in alarms:
-        severity, text = _alarm_text(item)
-        cards.append(
-            _when(
-                item.entity_id, "on", _alert(severity, f"{item.name} — {title}", text)
-            )
-        )
+        severity, text = _alarm_text(item, cat)
+        heading = cat("alarms.title", name=item.name, branch=title)
+        cards.append(_when(item.entity_id, "on", _alert(severity, heading, text)))
         if item.device_class in SEVERE_CLASSES and not compact:
             cards.append(
                 _when(
@@ -613,8 +715,8 @@ def alerts(branch: BranchLayout, *, compact: bool = False) -> list[dict[str, Any
                     UNKNOWN_STATES,
                     _alert(
                         "warning",
-                        f"{item.name}: state unknown — {title}",
-                        "Not being read. Check the building.",
+                        cat("alarms.unknown_title", name=item.name, branch=title),
+                        cat("alarms.unknown_text"),
                     ),
                 )
             )
@@ -636,8 +738,8 @@ def alerts(branch: BranchLayout, *, compact: bool = False) -> list[dict[str, Any
             ["off", *UNKNOWN_STATES],
             _alert(
                 "warning",
-                f"{item.name}: not answering — {title}",
-                "What depends on it may not work until it answers again.",
+                cat("alarms.not_answering_title", name=item.name, branch=title),
+                cat("alarms.not_answering_text"),
             ),
         )
         for item in connectivity
@@ -655,7 +757,9 @@ def _visibility(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"condition": "or", "conditions": found}]
 
 
-def schedule_rows(branch: BranchLayout) -> list[dict[str, Any]]:
+def schedule_rows(
+    branch: BranchLayout, cat: Catalogue = ENGLISH
+) -> list[dict[str, Any]]:
     """Return the rows of the plan's times, each shown only while it applies.
 
     *Closes at* only while the branch is open by its hours (closed, it reads "Closed" in the
@@ -664,7 +768,9 @@ def schedule_rows(branch: BranchLayout) -> list[dict[str, Any]]:
     """
     mode = branch.get("sensor", "mode")
     rows: list[dict[str, Any]] = []
-    closes = _row(branch.get("sensor", "closes_at"), "Closes at", format="time")
+    closes = _row(
+        branch.get("sensor", "closes_at"), cat("rows.closes_at"), format="time"
+    )
     if closes:
         conditions = [_state_not(closes[0]["entity"], UNKNOWN_STATES)]
         if mode is not None:
@@ -672,12 +778,12 @@ def schedule_rows(branch: BranchLayout) -> list[dict[str, Any]]:
         rows += _shown_if(closes, *conditions)
     if next_change := branch.get("sensor", "next_change"):
         plan = [
-            *_row(next_change, "Next change", format="time"),
+            *_row(next_change, cat("rows.next_change"), format="time"),
             {
                 "type": "attribute",
                 "entity": next_change.entity_id,
                 "attribute": "next_mode",
-                "name": "Then",
+                "name": cat("rows.then"),
             },
         ]
         conditions = [_state_not(next_change.entity_id, UNKNOWN_STATES)]
@@ -687,7 +793,7 @@ def schedule_rows(branch: BranchLayout) -> list[dict[str, Any]]:
     return rows
 
 
-def status_rows(branch: BranchLayout) -> list[dict[str, Any]]:
+def status_rows(branch: BranchLayout, cat: Catalogue = ENGLISH) -> list[dict[str, Any]]:
     """Return the rows a duty manager reads first: the mode and the plan's times.
 
     Then what is wrong, each row only while it is: unacknowledged alarms (not 0), the fire
@@ -695,18 +801,19 @@ def status_rows(branch: BranchLayout) -> list[dict[str, Any]]:
     clear, a branch is its mode and times; the people inside are the heading's badge.
     """
     rows: list[dict[str, Any]] = []
-    rows += _row(branch.get("sensor", "mode"), "Mode")
-    rows += schedule_rows(branch)
+    rows += _row(branch.get("sensor", "mode"), cat("rows.mode"))
+    rows += schedule_rows(branch, cat)
     if unacknowledged := branch.get("sensor", "unacknowledged_alarms"):
         rows += _shown_if(
-            _row(unacknowledged, "Unacknowledged alarms"),
+            _row(unacknowledged, cat("rows.unacknowledged")),
             _state_not(unacknowledged.entity_id, "0"),
         )
     if fire := branch.get("binary_sensor", "fire.alarm"):
-        rows += _not_off(fire, "Fire alarm")
+        rows += _not_off(fire, cat("rows.fire_alarm"))
     if controller := branch.get("binary_sensor", "controller_connected"):
         rows += _shown_if(
-            _row(controller, "Controller"), _state_not(controller.entity_id, "on")
+            _row(controller, cat("rows.controller")),
+            _state_not(controller.entity_id, "on"),
         )
     for item in branch.service_items:
         if item.domain == "binary_sensor" and item.device_class == "connectivity":
@@ -715,7 +822,11 @@ def status_rows(branch: BranchLayout) -> list[dict[str, Any]]:
 
 
 def overview_section(
-    branch: BranchLayout, dashboard: str | None, *, services: int = 1
+    branch: BranchLayout,
+    dashboard: str | None,
+    *,
+    services: int = 1,
+    cat: Catalogue = ENGLISH,
 ) -> dict[str, Any]:
     """Return one branch's block of the county overview (its alarms are in `attention`)."""
     heading = _heading(branch.title, "mdi:bookshelf")
@@ -734,7 +845,7 @@ def overview_section(
         cards.append(
             {"type": "heading", "heading": branch.service, "heading_style": "subtitle"}
         )
-    return {"type": "grid", "cards": [*cards, *_entities(status_rows(branch))]}
+    return {"type": "grid", "cards": [*cards, *_entities(status_rows(branch, cat))]}
 
 
 BANNER_ORDER: Final = {"fire": 0, "lockdown": 1, "reset": 2, "no_phones": 5}
@@ -748,7 +859,11 @@ def _priority(card: dict[str, Any]) -> int:
 
 
 def attention(
-    branches: list[BranchLayout], role: str, *, columns: int = 4
+    branches: list[BranchLayout],
+    role: str,
+    *,
+    columns: int = 4,
+    cat: Catalogue = ENGLISH,
 ) -> dict[str, Any] | None:
     """Return the overview's first block: every branch's banners and alarms while on.
 
@@ -759,24 +874,34 @@ def attention(
     cards: list[dict[str, Any]] = []
     for branch in branches:
         cards += banners(
-            branch, role, service_banner=branch.service_id not in services_seen
+            branch,
+            role,
+            service_banner=branch.service_id not in services_seen,
+            cat=cat,
         )
         services_seen.add(branch.service_id)
     for branch in branches:
-        cards += alerts(branch, compact=True)
+        cards += alerts(branch, compact=True, cat=cat)
     cards.sort(key=_priority)  # a fire anywhere comes before a forced door anywhere
     if not cards:
         return None
     return {
         "type": "grid",
         "column_span": columns,
-        "cards": [_heading("Needs attention now", "mdi:alert"), *cards],
+        "cards": [_heading(cat("headings.attention"), "mdi:alert"), *cards],
         "visibility": _visibility(cards),
     }
 
 
 def _confirmed(
-    name: str, icon: str, action: str, target: list[str], text: str, **data: Any
+    name: str,
+    icon: str,
+    action: str,
+    target: list[str],
+    text: str,
+    *,
+    cat: Catalogue = ENGLISH,
+    **data: Any,
 ) -> dict[str, Any]:
     """Return a one-line button that performs an action after the user confirms it.
 
@@ -788,7 +913,11 @@ def _confirmed(
         "perform_action": action,
         "target": {"entity_id": target},
         "data": data,
-        "confirmation": {"text": text, "confirm_text": name, "dismiss_text": "Cancel"},
+        "confirmation": {
+            "text": text,
+            "confirm_text": name,
+            "dismiss_text": cat("buttons.cancel"),
+        },
     }
     return {
         "type": "tile",
@@ -821,7 +950,7 @@ def _on(entity_id: str, elements: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def floor_plan(branch: BranchLayout) -> dict[str, Any] | None:
+def floor_plan(branch: BranchLayout, cat: Catalogue = ENGLISH) -> dict[str, Any] | None:
     """Return the branch's floor plan with live states: doors, their alarms, people, fire.
 
     A picture-elements card over the plan the administrator uploaded (served from the branch's
@@ -863,32 +992,32 @@ def floor_plan(branch: BranchLayout) -> dict[str, Any] | None:
                 }
             )
         if marker.kind is MarkerKind.DOOR and marker.ref:
-            for what, text in (("forced", "forced"), ("held_open", "held open")):
-                if alarm := branch.get("binary_sensor", f"door.{marker.ref}.{what}"):
-                    elements.append(
-                        _on(
-                            alarm.entity_id,
-                            [
-                                {
-                                    "type": "icon",
-                                    "icon": "mdi:alert",
-                                    "title": f"{title}: {text}",
-                                    "style": style
-                                    | {
-                                        "color": "var(--error-color)",
-                                        "transform": "translate(-50%, -150%)",
-                                    },
-                                }
-                            ],
-                        )
-                    )
+            warning = style | {
+                "color": "var(--error-color)",
+                "transform": "translate(-50%, -150%)",
+            }
+            elements.extend(
+                _on(
+                    alarm.entity_id,
+                    [
+                        {
+                            "type": "icon",
+                            "icon": "mdi:alert",
+                            "title": cat(f"plan.{what}", door=title),
+                            "style": warning,
+                        }
+                    ],
+                )
+                for what in ("forced", "held_open")
+                if (alarm := branch.get("binary_sensor", f"door.{marker.ref}.{what}"))
+            )
     if people := branch.get("sensor", "people_inside"):
         elements.append(
             {
                 "type": "state-label",
                 "entity": people.entity_id,
-                "prefix": "People inside: ",
-                "title": "People inside",
+                "prefix": f"{cat('plan.people')}: ",
+                "title": cat("plan.people"),
                 "style": {
                     "left": "1%",
                     "top": "1%",
@@ -909,7 +1038,7 @@ def floor_plan(branch: BranchLayout) -> dict[str, Any] | None:
                     {
                         "type": "icon",
                         "icon": "mdi:fire-alert",
-                        "title": "FIRE ALARM",
+                        "title": cat("plan.fire"),
                         "style": {
                             "left": "50%",
                             "top": "50%",
@@ -923,41 +1052,67 @@ def floor_plan(branch: BranchLayout) -> dict[str, Any] | None:
     return {
         "type": "picture-elements",
         "image": url,
-        "alt_text": f"Floor plan of {branch.title}",
+        "alt_text": cat("plan.alt", branch=branch.title),
         "elements": elements,
         "grid_options": {"columns": "full"},
     }
 
 
 def _button(
-    branch: BranchLayout, button: Item, role: str, **visible: Any
+    branch: BranchLayout,
+    button: Item,
+    role: str,
+    cat: Catalogue = ENGLISH,
+    **visible: Any,
 ) -> list[dict[str, Any]]:
     """Return a branch's button for those who may press it (a read-only user gets none)."""
-    icon, question, who = BUTTONS.get(
-        button.key, ("mdi:gesture-tap-button", f"{button.name}?", STAFF)
-    )
+    icon, who = BUTTONS.get(button.key, ("mdi:gesture-tap-button", STAFF))
     if role == READ_ONLY or (who == ADMIN and role != ADMIN):
         return []
+    question = (
+        cat(f"buttons.{button.key}", branch=branch.title)
+        if button.key in BUTTONS
+        else cat("buttons.other", branch=branch.title, name=button.name)
+    )
     card = _confirmed(
-        button.name,
-        icon,
-        "button.press",
-        [button.entity_id],
-        f"{branch.title}: {question}",
+        button.name, icon, "button.press", [button.entity_id], question, cat=cat
     )
     if visible:
         card["visibility"] = [visible["when"]]
     return [card]
 
 
-def branch_view(branch: BranchLayout, role: str = READ_ONLY) -> dict[str, Any]:
+def _text_or(cat: Catalogue, key: str, default: str) -> str:
+    """Return a text the catalogue has, else the default (a door or category it does not know)."""
+    return cat(key) if key in cat.english else default
+
+
+def _door_name(item: Item, cat: Catalogue) -> str:
+    """Return the door an access event entity is about ("Entrance"), for the attempts card."""
+    if not item.renamed and (item.translation_key or "").startswith("access_"):
+        kind = (item.translation_key or "").removeprefix("access_")
+        return _text_or(cat, f"doors.{kind}", item.name)
+    return item.name.removesuffix(" access")
+
+
+def _category_name(item: Item, cat: Catalogue) -> str:
+    """Return what an incident count counts ("Door forced"), for the last 30 days' card."""
+    if not item.renamed:
+        category = item.key.removeprefix("incidents_")
+        return _text_or(cat, f"incident_categories.{category}", item.name)
+    return item.name.removesuffix(" incidents (30 days)")
+
+
+def branch_view(
+    branch: BranchLayout, role: str = READ_ONLY, cat: Catalogue = ENGLISH
+) -> dict[str, Any]:
     """Return the view of one branch: banners, alarms, doors, people, hours, the building.
 
     At phone width the sections stack in this order, so what needs a person comes first; every
     all-clear list takes one line (an alarm's row shows only while it is not off).
     """
     sections: list[dict[str, Any]] = []
-    if top := banners(branch, role):
+    if top := banners(branch, role, cat=cat):
         sections.append(
             {
                 "type": "grid",
@@ -967,11 +1122,13 @@ def branch_view(branch: BranchLayout, role: str = READ_ONLY) -> dict[str, Any]:
             }
         )
 
-    safety: list[dict[str, Any]] = [_heading("Alarms", "mdi:shield-alert")]
-    safety += alerts(branch)
+    safety: list[dict[str, Any]] = [
+        _heading(cat("headings.alarms"), "mdi:shield-alert")
+    ]
+    safety += alerts(branch, cat=cat)
     unacknowledged = branch.get("sensor", "unacknowledged_alarms")
     alarm_rows = [
-        *_row(unacknowledged, "Unacknowledged alarms"),
+        *_row(unacknowledged, cat("rows.unacknowledged")),
         *(
             row
             for item in branch.each("binary_sensor", where=lambda i: i.is_alarm)
@@ -982,7 +1139,8 @@ def branch_view(branch: BranchLayout, role: str = READ_ONLY) -> dict[str, Any]:
     controller = branch.get("binary_sensor", "controller_connected")
     if controller is not None:
         alarm_rows += _shown_if(
-            _row(controller, "Controller"), _state_not(controller.entity_id, "on")
+            _row(controller, cat("rows.controller")),
+            _state_not(controller.entity_id, "on"),
         )
     for item in branch.service_items:
         if item.domain == "binary_sensor" and item.device_class == "connectivity":
@@ -995,6 +1153,7 @@ def branch_view(branch: BranchLayout, role: str = READ_ONLY) -> dict[str, Any]:
                 branch,
                 button,
                 role,
+                cat,
                 when={
                     "condition": "numeric_state",
                     "entity": unacknowledged.entity_id,
@@ -1003,15 +1162,15 @@ def branch_view(branch: BranchLayout, role: str = READ_ONLY) -> dict[str, Any]:
             )
         elif button.key == "lockdown_start" and lockdown is not None:
             safety += _button(
-                branch, button, role, when=_state_not(lockdown.entity_id, "on")
+                branch, button, role, cat, when=_state_not(lockdown.entity_id, "on")
             )
         elif button.key in ("reset_evacuation", "building_empty"):
             continue  # in the reset banner; with the people inside
         else:
-            safety += _button(branch, button, role)
+            safety += _button(branch, button, role, cat)
     sections.append({"type": "grid", "cards": safety})
 
-    doors: list[dict[str, Any]] = [_heading("Doors", "mdi:door")]
+    doors: list[dict[str, Any]] = [_heading(cat("headings.doors"), "mdi:door")]
     for lock in branch.each("lock"):
         door = lock.key.removeprefix("lock.")
         tile: dict[str, Any] = {
@@ -1037,12 +1196,12 @@ def branch_view(branch: BranchLayout, role: str = READ_ONLY) -> dict[str, Any]:
 
     attempts = branch.each("event", "access.")
     people: list[dict[str, Any]] = [
-        _heading("At the doors", "mdi:card-account-details")
+        _heading(cat("headings.at_the_doors"), "mdi:card-account-details")
     ]
     people += _entities(
         [
-            *_row(branch.get("sensor", "people_inside"), "People inside"),
-            *_row(branch.get("sensor", "entries_today"), "Entries today"),
+            *_row(branch.get("sensor", "people_inside"), cat("rows.people_inside")),
+            *_row(branch.get("sensor", "entries_today"), cat("rows.entries_today")),
         ]
     )  # (tailgating is among the alarms)
     if attempts:
@@ -1051,43 +1210,41 @@ def branch_view(branch: BranchLayout, role: str = READ_ONLY) -> dict[str, Any]:
                 # Served with the strategy: each attempt's time, door, outcome, reason and
                 # masked card from the event entities' history, without start-up states.
                 "type": f"custom:{ATTEMPTS_CARD}",
-                "title": "Recent attempts",
+                "title": cat("cards.recent_attempts"),
                 "hours": 24,
                 "limit": 6,
                 "entities": [
-                    {"entity": i.entity_id, "name": i.name.removesuffix(" access")}
+                    {"entity": i.entity_id, "name": _door_name(i, cat)}
                     for i in attempts
                 ],
                 "grid_options": {"columns": "full"},
             }
         )
     if (empty := branch.get("button", "building_empty")) is not None:
-        people += _button(branch, empty, role)
+        people += _button(branch, empty, role, cat)
     sections.append({"type": "grid", "cards": people})
 
     # After what needs a person, the doors and the people: at phone width a plan is tall.
-    if (plan := floor_plan(branch)) is not None:
+    if (plan := floor_plan(branch, cat)) is not None:
         sections.append(
             {
                 "type": "grid",
                 "column_span": 2,  # a plan needs the room
-                "cards": [_heading("Floor plan", "mdi:floor-plan"), plan],
+                "cards": [_heading(cat("headings.floor_plan"), "mdi:floor-plan"), plan],
             }
         )
 
-    hours: list[dict[str, Any]] = [_heading("Opening hours", "mdi:clock-outline")]
+    hours: list[dict[str, Any]] = [_heading(cat("headings.hours"), "mdi:clock-outline")]
     hours += _entities(
         _plain(
             [
-                *_row(branch.get("sensor", "mode"), "Mode"),
+                *_row(branch.get("sensor", "mode"), cat("rows.mode")),
                 *_row(
-                    branch.get("binary_sensor", "open_to_members"), "Open to members"
+                    branch.get("binary_sensor", "open_to_members"),
+                    cat("rows.open_to_members"),
                 ),
-                *schedule_rows(branch),
-                *_row(
-                    branch.get("select", "mode_override"),
-                    "Override until the next change",
-                ),
+                *schedule_rows(branch, cat),
+                *_row(branch.get("select", "mode_override"), cat("rows.override")),
             ],
             role,
         )
@@ -1102,15 +1259,17 @@ def branch_view(branch: BranchLayout, role: str = READ_ONLY) -> dict[str, Any]:
     counts = [i for i in branch.each("sensor", "incidents_") if i is not open_incidents]
     lists = branch.each("todo")
     if open_incidents or counts or lists:
-        incidents: list[dict[str, Any]] = [_heading("Incidents", "mdi:clipboard-alert")]
+        incidents: list[dict[str, Any]] = [
+            _heading(cat("headings.incidents"), "mdi:clipboard-alert")
+        ]
         if role == READ_ONLY or not lists:
             # Counts only: incident texts are for staff (read-only users never read them).
-            incidents += _entities(_row(open_incidents, "Open incidents"))
+            incidents += _entities(_row(open_incidents, cat("rows.open_incidents")))
         else:
             incidents += [
                 {
                     "type": f"custom:{INCIDENTS_CARD}",
-                    "title": "Incidents to review",
+                    "title": cat("cards.incidents_to_review"),
                     "entity": item.entity_id,
                     # What happened is read through smart_library/incidents (staff only).
                     "branch_id": branch.id,
@@ -1123,16 +1282,16 @@ def branch_view(branch: BranchLayout, role: str = READ_ONLY) -> dict[str, Any]:
                 row
                 for item in counts
                 for row in _shown_if(
-                    _row(item, item.name.removesuffix(" incidents (30 days)")),
+                    _row(item, _category_name(item, cat)),
                     _state_not(item.entity_id, ["0", *UNKNOWN_STATES]),
                 )
             ],
-            title="Incidents in the last 30 days",
+            title=cat("cards.incidents_30_days"),
         )
         sections.append({"type": "grid", "cards": incidents})
 
     building: list[dict[str, Any]] = [
-        _heading("Lights and public PCs", "mdi:lightbulb-group")
+        _heading(cat("headings.building"), "mdi:lightbulb-group")
     ]
     building += _entities(
         _plain(
@@ -1147,21 +1306,25 @@ def branch_view(branch: BranchLayout, role: str = READ_ONLY) -> dict[str, Any]:
     sections.append({"type": "grid", "cards": building})
 
     if zones := branch.each("media_player"):
-        pa: list[dict[str, Any]] = [_heading("Announcements", "mdi:bullhorn")]
+        pa: list[dict[str, Any]] = [
+            _heading(cat("headings.announcements"), "mdi:bullhorn")
+        ]
         # Each zone's state only (what plays): the buttons below act, in every zone at once.
         pa += _entities(
             [{"type": "simple-entity", **row} for item in zones for row in _row(item)]
         )
         targets = [z.entity_id for z in zones]
         if role != READ_ONLY:
-            for message, name, icon, text in ANNOUNCEMENT_BUTTONS:
+            for message, icon in ANNOUNCEMENT_BUTTONS:
+                text = cat(f"announcements.{message}.text")
                 pa.append(
                     _confirmed(
-                        name,
+                        cat(f"announcements.{message}.name"),
                         icon,
                         "media_player.play_media",
                         targets,
-                        f'Announce "{text}" in every zone of {branch.title}?',
+                        cat("announcements.confirm", text=text, branch=branch.title),
+                        cat=cat,
                         media_content_id=message,
                         media_content_type="announcement",
                     )
@@ -1176,7 +1339,7 @@ def branch_view(branch: BranchLayout, role: str = READ_ONLY) -> dict[str, Any]:
             {
                 "type": "grid",
                 "cards": [
-                    _heading("Room bookings", "mdi:calendar-account"),
+                    _heading(cat("headings.bookings"), "mdi:calendar-account"),
                     *(
                         {
                             "type": "calendar",
@@ -1202,7 +1365,7 @@ def branch_view(branch: BranchLayout, role: str = READ_ONLY) -> dict[str, Any]:
             {
                 "type": "grid",
                 "cards": [
-                    _heading("More", "mdi:dots-horizontal"),
+                    _heading(cat("headings.more"), "mdi:dots-horizontal"),
                     *_entities(
                         _plain([row for item in rest for row in _row(item)], role)
                     ),
@@ -1219,7 +1382,10 @@ def branch_view(branch: BranchLayout, role: str = READ_ONLY) -> dict[str, Any]:
 
 
 def statistics_view(
-    branches: list[BranchLayout], stored: set[str], role: str = READ_ONLY
+    branches: list[BranchLayout],
+    stored: set[str],
+    role: str = READ_ONLY,
+    cat: Catalogue = ENGLISH,
 ) -> dict[str, Any]:
     """Return the usage view: one card drawing entries, refusals and people inside.
 
@@ -1255,7 +1421,7 @@ def statistics_view(
             entry["device"] = branch.device
         listed.append(entry)
     return {
-        "title": "Usage",
+        "title": cat("views.usage"),
         "path": "statistics",
         "type": "sections",
         "max_columns": 2,
@@ -1266,7 +1432,7 @@ def statistics_view(
                 "cards": [
                     {
                         "type": f"custom:{USAGE_CARD}",
-                        "title": "Usage",
+                        "title": cat("cards.usage"),
                         "branches": listed,
                         "csv": role == ADMIN,
                         "grid_options": {"columns": "full"},
@@ -1283,33 +1449,34 @@ def build_dashboard(
     dashboard: str | None = None,
     stored: set[str] | None = None,
     role: str = READ_ONLY,
+    cat: Catalogue = ENGLISH,
+    translations: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Return the whole dashboard for one kind of user: the overview, branches, usage."""
-    branches = discover(hass)
+    """Return the whole dashboard for one kind of user: the overview, branches, usage.
+
+    In the catalogue's language; `translations` (the integration's entity translations in that
+    language) names the entities nobody renamed in it.
+    """
+    branches = discover(hass, translations)
     if not branches:
         return {
-            "title": "Smart Library",
+            "title": cat("title"),
             "views": [
                 {
-                    "title": "Overview",
+                    "title": cat("views.overview"),
                     "path": "overview",
-                    "cards": [
-                        _alert(
-                            "info",
-                            "No library branches yet",
-                            "Add a library service and its branches under Settings › Devices "
-                            "& services › Smart Library; they appear here by themselves.",
-                        )
-                    ],
+                    "cards": [_alert("info", cat("empty.title"), cat("empty.text"))],
                 }
             ],
         }
     services = len({b.service for b in branches})
-    sections = [overview_section(b, dashboard, services=services) for b in branches]
-    if (alarms := attention(branches, role)) is not None:
+    sections = [
+        overview_section(b, dashboard, services=services, cat=cat) for b in branches
+    ]
+    if (alarms := attention(branches, role, cat=cat)) is not None:
         sections.insert(0, alarms)
     overview = {
-        "title": "Overview",
+        "title": cat("views.overview"),
         "path": "overview",
         "type": "sections",
         "max_columns": 4,
@@ -1318,8 +1485,12 @@ def build_dashboard(
     views = []
     for branch in branches:
         branch.used.clear()  # the branch view shows everything again
-        views.append(branch_view(branch, role))
+        views.append(branch_view(branch, role, cat))
     return {
-        "title": "Smart Library",
-        "views": [overview, *views, statistics_view(branches, stored or set(), role)],
+        "title": cat("title"),
+        "views": [
+            overview,
+            *views,
+            statistics_view(branches, stored or set(), role, cat),
+        ],
     }

@@ -11,13 +11,137 @@
 
 const STRATEGY = "smart-library";
 
+// The cards' words, in the language of the person at the screen: the integration sends them with
+// the layout (`texts`: texts/dashboard/<language>.json's `frontend` section, and the refusal
+// reasons' names from its entity translations). English (below, the same as en.json: a test
+// compares them) for a card on a dashboard the strategy did not build and for a key a language
+// lacks. Texts are Python-style templates: "{branch}" is replaced, "{count}" picks .one/.other.
+const ENGLISH = /* texts/dashboard/en.json: frontend */ {
+  "cancel": "Cancel",
+  "loading": "Loading…",
+  "ago.now": "just now",
+  "ago.minutes": "{minutes} min ago",
+  "ago.hours": "{hours} h {minutes} min ago",
+  "ago.days.one": "{count} day ago",
+  "ago.days.other": "{count} days ago",
+  "failure.refused": "Home Assistant refused this for your account.",
+  "failure.ask_admin": "Only an administrator can do this: ask one.",
+  "failure.other": "It did not work.",
+  "attempts.title": "Recent attempts",
+  "attempts.card": "card {card}",
+  "attempts.party.one": "{count} person",
+  "attempts.party.other": "{count} people",
+  "attempts.unavailable": "The history is not available: {error}",
+  "attempts.none": "No attempts at the doors in the last {hours} hours.",
+  "banner.counted.one": "{count} person counted inside at the alarm",
+  "banner.counted.other": "{count} people counted inside at the alarm",
+  "banner.since": "Since {time} ({ago})",
+  "banner.inside_now": "{people} inside now",
+  "banner.fire_title": "FIRE ALARM — {branch}",
+  "banner.fire_text": "Every door is released and card checks are suspended. Evacuate the building; the branch returns to normal only when an administrator resets it.",
+  "banner.reset_title": "Reset needed after the fire alarm — {branch}",
+  "banner.alarm_at": "Alarm at {time}",
+  "banner.panel_reset_at": "panel reset at {time}",
+  "banner.reset_text": "The fire panel is clear, but doors stay released and card entry stays off until a person has checked the building and resets the branch.",
+  "banner.reset_label": "Reset after evacuation",
+  "banner.reset_question": "{branch}: has a person checked the building? Card entry starts again.",
+  "banner.reset_confirm": "Yes, reset",
+  "banner.reset_note": "Only an administrator can reset it: ask one once the building is checked.",
+  "banner.lockdown_title": "LOCKED DOWN — {branch}",
+  "banner.started_by": "started by {name}",
+  "banner.lockdown_text": "Only staff cards open the doors; leaving is always possible.",
+  "banner.end_label": "End lockdown",
+  "banner.end_question": "End the lockdown of {branch}? The doors follow the opening hours again.",
+  "banner.end_confirm": "Yes, end it",
+  "banner.end_note": "Only an administrator can end it: ask one.",
+  "banner.no_phones_title": "Nobody gets the staff alerts — {service}",
+  "banner.no_phone_set": "No on-call phone is set: a panic button, a fire alarm or a lockdown at any branch alerts nobody.",
+  "banner.no_phone_reachable": "No on-call phone can be reached: a panic button, a fire alarm or a lockdown at any branch alerts nobody.",
+  "banner.choose_phones": "Choose the on-call phones",
+  "banner.ask_phones": "Ask an administrator to choose the on-call phones.",
+  "incidents.title": "Incidents to review",
+  "incidents.where": "Where: {place}",
+  "incidents.member": "Member: card {card}",
+  "incidents.actions_taken": "Actions taken: {text}",
+  "incidents.police": "Police reference: {reference}",
+  "incidents.recorded_by": "Recorded by {name}",
+  "incidents.write_actions": "Write what was done (the actions taken) first.",
+  "incidents.actions_label": "Actions taken",
+  "incidents.actions_placeholder": "What was done, by whom",
+  "incidents.police_label": "Police reference (optional)",
+  "incidents.police_placeholder": "e.g. 24/1234",
+  "incidents.complete": "Complete review",
+  "incidents.review": "Complete review…",
+  "incidents.id": "Incident {id}",
+  "incidents.reviewed": "Incident {id} · reviewed {time}",
+  "incidents.what_happened": "What happened",
+  "incidents.unavailable": "The list is not available: {error}",
+  "incidents.nothing": "Nothing to review.",
+  "incidents.done.one": "{count} review completed this week",
+  "incidents.done.other": "{count} reviews completed this week",
+  "usage.title": "Usage",
+  "usage.county": "County total (every branch)",
+  "usage.branch": "Branch",
+  "usage.day": "Day",
+  "usage.week": "Week",
+  "usage.earlier": "Earlier",
+  "usage.later": "Later",
+  "usage.week_to": "7 days to {day}",
+  "usage.unavailable": "The statistics are not available: {error}",
+  "usage.nothing_day": "Nothing recorded this day.",
+  "usage.nothing_week": "Nothing recorded these 7 days.",
+  "usage.none": "none",
+  "usage.modes_hour": "Entries by mode, per hour",
+  "usage.modes_day": "Entries by mode, per day",
+  "usage.ages_hour": "Entries by age band, per hour",
+  "usage.ages_day": "Entries by age band, per day",
+  "usage.refusals_hour": "Refusals by reason, per hour",
+  "usage.refusals_day": "Refusals by reason, per day",
+  "usage.occupancy_hour": "People inside, peak per hour",
+  "usage.occupancy_day": "People inside, peak per day",
+  "usage.people_in_all.one": "{count} person in all",
+  "usage.people_in_all.other": "{count} people in all",
+  "usage.attempts_in_all.one": "{count} attempt in all",
+  "usage.attempts_in_all.other": "{count} attempts in all",
+  "usage.peak": "peak {count}",
+  "usage.csv_branch": "CSV: {branch}",
+  "usage.csv_month": "CSV: this month",
+  "usage.downloaded.one": "{branch}: {count} hour of {month} downloaded.",
+  "usage.downloaded.other": "{branch}: {count} hours of {month} downloaded.",
+  "series.staffed": "Staffed",
+  "series.smart": "Smart (self-access)",
+  "series.event": "Event",
+  "series.closed": "Closed",
+  "series.under_16": "Under 16 (accompanied)",
+  "series.16_59": "16–59",
+  "series.60_plus": "60 and over",
+  "series.occupancy": "Peak inside"
+} /* end */;
+let TEXTS = {};
+
+function t(key, values = {}) {
+  const text = TEXTS[key] ?? ENGLISH[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (found, name) => (name in values ? String(values[name]) : found));
+}
+
+// A count's text: `key.one` for 1, `key.other` otherwise, {count} filled in.
+const tn = (key, count, values = {}) => t(`${key}.${count === 1 ? "one" : "other"}`, { ...values, count });
+
 class SmartLibraryDashboardStrategy extends HTMLElement {
   static async generate(config, hass) {
     // The dashboard's own URL path ("smart-library" in /smart-library/overview), for the links
     // from the overview to each branch's view.
     const dashboard = window.location.pathname.split("/")[1] || undefined;
+    // The user's language (their profile's), as the frontend itself uses it.
+    const language = String(hass.locale?.language || hass.language || "en").slice(0, 35);
     try {
-      return await hass.callWS({ type: "smart_library/dashboard", dashboard });
+      const { texts, ...config } = await hass.callWS({
+        type: "smart_library/dashboard",
+        dashboard,
+        language,
+      });
+      TEXTS = texts || {};
+      return config;
     } catch (err) {
       return {
         title: "Smart Library",
@@ -59,7 +183,7 @@ class SmartLibraryAttemptsCard extends HTMLElement {
       throw new Error("entities: the doors' event entities are needed");
     }
     this._config = {
-      title: "Recent attempts",
+      title: t("attempts.title"),
       hours: 24,
       limit: 12,
       ...config,
@@ -152,17 +276,17 @@ class SmartLibraryAttemptsCard extends HTMLElement {
         const outcome = this._label(entity, "event_type", type);
         const reason = type === "denied" ? this._label(entity, "reason", attributes.reason) : "";
         const door = names[entity] || this._hass?.states[entity]?.attributes.friendly_name || entity;
-        const card = attributes.card ? `card ${attributes.card}` : "";
-        const party = type === "granted" && attributes.party > 1 ? `${attributes.party} people` : "";
+        const card = attributes.card ? t("attempts.card", { card: attributes.card }) : "";
+        const party = type === "granted" && attributes.party > 1 ? tn("attempts.party", Number(attributes.party)) : "";
         return `<li class="${escape(type)}"><span class="time">${escape(day + time)}</span>
           <span class="what"><b>${escape(door)}</b> ${escape(outcome)}${reason ? ` — ${escape(reason)}` : ""}</span>
           <span class="who">${escape([party, card].filter(Boolean).join(", "))}</span></li>`;
       });
     const body = this._failed
-      ? `<p class="empty">The history is not available: ${escape(this._failed)}</p>`
+      ? `<p class="empty">${escape(t("attempts.unavailable", { error: this._failed }))}</p>`
       : rows.length
         ? `<ul>${rows.join("")}</ul>`
-        : `<p class="empty">No attempts at the doors in the last ${escape(this._config.hours)} hours.</p>`;
+        : `<p class="empty">${escape(t("attempts.none", { hours: this._config.hours }))}</p>`;
     this.shadowRoot.innerHTML = `<style>
         ul { list-style: none; margin: 0; padding: 0 16px 16px; }
         li { display: grid; grid-template-columns: auto 1fr; column-gap: 12px; padding: 6px 0;
@@ -193,22 +317,20 @@ function clock(hass, iso) {
 function ago(iso) {
   const minutes = Math.max(0, Math.floor((Date.now() - Date.parse(iso)) / 60_000));
   if (!Number.isFinite(minutes)) return "";
-  if (minutes < 1) return "just now";
-  if (minutes < 60) return `${minutes} min ago`;
+  if (minutes < 1) return t("ago.now");
+  if (minutes < 60) return t("ago.minutes", { minutes });
   const hours = Math.floor(minutes / 60);
-  if (hours < 48) return `${hours} h ${minutes % 60} min ago`;
-  return `${Math.floor(hours / 24)} days ago`;
+  if (hours < 48) return t("ago.hours", { hours, minutes: minutes % 60 });
+  return tn("ago.days", Math.floor(hours / 24));
 }
 
 // An action's failure in words a person can act on: never a bare "Unauthorized".
 function failure(err, admin) {
   const code = err?.code || err?.error?.code || "";
   if (code === "unauthorized" || /unauthori[sz]ed/i.test(String(err?.message || err))) {
-    return admin
-      ? "Home Assistant refused this for your account."
-      : "Only an administrator can do this: ask one.";
+    return admin ? t("failure.refused") : t("failure.ask_admin");
   }
-  return String(err?.message || err?.error?.message || err || "It did not work.");
+  return String(err?.message || err?.error?.message || err || t("failure.other"));
 }
 
 // Go to another page of the frontend without reloading it.
@@ -216,8 +338,6 @@ function navigate(path) {
   window.history.pushState(null, "", path);
   window.dispatchEvent(new CustomEvent("location-changed", { detail: { replace: false } }));
 }
-
-const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
 
 const BUTTON_CSS = `
   button { font: inherit; font-weight: 600; border-radius: 18px; padding: 8px 16px; cursor: pointer;
@@ -282,26 +402,24 @@ class SmartLibraryBannerCard extends HTMLElement {
     const staff = c.role === "staff";
     const mode = this._attributes("mode");
     const evacuation = this._attributes("evacuation");
-    const counted = (n) =>
-      n === null || n === undefined ? "" : `${plural(Number(n), "person", "people")} counted inside at the alarm`;
+    const counted = (n) => (n === null || n === undefined ? "" : tn("banner.counted", Number(n)));
+    const since = (at) => t("banner.since", { time: clock(hass, at), ago: ago(at) });
     switch (c.kind) {
       case "fire": {
         const at = mode.alarm_at || evacuation.alarm_at;
         const inside = mode.inside_at_alarm ?? evacuation.inside_at_alarm;
         const now = c.people ? hass?.states[c.people]?.state : undefined;
         const facts = [
-          at ? `Since ${clock(hass, at)} (${ago(at)})` : "",
+          at ? since(at) : "",
           counted(inside),
-          now !== undefined && !["unknown", "unavailable"].includes(now) ? `${now} inside now` : "",
+          now !== undefined && !["unknown", "unavailable"].includes(now) ? t("banner.inside_now", { people: now }) : "",
         ].filter(Boolean);
         return {
           tone: "fire",
           icon: "mdi:fire-alert",
-          title: `FIRE ALARM — ${c.branch}`,
+          title: t("banner.fire_title", { branch: c.branch }),
           facts,
-          text:
-            "Every door is released and card checks are suspended. Evacuate the building; the " +
-            "branch returns to normal only when an administrator resets it.",
+          text: t("banner.fire_text"),
         };
       }
       case "reset": {
@@ -311,24 +429,22 @@ class SmartLibraryBannerCard extends HTMLElement {
         return {
           tone: "reset",
           icon: "mdi:restore-alert",
-          title: `Reset needed after the fire alarm — ${c.branch}`,
+          title: t("banner.reset_title", { branch: c.branch }),
           facts: [
-            at ? `Alarm at ${clock(hass, at)}` : "",
-            cleared ? `panel reset at ${clock(hass, cleared)}` : "",
+            at ? t("banner.alarm_at", { time: clock(hass, at) }) : "",
+            cleared ? t("banner.panel_reset_at", { time: clock(hass, cleared) }) : "",
             counted(inside),
           ].filter(Boolean),
-          text:
-            "The fire panel is clear, but doors stay released and card entry stays off until a " +
-            "person has checked the building and resets the branch.",
+          text: t("banner.reset_text"),
           action: admin && c.reset
             ? {
-                label: "Reset after evacuation",
-                question: `${c.branch}: has a person checked the building? Card entry starts again.`,
-                confirm: "Yes, reset",
+                label: t("banner.reset_label"),
+                question: t("banner.reset_question", { branch: c.branch }),
+                confirm: t("banner.reset_confirm"),
                 run: () => hass.callService("button", "press", {}, { entity_id: c.reset }),
               }
             : null,
-          note: staff ? "Only an administrator can reset it: ask one once the building is checked." : "",
+          note: staff ? t("banner.reset_note") : "",
         };
       }
       case "lockdown": {
@@ -336,22 +452,22 @@ class SmartLibraryBannerCard extends HTMLElement {
         return {
           tone: "lockdown",
           icon: "mdi:lock-alert",
-          title: `LOCKED DOWN — ${c.branch}`,
+          title: t("banner.lockdown_title", { branch: c.branch }),
           facts: [
-            lockdown.since ? `Since ${clock(hass, lockdown.since)} (${ago(lockdown.since)})` : "",
-            lockdown.by ? `started by ${lockdown.by}` : "",
+            lockdown.since ? since(lockdown.since) : "",
+            lockdown.by ? t("banner.started_by", { name: lockdown.by }) : "",
           ].filter(Boolean),
-          text: "Only staff cards open the doors; leaving is always possible.",
+          text: t("banner.lockdown_text"),
           action: admin && c.device
             ? {
-                label: "End lockdown",
-                question: `End the lockdown of ${c.branch}? The doors follow the opening hours again.`,
-                confirm: "Yes, end it",
+                label: t("banner.end_label"),
+                question: t("banner.end_question", { branch: c.branch }),
+                confirm: t("banner.end_confirm"),
                 run: () =>
                   hass.callService("smart_library", "end_lockdown", { branch: c.device }),
               }
             : null,
-          note: staff ? "Only an administrator can end it: ask one." : "",
+          note: staff ? t("banner.end_note") : "",
         };
       }
       default: {
@@ -359,15 +475,13 @@ class SmartLibraryBannerCard extends HTMLElement {
         return {
           tone: "reset",
           icon: "mdi:cellphone-off",
-          title: `Nobody gets the staff alerts — ${c.service}`,
+          title: t("banner.no_phones_title", { service: c.service }),
           facts: [],
-          text:
-            (phones.on_call_phones === 0 ? "No on-call phone is set" : "No on-call phone can be reached") +
-            ": a panic button, a fire alarm or a lockdown at any branch alerts nobody.",
+          text: t(phones.on_call_phones === 0 ? "banner.no_phone_set" : "banner.no_phone_reachable"),
           action: admin
-            ? { label: "Choose the on-call phones", run: () => navigate("/config/repairs"), now: true }
+            ? { label: t("banner.choose_phones"), run: () => navigate("/config/repairs"), now: true }
             : null,
-          note: admin ? "" : "Ask an administrator to choose the on-call phones.",
+          note: admin ? "" : t("banner.ask_phones"),
         };
       }
     }
@@ -396,7 +510,7 @@ class SmartLibraryBannerCard extends HTMLElement {
     if (c.action && this._asking) {
       controls = `<p class="question">${escape(c.action.question)}</p>
         <button class="go" data-do="confirm" ${this._busy ? "disabled" : ""}>${escape(c.action.confirm)}</button>
-        <button data-do="cancel" ${this._busy ? "disabled" : ""}>Cancel</button>`;
+        <button data-do="cancel" ${this._busy ? "disabled" : ""}>${escape(t("cancel"))}</button>`;
     } else if (c.action) {
       controls = `<button class="go" data-do="ask">${escape(c.action.label)}</button>`;
     }
@@ -447,7 +561,7 @@ class SmartLibraryBannerCard extends HTMLElement {
 class SmartLibraryIncidentsCard extends HTMLElement {
   setConfig(config) {
     if (!config.entity) throw new Error("entity: the branch's incidents to-do list");
-    this._config = { title: "Incidents to review", ...config };
+    this._config = { title: t("incidents.title"), ...config };
     this._items = null;
     this._texts = {}; // incident id -> what staff read of it (smart_library/incidents)
     this._open = null; // the uid whose review form is open
@@ -519,11 +633,11 @@ class SmartLibraryIncidentsCard extends HTMLElement {
     if (!i) return this._unreadable ? escape(this._unreadable) : "";
     const lines = [
       i.description || i.title,
-      i.location ? `Where: ${i.location}` : "",
-      i.member_card ? `Member: card ${i.member_card}` : "",
-      i.actions_taken ? `Actions taken: ${i.actions_taken}` : "",
-      i.police_reference ? `Police reference: ${i.police_reference}` : "",
-      i.recorded_by ? `Recorded by ${i.recorded_by}` : "",
+      i.location ? t("incidents.where", { place: i.location }) : "",
+      i.member_card ? t("incidents.member", { card: i.member_card }) : "",
+      i.actions_taken ? t("incidents.actions_taken", { text: i.actions_taken }) : "",
+      i.police_reference ? t("incidents.police", { reference: i.police_reference }) : "",
+      i.recorded_by ? t("incidents.recorded_by", { name: i.recorded_by }) : "",
       i.timeline || "",
     ].filter(Boolean);
     return escape(lines.join("\n"));
@@ -533,9 +647,11 @@ class SmartLibraryIncidentsCard extends HTMLElement {
     const actions = form.querySelector("textarea").value.trim();
     const police = form.querySelector("input").value.trim();
     if (!actions) {
-      this._errors[item.uid] = "Write what was done (the actions taken) first.";
+      this._errors[item.uid] = t("incidents.write_actions");
       return this._render();
     }
+    // Written in English whatever the language: the integration reads these two labels back
+    // (todo.py's read_note), they are the item's format, not words on the screen.
     const written = [`Actions taken: ${actions}`];
     if (police) written.push(`Police reference: ${police}`);
     this._busy = true;
@@ -565,14 +681,14 @@ class SmartLibraryIncidentsCard extends HTMLElement {
     const error = this._errors[item.uid];
     const form = review
       ? `<form data-uid="${escape(item.uid)}">
-          <label>Actions taken<textarea required rows="3" placeholder="What was done, by whom"></textarea></label>
-          <label>Police reference (optional)<input type="text" maxlength="100" placeholder="e.g. 24/1234"></label>
-          <button class="go" type="submit" ${this._busy ? "disabled" : ""}>Complete review</button>
-          <button type="button" data-do="cancel">Cancel</button></form>`
-      : `<button data-do="review" data-uid="${escape(item.uid)}">Complete review…</button>`;
+          <label>${escape(t("incidents.actions_label"))}<textarea required rows="3" placeholder="${escape(t("incidents.actions_placeholder"))}"></textarea></label>
+          <label>${escape(t("incidents.police_label"))}<input type="text" maxlength="100" placeholder="${escape(t("incidents.police_placeholder"))}"></label>
+          <button class="go" type="submit" ${this._busy ? "disabled" : ""}>${escape(t("incidents.complete"))}</button>
+          <button type="button" data-do="cancel">${escape(t("cancel"))}</button></form>`
+      : `<button data-do="review" data-uid="${escape(item.uid)}">${escape(t("incidents.review"))}</button>`;
     return `<li><div class="summary">${escape(item.summary)}</div>
-      <div class="id">Incident ${escape(item.uid)}</div>
-      <details><summary>What happened</summary><pre>${this._what(item.uid)}</pre></details>
+      <div class="id">${escape(t("incidents.id", { id: item.uid }))}</div>
+      <details><summary>${escape(t("incidents.what_happened"))}</summary><pre>${this._what(item.uid)}</pre></details>
       ${form}${error ? `<p class="error" role="alert">${escape(error)}</p>` : ""}</li>`;
   }
 
@@ -583,17 +699,17 @@ class SmartLibraryIncidentsCard extends HTMLElement {
     const open = items.filter((i) => i.status === "needs_action");
     const done = items.filter((i) => i.status === "completed");
     let body;
-    if (this._failed) body = `<p class="empty">The list is not available: ${escape(this._failed)}</p>`;
-    else if (this._items === null) body = `<p class="empty">Loading…</p>`;
+    if (this._failed) body = `<p class="empty">${escape(t("incidents.unavailable", { error: this._failed }))}</p>`;
+    else if (this._items === null) body = `<p class="empty">${escape(t("loading"))}</p>`;
     else {
       body = open.length
         ? `<ul>${open.map((i) => this._row(i)).join("")}</ul>`
-        : `<p class="empty">Nothing to review.</p>`;
+        : `<p class="empty">${escape(t("incidents.nothing"))}</p>`;
       if (done.length) {
-        body += `<details class="done"><summary>${escape(plural(done.length, "review", "reviews"))} completed this week</summary><ul>
+        body += `<details class="done"><summary>${escape(tn("incidents.done", done.length))}</summary><ul>
           ${done
             .map(
-              (i) => `<li><div class="summary">${escape(i.summary)}</div><div class="id">Incident ${escape(i.uid)} · reviewed ${escape(clock(this._hass, i.completed))}</div></li>`,
+              (i) => `<li><div class="summary">${escape(i.summary)}</div><div class="id">${escape(t("incidents.reviewed", { id: i.uid, time: clock(this._hass, i.completed) }))}</div></li>`,
             )
             .join("")}</ul></details>`;
       }
@@ -646,20 +762,14 @@ class SmartLibraryIncidentsCard extends HTMLElement {
 // user: counts only): a day in hourly bars, or a week in daily bars; entries by mode and by age
 // band, refusals by reason, people inside (the peak of each hour or day). For administrators
 // (`csv: true`) a button downloads the month as CSV through the `export_usage` action.
-const SERIES_LABELS = {
-  staffed: "Staffed",
-  smart: "Smart (self-access)",
-  event: "Event",
-  closed: "Closed",
-  under_16: "Under 16 (accompanied)",
-  "16_59": "16–59",
-  "60_plus": "60 and over",
-  occupancy: "Peak inside",
-};
 const SERIES_COLOURS = ["#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#d62728", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 const ACRONYMS = { pin: "PIN", lms: "LMS" };
+// A series' name: a mode, an age band (`series.<key>`) or a refusal's reason (`reason.<key>`, from
+// the integration's entity translations); else its key in words.
 const words = (key) =>
-  SERIES_LABELS[key] ||
+  TEXTS[`series.${key}`] ||
+  TEXTS[`reason.${key}`] ||
+  ENGLISH[`series.${key}`] ||
   key
     .split("_")
     .map((w, n) => ACRONYMS[w] || (n === 0 ? w.charAt(0).toUpperCase() + w.slice(1) : w))
@@ -670,7 +780,7 @@ class SmartLibraryUsageCard extends HTMLElement {
     if (!Array.isArray(config.branches) || !config.branches.length) {
       throw new Error("branches: the library branches to draw");
     }
-    this._config = { title: "Usage", ...config };
+    this._config = { title: t("usage.title"), ...config };
     this._branch = config.branches.length > 1 ? -1 : 0; // -1: the county total
     this._period = "day";
     this._anchor = new Date();
@@ -786,16 +896,17 @@ class SmartLibraryUsageCard extends HTMLElement {
     return [...series.entries()].filter(([, values]) => values.some((v) => v > 0));
   }
 
-  _chart(title, group, unit) {
+  // One chart: `total` names the sum ("12 people in all"); without it, the peak.
+  _chart(title, group, total) {
     const slots = this._slots();
     const series = this._series(group);
     if (!series.length) {
-      return `<section><h3>${escape(title)}</h3><p class="empty">Nothing recorded ${this._period === "day" ? "this day" : "these 7 days"}.</p></section>`;
+      return `<section><h3>${escape(title)}</h3><p class="empty">${escape(t(this._period === "day" ? "usage.nothing_day" : "usage.nothing_week"))}</p></section>`;
     }
     const totals = slots.map((_, n) => series.reduce((sum, [, v]) => sum + v[n], 0));
     const top = Math.max(...totals, 1);
     const sum = totals.reduce((a, b) => a + b, 0);
-    const headline = group === "occupancy" ? `peak ${Math.max(...totals)}` : `${Math.round(sum)} in all`;
+    const headline = total ? tn(total, Math.round(sum)) : t("usage.peak", { count: Math.max(...totals) });
     const colour = (k) => SERIES_COLOURS[series.findIndex(([key]) => key === k) % SERIES_COLOURS.length];
     const bars = slots
       .map((slot, n) => {
@@ -803,14 +914,14 @@ class SmartLibraryUsageCard extends HTMLElement {
           .filter(([, v]) => v[n] > 0)
           .map(([key, v]) => `<i style="height:${(100 * v[n]) / top}%;background:${colour(key)}"></i>`)
           .join("");
-        const tip = `${slot.name}: ${series.filter(([, v]) => v[n] > 0).map(([k, v]) => `${words(k)} ${Math.round(v[n])}`).join(", ") || "none"}`;
+        const tip = `${slot.name}: ${series.filter(([, v]) => v[n] > 0).map(([k, v]) => `${words(k)} ${Math.round(v[n])}`).join(", ") || t("usage.none")}`;
         return `<div class="slot" title="${escape(tip)}"><div class="bar">${parts}</div><span>${escape(slot.label)}</span></div>`;
       })
       .join("");
     const legend = series
       .map(([key]) => `<span class="key"><i style="background:${colour(key)}"></i>${escape(words(key))}</span>`)
       .join("");
-    return `<section><h3>${escape(title)} <small>${escape(headline)} ${escape(unit)}</small></h3>
+    return `<section><h3>${escape(title)} <small>${escape(headline)}</small></h3>
       <div class="chart"><div class="scale">${top}</div>${bars}</div><div class="legend">${legend}</div></section>`;
   }
 
@@ -831,7 +942,7 @@ class SmartLibraryUsageCard extends HTMLElement {
       link.download = `usage-${branch.title.toLowerCase().replace(/[^a-z0-9]+/g, "-")}-${month}.csv`;
       link.click();
       setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
-      this._note = `${branch.title}: ${reply?.response?.hours ?? 0} hours of ${month} downloaded.`;
+      this._note = tn("usage.downloaded", Number(reply?.response?.hours ?? 0), { branch: branch.title, month });
     } catch (err) {
       this._note = failure(err, true);
     }
@@ -844,29 +955,29 @@ class SmartLibraryUsageCard extends HTMLElement {
     const c = this._config;
     const locale = this._hass?.locale?.language || undefined;
     const options = [
-      ...(c.branches.length > 1 ? [[-1, "County total (every branch)"]] : []),
+      ...(c.branches.length > 1 ? [[-1, t("usage.county")]] : []),
       ...c.branches.map((b, n) => [n, b.title]),
     ]
       .map(([n, t]) => `<option value="${n}" ${n === this._branch ? "selected" : ""}>${escape(t)}</option>`)
       .join("");
     const day = this._anchor.toLocaleDateString(locale, { weekday: "long", day: "numeric", month: "long" });
-    const span = this._period === "day" ? day : `7 days to ${day}`;
+    const span = this._period === "day" ? day : t("usage.week_to", { day });
     let body;
-    if (this._failed) body = `<p class="empty">The statistics are not available: ${escape(this._failed)}</p>`;
-    else if (this._data === null) body = `<p class="empty">Loading…</p>`;
+    if (this._failed) body = `<p class="empty">${escape(t("usage.unavailable", { error: this._failed }))}</p>`;
+    else if (this._data === null) body = `<p class="empty">${escape(t("loading"))}</p>`;
     else {
-      const per = this._period === "day" ? "per hour" : "per day";
+      const per = this._period === "day" ? "hour" : "day";
       body = [
-        this._chart(`Entries by mode, ${per}`, "modes", "people"),
-        this._chart(`Entries by age band, ${per}`, "ages", "people"),
-        this._chart(`Refusals by reason, ${per}`, "refusals", "attempts"),
-        this._chart(`People inside, peak ${per}`, "occupancy", ""),
+        this._chart(t(`usage.modes_${per}`), "modes", "usage.people_in_all"),
+        this._chart(t(`usage.ages_${per}`), "ages", "usage.people_in_all"),
+        this._chart(t(`usage.refusals_${per}`), "refusals", "usage.attempts_in_all"),
+        this._chart(t(`usage.occupancy_${per}`), "occupancy", ""),
       ].join("");
     }
     const csv = c.csv
       ? `<div class="csv">${this._chosen()
           .filter((b) => b.device)
-          .map((b, n) => `<button data-csv="${n}">CSV: ${escape(this._branch < 0 ? b.title : "this month")}</button>`)
+          .map((b, n) => `<button data-csv="${n}">${escape(this._branch < 0 ? t("usage.csv_branch", { branch: b.title }) : t("usage.csv_month"))}</button>`)
           .join("")}${this._note ? `<p>${escape(this._note)}</p>` : ""}</div>`
       : "";
     this.shadowRoot.innerHTML = `<style>
@@ -893,11 +1004,11 @@ class SmartLibraryUsageCard extends HTMLElement {
         ${BUTTON_CSS}
       </style><ha-card header="${escape(c.title)}">
         <div class="controls">
-          <select aria-label="Branch">${options}</select>
-          <button data-period="day" aria-pressed="${this._period === "day"}">Day</button>
-          <button data-period="week" aria-pressed="${this._period === "week"}">Week</button>
-          <button data-move="-1" aria-label="Earlier">‹</button>
-          <button data-move="1" aria-label="Later">›</button>
+          <select aria-label="${escape(t("usage.branch"))}">${options}</select>
+          <button data-period="day" aria-pressed="${this._period === "day"}">${escape(t("usage.day"))}</button>
+          <button data-period="week" aria-pressed="${this._period === "week"}">${escape(t("usage.week"))}</button>
+          <button data-move="-1" aria-label="${escape(t("usage.earlier"))}">‹</button>
+          <button data-move="1" aria-label="${escape(t("usage.later"))}">›</button>
         </div>
         <div class="span">${escape(span)}</div>${body}${csv}</ha-card>`;
     const root = this.shadowRoot;
