@@ -46,6 +46,10 @@ SAME_EVERYWHERE = {
     "Smart Library",
     "{name} — {branch}",
     "{branch}: {name}?",
+    # Date patterns (the members' texts): day and month in the language's own order.
+    "{day} {month}",
+    "{day} {month} {year}",
+    "{weekday} {day} {month}",
 }
 SAME_IN: dict[str, set[str]] = {
     "cy": {"PIN", "Staff", "Label", "{count} person"},

@@ -8,6 +8,9 @@ from .engine.building import discovery
 
 DOMAIN: Final = "smart_library"
 LOGGER = logging.getLogger(__package__)
+# The library service's languages (an option): the stored PA messages play in each, in order;
+# members' pages and the doors' displays use the shipped ones among them, the first by default.
+CONF_LANGUAGES: Final = "announcement_languages"
 
 MANUFACTURER: Final = "Smart Library"
 ZEROCONF_TYPE: Final = discovery.ZEROCONF_TYPE

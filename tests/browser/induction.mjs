@@ -10,7 +10,10 @@
 // induction again (done on the phone, a quiz answer wrong first: the page says what to read
 // again); a significant new version with a video, and the door asks again (the video must play
 // to the end before Continue); five wrong PINs, and the card is locked on the page and at the
-// door alike. Then a branch's public page, and the staff dashboard's branch view with the floor
+// door alike. In the library's languages (the service offers English first, then Welsh and
+// Danish): a member whose browser speaks Welsh (cy-GB) gets the induction in Welsh, switches to
+// Danish with the page's language switch and completes it in Danish, and the door grants them.
+// Then a branch's public page, and the staff dashboard's branch view with the floor
 // plan and live states (through Home Assistant's login form). The door is asked with the
 // request_access action (an administrator's long-lived token from the stack); a branch is put in
 // smart hours with its mode override. Screenshots go to SCREENSHOT_DIR. Exits 1 on the first
@@ -262,6 +265,9 @@ try {
     }, false),
   );
   check((await door(NEW)) === "induction_needed", "the new member was let in before any induction");
+  await step("the service offers English, Welsh and Danish", () =>
+    action("smart_library", "configure_safety", { ...entry, languages: ["en", "cy", "da"] }, false),
+  );
 
   const desktop = await browser.newContext({ viewport: DESKTOP, locale: "en-GB" });
   const page = await desktop.newPage();
@@ -283,6 +289,73 @@ try {
     induction(page, DESKTOP, NEW, { answers: defaultAnswers, pictures: "induction-desktop" }),
   );
   check((await door(NEW)) === "granted", "the door did not grant the member after the induction");
+
+  await step("induction in Welsh, switched to Danish, completed in Danish", async () => {
+    const member = { card: "20000000000099", pin: "2468" };
+    const expiry = new Date(Date.now() + 700 * 86_400_000).toISOString().slice(0, 10);
+    await action("smart_library", "enroll_member", {
+      ...entry,
+      card: member.card,
+      birth_date: "1988-03-03",
+      card_expiry: expiry,
+      pin: member.pin,
+    });
+    check((await door(member)) === "induction_needed", "the Welsh member was let in before any induction");
+    const context = await browser.newContext({ viewport: DESKTOP, locale: "cy-GB" });
+    const welsh = await context.newPage();
+    watch(welsh, "cy-GB");
+    const where = "induction (cy-GB)";
+    const lang = async () => welsh.locator("html").getAttribute("lang");
+    await welsh.goto(`${stack.url}${P.induction}`);
+    check((await lang()) === "cy", `${where}: the page is not in Welsh (${await lang()})`);
+    check(
+      (await heading(welsh)) === "Cyflwyniad i lyfrgelloedd hunanwasanaeth",
+      `${where}: no Welsh heading`,
+    );
+    for (const text of ["Rhif cerdyn llyfrgell", "Dechrau'r cyflwyniad", "Llyfrgelloedd Hunanwasanaeth"]) {
+      await visible(welsh, text, where);
+    }
+    await fitsWidth(welsh, DESKTOP, where);
+    await shot(welsh, "induction-cy");
+    await welsh.getByRole("link", { name: "Dansk" }).click();
+    await welsh.waitForURL(/lang=da/);
+    check((await lang()) === "da", `${where}: the switch did not give Danish`);
+    check((await heading(welsh)) === "Introduktion til Åbent bibliotek", `${where}: no Danish heading`);
+    await visible(welsh, "Lånerkortnummer", where);
+    await shot(welsh, "induction-da");
+    await welsh.locator("#card").fill(member.card);
+    await welsh.locator("#pin").fill(member.pin);
+    await welsh.getByRole("button", { name: "Start introduktionen" }).click();
+    for (let n = 0; n < 8; n += 1) {
+      const title = await heading(welsh);
+      check((await lang()) === "da", `${where}: "${title}" is not in Danish`);
+      if (title === "Introduktionen er gennemført") break;
+      if (title === "Plantegninger og åbningstider") {
+        await visible(welsh, "Den kommende uge", where);
+        await welsh.locator("#continue").click();
+      } else if (title === "Adgangsreglerne") {
+        await visible(welsh, "Hvem må bruge et åbent bibliotek", where);
+        await welsh.locator("#continue").click();
+      } else if (title === "En kort quiz") {
+        await visible(welsh, "Brandalarmen hyler og blinker. Hvad gør du?", where);
+        for (const [i, right] of defaultAnswers.entries()) {
+          await welsh.locator(`input[name="q${i}"][value="${right}"]`).check();
+        }
+        await welsh.locator("#continue").click();
+      } else if (title === "Aftalen") {
+        await welsh.getByLabel("Jeg accepterer").check();
+        await welsh.getByRole("button", { name: "Afslut min introduktion" }).click();
+      } else {
+        fail(`${where}: unexpected page "${title}"`);
+      }
+    }
+    check((await heading(welsh)) === "Introduktionen er gennemført", `${where}: not completed in Danish`);
+    await visible(welsh, "Dit kort åbner nu dørene", where);
+    await shot(welsh, "induction-da-complete");
+    check((await door(member)) === "granted", "the door did not grant after the Danish induction");
+    check((await context.cookies()).length === 0, "a public page set a cookie (cy-GB)");
+    await context.close();
+  });
 
   await step("renewal: the door asks again; induction on the phone", async () => {
     const expiry = new Date(Date.now() + 900 * 86_400_000).toISOString().slice(0, 10);

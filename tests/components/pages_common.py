@@ -64,6 +64,14 @@ async def enroll(
     await call(hass, "enroll_member", data)
 
 
+async def offer_languages(hass: HomeAssistant, languages: list[str]) -> None:
+    """Set the library service's languages (the PA's, and the members' pages' and doors')."""
+    await hass.services.async_call(
+        DOMAIN, "configure_safety", {"languages": languages}, blocking=True
+    )
+    await hass.async_block_till_done()
+
+
 async def open_smart(hass: HomeAssistant) -> None:
     """Put the branch in smart hours (members with card and PIN)."""
     await hass.services.async_call(
@@ -105,6 +113,12 @@ class Page:
     headers: CIMultiDictProxy[str]
 
     @property
+    def language(self) -> str:
+        """Return the page's `<html lang>`."""
+        found = re.search(r'<html lang="([^"]*)"', self.text)
+        return found.group(1) if found else ""
+
+    @property
     def title(self) -> str:
         """Return the page's heading, unescaped."""
         found = re.search(r"<h1>(.*?)</h1>", self.text, re.DOTALL)
@@ -119,25 +133,31 @@ class Page:
 class Walker:
     """A member going through the online induction's forms, as a browser without script."""
 
-    def __init__(self, client: TestClient) -> None:
-        """Use an HTTP client that has no Home Assistant login."""
+    def __init__(self, client: TestClient, accept_language: str = "") -> None:
+        """Use an HTTP client that has no Home Assistant login (and a browser's languages)."""
         self.client = client
         self.page: Page | None = None
+        self.headers = {"Accept-Language": accept_language} if accept_language else {}
 
     async def _post(self, data: Mapping[str, str]) -> Page:
-        async with self.client.post(INDUCTION, data=dict(data)) as resp:
+        async with self.client.post(
+            INDUCTION, data=dict(data), headers=self.headers
+        ) as resp:
             self.page = Page(resp.status, await resp.text(), resp.headers)
         return self.page
 
-    async def open(self) -> Page:
-        """Open the sign-in page."""
-        async with self.client.get(INDUCTION) as resp:
+    async def open(self, query: str = "") -> Page:
+        """Open the sign-in page (`query`: e.g. "?lang=da")."""
+        async with self.client.get(f"{INDUCTION}{query}", headers=self.headers) as resp:
             self.page = Page(resp.status, await resp.text(), resp.headers)
         return self.page
 
     async def sign_in(self, card: str, pin: str) -> Page:
-        """Send card and PIN."""
-        return await self._post({"go": "sign_in", "card": card, "pin": pin})
+        """Send card and PIN from the sign-in page (its language field, as a browser does)."""
+        data = {"go": "sign_in", "card": card, "pin": pin}
+        if self.page is not None and self.page.hidden("lang"):
+            data["lang"] = self.page.hidden("lang")
+        return await self._post(data)
 
     @property
     def token(self) -> str:
@@ -153,6 +173,8 @@ class Walker:
             "step": self.page.hidden("step"),
             "go": go,
         }
+        if self.page.hidden("lang"):
+            data["lang"] = self.page.hidden("lang")
         return await self._post(data | fields)
 
     async def through(

@@ -21,6 +21,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.smart_library import logbook
 from custom_components.smart_library.dashboard.strategy import build_dashboard
+from custom_components.smart_library.engine.members.induction import DEFAULT_QUIZ
 from custom_components.smart_library.pages.induction import EVENT_INDUCTION
 from simulator.building import SimulatedBuilding
 
@@ -41,6 +42,7 @@ from .pages_common import (
     call,
     enroll,
     inducted,
+    offer_languages,
     open_smart,
     right_answers,
 )
@@ -594,3 +596,130 @@ async def test_a_closed_branch_says_so_and_when_it_opens(
     async with client.get(BRANCH) as resp:
         text = await resp.text()
     assert f"Closed now. Opens {tomorrow:%A} at 09:00 (staffed)." in text
+
+
+# -- in the library's languages ----------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("library")
+async def test_pages_come_in_the_languages_the_service_offers(
+    hass: HomeAssistant, hass_client_no_auth: ClientFactory
+) -> None:
+    """English first, Welsh and Danish offered: the browser's language, then a choice."""
+    client = await hass_client_no_auth()
+    # One language (the default): English, no language switch.
+    page = await Walker(client, "da-DK,da;q=0.9").open()
+    assert page.language == "en" and "Smart Library induction" in page.text
+    assert 'class="languages"' not in page.text
+    await offer_languages(hass, ["en", "cy", "da"])
+    english = await Walker(client).open()
+    danish = await Walker(client, "da-DK,da;q=0.9,en;q=0.5").open()
+    welsh = await Walker(client, "da;q=0.5").open("?lang=cy")
+    assert english.language == "en" and english.title == "Smart Library induction"
+    assert (
+        danish.language == "da" and danish.title == "Introduktion til Åbent bibliotek"
+    )
+    assert "Lånerkortnummer" in danish.text and "Pinkode" in danish.text
+    assert "Start introduktionen" in danish.text
+    assert welsh.language == "cy"
+    assert welsh.title == "Cyflwyniad i lyfrgelloedd hunanwasanaeth"
+    assert (
+        "Rhif cerdyn llyfrgell" in welsh.text
+        and "Dechrau&#x27;r cyflwyniad" in welsh.text
+    )
+    # The switch names each offered language in its own words, linking to this page.
+    for page in (english, danish, welsh):
+        for name in ("English", "Cymraeg", "Dansk"):
+            assert name in page.text
+        assert "Svenska" not in page.text and "Norsk" not in page.text
+    assert f'href="{INDUCTION}?lang=da"' in welsh.text
+    assert page.headers["Vary"] == "Accept-Language"
+    # A language the service does not offer: its first.
+    swedish = await Walker(client, "sv-SE,sv").open("?lang=sv")
+    assert swedish.language == "en" and swedish.title == "Smart Library induction"
+    # The branch page and the service page, in Welsh; the hours feed in Danish.
+    async with client.get(f"{BRANCH}?lang=cy") as resp:
+        text = await resp.text()
+    assert '<html lang="cy">' in text and "Yr wythnos i ddod" in text
+    assert "Ar agor nawr: oriau hunanwasanaeth" in text
+    assert "Yn ystod oriau hunanwasanaeth allwch chi ddim" in text
+    assert "Argyfwng: tân, heddlu, ambiwlans" in text  # the default numbers' labels
+    assert f'href="{BRANCH}/hours.ics?lang=cy"' in text
+    async with client.get(SERVICE, headers={"Accept-Language": "da"}) as resp:
+        text = await resp.text()
+    assert '<html lang="da">' in text and "Vores biblioteker" in text
+    async with client.get(f"{BRANCH}/hours.ics?lang=da") as resp:
+        feed = await resp.text()
+        assert resp.headers["Content-Language"] == "da"
+    assert "X-WR-CALNAME:Åbningstider for Oadby Library" in feed
+    # English is unchanged.
+    async with client.get(BRANCH) as resp:
+        text = await resp.text()
+    assert "The week ahead" in text and "Open now: smart hours" in text
+
+
+@pytest.mark.usefixtures("library")
+async def test_a_member_completes_the_induction_in_danish(
+    hass: HomeAssistant, hass_client_no_auth: ClientFactory
+) -> None:
+    """Every step in Danish (the default wording too), a switch to Welsh keeps the session."""
+    await offer_languages(hass, ["en", "cy", "da"])
+    walker = Walker(await hass_client_no_auth())  # a browser asking for nothing
+    page = await walker.open("?lang=da")
+    page = await walker.sign_in(ADULT, ADULT_PIN)
+    assert page.language == "da" and page.title == "Plantegninger og åbningstider"
+    assert "Den kommende uge" in page.text
+    page = await walker.send()
+    assert page.title == "Adgangsreglerne"
+    assert "Hvem må bruge et åbent bibliotek" in page.text
+    assert "bruge toiletterne, medmindre du har en toiletnøgle" in page.text
+    # The language switch sends the step's form: same step, same session, now in Welsh.
+    page = await walker.send(go="lang:cy")
+    assert page.language == "cy" and page.title == "Y rheolau mynediad"
+    assert "Pwy sy&#x27;n gallu defnyddio llyfrgell hunanwasanaeth" in page.text
+    page = await walker.send(go="lang:da")
+    page = await walker.send()
+    assert page.title == "En kort quiz"
+    assert "Brandalarmen hyler og blinker. Hvad gør du?" in page.text
+    page = await walker.send(**(right_answers() | {"q1": "0"}))
+    assert "Ikke helt." in page.text
+    assert "Læs igen: Plantegninger og åbningstider" in page.text
+    page = await walker.send(**right_answers())
+    assert page.title == "Aftalen" and "Jeg accepterer" in page.text
+    page = await walker.send(agree="yes")
+    assert page.language == "da" and page.title == "Introduktionen er gennemført"
+    today = dt_util.now().date()
+    assert f"Registreret: {today.day}." in page.text
+    assert "introduktion version 1, online" in page.text
+    assert await inducted(hass, ADULT) == (today, 1, "online")
+    assert await at_the_door(hass, ADULT, ADULT_PIN) == "granted"
+
+
+@pytest.mark.usefixtures("library")
+async def test_what_an_administrator_wrote_is_shown_as_written_in_every_language(
+    hass: HomeAssistant, hass_client_no_auth: ClientFactory
+) -> None:
+    """Edited rules and a question of their own stay as written; the rest is the default."""
+    await offer_languages(hass, ["da", "en"])
+    await call(
+        hass,
+        "publish_induction",
+        {
+            "rules": "## Husregler\nRygning forbudt.",
+            "quiz": [
+                *[q.to_dict() for q in DEFAULT_QUIZ],
+                {"question": "Må man ryge?", "options": ["Ja", "Nej"], "answer": 2},
+            ],
+        },
+    )
+    walker = Walker(await hass_client_no_auth())
+    await walker.open()
+    await walker.sign_in(ADULT, ADULT_PIN)
+    page = await walker.send()
+    assert page.language == "da"  # the service's first language
+    assert "Husregler" in page.text and "Hvem må bruge" not in page.text
+    page = await walker.send()
+    assert "Må man ryge?" in page.text  # theirs
+    assert "Brandalarmen hyler og blinker." in page.text  # the default, in Danish
+    page = await walker.send(**(right_answers() | {"q4": "1"}))
+    assert page.title == "Aftalen"

@@ -496,3 +496,47 @@ async def test_pairing_check_tells_a_key_what_it_is_for(
     assert response.status == HTTPStatus.UNAUTHORIZED
     assert device_of(hass, "branch_oadby")  # the branch itself is untouched
     assert DOMAIN in hass.config.components
+
+
+@pytest.mark.usefixtures("library")
+async def test_a_welsh_first_service_answers_its_doors_in_welsh(
+    hass: HomeAssistant, hass_client_no_auth: ClientFactory, clock: Any
+) -> None:
+    """The pairing names Welsh; a refusal's `text` is Welsh, its facts in Welsh words."""
+    await hass.services.async_call(
+        DOMAIN, "configure_safety", {"languages": ["cy", "en"]}, blocking=True
+    )
+    key = await make_key(hass)
+    client = await hass_client_no_auth()
+    response = await client.get(ACCESS, headers={READER_KEY_HEADER: key})
+    assert (await response.json())["language"] == "cy"
+    # 17:00 on Tuesday: closed until 18:00 today.
+    status, reply, raw = await ask(client, key)
+    assert reply["text"] == "Ar gau. Yn agor am 18:00"
+    assert_display_reply(status, reply, raw)
+    open_now(clock)
+    status, reply, raw = await ask(client, key, pin=WRONG)
+    assert reply["message_key"] == "not_recognised"
+    assert reply["text"] == "Cerdyn neu PIN anghywir. Rhowch gynnig arall arni"
+    status, reply, raw = await ask(client, key)
+    assert reply["granted"] and reply["text"] == "Croeso"
+    # A day in Welsh: "ddydd Llun 30 Tachwedd" (Monday 30 November 2026).
+    now = datetime(2026, 11, 24, 17, tzinfo=UTC)
+    monday = datetime(2026, 11, 30, 9, tzinfo=UTC)
+    fields = decision_fields(
+        granted=False, reason="not_open", now=now, next_opening=monday, language="cy"
+    )
+    assert fields["text"] == "Ar gau. Yn agor ddydd Llun 30 Tachwedd am 09:00"
+    danish = decision_fields(
+        granted=False, reason="not_open", now=now, next_opening=monday, language="da"
+    )
+    assert danish["text"] == "Lukket. Åbner mandag den 30. november kl. 09:00"
+    # English, the default, unchanged.
+    english = decision_fields(
+        granted=False, reason="not_open", now=now, next_opening=monday
+    )
+    assert english["text"] == ENGLISH["closed_opens_later"].format(
+        day="Monday 30 November", time="09:00"
+    )
+    # A language the tablet has no file for reads English.
+    assert throttled_fields(61, "fr")["text"] == throttled_fields(61)["text"]

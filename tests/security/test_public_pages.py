@@ -24,6 +24,7 @@ from pathlib import Path
 import re
 from typing import Any
 from unittest.mock import patch
+from urllib.parse import quote
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.auth.const import GROUP_ID_USER
@@ -55,6 +56,7 @@ from tests.components.pages_common import (
     call,
     enroll,
     inducted,
+    offer_languages,
     open_smart,
     right_answers,
 )
@@ -284,6 +286,67 @@ async def test_an_unknown_card_and_a_wrong_pin_read_the_same(
     patcher.stop()
     assert "Card locked." in locked_member.text
     assert _body(locked_member.text) == _body(locked_stranger.text)
+
+
+@pytest.mark.usefixtures("library")
+@pytest.mark.parametrize("browser", ["cy-GB,cy", "da-DK,da;q=0.9", ""])
+async def test_a_member_and_a_stranger_read_the_same_in_every_language(
+    hass: HomeAssistant, hass_client_no_auth: ClientFactory, browser: str
+) -> None:
+    """Member, stranger, malformed card: one page per language, byte for byte."""
+    await offer_languages(hass, ["en", "cy", "da"])
+    many = desk_module.ThrottlePolicy(refusals=100)
+    client = await hass_client_no_auth()
+    with patch.object(desk_module, "ADDRESS_POLICY", many):
+        pages = []
+        for card in (ADULT, "21234000009999", "<b>"):
+            walker = Walker(client, browser)
+            await walker.open()
+            pages.append(await walker.sign_in(card, "0000"))
+    expected = {"cy-GB,cy": "cy", "da-DK,da;q=0.9": "da", "": "en"}[browser]
+    assert {page.language for page in pages} == {expected}
+    assert pages[0].text == pages[1].text == pages[2].text
+    assert pages[0].status == pages[1].status == pages[2].status == 200
+
+
+@pytest.mark.usefixtures("library")
+async def test_a_requested_language_is_never_echoed(
+    hass: HomeAssistant, hass_client_no_auth: ClientFactory
+) -> None:
+    """?lang=<script>, a huge or malformed Accept-Language, a forged form field: harmless."""
+    await offer_languages(hass, ["cy", "en"])
+    client = await hass_client_no_auth()
+    attempts = [
+        ("?lang=" + SCRIPT, ""),
+        ("?lang=" + quote(SCRIPT), ""),
+        ("?lang=" + quote(ATTRIBUTE), ""),
+        ("?lang=" + "x" * 5000, ""),
+        ("?lang=nb", ""),  # shipped, not offered
+        ("", "fr;q=abc, " + "de;q=0.1," * 700 + "en<script>"),
+        ("", ";;;,,,q=,-,"),
+    ]
+    for query, header in attempts:
+        page = await Walker(client, header).open(query)
+        assert not any(raw in page.text for raw in RAW)
+        if page.status == 400:  # Home Assistant's own filter refused the address first
+            assert page.text == "400: Bad Request"
+            continue
+        assert page.status == 200
+        assert page.language == "cy"  # the service's first
+        assert "xxxxx" not in page.text and "nb" not in page.text
+        assert set(re.findall(r'lang="([^"]*)"', page.text)) == {"cy", "en"}
+    # A forged language in the form or the switch: the service's first, no trace of it.
+    for field in ({"lang": SCRIPT}, {"go": "lang:" + SCRIPT}, {"lang": "sv"}):
+        async with client.post(
+            INDUCTION, data={"token": "x", "step": "rules", "go": "next"} | field
+        ) as resp:
+            text = await resp.text()
+        assert resp.status == 200 and '<html lang="cy">' in text
+        assert not any(raw in text for raw in RAW)
+    # Every language of the service's page is served under its own address or Vary.
+    async with client.get(f"{SERVICE}?lang=en") as resp:
+        assert resp.headers["Vary"] == "Accept-Language"
+        assert '<html lang="en">' in await resp.text()
 
 
 def _body(text: str) -> str:

@@ -24,7 +24,8 @@ Replies (always JSON):
 
 GET with the same header answers what the key is for (a door tablet checks its key when it is
 paired): `{"branch", "doors", "language", "time_zone"}`, or 401 as above. Nothing is decided
-or counted.
+or counted. `language` (and the language of every reply's `text`) is the library service's
+first shipped language (its option `CONF_LANGUAGES`; English when it names none we ship).
 
 Why this header: Home Assistant's HTTP auth middleware (2026.10, components/http/auth.py) reads
 only `Authorization` (and a signed `authSig` query on GET); any other header passes through it
@@ -41,14 +42,16 @@ from typing import Any
 from aiohttp import web
 from homeassistant.components.http import KEY_HASS, HomeAssistantView
 from homeassistant.components.http.ban import process_wrong_login
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
 import probatio
 
-from ..const import LOGGER
+from ..const import CONF_LANGUAGES, LOGGER
 from ..engine.members.membership import Reason, public_reason
 from ..engine.members.readers import REASON_THROTTLED
+from ..helpers.texts import member_languages
 from .decisions import REASON_KEY_REVOKED
 from .reader_keys import READER_KEY_HEADER, async_get_reader_keys, resolve_branch
 from .replies import DEFAULT_LANGUAGE, LANGUAGES, decision_fields, throttled_fields
@@ -70,6 +73,13 @@ ACCESS_SCHEMA = probatio.Schema(
         probatio.Optional("adult_pin"): cv.string,
     }
 )
+
+
+def display_language(hass: HomeAssistant, entry_id: str) -> str:
+    """Return the language a door's display uses: the service's first shipped one."""
+    entry = hass.config_entries.async_get_entry(entry_id)
+    language = member_languages(entry.options.get(CONF_LANGUAGES) if entry else None)[0]
+    return language if language in LANGUAGES else DEFAULT_LANGUAGE
 
 
 class AccessView(HomeAssistantView):
@@ -104,9 +114,8 @@ class AccessView(HomeAssistantView):
         200 `{"branch": <the branch's name>, "doors": [<the key's doors>], "language": ...,
         "time_zone": ...}` (the tablet's clock shows the branch's time);
         401 for a bad key (counted as a failed login, as for a decision); 503 while the key's
-        branch is not loaded. `language` is the language a display should use: Home
-        Assistant's own, when the tablet has messages in it, else English (a branch's own
-        language comes with the languages issue).
+        branch is not loaded. `language` is the language a display should use: the library
+        service's first language that the tablet has messages in, else English.
         """
         hass = request.app[KEY_HASS]
         keys = await async_get_reader_keys(hass)
@@ -121,12 +130,11 @@ class AccessView(HomeAssistantView):
                 HTTPStatus.SERVICE_UNAVAILABLE,
                 "branch_unavailable",
             )
-        language = hass.config.language
         return self.json(
             {
                 "branch": branch.title,
                 "doors": list(key.doors),
-                "language": language if language in LANGUAGES else DEFAULT_LANGUAGE,
+                "language": display_language(hass, key.entry_id),
                 "time_zone": hass.config.time_zone,
             },
             headers={"Cache-Control": "no-store"},
@@ -192,7 +200,7 @@ class AccessView(HomeAssistantView):
                     "release_seconds": 0,
                     "party": 0,
                 }
-                | throttled_fields(wait),
+                | throttled_fields(wait, display_language(hass, key.entry_id)),
                 HTTPStatus.TOO_MANY_REQUESTS,
                 headers={"Retry-After": str(wait)},
             )
@@ -252,6 +260,7 @@ class AccessView(HomeAssistantView):
             if reason == REASON_NOT_OPEN
             else None,
             locked_until=outcome.locked_until,
+            language=display_language(hass, key.entry_id),
         )
         if outcome.message:  # the library system's own words, only after the right PIN
             reply["message"] = outcome.message

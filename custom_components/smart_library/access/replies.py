@@ -2,9 +2,11 @@
 
 The reader endpoint (http.py) adds to its reply, beside the public `reason`:
 - `message_key`: which message to show (a key of `replies` in the tablet's message files,
-  `frontend/tablet/messages/<language>.json`; the door tablet shows it in the branch's
-  language), and `text`: that message in English, with its facts filled in, for a display that
-  has no message files (`message` stays the library system's own words);
+  `frontend/tablet/messages/<language>.json`; the door tablet shows it in the language the
+  endpoint names), and `text`: that message in the library service's first language (its
+  option `CONF_LANGUAGES`, the shipped ones among them; English if none), with its facts
+  filled in, for a display that has no message files (`message` stays the library system's
+  own words);
 - `next_opening` for `not_open`: when members may next come in, branch-local `"HH:MM"` when
   that is today, else an ISO date-time with the branch's offset (`"2026-12-07T09:00:00+00:00"`);
 - `locked_minutes` for `locked_out`: whole minutes until the card's lock-out ends (rounded up);
@@ -27,6 +29,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from ..engine.members.membership import NOT_RECOGNISED, Reason
+from ..helpers.texts import TextSet
 
 MESSAGES_DIR: Final = Path(__file__).parent.parent / "frontend" / "tablet" / "messages"
 DEFAULT_LANGUAGE: Final = "en"
@@ -52,29 +55,8 @@ _REFUSALS: Final[dict[str, str]] = {
 # A 429 with a wait this short is the "too many requests at once" pause, not a throttle.
 BUSY_SECONDS: Final = 5
 
-_WEEKDAYS: Final = (
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-    "Sunday",
-)
-_MONTHS: Final = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
+# Day and month names in each language (the members' texts).
+_DATES: Final = TextSet("public")
 
 
 def _load(language: str) -> dict[str, str]:
@@ -83,20 +65,28 @@ def _load(language: str) -> dict[str, str]:
     return replies
 
 
-# Read once, when the module is imported (Home Assistant imports integrations in its executor).
-ENGLISH: Final = _load(DEFAULT_LANGUAGE)
-
-
 # The languages the tablet has messages in (their files' names).
 LANGUAGES: Final = tuple(sorted(path.stem for path in MESSAGES_DIR.glob("*.json")))
+# Read once, when the module is imported (Home Assistant imports integrations in its executor).
+REPLIES: Final = {language: _load(language) for language in LANGUAGES}
+ENGLISH: Final = REPLIES[DEFAULT_LANGUAGE]
 
 
-def _text(key: str, **facts: str | int) -> str:
-    return ENGLISH.get(key, ENGLISH["ask_staff"]).format(**facts)
+def _text(language: str, key: str, **facts: str | int) -> str:
+    replies = REPLIES.get(language, ENGLISH)
+    text = replies.get(key) or ENGLISH.get(key) or ENGLISH["ask_staff"]
+    return text.format(**facts)
 
 
-def _english_day(day: datetime) -> str:
-    return f"{_WEEKDAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]}"
+def _day(language: str, day: datetime) -> str:
+    """Return "Monday 7 December" in a language (as "opens on ..." says it)."""
+    cat = _DATES(language)
+    return cat(
+        "date.on_day",
+        weekday=cat(f"date.on_weekday.{day.weekday()}"),
+        day=day.day,
+        month=cat(f"date.month.{day.month}"),
+    )
 
 
 def minutes_until(until: datetime, now: datetime) -> int:
@@ -111,15 +101,16 @@ def decision_fields(
     now: datetime,
     next_opening: datetime | None = None,
     locked_until: datetime | None = None,
+    language: str = DEFAULT_LANGUAGE,
 ) -> dict[str, Any]:
-    """Return the display's fields of a 200 reply.
+    """Return the display's fields of a 200 reply, `text` in `language`.
 
     `reason` is the public reason (already through `public_reason`); `now` and `next_opening`
     are aware, `next_opening` in the branch's local time. `next_opening` is used only for
     `not_open`, `locked_until` only for `locked_out`.
     """
     if granted:
-        return {"message_key": "welcome", "text": _text("welcome")}
+        return {"message_key": "welcome", "text": _text(language, "welcome")}
     fields: dict[str, Any] = {}
     facts: dict[str, str | int]
     if reason == Reason.NOT_OPEN:
@@ -137,7 +128,11 @@ def decision_fields(
                 fields["next_opening"] = next_opening.replace(
                     second=0, microsecond=0
                 ).isoformat()
-                day = "tomorrow" if days == 1 else _english_day(next_opening)
+                day = (
+                    _DATES(language)("date.tomorrow")
+                    if days == 1
+                    else _day(language, next_opening)
+                )
                 key, facts = "closed_opens_later", {"day": day, "time": hhmm}
     elif reason == Reason.LOCKED_OUT:
         if locked_until is None:
@@ -149,20 +144,22 @@ def decision_fields(
             key, facts = "locked_out", {"minutes": minutes}
     else:
         key, facts = _REFUSALS.get(reason, "ask_staff"), {}
-    return {"message_key": key, "text": _text(key, **facts)} | fields
+    return {"message_key": key, "text": _text(language, key, **facts)} | fields
 
 
-def throttled_fields(retry_after: int) -> dict[str, Any]:
+def throttled_fields(
+    retry_after: int, language: str = DEFAULT_LANGUAGE
+) -> dict[str, Any]:
     """Return the display's fields of a 429 reply (`retry_after` in seconds)."""
     if retry_after <= BUSY_SECONDS:
         return {
             "retry_after": retry_after,
             "message_key": "reader_busy",
-            "text": _text("reader_busy"),
+            "text": _text(language, "reader_busy"),
         }
     minutes = max(1, math.ceil(retry_after / 60))
     return {
         "retry_after": retry_after,
         "message_key": "reader_paused",
-        "text": _text("reader_paused", minutes=minutes),
+        "text": _text(language, "reader_paused", minutes=minutes),
     }

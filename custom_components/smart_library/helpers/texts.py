@@ -61,6 +61,18 @@ def pick_language(requested: str | None, offered: Iterable[str] = LANGUAGES) -> 
     return choices[0]
 
 
+def member_languages(configured: Iterable[str] | None) -> tuple[str, ...]:
+    """Return the shipped languages among a library service's, in its order (English if none).
+
+    `configured` is the service's option (`const.CONF_LANGUAGES`, the PA's languages): members'
+    pages and the doors' displays offer these, the first by default.
+    """
+    chosen = tuple(
+        dict.fromkeys(code for code in configured or () if code in LANGUAGES)
+    )
+    return chosen or (ENGLISH,)
+
+
 def accepted_language(header: str | None, offered: Iterable[str]) -> str:
     """Return the offered language a browser's Accept-Language header prefers most.
 

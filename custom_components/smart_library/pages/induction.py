@@ -40,7 +40,6 @@ from ..engine.members.induction import (
     current_version,
     may_start,
     required_version,
-    revised_reason,
 )
 from ..engine.members.membership import (
     INDUCTED_ONLINE,
@@ -104,6 +103,14 @@ class Outcome(StrEnum):
 _GUESSES = frozenset({Outcome.NOT_RECOGNISED, Outcome.LOCKED_OUT})
 
 
+@dataclass(frozen=True)
+class Notice:
+    """Why a member is asked to do the induction again (the page says it in their language)."""
+
+    renewed_on: date | None = None  # the card was renewed on this day
+    summary: str = ""  # a new version: what changed, in the administrator's words
+
+
 @dataclass
 class Session:
     """One member going through the induction. Lives in memory only."""
@@ -124,7 +131,7 @@ class Session:
     # Inducted on this version before (they may do it again).
     already: date | None = None
     # Why the induction is asked for again (a renewal, a new version).
-    notice: str = ""
+    notice: Notice | None = None
 
     @property
     def position(self) -> int:
@@ -321,12 +328,11 @@ class InductionDesk:
         token, session = self.sessions.create(normalise_card(holder.card), version, now)
         standing = holder.eligibility(today, required_version(history))
         if standing is Reason.INDUCTION_OUTDATED and holder.renewed_on:
-            session.notice = (
-                f"Your card was renewed on {holder.renewed_on:%d %B %Y}: please complete the "
-                "induction again before your smart access is restored."
-            )
+            session.notice = Notice(renewed_on=holder.renewed_on)
         elif standing is Reason.INDUCTION_REVISED:
-            session.notice = revised_reason(history)
+            required = required_version(history)
+            summary = next((v.summary for v in history if v.number == required), "")
+            session.notice = Notice(summary=summary)
         elif holder.induction_version == version.number and holder.induction_date:
             session.already = holder.induction_date
         return SignIn(Outcome.SIGNED_IN, token, session)

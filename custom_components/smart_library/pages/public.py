@@ -4,6 +4,10 @@ One `PublicPages` per library service, built with its entry and kept in its runt
 views (views.py) find it by the service's address (`slug`); everything a page shows is built
 here from the branch's opening hours (`building.hours`), its public text and floor plan
 (`store.py`), never from live building states.
+
+Members read the pages in one of the service's languages (`languages`: the service option
+`CONF_LANGUAGES`, the shipped ones among them, in the administrator's order): the one they
+chose, else the one their browser prefers, else the first (views.py decides; `context` takes it).
 """
 
 from __future__ import annotations
@@ -17,20 +21,20 @@ from homeassistant.util import dt as dt_util, slugify
 
 from ..access.decisions import LibraryAccess
 from ..branch import Branch
+from ..const import CONF_LANGUAGES
 from ..engine.building.opening import week_ahead
 from ..engine.building.schedule import Mode
+from ..helpers.texts import Catalogue, member_languages
 from .induction import InductionDesk
-from .render import BranchView, Context
+from .render import PUBLIC_TEXTS, BranchView, Context
 from .store import PagesStore, PlanInfo
+from .wording import public_info
 
 PUBLIC = "/api/smart_library/public"  # the one path a reverse proxy publishes
 ASSETS = f"{PUBLIC}/_assets"
 
-MODE_NOW = {
-    Mode.STAFFED: "staffed hours",
-    Mode.SMART: "smart hours (members with card and PIN)",
-    Mode.EVENT: "an event",
-}
+# The modes a branch is open in, as "Open now: ..." names them (texts: now.what.<mode>).
+MODE_NOW = frozenset({Mode.STAFFED, Mode.SMART, Mode.EVENT})
 
 
 def slug_of(title: str) -> str:
@@ -67,13 +71,29 @@ class PublicPages:
         """Return the service's public address."""
         return f"{PUBLIC}/{self.slug}"
 
-    def context(self) -> Context:
-        """Return what every page of the service needs."""
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """Return the languages members may read the pages in, the default first."""
+        return member_languages(self.entry.options.get(CONF_LANGUAGES))
+
+    def context(
+        self, language: str, *, here: str = "", switch_form: str = ""
+    ) -> Context:
+        """Return what every page of the service needs, in a language (one of `languages`).
+
+        `here` is the page's address (the language switch links to it), or `switch_form` the
+        id of the form whose buttons switch (an induction step: its session stays).
+        """
+        cat = PUBLIC_TEXTS(language)
         return Context(
             service=self.entry.title,
             base=self.base,
             assets=ASSETS,
-            info=self.store.data.info,
+            info=public_info(self.store.data.info, cat),
+            cat=cat,
+            offered=self.languages,
+            here=here,
+            switch_form=switch_form,
         )
 
     def branch_slugs(self) -> dict[str, Branch]:
@@ -120,30 +140,36 @@ class PublicPages:
         return f"{self.base}/induction/video?v={video.version}" if video else ""
 
     @staticmethod
-    def now_text(branch: Branch, now: datetime) -> tuple[str, bool]:
+    def now_text(branch: Branch, now: datetime, cat: Catalogue) -> tuple[str, bool]:
         """Return "open now" or "closed now" in words, from the opening hours (no alarms)."""
         hours = branch.hours
         if hours.mode.is_open:
-            what = MODE_NOW.get(hours.mode, "open")
-            until = (
-                f" until {dt_util.as_local(hours.closes_at):%H:%M}"
-                if hours.closes_at
-                else ""
-            )
-            return f"Open now: {what}{until}.", True
+            mode = hours.mode.value if hours.mode in MODE_NOW else "open"
+            what = cat(f"now.what.{mode}")
+            if hours.closes_at:
+                until = f"{dt_util.as_local(hours.closes_at):%H:%M}"
+                return cat("now.open_until", what=what, time=until), True
+            return cat("now.open", what=what), True
         change = hours.next_change
         if change is not None and change[1].is_open:
             moment = dt_util.as_local(change[0])
             day = (
-                "today"
+                cat("date.today")
                 if moment.date() == dt_util.as_local(now).date()
-                else moment.strftime("%A")
+                else cat(f"date.on_weekday.{moment.weekday()}")
             )
-            kind = "staffed" if change[1] is Mode.STAFFED else change[1].value
-            return f"Closed now. Opens {day} at {moment:%H:%M} ({kind}).", False
-        return "Closed now.", False
+            kind = change[1].value if change[1] in MODE_NOW else "smart"
+            return cat(
+                "now.closed_opens",
+                day=day,
+                time=f"{moment:%H:%M}",
+                kind=cat(f"now.kind.{kind}"),
+            ), False
+        return cat("now.closed"), False
 
-    def branch_view(self, slug: str, branch: Branch) -> BranchView:
+    def branch_view(
+        self, slug: str, branch: Branch, cat: Catalogue | None = None
+    ) -> BranchView:
         """Return what the branch's public page and the induction show of it."""
         now = dt_util.now()
         zone = dt_util.get_default_time_zone()
@@ -155,7 +181,7 @@ class PublicPages:
         }
         page = self.store.branch(branch.id)
         plan = self.store.data.plans.get(branch.id)
-        text, is_open = self.now_text(branch, now)
+        text, is_open = self.now_text(branch, now, cat or PUBLIC_TEXTS(None))
         url = self.branch_url(slug)
         return BranchView(
             title=branch.title,
@@ -174,9 +200,9 @@ class PublicPages:
             event_times=times,
         )
 
-    def branch_views(self) -> list[BranchView]:
+    def branch_views(self, cat: Catalogue | None = None) -> list[BranchView]:
         """Return every branch's view, in name order."""
-        return [self.branch_view(s, b) for s, b in self.branch_slugs().items()]
+        return [self.branch_view(s, b, cat) for s, b in self.branch_slugs().items()]
 
     async def async_remove(self) -> None:
         """Delete the service's public text and files (the service was removed)."""

@@ -2,7 +2,9 @@
 
 Pages are built from plain data (the dataclasses below) by small functions; every text that
 comes from an administrator, a branch or a member goes through `esc` (HTML-escaped, quotes
-included) and only ever lands in element content or a quoted attribute. Styles come from one
+included) and only ever lands in element content or a quoted attribute. Every word of the pages'
+own comes from the `public` texts (texts/public/<language>.json) in the member's language, the
+context's catalogue; `<html lang>` and the language switch name only shipped language codes. Styles come from one
 stylesheet and the only script (the video's "watched to the end") from one file, both served
 beside the pages, so the pages' Content-Security-Policy forbids everything inline.
 """
@@ -15,19 +17,25 @@ from datetime import date, datetime, time
 from html import escape
 from urllib.parse import urlsplit
 
-from ..engine.building.floorplan import MARKER_LABELS, Marker, MarkerKind
+from ..engine.building.floorplan import Marker, MarkerKind
 from ..engine.building.opening import DayHours
 from ..engine.building.schedule import Mode
-from ..engine.members.induction import (
-    SECTION_TITLES,
-    InductionVersion,
-    QuizResult,
-    text_blocks,
-)
+from ..engine.members.induction import InductionVersion, QuizResult, text_blocks
 from ..engine.members.public import HelpNumber, PublicInfo
+from ..helpers.texts import Catalogue, TextSet
+from .induction import Notice
 
 MEDIA_SUFFIXES = (".mp4", ".webm", ".ogv", ".ogg", ".m4v")
-STEP_TITLES = SECTION_TITLES | {"quiz": "A short quiz"}
+# The members' texts, every shipped language (read once, at import).
+PUBLIC_TEXTS = TextSet("public")
+# Each language by its own name, for the language switch.
+LANGUAGE_NAMES = {
+    "en": "English",
+    "cy": "Cymraeg",
+    "da": "Dansk",
+    "nb": "Norsk bokmål",
+    "sv": "Svenska",
+}
 MARKER_SHORT = {
     MarkerKind.DOOR: "D",
     MarkerKind.FIRE_EXIT: "E",
@@ -41,6 +49,51 @@ def esc(value: object) -> str:
     return escape(str(value), quote=True)
 
 
+def weekday(cat: Catalogue, day: date) -> str:
+    """Return a day's name ("Monday")."""
+    return cat(f"date.weekday.{day.weekday()}")
+
+
+def day_month(cat: Catalogue, day: date) -> str:
+    """Return "7 December" in the catalogue's language."""
+    return cat("date.day_month", day=day.day, month=cat(f"date.month.{day.month}"))
+
+
+def full_date(cat: Catalogue, day: date) -> str:
+    """Return "7 December 2026" in the catalogue's language."""
+    return cat(
+        "date.full", day=day.day, month=cat(f"date.month.{day.month}"), year=day.year
+    )
+
+
+def language_switch(ctx: Context) -> str:
+    """Return the language switch: each offered language by its own name (none for one)."""
+    if len(ctx.offered) < 2 or not (ctx.here or ctx.switch_form):
+        return ""
+    items = []
+    for code in ctx.offered:
+        name = esc(LANGUAGE_NAMES[code])
+        if code == ctx.language:
+            items.append(
+                f'<li><strong lang="{code}" aria-current="true">{name}</strong></li>'
+            )
+        elif ctx.switch_form:
+            items.append(
+                f'<li><button class="link" type="submit" form="{esc(ctx.switch_form)}" '
+                f'name="go" value="lang:{code}" lang="{code}" formnovalidate>{name}</button></li>'
+            )
+        else:
+            items.append(
+                f'<li><a href="{esc(ctx.here)}?lang={code}" hreflang="{code}" lang="{code}">'
+                f"{name}</a></li>"
+            )
+    return (
+        f'<nav class="languages" aria-label="{esc(ctx.cat("page.languages"))}"><ul>'
+        + "".join(items)
+        + "</ul></nav>"
+    )
+
+
 @dataclass(frozen=True)
 class Context:
     """The library service a page belongs to and where its addresses start."""
@@ -48,7 +101,18 @@ class Context:
     service: str  # the service's name
     base: str  # the service's public address, e.g. /api/smart_library/public/shire-libraries
     assets: str  # where the stylesheet and the script are served
-    info: PublicInfo
+    info: PublicInfo  # in the page's language where it is the default wording
+    cat: Catalogue = field(default_factory=lambda: PUBLIC_TEXTS("en"))
+    offered: tuple[str, ...] = ("en",)  # the service's languages, shipped ones only
+    here: str = ""  # the page's address: the language switch links to it with ?lang=
+    switch_form: str = (
+        ""  # or the id of the form whose buttons switch (induction steps)
+    )
+
+    @property
+    def language(self) -> str:
+        """Return the page's language (a shipped code)."""
+        return self.cat.language
 
 
 @dataclass(frozen=True)
@@ -87,14 +151,14 @@ def document(
     )
     return (
         "<!doctype html>\n"
-        '<html lang="en"><head><meta charset="utf-8">'
+        f'<html lang="{esc(ctx.language)}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{esc(title)} — {esc(ctx.service)}</title>"
         f'<link rel="icon" href="{esc(ctx.assets)}/icon.svg" type="image/svg+xml">'
         f'<link rel="stylesheet" href="{esc(ctx.assets)}/pages.css">{script_tag}'
         "</head><body>"
-        f'<header><a class="service" href="{esc(ctx.base)}">{esc(ctx.service)}</a>'
-        f"<span>Smart Libraries</span></header>"
+        f'<header><a class="service" href="{esc(_link(ctx, ctx.base))}">{esc(ctx.service)}</a>'
+        f"<span>{esc(ctx.cat('page.brand'))}</span>{language_switch(ctx)}</header>"
         f"<main>{heading}{body}</main>"
         "</body></html>\n"
     )
@@ -132,17 +196,19 @@ def _hhmm(value: time) -> str:
     return value.strftime("%H:%M")
 
 
-def day_line(day: DayHours, event_times: dict[str, str]) -> str:
+def day_line(cat: Catalogue, day: DayHours, event_times: dict[str, str]) -> str:
     """Return one day's hours: staffed and smart periods, the holiday, the events."""
     parts = []
     for period in day.periods:
-        kind = "Staffed" if period.mode is Mode.STAFFED else "Smart"
+        kind = esc(
+            cat("hours.staffed" if period.mode is Mode.STAFFED else "hours.smart")
+        )
         parts.append(
             f'<span class="period {period.mode.value}">{kind} '
             f"{_hhmm(period.start)}–{_hhmm(period.end)}</span>"
         )
     if not day.periods:
-        parts.append('<span class="period closed">Closed</span>')
+        parts.append(f'<span class="period closed">{esc(cat("hours.closed"))}</span>')
     if day.label:
         parts.append(f'<span class="label">{esc(day.label)}</span>')
     parts.extend(
@@ -152,30 +218,30 @@ def day_line(day: DayHours, event_times: dict[str, str]) -> str:
     return " ".join(parts)
 
 
-def week_table(branch: BranchView) -> str:
+def week_table(cat: Catalogue, branch: BranchView) -> str:
     """Return the week ahead as a table (today first)."""
     rows = []
     for day in branch.days:
-        name = "Today" if day.day == branch.today else day.day.strftime("%A")
+        name = cat("hours.today") if day.day == branch.today else weekday(cat, day.day)
         rows.append(
-            f'<tr><th scope="row">{esc(name)}<small>{esc(day.day.strftime("%d %B"))}'
-            f"</small></th><td>{day_line(day, branch.event_times)}</td></tr>"
+            f'<tr><th scope="row">{esc(name)}<small>{esc(day_month(cat, day.day))}'
+            f"</small></th><td>{day_line(cat, day, branch.event_times)}</td></tr>"
         )
     return (
-        '<table class="week"><caption>The week ahead</caption>'
+        f'<table class="week"><caption>{esc(cat("hours.week_ahead"))}</caption>'
         + "".join(rows)
         + "</table>"
     )
 
 
-def floor_plan(branch: BranchView) -> str:
+def floor_plan(cat: Catalogue, branch: BranchView) -> str:
     """Return the floor plan with its markers drawn over it and a numbered legend.
 
     One inline SVG: the plan as an image (loaded from the branch's own address) and the markers
     as numbered circles, in the plan's own units so they scale with it. No live state.
     """
     if not branch.plan_url:
-        return '<p class="muted">No floor plan has been added for this library yet.</p>'
+        return f'<p class="muted">{esc(cat("plan.none"))}</p>'
     width, height = branch.plan_size
     radius = max(width, height) * 0.018
     marks = []
@@ -188,20 +254,20 @@ def floor_plan(branch: BranchView) -> str:
             f'r="{radius:.1f}"/><text x="{x:.1f}" y="{y:.1f}" font-size="{radius:.1f}" '
             f'text-anchor="middle" dominant-baseline="central">{number}</text></g>'
         )
+        kind_name = cat(f"plan.marker.{marker.kind.value}")
         label = marker.label or (
-            marker.ref.replace("_", " ").capitalize()
-            if marker.ref
-            else MARKER_LABELS[marker.kind]
+            marker.ref.replace("_", " ").capitalize() if marker.ref else kind_name
         )
-        kind_name = MARKER_LABELS[marker.kind]
         legend.append(
             f'<li class="{esc(kind)}"><span class="key">{number}</span> {esc(label)}'
             + (f" <small>({esc(kind_name)})</small>" if label != kind_name else "")
             + "</li>"
         )
     exits = sum(1 for m in branch.markers if m.kind is MarkerKind.FIRE_EXIT)
-    caption = f"Floor plan of {branch.title}" + (
-        f", {exits} fire exit{'s' if exits != 1 else ''} marked" if exits else ""
+    caption = (
+        cat.count("plan.caption_exits", exits, branch=branch.title)
+        if exits
+        else cat("plan.caption", branch=branch.title)
     )
     return (
         '<figure class="plan">'
@@ -215,7 +281,7 @@ def floor_plan(branch: BranchView) -> str:
     )
 
 
-def numbers_list(numbers: Iterable[HelpNumber]) -> str:
+def numbers_list(cat: Catalogue, numbers: Iterable[HelpNumber]) -> str:
     """Return the help and emergency numbers, each a phone link."""
     items = []
     for n in numbers:
@@ -226,8 +292,8 @@ def numbers_list(numbers: Iterable[HelpNumber]) -> str:
             )
         else:
             items.append(
-                f"<li><span>{esc(n.label)}</span> <small>the number is on the notice "
-                f"beside the library phone</small></li>"
+                f"<li><span>{esc(n.label)}</span> "
+                f"<small>{esc(cat('branch.number_on_notice'))}</small></li>"
             )
     return '<ul class="numbers">' + "".join(items) + "</ul>"
 
@@ -237,6 +303,7 @@ def numbers_list(numbers: Iterable[HelpNumber]) -> str:
 
 def branch_page(ctx: Context, branch: BranchView) -> str:
     """Return a branch's public page."""
+    cat = ctx.cat
     today = branch.days[0] if branch.days else None
     status = "open" if branch.is_open else "closed"
     body = [
@@ -250,34 +317,30 @@ def branch_page(ctx: Context, branch: BranchView) -> str:
         body.append(f"<p>{esc(branch.note)}</p>")
     if today is not None:
         body.append(
-            f'<section><h2>Today</h2><p class="today">{day_line(today, branch.event_times)}</p>'
-            '<p class="muted">Staffed: library staff are there. Smart: members aged 16 or '
-            "over who have done the induction come in with their card and PIN.</p></section>"
+            f"<section><h2>{esc(cat('hours.today'))}</h2>"
+            f'<p class="today">{day_line(cat, today, branch.event_times)}</p>'
+            f'<p class="muted">{esc(cat("branch.today_note"))}</p></section>'
         )
-    body.append(f"<section>{week_table(branch)}")
+    body.append(f"<section>{week_table(cat, branch)}")
     body.append(
-        f'<p><a class="button secondary" href="{esc(branch.ics_url)}">'
-        "Opening hours calendar (iCalendar)</a></p></section>"
+        f'<p><a class="button secondary" href="{esc(_link(ctx, branch.ics_url))}">'
+        f"{esc(cat('branch.calendar'))}</a></p></section>"
     )
-    body.append(f"<section><h2>Floor plan</h2>{floor_plan(branch)}</section>")
+    body.append(
+        f"<section><h2>{esc(cat('branch.floor_plan'))}</h2>"
+        f"{floor_plan(cat, branch)}</section>"
+    )
     info = ctx.info
     body.append(
-        "<section><h2>In smart hours you can</h2>"
-        f"{_list(info.can)}<h2>In smart hours you cannot</h2>{_list(info.cannot)}</section>"
+        f"<section><h2>{esc(cat('branch.can'))}</h2>{_list(info.can)}"
+        f"<h2>{esc(cat('branch.cannot'))}</h2>{_list(info.cannot)}</section>"
     )
     body.append(
-        "<section><h2>Help and emergencies</h2>"
-        f"{numbers_list((*branch.numbers, *info.numbers))}"
-        '<p class="muted">A phone on the library counter has these numbers beside it. '
-        "There is a first aid box; the fire alarm sounds and flashes: leave by the nearest "
-        "exit.</p></section>"
+        f"<section><h2>{esc(cat('branch.help'))}</h2>"
+        f"{numbers_list(cat, (*branch.numbers, *info.numbers))}"
+        f'<p class="muted">{esc(cat("branch.help_note"))}</p></section>'
     )
-    body.append(
-        '<section class="cta"><h2>Use this library in smart hours</h2>'
-        "<p>Members aged 16 or over complete the Smart Library induction once, online.</p>"
-        f'<p><a class="button" href="{esc(ctx.base)}/induction">Start the induction</a></p>'
-        "</section>"
-    )
+    body.append(_call_to_action(ctx, "branch.cta_branch"))
     return document(
         ctx, branch.title, "".join(body), heading=f"<h1>{esc(branch.title)}</h1>"
     )
@@ -285,51 +348,64 @@ def branch_page(ctx: Context, branch: BranchView) -> str:
 
 def service_page(ctx: Context, branches: Sequence[BranchView]) -> str:
     """Return the service's page: its branches, open now or not, and the induction."""
+    cat = ctx.cat
     items = "".join(
-        f'<li><a href="{esc(b.url)}">{esc(b.title)}</a> '
+        f'<li><a href="{esc(_link(ctx, b.url))}">{esc(b.title)}</a> '
         f'<span class="now {"open" if b.is_open else "closed"}">{esc(b.now)}</span></li>'
         for b in branches
     )
-    body = (
-        f'<ul class="branches">{items}</ul>'
-        '<section class="cta"><h2>Use a Smart Library in smart hours</h2>'
-        "<p>Members aged 16 or over complete the Smart Library induction once, online.</p>"
-        f'<p><a class="button" href="{esc(ctx.base)}/induction">Start the induction</a></p>'
-        "</section>"
+    body = f'<ul class="branches">{items}</ul>' + _call_to_action(
+        ctx, "branch.cta_service"
     )
-    return document(ctx, "Libraries", body, heading="<h1>Our libraries</h1>")
+    return document(
+        ctx,
+        cat("page.libraries_title"),
+        body,
+        heading=f"<h1>{esc(cat('page.libraries_heading'))}</h1>",
+    )
+
+
+def _link(ctx: Context, address: str) -> str:
+    """Return one of the service's addresses, carrying the page's language when it was chosen."""
+    if len(ctx.offered) < 2:
+        return address
+    return f"{address}?lang={ctx.language}"
+
+
+def _call_to_action(ctx: Context, title: str) -> str:
+    cat = ctx.cat
+    return (
+        f'<section class="cta"><h2>{esc(cat(title))}</h2>'
+        f"<p>{esc(cat('branch.cta_text'))}</p>"
+        f'<p><a class="button" href="{esc(_link(ctx, f"{ctx.base}/induction"))}">'
+        f"{esc(cat('branch.start'))}</a></p></section>"
+    )
 
 
 # -- the induction -----------------------------------------------------------------------------
 
 
+FORM_ID = "induction"  # the induction's form: the language switch's buttons send it
+
+
 def _form(ctx: Context, inner: str, *, token: str = "", step: str = "") -> str:
-    hidden = ""
+    hidden = f'<input type="hidden" name="lang" value="{esc(ctx.language)}">'
     if token:
-        hidden = (
+        hidden += (
             f'<input type="hidden" name="token" value="{esc(token)}">'
             f'<input type="hidden" name="step" value="{esc(step)}">'
         )
     return (
-        f'<form method="post" action="{esc(ctx.base)}/induction" autocomplete="off">'
-        f"{hidden}{inner}</form>"
+        f'<form id="{FORM_ID}" method="post" action="{esc(ctx.base)}/induction" '
+        f'autocomplete="off">{hidden}{inner}</form>'
     )
 
 
 SIGN_IN_MESSAGES = {
-    "not_recognised": (
-        "error",
-        "Card number or PIN not recognised. Check them and try again.",
-    ),
-    "throttled": ("warning", "Too many attempts. Please wait and try again later."),
-    "unavailable": (
-        "warning",
-        "The induction cannot be done just now. Please try again later.",
-    ),
-    "session_ended": (
-        "info",
-        "That induction page has expired or was already completed. Sign in again to start.",
-    ),
+    "not_recognised": "error",
+    "throttled": "warning",
+    "unavailable": "warning",
+    "session_ended": "info",
 }
 
 
@@ -337,141 +413,123 @@ def sign_in_page(
     ctx: Context, *, message: str = "", locked_until: str = "", lockout: tuple[int, int]
 ) -> str:
     """Return the first page: what the induction is, then card and PIN."""
+    cat = ctx.cat
     notice = ""
     if message == "locked_out":
         notice = alert(
             "error",
-            "This card is locked after too many wrong PINs, here and at every library "
-            f"door, until {locked_until}. Try again then, or ask staff.",
-            "Card locked.",
+            cat("induction.locked", until=locked_until),
+            cat("induction.locked_title"),
         )
     elif message in SIGN_IN_MESSAGES:
-        kind, text = SIGN_IN_MESSAGES[message]
-        notice = alert(kind, text)
+        notice = alert(SIGN_IN_MESSAGES[message], cat(f"induction.message.{message}"))
     attempts, minutes = lockout
     body = (
-        "<p>To use a Smart Library when no staff are there (smart hours) you complete this "
-        "induction once: the video, the floor plans and opening hours, the access rules, a "
-        "short quiz and the agreement. It takes a few minutes.</p>"
-        "<p>You need to be a library member aged 16 or over, with your library card and "
-        "PIN.</p>"
+        f"<p>{esc(cat('induction.intro'))}</p>"
+        f"<p>{esc(cat('induction.who'))}</p>"
         f"{notice}"
         + _form(
             ctx,
-            '<label for="card">Library card number</label>'
+            f'<label for="card">{esc(cat("induction.card"))}</label>'
             '<input id="card" name="card" inputmode="text" autocomplete="off" '
             'autocapitalize="characters" spellcheck="false" maxlength="32" required>'
-            '<label for="pin">PIN</label>'
+            f'<label for="pin">{esc(cat("induction.pin"))}</label>'
             '<input id="pin" name="pin" type="password" inputmode="numeric" '
             'autocomplete="off" maxlength="16" required>'
-            '<button type="submit" name="go" value="sign_in">Start the induction</button>'
-            f'<p class="muted">{attempts} wrong PINs lock the card for {minutes} minutes, '
-            "here and at the library doors.</p>",
+            '<button type="submit" name="go" value="sign_in">'
+            f"{esc(cat('induction.start'))}</button>"
+            f'<p class="muted">'
+            f"{esc(cat('induction.lockout_note', attempts=attempts, minutes=minutes))}</p>",
         )
     )
-    return document(
-        ctx, "Smart Library induction", body, heading="<h1>Smart Library induction</h1>"
-    )
+    title = cat("induction.title")
+    return document(ctx, title, body, heading=f"<h1>{esc(title)}</h1>")
 
 
-REFUSALS = {
-    "staff_card": (
-        "Staff and contractor cards need no induction",
-        "This card opens the doors in its own hours.",
-    ),
-    "under_16": (
-        "Under-16s cannot complete the Smart Library induction",
-        (
-            "You can still use a Smart Library in smart hours when a parent or guardian over 18 "
-            "comes in with you: they must be a member who has completed this induction, and at "
-            "the door they scan their card and enter their PIN for you both. In staffed hours "
-            "you can come in as usual."
-        ),
-    ),
-    "card_expired": (
-        "Your library card has expired",
-        (
-            "Renew it at your local library during staffed hours, then complete this induction: "
-            "a renewed card needs a new induction before it opens the doors."
-        ),
-    ),
-    "contact_library": (
-        "Please contact the library",
-        "Smart access cannot be given to this card online.",
-    ),
-    "changed": (
-        "The induction has just changed",
-        (
-            "A new version of the induction was published while you were going through it. "
-            "Please sign in again and go through the new version."
-        ),
-    ),
-}
+REFUSALS = frozenset(
+    {"staff_card", "under_16", "card_expired", "contact_library", "changed"}
+)
 
 
 def refusal_page(ctx: Context, outcome: str) -> str:
     """Return the page for a member who may not (or need not) do the induction."""
-    title, text = REFUSALS[outcome]
+    cat = ctx.cat
+    if outcome not in REFUSALS:
+        outcome = "contact_library"
+    title = cat(f"induction.refusal.{outcome}.title")
+    text = cat(f"induction.refusal.{outcome}.text")
     extra = ""
     if outcome == "contact_library":
         extra = f"<p>{esc(ctx.info.contact)}</p>"
     body = (
         f"{alert('info', text)}{extra}"
-        '<p class="muted">Nothing has been recorded.</p>'
-        f'<p><a class="button secondary" href="{esc(ctx.base)}">Our libraries</a></p>'
+        f'<p class="muted">{esc(cat("induction.nothing_recorded"))}</p>'
+        f'<p><a class="button secondary" href="{esc(_link(ctx, ctx.base))}">'
+        f"{esc(cat('page.libraries_heading'))}</a></p>"
     )
     return document(ctx, title, body, heading=f"<h1>{esc(title)}</h1>")
 
 
-def _progress(steps: Sequence[str], current: str) -> str:
+def step_title(cat: Catalogue, step: str) -> str:
+    """Return the title of a step of the induction (video, branches, rules, quiz, agreement)."""
+    return cat(f"induction.step.{step}")
+
+
+def _progress(cat: Catalogue, steps: Sequence[str], current: str) -> str:
     items = []
     for number, step in enumerate(steps, start=1):
         state = "current" if step == current else ""
         aria = ' aria-current="step"' if step == current else ""
         items.append(
-            f'<li class="{state}"{aria}>{number}. {esc(STEP_TITLES[step])}</li>'
+            f'<li class="{state}"{aria}>{number}. {esc(step_title(cat, step))}</li>'
         )
     return f'<ol class="progress">{"".join(items)}</ol>'
 
 
 def _video(ctx: Context, version: InductionVersion, video_url: str) -> str:
     """Return the video step: a player that tells when it ended, or an embedded page."""
+    cat = ctx.cat
     source = version.content.video
     url = video_url if source == "file" else source
     path = urlsplit(url).path.lower()
+    confirm = esc(cat("induction.video.confirm"))
     if source == "file" or path.endswith(MEDIA_SUFFIXES):
         return (
-            "<p>Please watch the induction video all the way through.</p>"
+            f"<p>{esc(cat('induction.video.watch'))}</p>"
             f'<video id="induction-video" controls preload="metadata" playsinline '
             f'src="{esc(url)}"></video>'
             '<input type="hidden" id="watched" name="watched" value="">'
-            '<p id="video-note" class="muted" hidden>Continue is available once the video has '
-            "played to the end.</p>"
+            f'<p id="video-note" class="muted" hidden '
+            f'data-watched="{esc(cat("induction.video.watched"))}">'
+            f"{esc(cat('induction.video.note'))}</p>"
             '<noscript><label class="check"><input type="checkbox" name="watched" value="1" '
-            "required> I have watched the video all the way through</label></noscript>"
+            f"required> {confirm}</label></noscript>"
         )
     return (
-        "<p>Please watch the induction video all the way through.</p>"
-        f'<iframe class="video" src="{esc(url)}" title="Induction video" '
+        f"<p>{esc(cat('induction.video.watch'))}</p>"
+        f'<iframe class="video" src="{esc(url)}" '
+        f'title="{esc(cat("induction.video.frame_title"))}" '
         'allow="fullscreen; picture-in-picture" referrerpolicy="no-referrer"></iframe>'
-        f'<p><a href="{esc(url)}" target="_blank" rel="noopener noreferrer">Open the video '
-        "in a new tab</a></p>"
+        f'<p><a href="{esc(url)}" target="_blank" rel="noopener noreferrer">'
+        f"{esc(cat('induction.video.open'))}</a></p>"
         '<label class="check"><input type="checkbox" name="watched" value="1" required> '
-        "I have watched the video all the way through</label>"
+        f"{confirm}</label>"
     )
 
 
 def _quiz(
-    version: InductionVersion, result: QuizResult | None, answers: Mapping[int, int]
+    cat: Catalogue,
+    version: InductionVersion,
+    result: QuizResult | None,
+    answers: Mapping[int, int],
 ) -> str:
     out = []
     if result is not None and not result.passed:
         out.append(
             alert(
                 "warning",
-                "Some answers are not right yet. Read the parts shown again, then answer "
-                "again.",
-                "Not quite.",
+                cat("induction.quiz.wrong"),
+                cat("induction.quiz.wrong_title"),
             )
         )
     for number, question in enumerate(version.content.quiz):
@@ -483,11 +541,14 @@ def _quiz(
         wrong = ""
         if result is not None and number in result.wrong:
             hint = f" {esc(question.hint)}" if question.hint else ""
+            again = cat(
+                "induction.quiz.read_again", section=step_title(cat, question.section)
+            )
             wrong = (
-                f'<div class="wrong" role="alert">Not quite.{hint} '
-                f'<button class="link" type="submit" name="go" '
-                f'value="back:{esc(question.section)}" formnovalidate>Read again: '
-                f"{esc(STEP_TITLES[question.section])}</button></div>"
+                f'<div class="wrong" role="alert">{esc(cat("induction.quiz.not_quite"))}'
+                f'{hint} <button class="link" type="submit" name="go" '
+                f'value="back:{esc(question.section)}" formnovalidate>{esc(again)}'
+                "</button></div>"
             )
         out.append(
             f'<fieldset class="question"><legend>{number + 1}. {esc(question.text)}'
@@ -509,62 +570,55 @@ def step_page(
     answers: Mapping[int, int] | None = None,
     error: str = "",
     already: date | None = None,
-    notice: str = "",
+    notice: Notice | None = None,
 ) -> str:
     """Return the page of one step of the induction, in a form carrying the session's token."""
-    parts = [_progress(steps, step)]
-    if notice and step == steps[0]:
-        parts.append(alert("info", notice, "Why again?"))
+    cat = ctx.cat
+    parts = [_progress(cat, steps, step)]
+    if notice is not None and step == steps[0]:
+        if notice.renewed_on is not None:
+            why = cat("induction.renewed", date=full_date(cat, notice.renewed_on))
+        else:
+            why = f"{cat('induction.revised')} {notice.summary}".strip()
+        parts.append(alert("info", why, cat("induction.why_again")))
     if already is not None and step == steps[0]:
         parts.append(
-            alert(
-                "info",
-                f"You completed this version of the induction on {already:%d %B %Y}. "
-                "You may go through it again.",
-            )
+            alert("info", cat("induction.already", date=full_date(cat, already)))
         )
-    if error == "video_not_watched":
-        parts.append(
-            alert("error", "Please watch the video all the way through first.")
-        )
-    elif error == "agree_needed":
-        parts.append(alert("error", "Please tick the box to agree."))
-    title = STEP_TITLES[step]
+    if error in ("video_not_watched", "agree_needed"):
+        parts.append(alert("error", cat(f"induction.error.{error}")))
+    title = step_title(cat, step)
     inner = ""
-    button = "Continue"
+    button = cat("induction.continue")
     if step == "video":
         inner = _video(ctx, version, video_url)
     elif step == "branches":
-        inner = (
-            "<p>Take time to get to know the opening hours, smart opening hours and floor "
-            "plans of the libraries you will visit, and where their exits are.</p>"
-            + "".join(
-                f'<section class="branch"><h2>{esc(b.title)}</h2>'
-                f"{week_table(b)}{floor_plan(b)}"
-                f'<p><a href="{esc(b.url)}" target="_blank" rel="noopener">The page of '
-                f"{esc(b.title)}</a></p></section>"
-                for b in branches
-            )
+        inner = f"<p>{esc(cat('induction.branches_intro'))}</p>" + "".join(
+            f'<section class="branch"><h2>{esc(b.title)}</h2>'
+            f"{week_table(cat, b)}{floor_plan(cat, b)}"
+            f'<p><a href="{esc(_link(ctx, b.url))}" target="_blank" rel="noopener">'
+            f"{esc(cat('induction.branch_link', branch=b.title))}</a></p></section>"
+            for b in branches
         )
     elif step == "rules":
         inner = f'<div class="rules">{blocks(version.content.rules)}</div>'
     elif step == "quiz":
-        inner = _quiz(version, quiz, answers or {})
-        button = "Check my answers"
+        inner = _quiz(cat, version, quiz, answers or {})
+        button = cat("induction.check_answers")
     elif step == "agreement":
         inner = (
             f'<div class="agreement">{blocks(version.content.agreement)}</div>'
             '<label class="check"><input type="checkbox" name="agree" value="yes" required> '
-            "I agree</label>"
+            f"{esc(cat('induction.agree'))}</label>"
         )
-        button = "Complete my induction"
+        button = cat("induction.complete_button")
     back = ""
     position = steps.index(step)
     if position > 0:
         previous = steps[position - 1]
         back = (
             f'<button class="secondary" type="submit" name="go" value="back:{esc(previous)}" '
-            "formnovalidate>Back</button>"
+            f"formnovalidate>{esc(cat('induction.back'))}</button>"
         )
     parts.append(
         _form(
@@ -577,7 +631,7 @@ def step_page(
     )
     return document(
         ctx,
-        f"Induction: {title}",
+        cat("induction.page_title", step=title),
         "".join(parts),
         script=step == "video",
         heading=f"<h1>{esc(title)}</h1>",
@@ -588,25 +642,28 @@ def complete_page(
     ctx: Context, *, version: int, day: date, branches: Sequence[BranchView]
 ) -> str:
     """Return the last page: "Induction complete"."""
+    cat = ctx.cat
     links = "".join(
-        f'<li><a href="{esc(b.url)}">{esc(b.title)}</a></li>' for b in branches
+        f'<li><a href="{esc(_link(ctx, b.url))}">{esc(b.title)}</a></li>'
+        for b in branches
     )
+    title = cat("induction.complete.title")
     body = (
-        alert(
-            "success",
-            f"Your card now opens the doors of the Smart Libraries of {ctx.service} in "
-            "smart hours, with your PIN.",
+        alert("success", cat("induction.complete.access", service=ctx.service))
+        + '<p class="muted">'
+        + esc(
+            cat(
+                "induction.complete.recorded",
+                date=full_date(cat, day),
+                version=version,
+            )
         )
-        + f'<p class="muted">Recorded: {day:%d %B %Y}, induction version {version}, '
-        "online.</p>"
-        "<p>Your smart access is linked to your library card. When it expires, renew it at "
-        "your local library; you will then need to complete the induction again before your "
-        "access is restored, so that you are up to date with any changes in our libraries.</p>"
-        f'<h2>Our libraries</h2><ul class="branches">{links}</ul>'
+        + "</p>"
+        f"<p>{esc(cat('induction.complete.renew'))}</p>"
+        f"<h2>{esc(cat('induction.complete.libraries'))}</h2>"
+        f'<ul class="branches">{links}</ul>'
     )
-    return document(
-        ctx, "Induction complete", body, heading="<h1>Induction complete</h1>"
-    )
+    return document(ctx, title, body, heading=f"<h1>{esc(title)}</h1>")
 
 
 def format_moment(moment: datetime) -> str:

@@ -16,6 +16,13 @@ cookie; a form's session is a token in the page (see induction.py). Every answer
 Content-Security-Policy (nothing inline, nothing from elsewhere but the induction video's own
 site), `nosniff`, no referrer, and the induction pages are never cached or indexed.
 
+Language: every page and the hours feed come in one of the service's languages
+(`PublicPages.languages`): the member's explicit choice first (`?lang=da` on a page's address,
+the form's `lang` field on the induction's steps, a language switch button `go=lang:da`), then
+their browser's Accept-Language, then the service's first. A requested code that is not one the
+service offers is ignored (never echoed: a page names only shipped codes). Answers that follow
+Accept-Language say so (`Vary: Accept-Language`), so a cache keeps one per language.
+
 A reverse proxy publishes `PUBLIC` and nothing else (README: nginx and Caddy). Home Assistant
 sees the proxy's address unless `http: use_x_forwarded_for` and `trusted_proxies` are set; the
 per-address limits then count the proxy as one address: set them.
@@ -38,10 +45,13 @@ from homeassistant.util import dt as dt_util
 
 from ..const import DOMAIN
 from ..engine.building.opening import build_ics
+from ..helpers.texts import accepted_language
 from .induction import Outcome, Session
 from .public import ASSETS, PUBLIC, PublicPages
 from .render import (
+    FORM_ID,
     MEDIA_SUFFIXES,
+    PUBLIC_TEXTS,
     branch_page,
     complete_page,
     format_moment,
@@ -50,6 +60,7 @@ from .render import (
     sign_in_page,
     step_page,
 )
+from .wording import induction_version
 
 STATIC: Final = Path(__file__).parent / "static"
 ASSET_FILES: Final = {
@@ -74,6 +85,22 @@ def _policy(*, script: bool = False, media: str = "", frame: str = "") -> str:
     return policy
 
 
+LANG_FIELD: Final = (
+    "lang"  # the query parameter and form field naming a chosen language
+)
+SWITCH_PREFIX: Final = "lang:"  # a language switch button's `go` value
+
+
+def choose_language(
+    pages: PublicPages, request: web.Request, chosen: str | None = None
+) -> str:
+    """Return the page's language: `chosen` if offered, else Accept-Language's, else the first."""
+    offered = pages.languages
+    if chosen is not None and chosen in offered:
+        return chosen
+    return accepted_language(request.headers.get("Accept-Language"), offered)
+
+
 def _headers(policy: str, *, private: bool) -> dict[str, str]:
     headers = {
         "Content-Security-Policy": policy,
@@ -95,12 +122,14 @@ def _html(
     status: HTTPStatus = HTTPStatus.OK,
     policy: str | None = None,
 ) -> web.Response:
+    headers = _headers(policy or _policy(), private=private)
+    headers["Vary"] = "Accept-Language"  # a page's language may follow the browser's
     return web.Response(
         text=text,
         status=status,
         content_type="text/html",
         charset="utf-8",
-        headers=_headers(policy or _policy(), private=private),
+        headers=headers,
     )
 
 
@@ -164,7 +193,9 @@ class ServiceView(HomeAssistantView):
         pages = pages_for(request.app[KEY_HASS], service)
         if pages is None:
             return _not_found()
-        return _html(service_page(pages.context(), pages.branch_views()), private=False)
+        language = choose_language(pages, request, request.query.get(LANG_FIELD))
+        ctx = pages.context(language, here=pages.base)
+        return _html(service_page(ctx, pages.branch_views(ctx.cat)), private=False)
 
 
 class BranchPageView(HomeAssistantView):
@@ -182,8 +213,10 @@ class BranchPageView(HomeAssistantView):
         found = pages.branch_by_slug(branch) if pages else None
         if pages is None or found is None:
             return _not_found()
-        view = pages.branch_view(*found)
-        return _html(branch_page(pages.context(), view), private=False)
+        language = choose_language(pages, request, request.query.get(LANG_FIELD))
+        ctx = pages.context(language, here=pages.branch_url(found[0]))
+        view = pages.branch_view(*found, ctx.cat)
+        return _html(branch_page(ctx, view), private=False)
 
 
 class HoursFeedView(HomeAssistantView):
@@ -202,6 +235,8 @@ class HoursFeedView(HomeAssistantView):
         if pages is None or found is None:
             return _not_found()
         slug, item = found
+        language = choose_language(pages, request, request.query.get(LANG_FIELD))
+        cat = PUBLIC_TEXTS(language)
         now = dt_util.now()
         text = build_ics(
             name=item.title,
@@ -211,10 +246,14 @@ class HoursFeedView(HomeAssistantView):
             zone=dt_util.get_default_time_zone(),
             now=now,
             location=pages.store.branch(item.id).address,
+            words=cat.section("calendar"),
+            language=language,
         )
         headers = _headers("default-src 'none'", private=False)
         headers["Content-Disposition"] = f'inline; filename="{slug}-hours.ics"'
         headers["Cache-Control"] = "public, max-age=900"
+        headers["Content-Language"] = language
+        headers["Vary"] = "Accept-Language"
         return web.Response(
             text=text, content_type="text/calendar", charset="utf-8", headers=headers
         )
@@ -280,11 +319,14 @@ class InductionView(HomeAssistantView):
         pages = pages_for(request.app[KEY_HASS], service)
         if pages is None:
             return _not_found()
-        return self._sign_in(pages)
+        return self._sign_in(
+            pages, choose_language(pages, request, request.query.get(LANG_FIELD))
+        )
 
     @staticmethod
     def _sign_in(
         pages: PublicPages,
+        language: str,
         message: str = "",
         until: datetime | None = None,
         status: HTTPStatus = HTTPStatus.OK,
@@ -300,7 +342,7 @@ class InductionView(HomeAssistantView):
             else (5, 15)
         )
         text = sign_in_page(
-            pages.context(),
+            pages.context(language, here=f"{pages.base}/induction"),
             message=message,
             locked_until=format_moment(dt_util.as_local(until)) if until else "",
             lockout=lockout,
@@ -322,19 +364,39 @@ class InductionView(HomeAssistantView):
             )
         if request.content_type != "application/x-www-form-urlencoded":
             # The pages' forms send nothing else (no files): anything else is not a form.
-            return self._sign_in(pages, "session_ended", status=HTTPStatus.BAD_REQUEST)
+            return self._sign_in(
+                pages,
+                choose_language(pages, request),
+                "session_ended",
+                status=HTTPStatus.BAD_REQUEST,
+            )
         try:
             raw = await request.post()
         except ValueError:  # a body that is not a form
-            return self._sign_in(pages, "session_ended", status=HTTPStatus.BAD_REQUEST)
+            return self._sign_in(
+                pages,
+                choose_language(pages, request),
+                "session_ended",
+                status=HTTPStatus.BAD_REQUEST,
+            )
         form = {k: v for k, v in raw.items() if isinstance(v, str)}
-        if form.get("go") == "sign_in":
-            return await self._post_sign_in(request, pages, form)
+        go = form.get("go", "")
+        language = choose_language(
+            pages,
+            request,
+            go.removeprefix(SWITCH_PREFIX)
+            if go.startswith(SWITCH_PREFIX)
+            else form.get(LANG_FIELD),
+        )
+        if go == "sign_in":
+            return await self._post_sign_in(request, pages, form, language)
         now = dt_util.utcnow()
         session = pages.desk.sessions.get(form.get("token"), now)
         if session is None:
-            return self._sign_in(pages, "session_ended")
+            return self._sign_in(pages, language, "session_ended")
+        # A language switch button changes nothing but the language (the desk ignores it).
         result = await pages.desk.async_step(session, form, now)
+        ctx = pages.context(language)
         if result.completed is Outcome.COMPLETED:
             recorded = result.recorded
             day = (
@@ -344,30 +406,32 @@ class InductionView(HomeAssistantView):
             )
             return _html(
                 complete_page(
-                    pages.context(),
+                    ctx,
                     version=session.version.number,
                     day=day,
-                    branches=pages.branch_views(),
+                    branches=pages.branch_views(ctx.cat),
                 ),
                 private=True,
             )
         if result.completed is Outcome.ENDED:
-            return self._sign_in(pages, "session_ended")
+            return self._sign_in(pages, language, "session_ended")
         if result.completed is not None:
-            return _html(
-                refusal_page(pages.context(), result.completed.value), private=True
-            )
-        return self._step(pages, session, form.get("token", ""), result.error)
+            return _html(refusal_page(ctx, result.completed.value), private=True)
+        return self._step(pages, session, form.get("token", ""), language, result.error)
 
     async def _post_sign_in(
-        self, request: web.Request, pages: PublicPages, form: Mapping[str, str]
+        self,
+        request: web.Request,
+        pages: PublicPages,
+        form: Mapping[str, str],
+        language: str,
     ) -> web.Response:
         result = await pages.desk.async_sign_in(
             form.get("card", ""), form.get("pin", ""), _remote(request)
         )
         outcome = result.outcome
         if outcome is Outcome.SIGNED_IN and result.session is not None:
-            return self._step(pages, result.session, result.token)
+            return self._step(pages, result.session, result.token, language)
         if outcome in (
             Outcome.NOT_RECOGNISED,
             Outcome.LOCKED_OUT,
@@ -379,16 +443,22 @@ class InductionView(HomeAssistantView):
                 if outcome is Outcome.THROTTLED
                 else HTTPStatus.OK
             )
-            response = self._sign_in(pages, outcome.value, result.until, status)
+            response = self._sign_in(
+                pages, language, outcome.value, result.until, status
+            )
             if outcome is Outcome.THROTTLED and result.until is not None:
                 wait = max(1, int((result.until - dt_util.utcnow()).total_seconds()))
                 response.headers["Retry-After"] = str(wait)
             return response
-        return _html(refusal_page(pages.context(), outcome.value), private=True)
+        return _html(refusal_page(pages.context(language), outcome.value), private=True)
 
     @staticmethod
     def _step(
-        pages: PublicPages, session: Session, token: str, error: str = ""
+        pages: PublicPages,
+        session: Session,
+        token: str,
+        language: str,
+        error: str = "",
     ) -> web.Response:
         content = session.version.content
         video_url = pages.video_url()
@@ -399,13 +469,14 @@ class InductionView(HomeAssistantView):
                 media = origin
             else:
                 frame = origin
+        ctx = pages.context(language, switch_form=FORM_ID)
         text = step_page(
-            pages.context(),
+            ctx,
             token=token,
             steps=session.steps,
             step=session.step,
-            version=session.version,
-            branches=pages.branch_views() if session.step == "branches" else (),
+            version=induction_version(session.version, ctx.cat),
+            branches=pages.branch_views(ctx.cat) if session.step == "branches" else (),
             video_url=video_url,
             quiz=session.quiz,
             answers=session.answers,

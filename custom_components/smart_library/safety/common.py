@@ -17,12 +17,12 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 
 from ..branch import Branch
-from ..const import DOMAIN
+from ..const import CONF_LANGUAGES, DOMAIN
 from ..engine.safety.alerts import DEFAULT_ESCALATION_MINUTES
 from ..engine.safety.incidents import DEFAULT_RETENTION_DAYS
 from ..helpers.permissions import NO_USER
 
-__all__ = ["NO_USER"]
+__all__ = ["CONF_LANGUAGES", "NO_USER"]
 
 # -- settings -------------------------------------------------------------------------------------
 
@@ -31,7 +31,6 @@ CONF_ON_CALL = "on_call_phones"  # mobile-app device ids, alerted at once
 CONF_ESCALATION_PHONES = "escalation_phones"  # alerted when nobody acknowledges in time
 CONF_ESCALATION_MINUTES = "escalation_minutes"
 CONF_RETENTION_DAYS = "incident_retention_days"
-CONF_LANGUAGES = "announcement_languages"  # stored messages play in each, in order
 # The options taken at once, without a reload (nothing pending is forgotten).
 SAFETY_OPTIONS = frozenset(
     {

@@ -11,6 +11,7 @@ Pure Python, no Home Assistant import; the schedule and the time zone are passed
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 import re
@@ -29,6 +30,17 @@ MODE_DESCRIPTIONS = {
         "Self-access: library members aged 16 or over who have completed the Smart Library "
         "induction come in with their card and PIN. No staff are in the building."
     ),
+}
+# The feed's own words, English; `build_ics(words=...)` takes them in another language.
+ICS_WORDS = {
+    "name": "{branch} opening hours",
+    "staffed": MODE_SUMMARIES[Mode.STAFFED],
+    "smart": MODE_SUMMARIES[Mode.SMART],
+    "staffed_description": MODE_DESCRIPTIONS[Mode.STAFFED],
+    "smart_description": MODE_DESCRIPTIONS[Mode.SMART],
+    "event_description": "An event in the library: the building is open for it.",
+    "closed": "Closed: {label}",
+    "closed_description": "The library is closed all day.",
 }
 _UID_SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
@@ -125,20 +137,24 @@ def build_ics(
     now: datetime,
     days: int = FEED_DAYS,
     location: str = "",
+    words: Mapping[str, str] | None = None,
+    language: str = "en",
 ) -> str:
     """Return the branch's opening hours from `today` for `days` days as an iCalendar feed.
 
-    `owner` makes the UIDs unique to the branch (its id); `location` is its address.
+    `owner` makes the UIDs unique to the branch (its id); `location` is its address; `words`
+    the feed's texts (`ICS_WORDS`' keys, `{branch}` and `{label}` filled here) in `language`.
     """
+    text = {**ICS_WORDS, **(words or {})}
     begin = datetime.combine(today, time(0), zone).astimezone(UTC).astimezone(zone)
     finish = begin + timedelta(days=days)
     lines = [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",
-        "PRODID:-//Smart Library//Opening hours//EN",
+        f"PRODID:-//Smart Library//Opening hours//{_UID_SAFE.sub('', language).upper()}",
         "CALSCALE:GREGORIAN",
         "METHOD:PUBLISH",
-        f"X-WR-CALNAME:{_escape(f'{name} opening hours')}",
+        f"X-WR-CALNAME:{_escape(text['name'].format(branch=name))}",
         "X-PUBLISHED-TTL:PT1H",
         "REFRESH-INTERVAL;VALUE=DURATION:PT1H",
     ]
@@ -167,8 +183,8 @@ def build_ics(
         event(
             _uid(f"{_utc(start)}-{seg.mode.value}", owner),
             [f"DTSTART:{_utc(start)}", f"DTEND:{_utc(min(seg.end, finish))}"],
-            MODE_SUMMARIES[seg.mode],
-            MODE_DESCRIPTIONS[seg.mode],
+            text[seg.mode.value],
+            text[f"{seg.mode.value}_description"],
         )
     for item in sorted(schedule.events, key=lambda e: e.start):
         if item.end <= begin or item.start >= finish:
@@ -177,7 +193,7 @@ def build_ics(
             _uid(f"event-{item.id}", owner),
             [f"DTSTART:{_utc(item.start)}", f"DTEND:{_utc(item.end)}"],
             item.title,
-            "An event in the library: the building is open for it.",
+            text["event_description"],
         )
     for exception in schedule.exceptions:
         if exception.closed and exception.label and today <= exception.day:
@@ -190,8 +206,8 @@ def build_ics(
                     f"DTSTART;VALUE=DATE:{day:%Y%m%d}",
                     f"DTEND;VALUE=DATE:{day + timedelta(days=1):%Y%m%d}",
                 ],
-                f"Closed: {exception.label}",
-                "The library is closed all day.",
+                text["closed"].format(label=exception.label),
+                text["closed_description"],
             )
     lines.append("END:VCALENDAR")
     return "\r\n".join(_fold(line) for line in lines) + "\r\n"

@@ -22,6 +22,6 @@ document.addEventListener("DOMContentLoaded", () => {
   video.addEventListener("ended", () => {
     field.value = "1";
     button.disabled = false;
-    if (note) note.textContent = "Watched to the end: you can continue.";
+    if (note) note.textContent = note.dataset.watched || "Watched to the end: you can continue.";
   });
 });
