@@ -65,7 +65,7 @@ SAME_IN: dict[str, set[str]] = {
     },
     "sv": {
         "Port", "Start", "Institution (AO)", "Urdu", "Punjabi", "Gujarati", "Bengali",
-        "Text", "Incident", "Incident {id}", "{count} person",
+        "Text", "Incident", "Incident {id}", "{count} person", "{count} incident.",
     },
 }  # fmt: skip
 

@@ -8,7 +8,8 @@
 // login form, open "Library admin" from the sidebar, enroll a member (who reads "No PIN set"), give
 // them a PIN ("PIN set", the card masked, never whole), make a reader key (shown once, with a copy
 // button; gone once closed), revoke it (listed as revoked). Each step is checked on screen; nothing
-// may be wider than the screen; no page error. Screenshots go to SCREENSHOT_DIR; the README's
+// may be wider than the screen; no page error. Last, the panel once in Welsh (a cy-GB browser).
+// Screenshots go to SCREENSHOT_DIR; the README's
 // (desktop: members, a key made, opening hours, usage) also to IMAGES_DIR (docs/images/) as
 // panel-*.png when it is given.
 // Environment: CHROMIUM (the browser), PLAYWRIGHT (the playwright-core folder).
@@ -266,6 +267,21 @@ try {
       }
     }
   }
+  // The panel in Welsh: a browser in Welsh (cy-GB; the profile names no language) gets the
+  // panel's words in Welsh. (The sidebar item keeps the one title Home Assistant registers.)
+  await step("the panel in Welsh (cy-GB)", async () => {
+    const welsh = await browser.newContext({ viewport: DESKTOP, locale: "cy-GB", storageState: await desktop.storageState() });
+    const cyPage = await welsh.newPage();
+    cyPage.setDefaultTimeout(TIMEOUT);
+    cyPage.on("pageerror", (err) => pageErrors.push(String(err)));
+    await cyPage.goto(`${stack.url}/${PANEL_PATH}`);
+    const panel = panelOf(cyPage);
+    await visible(panel.getByRole("heading", { name: "Gweinyddu'r llyfrgell" }), "Welsh: the panel");
+    await visible(panel.getByRole("heading", { name: "Aelodau", exact: true }), "Welsh: the members section");
+    await noError(panel, "panel in Welsh");
+    await shot(cyPage, "panel-members-cy");
+    await welsh.close();
+  });
   check(pageErrors.length === 0, `uncaught errors in the page: ${pageErrors.join("; ")}`);
   console.log(`Panel browser test passed in ${((Date.now() - started) / 1000).toFixed(1)} s:`);
   for (const line of timings) console.log(`  ${line}`);

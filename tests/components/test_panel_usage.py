@@ -75,6 +75,20 @@ async def test_usage_over_a_period_with_the_county_total_and_a_csv(
     ]
     assert lines[0]["date"] == str(today)
     assert lines[0]["refusals_no_pin_set"] == "2"
+    # A Welsh administrator's CSV names the county line in Welsh (the columns are codes).
+    await ws.send_json_auto_id(
+        {
+            "type": WS_USAGE,
+            "start": str(today - timedelta(days=6)),
+            "end": str(today),
+            "language": "cy-GB",
+        }
+    )
+    welsh = (await ws.receive_json())["result"]["csv"]
+    assert [line["branch"] for line in csv.DictReader(io.StringIO(welsh))] == [
+        "Oadby Library",
+        "Pob cangen",
+    ]
     # Another week: nothing counted, the branch still listed with noughts.
     await ws.send_json_auto_id(
         {"type": WS_USAGE, "start": "2020-01-01", "end": "2020-01-07"}

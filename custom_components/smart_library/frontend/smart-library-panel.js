@@ -22,37 +22,48 @@ const WS = {
   hours: `${DOMAIN}/panel/hours`,
   incidents: `${DOMAIN}/panel/incidents`,
   usage: `${DOMAIN}/panel/usage`,
+  texts: `${DOMAIN}/panel/texts`,
 };
-const SECTIONS = [
-  ["members", "Members"],
-  ["import", "Import"],
-  ["staff", "Staff cards"],
-  ["keys", "Reader keys"],
-  ["oncall", "On-call phones"],
-  ["hours", "Opening hours"],
-  ["incidents", "Incidents"],
-  ["usage", "Usage"],
-];
-// What the door would answer a member with the right PIN now (list_members' `door`).
+// The sections, in the order of their tabs (each tab's label: t(`section.${id}`)).
+const SECTIONS = ["members", "import", "staff", "keys", "oncall", "hours", "incidents", "usage"];
+// What the door would answer a member with the right PIN now (list_members' `door`): its tone
+// (the words: t(`standing.${reason}`)).
 const STANDING = {
-  granted: ["May enter", "ok"],
-  no_pin_set: ["No PIN set", "warn"],
-  locked_out: ["Locked out", "bad"],
-  under_16: ["Under 16: with an adult only", "info"],
-  induction_needed: ["Induction needed", "warn"],
-  induction_outdated: ["New induction needed after renewal", "warn"],
-  card_expired: ["Card expired", "bad"],
-  barred: ["Barred", "bad"],
-  final_warning: ["Final warning", "warn"],
-};
-const MODES = {
-  staffed: "Staffed",
-  smart: "Smart (self-access)",
-  event: "Event",
-  closed: "Closed",
+  granted: "ok",
+  no_pin_set: "warn",
+  locked_out: "bad",
+  under_16: "info",
+  induction_needed: "warn",
+  induction_outdated: "warn",
+  card_expired: "bad",
+  barred: "bad",
+  final_warning: "warn",
 };
 const WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
-const ROLES = { staff: "Staff", cleaner: "Cleaner", security: "Security", contractor: "Contractor" };
+const ROLES = ["staff", "cleaner", "security", "contractor"];
+
+// -- texts in the user's language -------------------------------------------------------------
+
+// The panel's words come from the integration (texts/panel/<language>.json, English beneath for
+// anything a language lacks), in the language of the user's profile, loaded before the first
+// drawing and again when the user changes language. `t(key, {name: value})` fills `{name}`s; with
+// a numeric `count`, a key written in two forms reads `key.one` for 1 and `key.other` otherwise.
+// A text that is not there reads as its key (tests/components/test_panel_texts.py checks that
+// every key used here is in texts/panel/en.json). Values are filled in once, as text.
+let TEXTS = {};
+
+function t(key, values = {}) {
+  let text = TEXTS[key];
+  if (text === undefined && typeof values.count === "number") {
+    text = TEXTS[`${key}.${values.count === 1 ? "one" : "other"}`];
+  }
+  if (text === undefined) return key;
+  return text.replace(/\{(\w+)\}/g, (whole, name) => (values[name] === undefined ? whole : String(values[name])));
+}
+
+// The words for a value the integration sends (a mode, a role, a weekday …): the value itself
+// when the panel has no words for it.
+const named = (group, value) => TEXTS[`${group}.${value}`] ?? String(value).replaceAll("_", " ");
 
 // -- small helpers -----------------------------------------------------------------------------
 
@@ -84,10 +95,11 @@ const addDays = (iso, days) => {
   d.setUTCDate(d.getUTCDate() + days);
   return d.toISOString().slice(0, 10);
 };
+// An error as Home Assistant sends it (already in the user's language for the integration's
+// own actions: translations/<language>.json).
 const errorText = (err) =>
-  String((err && (err.message || err.body?.message || err.code)) || err || "Something went wrong")
+  String((err && (err.message || err.body?.message || err.code)) || err || t("common.went_wrong"))
     .replace(/^Validation error: /, "");
-const plural = (n, one, many) => `${n} ${n === 1 ? one : many ?? `${one}s`}`;
 
 // -- the panel ---------------------------------------------------------------------------------
 
@@ -113,6 +125,7 @@ class SmartLibraryPanel extends HTMLElement {
     const first = !this._hass;
     this._hass = hass;
     if (first) this._start();
+    else if (this._language && this._locale() !== this._language) this._relanguage();
   }
 
   get hass() {
@@ -132,17 +145,49 @@ class SmartLibraryPanel extends HTMLElement {
   // -- plumbing --------------------------------------------------------------------------------
 
   async _start() {
+    try {
+      await this._loadTexts();
+    } catch (err) {
+      // Without its words the panel cannot say much: English is what a key reads most like.
+      this._renderShell();
+      this._fatal(`Smart Library did not answer: ${errorText(err)}`);
+      return;
+    }
     this._renderShell();
     try {
       this._overview = await this._hass.callWS({ type: WS.overview });
     } catch (err) {
-      this._fatal(`Smart Library did not answer: ${errorText(err)}`);
+      this._fatal(t("common.no_answer", { error: errorText(err) }));
       return;
     }
     const services = this._overview.services;
     this._entry = services.length ? services[0].entry_id : null;
     this._renderBar();
     this._show(this._section);
+  }
+
+  // The panel's words in the user's language (their profile's; the browser's when unset).
+  async _loadTexts() {
+    const language = this._locale();
+    const answer = await this._hass.callWS({ type: WS.texts, language });
+    TEXTS = answer.texts;
+    this._language = language;
+    this.lang = answer.language;
+  }
+
+  // The user chose another language: the panel's words follow, the section shown stays.
+  async _relanguage() {
+    if (this._relanguaging) return;
+    this._relanguaging = true;
+    try {
+      await this._loadTexts();
+      this._renderShell();
+      if (this._overview) this._show(this._section);
+    } catch {
+      // the words already shown stay
+    } finally {
+      this._relanguaging = false;
+    }
   }
 
   _service() {
@@ -178,12 +223,13 @@ class SmartLibraryPanel extends HTMLElement {
   _renderShell() {
     const nav = h(
       "nav",
-      { "aria-label": "Sections" },
-      SECTIONS.map(([id, label]) =>
+      { "aria-label": t("bar.sections") },
+      SECTIONS.map((id) =>
         h("button", {
           class: id === this._section ? "tab active" : "tab",
           "aria-current": id === this._section ? "page" : null,
-          text: label,
+          "data-section": id,
+          text: t(`section.${id}`),
           onclick: () => this._show(id),
         }),
       ),
@@ -192,7 +238,7 @@ class SmartLibraryPanel extends HTMLElement {
       h("style", { text: STYLE }),
       h("header", {}, h("div", { id: "bar", class: "bar" }), nav),
       h("div", { id: "toast", class: "toasts", "aria-live": "polite" }),
-      h("main", { id: "main" }, h("p", { class: "muted", text: "Loading…" })),
+      h("main", { id: "main" }, h("p", { class: "muted", text: t("common.loading") })),
     );
     this._renderBar();
   }
@@ -207,8 +253,8 @@ class SmartLibraryPanel extends HTMLElement {
           "button",
           {
             class: "menu",
-            title: "Show the sidebar",
-            "aria-label": "Show the sidebar",
+            title: t("bar.show_sidebar"),
+            "aria-label": t("bar.show_sidebar"),
             onclick: () =>
               this.dispatchEvent(new Event("hass-toggle-menu", { bubbles: true, composed: true })),
           },
@@ -220,11 +266,11 @@ class SmartLibraryPanel extends HTMLElement {
         ? h(
             "label",
             { class: "service" },
-            h("span", { text: "Library service" }),
+            h("span", { text: t("bar.service") }),
             h(
               "select",
               {
-                "aria-label": "Library service",
+                "aria-label": t("bar.service"),
                 onchange: (ev) => {
                   this._entry = ev.target.value;
                   this._members = null;
@@ -241,7 +287,7 @@ class SmartLibraryPanel extends HTMLElement {
         : services.length === 1
           ? h("span", { class: "service-name", text: services[0].title })
           : null;
-    bar.replaceChildren(...[menu, h("h1", { text: "Library administration" }), picker].filter(Boolean));
+    bar.replaceChildren(...[menu, h("h1", { text: t("bar.title") }), picker].filter(Boolean));
   }
 
   async _show(section) {
@@ -251,7 +297,7 @@ class SmartLibraryPanel extends HTMLElement {
     }
     this._section = section;
     for (const tab of this.shadowRoot.querySelectorAll("nav .tab")) {
-      const active = tab.textContent === SECTIONS.find(([id]) => id === section)[1];
+      const active = tab.dataset.section === section;
       tab.classList.toggle("active", active);
       if (active) tab.setAttribute("aria-current", "page");
       else tab.removeAttribute("aria-current");
@@ -261,12 +307,12 @@ class SmartLibraryPanel extends HTMLElement {
       main.replaceChildren(
         h("p", {
           class: "notice",
-          text: "No library service is set up yet: add one under Settings › Devices & services › Add integration › Smart Library.",
+          text: t("common.no_service"),
         }),
       );
       return;
     }
-    main.replaceChildren(h("p", { class: "muted", text: "Loading…" }));
+    main.replaceChildren(h("p", { class: "muted", text: t("common.loading") }));
     try {
       const content = await this[`_section_${section}`]();
       if (this._section === section) main.replaceChildren(content);
@@ -307,7 +353,7 @@ class SmartLibraryPanel extends HTMLElement {
       h(
         "div",
         { class: "actions" },
-        h("button", { type: "button", class: "secondary", text: "Cancel", onclick: () => dialog.close() }),
+        h("button", { type: "button", class: "secondary", text: t("common.cancel"), onclick: () => dialog.close() }),
         h("button", { type: "submit", class: "primary", text: submitLabel }),
       ),
     );
@@ -405,8 +451,8 @@ class SmartLibraryPanel extends HTMLElement {
     const query = h("input", {
       type: "search",
       name: "query",
-      "aria-label": "Card number, its last digits, or a name",
-      placeholder: "Card number, its last digits, or a name",
+      "aria-label": t("members.search"),
+      placeholder: t("members.search"),
       value: this._search.card ?? this._search.name ?? "",
       autocomplete: "off",
     });
@@ -414,7 +460,7 @@ class SmartLibraryPanel extends HTMLElement {
       "form",
       { class: "search", role: "search" },
       query,
-      h("button", { type: "submit", class: "primary", text: "Find" }),
+      h("button", { type: "submit", class: "primary", text: t("members.find") }),
     );
     form.addEventListener("submit", (ev) => {
       ev.preventDefault();
@@ -432,19 +478,21 @@ class SmartLibraryPanel extends HTMLElement {
     }
     const { members, total } = this._members;
     const searched = this._search.card || this._search.name;
+    const more = total > members.length;
+    const counted = searched ? (more ? "members.found_first" : "members.found") : more ? "members.count_first" : "members.count";
     const summary =
       total === 0
         ? searched
-          ? "No member matches."
-          : "No members yet: enroll one, or import your library system's CSV export."
-        : `${plural(total, "member")}${searched ? " found" : ""}${total > members.length ? `, the first ${members.length} shown` : ""}.`;
+          ? t("members.no_match")
+          : t("members.none_yet")
+        : t(counted, { count: total, shown: members.length });
     return h(
       "section",
       {},
       this._section_head(
-        "Members",
-        "Find a member by card or name. Cards are shown masked; every change is an administrator's action.",
-        h("button", { class: "primary", text: "Enroll a member", onclick: () => this._enroll() }),
+        t("members.title"),
+        t("members.intro"),
+        h("button", { class: "primary", text: t("members.enroll"), onclick: () => this._enroll() }),
       ),
       form,
       h("p", { class: "muted", text: summary }),
@@ -455,94 +503,94 @@ class SmartLibraryPanel extends HTMLElement {
   _memberCard(m) {
     // What the door would say now; then whether a PIN is set; then what else stands in the way.
     const chip = (reason) => {
-      const [text, tone] = STANDING[reason] || [reason, "info"];
-      return h("span", { class: `chip ${tone}`, text });
+      return h("span", { class: `chip ${STANDING[reason] || "info"}`, text: named("standing", reason) });
     };
     const chips = [chip(m.door)];
-    if (m.pin_set) chips.push(h("span", { class: "chip ok", text: "PIN set" }));
+    if (m.pin_set) chips.push(h("span", { class: "chip ok", text: t("members.pin_set") }));
     else if (m.door !== "no_pin_set") chips.push(chip("no_pin_set"));
     if (m.door !== m.eligibility && m.eligibility !== "granted") chips.push(chip(m.eligibility));
     const lines = [
-      ["Card expires", this._date(m.card_expiry)],
-      ["Induction", m.induction_date ? this._date(m.induction_date) : "not done"],
+      [t("members.card_expires"), this._date(m.card_expiry)],
+      [t("members.induction"), m.induction_date ? this._date(m.induction_date) : t("members.induction_not_done")],
     ];
-    if (m.renewed_on) lines.push(["Card renewed", this._date(m.renewed_on)]);
-    if (m.locked_until) lines.push(["Locked out until", this._time(m.locked_until)]);
+    if (m.renewed_on) lines.push([t("members.card_renewed"), this._date(m.renewed_on)]);
+    if (m.locked_until) lines.push([t("members.locked_until"), this._time(m.locked_until)]);
     if (m.restriction === "barred") {
-      lines.push(["Barred", `since ${this._date(m.restriction_date)}, review ${this._date(m.review_date)}`]);
+      lines.push([t("members.barred"), t("members.barred_since", { since: this._date(m.restriction_date), review: this._date(m.review_date) })]);
     }
-    if (m.restriction === "final_warning") lines.push(["Final warning", `since ${this._date(m.restriction_date)}`]);
-    if (m.restriction_reason) lines.push(["Reason given", m.restriction_reason]);
-    const who = `${m.name || "(no name)"} (${m.card})`;
+    if (m.restriction === "final_warning") lines.push([t("members.final_warning"), t("members.since", { since: this._date(m.restriction_date) })]);
+    if (m.restriction_reason) lines.push([t("members.reason_given"), m.restriction_reason]);
+    const name = m.name || t("members.no_name");
+    const who = `${name} (${m.card})`;
     const act = (label, handler, kind = "secondary") => h("button", { class: kind, text: label, onclick: handler });
     const actions = [
-      act(m.pin_set ? "Reset PIN" : "Set PIN", () => this._setPin(m, who), m.pin_set ? "secondary" : "primary"),
-      act("Record induction", () =>
-        this._dialog(`Record the induction of ${who}`, [{ name: "date", label: "Induction done on", type: "date", value: todayIso(), max: todayIso(), required: true }], "Record", async (v) => {
+      act(m.pin_set ? t("members.reset_pin") : t("members.set_pin"), () => this._setPin(m, who), m.pin_set ? "secondary" : "primary"),
+      act(t("members.record_induction"), () =>
+        this._dialog(t("members.record_induction_of", { who }), [{ name: "date", label: t("members.induction_done_on"), type: "date", value: todayIso(), max: todayIso(), required: true }], t("members.record"), async (v) => {
           await this._call("record_induction", { config_entry_id: this._entry, card: m.ref, date: v.date });
-          this._done(`Induction recorded for ${m.card}.`);
+          this._done(t("members.induction_recorded", { card: m.card }));
         }),
       ),
-      act("Renew card", () =>
-        this._dialog(`Renew the card of ${who}`, [{ name: "card_expiry", label: "New expiry", type: "date", value: addDays(todayIso(), 365), required: true }], "Renew", async (v) => {
+      act(t("members.renew_card"), () =>
+        this._dialog(t("members.renew_card_of", { who }), [{ name: "card_expiry", label: t("members.new_expiry"), type: "date", value: addDays(todayIso(), 365), required: true }], t("members.renew"), async (v) => {
           await this._call("renew_card", { config_entry_id: this._entry, card: m.ref, card_expiry: v.card_expiry });
-          this._done(`Card ${m.card} renewed: a new induction is needed before the next self-access visit.`);
-        }, "After a renewal the member needs a new induction (the induction rule of the seeds)."),
+          this._done(t("members.renewed", { card: m.card }));
+        }, t("members.renew_intro")),
       ),
     ];
     if (m.locked_until) {
       actions.push(
-        act("Unlock", () =>
-          this._dialog(`Unlock ${who}?`, [], "Unlock", async () => {
+        act(t("members.unlock"), () =>
+          this._dialog(t("members.unlock_who", { who }), [], t("members.unlock"), async () => {
             await this._call("unlock_card", { config_entry_id: this._entry, card: m.ref });
-            this._done(`Card ${m.card} unlocked.`);
-          }, "The card was locked out after wrong PINs. Unlocking lets the member try again now."),
+            this._done(t("members.unlocked", { card: m.card }));
+          }, t("members.unlock_intro")),
         ),
       );
     }
     if (m.restriction === "barred") {
       actions.push(
-        act("Keep bar", () =>
-          this._dialog(`Keep the bar of ${who}`, [{ name: "review_date", label: "Next review", type: "date", value: addDays(todayIso(), 90), required: true }], "Keep barred", async (v) => {
+        act(t("members.keep_bar"), () =>
+          this._dialog(t("members.keep_bar_of", { who }), [{ name: "review_date", label: t("members.next_review"), type: "date", value: addDays(todayIso(), 90), required: true }], t("members.keep_barred"), async (v) => {
             await this._call("keep_ban", { config_entry_id: this._entry, card: m.ref, review_date: v.review_date });
-            this._done(`Bar kept for ${m.card}, next review ${this._date(v.review_date)}.`);
+            this._done(t("members.bar_kept", { card: m.card, review: this._date(v.review_date) }));
           }),
         ),
-        act("Lift bar", () =>
-          this._dialog(`Lift the bar of ${who}`, [{ name: "agreement_date", label: "Acceptable-behaviour agreement signed on", type: "date", value: todayIso(), max: todayIso(), required: true }], "Lift bar", async (v) => {
+        act(t("members.lift_bar"), () =>
+          this._dialog(t("members.lift_bar_of", { who }), [{ name: "agreement_date", label: t("members.agreement_signed_on"), type: "date", value: todayIso(), max: todayIso(), required: true }], t("members.lift_bar"), async (v) => {
             await this._call("lift_ban", { config_entry_id: this._entry, card: m.ref, agreement_date: v.agreement_date });
-            this._done(`Bar lifted for ${m.card}.`);
+            this._done(t("members.bar_lifted", { card: m.card }));
           }),
         ),
       );
     } else {
       actions.push(
-        act("Bar", () =>
-          this._dialog(`Bar ${who}`, [
-            { name: "reason", label: "Reason", type: "textarea", rows: 2, required: true },
-            { name: "review_date", label: "Review on", type: "date", value: addDays(todayIso(), 90), required: true },
-          ], "Bar", async (v) => {
+        act(t("members.bar"), () =>
+          this._dialog(t("members.bar_who", { who }), [
+            { name: "reason", label: t("members.reason"), type: "textarea", rows: 2, required: true },
+            { name: "review_date", label: t("members.review_on"), type: "date", value: addDays(todayIso(), 90), required: true },
+          ], t("members.bar"), async (v) => {
             await this._call("bar_member", { config_entry_id: this._entry, card: m.ref, reason: v.reason, review_date: v.review_date });
-            this._done(`${m.card} barred until the review on ${this._date(v.review_date)}.`);
-          }, "A barred member's card opens no door until the bar is lifted."),
+            this._done(t("members.barred_until", { card: m.card, review: this._date(v.review_date) }));
+          }, t("members.bar_intro")),
           "danger",
         ),
       );
       if (m.restriction === "final_warning") {
         actions.push(
-          act("Lift warning", () =>
-            this._dialog(`Lift the final warning of ${who}?`, [], "Lift warning", async () => {
+          act(t("members.lift_warning"), () =>
+            this._dialog(t("members.lift_warning_of", { who }), [], t("members.lift_warning"), async () => {
               const answer = await this._call("lift_restriction", { config_entry_id: this._entry, card: m.ref });
-              this._done(`Final warning lifted for ${m.card}${answer?.eligibility === "locked_out" ? " (the card is still locked out after wrong PINs)" : ""}.`);
+              this._done(t(answer?.eligibility === "locked_out" ? "members.warning_lifted_locked" : "members.warning_lifted", { card: m.card }));
             }),
           ),
         );
       } else {
         actions.push(
-          act("Final warning", () =>
-            this._dialog(`Final warning for ${who}`, [{ name: "reason", label: "Reason", type: "textarea", rows: 2 }], "Give final warning", async (v) => {
+          act(t("members.final_warning"), () =>
+            this._dialog(t("members.final_warning_for", { who }), [{ name: "reason", label: t("members.reason"), type: "textarea", rows: 2 }], t("members.give_final_warning"), async (v) => {
               await this._call("issue_final_warning", { config_entry_id: this._entry, card: m.ref, reason: v.reason });
-              this._done(`Final warning given to ${m.card}: self-access stops until it is lifted.`);
+              this._done(t("members.warning_given", { card: m.card }));
             }),
           ),
         );
@@ -551,7 +599,7 @@ class SmartLibraryPanel extends HTMLElement {
     return h(
       "article",
       { class: "item member", "data-card": m.card },
-      h("div", { class: "title" }, h("h3", { text: m.name || "(no name)" }), h("span", { class: "mono", text: m.card })),
+      h("div", { class: "title" }, h("h3", { text: name }), h("span", { class: "mono", text: m.card })),
       h("div", { class: "chips" }, chips),
       h("dl", {}, lines.map(([k, v]) => [h("dt", { text: k }), h("dd", { text: v })])),
       h("div", { class: "actions" }, actions),
@@ -566,32 +614,32 @@ class SmartLibraryPanel extends HTMLElement {
 
   _setPin(m, who) {
     this._dialog(
-      `${m.pin_set ? "Reset" : "Set"} the PIN of ${who}`,
+      t(m.pin_set ? "members.reset_pin_of" : "members.set_pin_of", { who }),
       [
-        { name: "pin", label: "New PIN", type: "password", inputmode: "numeric", autocomplete: "new-password", required: true, help: "4 to 8 digits. Stored only as a salted, peppered hash; never shown again." },
-        { name: "again", label: "The same PIN again", type: "password", inputmode: "numeric", autocomplete: "new-password", required: true },
+        { name: "pin", label: t("members.new_pin"), type: "password", inputmode: "numeric", autocomplete: "new-password", required: true, help: t("members.pin_help") },
+        { name: "again", label: t("members.pin_again"), type: "password", inputmode: "numeric", autocomplete: "new-password", required: true },
       ],
-      "Save PIN",
+      t("members.save_pin"),
       async (v) => {
-        if (v.pin !== v.again) throw new Error("The two PINs differ.");
+        if (v.pin !== v.again) throw new Error(t("members.pins_differ"));
         await this._call("set_pin", { config_entry_id: this._entry, card: m.ref, pin: v.pin });
-        this._done(`PIN set for ${m.card}${m.locked_until ? "; the lock-out is lifted" : ""}.`);
+        this._done(t(m.locked_until ? "members.pin_set_unlocked" : "members.pin_set_for", { card: m.card }));
       },
     );
   }
 
   _enroll() {
     this._dialog(
-      "Enroll a member",
+      t("members.enroll"),
       [
-        { name: "card", label: "Card number", required: true, inputmode: "text" },
-        { name: "name", label: "Name" },
-        { name: "birth_date", label: "Birth date", type: "date", required: true, max: todayIso() },
-        { name: "card_expiry", label: "Card expiry", type: "date", required: true, value: addDays(todayIso(), 365) },
-        { name: "induction_date", label: "Induction done on (empty: not yet)", type: "date", max: todayIso() },
-        { name: "pin", label: "PIN (empty: set it later)", type: "password", inputmode: "numeric", autocomplete: "new-password" },
+        { name: "card", label: t("members.card_number"), required: true, inputmode: "text" },
+        { name: "name", label: t("members.name") },
+        { name: "birth_date", label: t("members.birth_date"), type: "date", required: true, max: todayIso() },
+        { name: "card_expiry", label: t("members.card_expiry"), type: "date", required: true, value: addDays(todayIso(), 365) },
+        { name: "induction_date", label: t("members.induction_done_on_empty"), type: "date", max: todayIso() },
+        { name: "pin", label: t("members.pin_later"), type: "password", inputmode: "numeric", autocomplete: "new-password" },
       ],
-      "Enroll",
+      t("members.enroll_button"),
       async (v) => {
         const data = { config_entry_id: this._entry, card: v.card, name: v.name, birth_date: v.birth_date, card_expiry: v.card_expiry };
         if (v.induction_date) data.induction_date = v.induction_date;
@@ -600,9 +648,9 @@ class SmartLibraryPanel extends HTMLElement {
         // Show the new member: found by the digits the masked card shows.
         const shown = answer.card.replace(/^•+/, "");
         this._search = { card: shown, name: undefined };
-        this._done(`Enrolled ${answer.card}${v.pin ? "" : ": set a PIN before they can enter"}.`);
+        this._done(t(v.pin ? "members.enrolled" : "members.enrolled_no_pin", { card: answer.card }));
       },
-      "Smart access is for members aged 16 and over, inducted, with a card in date. The card number is sent to the enroll action and shown masked from then on.",
+      t("members.enroll_intro"),
     );
   }
 
@@ -612,13 +660,13 @@ class SmartLibraryPanel extends HTMLElement {
     const text = h("textarea", {
       name: "csv",
       rows: 8,
-      "aria-label": "CSV text",
+      "aria-label": t("import.csv_text"),
       placeholder: "barcode,name,date_of_birth,expiry,induction\n21234000000001,Ann Reader,1971-02-14,2028-01-31,2026-05-01",
     });
     const file = h("input", {
       type: "file",
       accept: ".csv,text/csv,text/plain",
-      "aria-label": "CSV file",
+      "aria-label": t("import.csv_file"),
       onchange: async () => {
         if (file.files?.[0]) text.value = await file.files[0].text();
       },
@@ -626,20 +674,21 @@ class SmartLibraryPanel extends HTMLElement {
     const form = h(
       "form",
       { class: "stack" },
-      h("label", { class: "field" }, h("span", { text: "A CSV file from your library management system" }), file),
-      h("label", { class: "field" }, h("span", { text: "… or paste its text" }), text),
-      h("div", { class: "actions" }, h("button", { type: "submit", class: "primary", text: "Import" })),
+      h("label", { class: "field" }, h("span", { text: t("import.file") }), file),
+      h("label", { class: "field" }, h("span", { text: t("import.paste") }), text),
+      h("div", { class: "actions" }, h("button", { type: "submit", class: "primary", text: t("import.import") })),
     );
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       if (!text.value.trim()) {
-        this._toast("Choose a file or paste the CSV first.", "error");
+        this._toast(t("import.nothing"), "error");
         return;
       }
       const button = form.querySelector("button[type=submit]");
       button.disabled = true;
       try {
         this._report = await this._call("import_members", { config_entry_id: this._entry, csv: text.value });
+        this._reasons = await this._errorTexts();
         text.value = "";
         this._members = null;
         this._refresh();
@@ -650,32 +699,35 @@ class SmartLibraryPanel extends HTMLElement {
       }
     });
     const report = this._report;
+    // Why a row was refused: the integration's error for its code, in the user's language.
+    const why = (r) => {
+      const text = this._reasons?.(`component.${DOMAIN}.exceptions.${r.reason}.message`, { card: r.card });
+      const usable = text && !text.startsWith("Translation error") && !/[{}]/.test(text);
+      return (usable ? text : r.message || r.reason).replace(/\.$/, "");
+    };
     return h(
       "section",
       {},
-      this._section_head(
-        "Import members",
-        "Columns such as barcode, name, date of birth, expiry, induction, status (active, barred, warning) and review date. A later expiry than the one stored is a card renewal (a new induction is then needed). The CSV has no PIN column: imported members need a PIN set before they can enter.",
-      ),
+      this._section_head(t("import.title"), t("import.intro")),
       form,
       report
         ? h(
             "div",
             { class: "report", role: "status" },
-            h("h3", { text: "Import report" }),
+            h("h3", { text: t("import.report") }),
             h("p", {
-              text: `${plural(report.taken, "row")} taken (${report.added} added, ${report.updated} updated); ${plural(report.refused.length, "row")} refused.`,
+              text: `${t("import.taken", { count: report.taken, added: report.added, updated: report.updated })}; ${t("import.refused", { count: report.refused.length })}.`,
             }),
             report.refused.length
               ? h(
                   "table",
                   {},
-                  h("thead", {}, h("tr", {}, h("th", { text: "Row" }), h("th", { text: "Card" }), h("th", { text: "Why" }))),
+                  h("thead", {}, h("tr", {}, h("th", { text: t("import.row") }), h("th", { text: t("import.card") }), h("th", { text: t("import.why") }))),
                   h(
                     "tbody",
                     {},
                     report.refused.map((r) =>
-                      h("tr", {}, h("td", { text: r.row }), h("td", { class: "mono", text: r.card }), h("td", { text: r.message || r.reason })),
+                      h("tr", {}, h("td", { text: r.row }), h("td", { class: "mono", text: r.card }), h("td", { text: why(r) })),
                     ),
                   ),
                 )
@@ -694,11 +746,11 @@ class SmartLibraryPanel extends HTMLElement {
       "section",
       {},
       this._section_head(
-        "Staff and contractor cards",
-        "Cards of staff, cleaners, security and contractors open the doors in their own time windows, whatever the opening hours.",
-        h("button", { class: "primary", text: "Add a card", onclick: () => this._addStaff(service) }),
+        t("staff.title"),
+        t("staff.intro"),
+        h("button", { class: "primary", text: t("staff.add"), onclick: () => this._addStaff(service) }),
       ),
-      cards.length ? null : h("p", { class: "muted", text: "No staff or contractor cards yet." }),
+      cards.length ? null : h("p", { class: "muted", text: t("staff.none") }),
       h(
         "div",
         { class: "list" },
@@ -707,25 +759,25 @@ class SmartLibraryPanel extends HTMLElement {
             "article",
             { class: "item" },
             h("div", { class: "title" }, h("h3", { text: c.name }), h("span", { class: "mono", text: c.card })),
-            h("div", { class: "chips" }, h("span", { class: "chip info", text: ROLES[c.role] || c.role })),
+            h("div", { class: "chips" }, h("span", { class: "chip info", text: named("role", c.role) })),
             h(
               "dl",
               {},
-              h("dt", { text: "Windows" }),
+              h("dt", { text: t("staff.windows") }),
               h("dd", { text: c.windows.join("; ") }),
-              h("dt", { text: "Branches" }),
-              h("dd", { text: c.branches.length ? c.branches.join(", ") : "every branch" }),
+              h("dt", { text: t("staff.branches") }),
+              h("dd", { text: c.branches.length ? c.branches.join(", ") : t("staff.every_branch") }),
             ),
             h(
               "div",
               { class: "actions" },
               h("button", {
                 class: "danger",
-                text: "Remove",
+                text: t("common.remove"),
                 onclick: () =>
-                  this._dialog(`Remove the card of ${c.name} (${c.card})?`, [], "Remove", async () => {
+                  this._dialog(t("staff.remove_card_of", { name: c.name, card: c.card }), [], t("common.remove"), async () => {
                     await this._call("remove_staff_card", { config_entry_id: this._entry, card: c.ref });
-                    this._toast(`Card ${c.card} removed: it opens no door any more.`);
+                    this._toast(t("staff.removed", { card: c.card }));
                     this._refresh();
                   }),
               }),
@@ -737,16 +789,16 @@ class SmartLibraryPanel extends HTMLElement {
   }
 
   _addStaff(service) {
-    const roles = (this._overview.roles || Object.keys(ROLES)).map((r) => [r, ROLES[r] || r]);
+    const roles = (this._overview.roles || ROLES).map((r) => [r, named("role", r)]);
     const fields = [
-      { name: "card", label: "Card number", required: true },
-      { name: "name", label: "Name", required: true },
-      { name: "role", label: "Role", type: "select", options: roles, value: roles[0][0] },
-      { name: "windows", label: "Time windows", required: true, placeholder: "mon-fri 06:00-08:00; sat 07:00-09:00", help: "Days and times, separated by ';'. A window may pass midnight (22:00-06:00)." },
-      { name: "pin", label: "PIN", type: "password", inputmode: "numeric", autocomplete: "new-password", required: true },
-      ...service.branches.map((b) => ({ name: `branch:${b.device_id}`, label: `Only at ${b.title}`, type: "checkbox" })),
+      { name: "card", label: t("staff.card_number"), required: true },
+      { name: "name", label: t("staff.name"), required: true },
+      { name: "role", label: t("staff.role"), type: "select", options: roles, value: roles[0][0] },
+      { name: "windows", label: t("staff.time_windows"), required: true, placeholder: "mon-fri 06:00-08:00; sat 07:00-09:00", help: t("staff.windows_help") },
+      { name: "pin", label: t("staff.pin"), type: "password", inputmode: "numeric", autocomplete: "new-password", required: true },
+      ...service.branches.map((b) => ({ name: `branch:${b.device_id}`, label: t("staff.only_at", { branch: b.title }), type: "checkbox" })),
     ];
-    this._dialog("Add a staff or contractor card", fields, "Add card", async (v) => {
+    this._dialog(t("staff.add_title"), fields, t("staff.add_button"), async (v) => {
       const branches = Object.entries(v).filter(([k, on]) => k.startsWith("branch:") && on).map(([k]) => k.slice(7));
       const answer = await this._call("add_staff_card", {
         config_entry_id: this._entry,
@@ -757,9 +809,9 @@ class SmartLibraryPanel extends HTMLElement {
         pin: v.pin,
         branches,
       });
-      this._toast(`Card ${answer.card} added: ${answer.windows.join("; ")}.`);
+      this._toast(t("staff.added", { card: answer.card, windows: answer.windows.join("; ") }));
       this._refresh();
-    }, "No branch ticked: the card opens the doors of every branch of the service.");
+    }, t("staff.add_intro"));
   }
 
   // -- reader keys -------------------------------------------------------------------------------
@@ -771,44 +823,44 @@ class SmartLibraryPanel extends HTMLElement {
       ? h(
           "div",
           { class: "newkey", role: "status" },
-          h("h3", { text: `Reader key "${this._newKey.name}" — shown once` }),
-          h("p", { text: "Copy it now into the reader's configuration: it is never shown again. Lost, it is revoked and a new one made." }),
+          h("h3", { text: t("keys.shown_once", { name: this._newKey.name }) }),
+          h("p", { text: t("keys.copy_now") }),
           h(
             "div",
             { class: "keyline" },
             h("code", { class: "key", text: this._newKey.key }),
             h("button", {
               class: "primary",
-              text: "Copy",
+              text: t("keys.copy"),
               onclick: async (ev) => {
                 try {
                   await navigator.clipboard.writeText(this._newKey.key);
-                  ev.target.textContent = "Copied";
+                  ev.target.textContent = t("keys.copied");
                 } catch {
                   const range = document.createRange();
                   range.selectNodeContents(this.shadowRoot.querySelector(".newkey .key"));
                   const selection = window.getSelection();
                   selection.removeAllRanges();
                   selection.addRange(range);
-                  this._toast("Copying is not allowed here: the key is selected, copy it by hand.", "error");
+                  this._toast(t("keys.copy_by_hand"), "error");
                 }
               },
             }),
           ),
-          h("p", { class: "muted", text: `The reader sends it in the ${this._newKey.header} header to /api/smart_library/access.` }),
-          h("div", { class: "actions" }, h("button", { class: "secondary", text: "Done: I have copied it", onclick: () => { this._newKey = null; this._refresh(); } })),
+          h("p", { class: "muted", text: t("keys.header", { header: this._newKey.header, path: "/api/smart_library/access" }) }),
+          h("div", { class: "actions" }, h("button", { class: "secondary", text: t("keys.done"), onclick: () => { this._newKey = null; this._refresh(); } })),
         )
       : null;
     return h(
       "section",
       {},
       this._section_head(
-        "Reader keys",
-        "Each door reader or kiosk has a key of its own, for one branch and the doors named: it can ask for a decision and nothing else.",
-        h("button", { class: "primary", text: "Make a key", onclick: () => this._makeKey(service) }),
+        t("keys.title"),
+        t("keys.intro"),
+        h("button", { class: "primary", text: t("keys.make"), onclick: () => this._makeKey(service) }),
       ),
       shown,
-      keys.length ? null : h("p", { class: "muted", text: "No reader keys yet." }),
+      keys.length ? null : h("p", { class: "muted", text: t("keys.none") }),
       h(
         "div",
         { class: "list" },
@@ -817,18 +869,18 @@ class SmartLibraryPanel extends HTMLElement {
             "article",
             { class: `item key-item${k.revoked ? " revoked" : ""}`, "data-key": k.id },
             h("div", { class: "title" }, h("h3", { text: k.name }), h("span", { class: "mono", text: k.id })),
-            h("div", { class: "chips" }, h("span", { class: `chip ${k.revoked ? "bad" : "ok"}`, text: k.revoked ? `Revoked ${this._time(k.revoked)}` : "Active" })),
+            h("div", { class: "chips" }, h("span", { class: `chip ${k.revoked ? "bad" : "ok"}`, text: k.revoked ? t("keys.revoked_at", { at: this._time(k.revoked) }) : t("keys.active") })),
             h(
               "dl",
               {},
-              h("dt", { text: "Branch" }),
+              h("dt", { text: t("keys.branch") }),
               h("dd", { text: k.branch }),
-              h("dt", { text: "Doors" }),
-              h("dd", { text: k.doors.join(", ") }),
-              h("dt", { text: "Made" }),
+              h("dt", { text: t("keys.doors") }),
+              h("dd", { text: k.doors.map((d) => named("door", d)).join(", ") }),
+              h("dt", { text: t("keys.made") }),
               h("dd", { text: this._time(k.created) }),
-              h("dt", { text: "Last used" }),
-              h("dd", { text: k.last_used ? this._time(k.last_used) : "never" }),
+              h("dt", { text: t("keys.last_used") }),
+              h("dd", { text: k.last_used ? this._time(k.last_used) : t("keys.never") }),
             ),
             k.revoked
               ? null
@@ -837,14 +889,14 @@ class SmartLibraryPanel extends HTMLElement {
                   { class: "actions" },
                   h("button", {
                     class: "danger",
-                    text: "Revoke",
+                    text: t("keys.revoke"),
                     onclick: () =>
-                      this._dialog(`Revoke the key "${k.name}"?`, [], "Revoke", async () => {
+                      this._dialog(t("keys.revoke_title", { name: k.name }), [], t("keys.revoke"), async () => {
                         await this._call("revoke_reader_key", { config_entry_id: this._entry, reader_key: k.id });
                         this._newKey = null;
-                        this._toast(`Key "${k.name}" revoked: its reader is refused from now on.`);
+                        this._toast(t("keys.revoked", { name: k.name }));
                         this._refresh();
-                      }, "The reader using it is refused at once. This cannot be undone."),
+                      }, t("keys.revoke_intro")),
                   }),
                 ),
           ),
@@ -856,18 +908,18 @@ class SmartLibraryPanel extends HTMLElement {
   _makeKey(service) {
     const branches = service.branches.filter((b) => b.device_id);
     if (!branches.length) {
-      this._toast("The service has no branch yet.", "error");
+      this._toast(t("common.no_branch"), "error");
       return;
     }
     const doors = [...new Set(branches.flatMap((b) => b.doors.map((d) => d.id)))];
     const fields = [
-      { name: "name", label: "Name (where the reader is)", required: true, placeholder: "Entrance reader" },
-      { name: "branch", label: "Branch", type: "select", options: branches.map((b) => [b.device_id, b.title]), value: branches[0].device_id },
-      ...doors.map((d, n) => ({ name: `door:${d}`, label: `Door: ${d.replaceAll("_", " ")}`, type: "checkbox", value: n === 0 })),
+      { name: "name", label: t("keys.name"), required: true, placeholder: t("keys.name_example") },
+      { name: "branch", label: t("keys.branch"), type: "select", options: branches.map((b) => [b.device_id, b.title]), value: branches[0].device_id },
+      ...doors.map((d, n) => ({ name: `door:${d}`, label: t("keys.door", { door: named("door", d) }), type: "checkbox", value: n === 0 })),
     ];
-    this._dialog("Make a reader key", fields, "Make key", async (v) => {
+    this._dialog(t("keys.make_title"), fields, t("keys.make_button"), async (v) => {
       const chosen = Object.entries(v).filter(([k, on]) => k.startsWith("door:") && on).map(([k]) => k.slice(5));
-      if (!chosen.length) throw new Error("Tick at least one door.");
+      if (!chosen.length) throw new Error(t("keys.no_door"));
       const answer = await this._call("create_reader_key", {
         config_entry_id: this._entry,
         name: v.name,
@@ -875,7 +927,7 @@ class SmartLibraryPanel extends HTMLElement {
         doors: chosen,
       });
       this._newKey = { key: answer.key, header: answer.header, name: answer.name };
-      this._toast(`Key "${answer.name}" made: copy it now, it is shown once.`);
+      this._toast(t("keys.made_toast", { name: answer.name }));
       this._refresh();
     });
   }
@@ -892,8 +944,8 @@ class SmartLibraryPanel extends HTMLElement {
         "tr",
         {},
         h("td", { text: p.name }),
-        h("td", {}, h("input", { type: "checkbox", name: "on_call", value: p.device_id, checked: settings.on_call.includes(p.device_id), "aria-label": `${p.name} on call` })),
-        h("td", {}, h("input", { type: "checkbox", name: "escalation", value: p.device_id, checked: settings.escalation.includes(p.device_id), "aria-label": `${p.name} escalation` })),
+        h("td", {}, h("input", { type: "checkbox", name: "on_call", value: p.device_id, checked: settings.on_call.includes(p.device_id), "aria-label": t("oncall.on_call_of", { phone: p.name }) })),
+        h("td", {}, h("input", { type: "checkbox", name: "escalation", value: p.device_id, checked: settings.escalation.includes(p.device_id), "aria-label": t("oncall.escalation_of", { phone: p.name }) })),
       ),
     );
     const minutes = h("input", { type: "number", name: "minutes", min: low, max: high, value: settings.escalation_minutes, required: true });
@@ -903,10 +955,10 @@ class SmartLibraryPanel extends HTMLElement {
       h(
         "div",
         { class: "scroll" },
-        h("table", {}, h("thead", {}, h("tr", {}, h("th", { text: "Phone" }), h("th", { text: "On call" }), h("th", { text: "Escalation" }))), h("tbody", {}, rows)),
+        h("table", {}, h("thead", {}, h("tr", {}, h("th", { text: t("oncall.phone") }), h("th", { text: t("oncall.on_call") }), h("th", { text: t("oncall.escalation") }))), h("tbody", {}, rows)),
       ),
-      h("label", { class: "field" }, h("span", { text: "Escalate after (minutes without an answer)" }), minutes),
-      h("div", { class: "actions" }, h("button", { type: "submit", class: "primary", text: "Save" })),
+      h("label", { class: "field" }, h("span", { text: t("oncall.escalate_after") }), minutes),
+      h("div", { class: "actions" }, h("button", { type: "submit", class: "primary", text: t("common.save") })),
     );
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
@@ -918,26 +970,25 @@ class SmartLibraryPanel extends HTMLElement {
           escalation_phones: ticked("escalation"),
           escalation_minutes: Number(minutes.value),
         });
-        this._toast("On-call phones saved.");
+        this._toast(t("oncall.saved"));
         this._refresh();
       } catch (err) {
         this._toast(errorText(err), "error");
       }
     });
-    const names = (ids) => ids.map((id) => phones.find((p) => p.device_id === id)?.name || "a phone no longer registered").join(", ");
+    const names = (ids) => ids.map((id) => phones.find((p) => p.device_id === id)?.name || t("oncall.gone_phone")).join(", ");
     return h(
       "section",
       {},
-      this._section_head(
-        "On-call and escalation phones",
-        "Lockdowns, panic buttons, forced doors and fire alarms alert the on-call phones at once, and the escalation phones when nobody answers in time.",
-      ),
+      this._section_head(t("oncall.title"), t("oncall.intro")),
       settings.on_call.length
-        ? h("p", { text: `On call now: ${names(settings.on_call)}${settings.escalation.length ? `; escalation: ${names(settings.escalation)}` : ""}.` })
-        : h("p", { class: "notice bad", role: "alert", text: "Nobody is on call: alarms alert no phone. Choose at least one." }),
-      phones.length
-        ? form
-        : h("p", { class: "notice", text: "No phone has the Home Assistant companion app yet: install it on the duty phones and log in; they appear here." }),
+        ? h("p", {
+            text: settings.escalation.length
+              ? t("oncall.now_with_escalation", { on_call: names(settings.on_call), escalation: names(settings.escalation) })
+              : t("oncall.now", { on_call: names(settings.on_call) }),
+          })
+        : h("p", { class: "notice bad", role: "alert", text: t("oncall.nobody") }),
+      phones.length ? form : h("p", { class: "notice", text: t("oncall.no_phone") }),
     );
   }
 
@@ -945,22 +996,22 @@ class SmartLibraryPanel extends HTMLElement {
 
   async _section_hours() {
     const { branches } = await this._hass.callWS({ type: WS.hours, config_entry_id: this._entry });
-    if (!branches.length) return h("p", { class: "notice", text: "The service has no branch yet." });
+    if (!branches.length) return h("p", { class: "notice", text: t("common.no_branch") });
     const branch = branches.find((b) => b.id === this._hoursBranch) || branches[0];
     this._hoursBranch = branch.id;
     const picker = h(
       "select",
-      { "aria-label": "Branch", onchange: (ev) => { this._hoursBranch = ev.target.value; this._refresh(); } },
+      { "aria-label": t("hours.branch"), onchange: (ev) => { this._hoursBranch = ev.target.value; this._refresh(); } },
       branches.map((b) => h("option", { value: b.id, selected: b.id === branch.id, text: b.title })),
     );
-    const now = [`Now: ${MODES[branch.mode] || branch.mode}`];
-    if (branch.closes_at) now.push(`closes ${this._time(branch.closes_at)}`);
-    if (branch.next_change) now.push(`next: ${MODES[branch.next_change.mode] || branch.next_change.mode} from ${this._time(branch.next_change.at)}`);
-    if (branch.override !== "automatic") now.push(`mode set by hand: ${MODES[branch.override] || branch.override}`);
+    const now = [t("hours.now", { mode: named("mode", branch.mode) })];
+    if (branch.closes_at) now.push(t("hours.closes", { at: this._time(branch.closes_at) }));
+    if (branch.next_change) now.push(t("hours.next", { mode: named("mode", branch.next_change.mode), at: this._time(branch.next_change.at) }));
+    if (branch.override !== "automatic") now.push(t("hours.by_hand", { mode: named("mode", branch.override) }));
     return h(
       "section",
       {},
-      this._section_head("Opening hours", "The weekly plan, holidays and changed days, events, and today's changes, per branch.", h("label", { class: "inline" }, h("span", { text: "Branch" }), picker)),
+      this._section_head(t("hours.title"), t("hours.intro"), h("label", { class: "inline" }, h("span", { text: t("hours.branch") }), picker)),
       h("p", { class: "now", text: now.join(" · ") }),
       this._weekEditor(branch),
       this._today(branch),
@@ -979,30 +1030,30 @@ class SmartLibraryPanel extends HTMLElement {
           h(
             "div",
             { class: "day", "data-day": day },
-            h("div", { class: "dayname", text: day[0].toUpperCase() + day.slice(1) }),
+            h("div", { class: "dayname", text: named("weekday", day) }),
             h(
               "div",
               { class: "periods" },
-              week[day].length ? null : h("span", { class: "muted", text: "Closed" }),
+              week[day].length ? null : h("span", { class: "muted", text: named("mode", "closed") }),
               week[day].map((p, n) =>
                 h(
                   "div",
                   { class: `period ${p.mode}` },
-                  h("input", { type: "time", value: p.start, "aria-label": `${day} period ${n + 1} from`, onchange: (ev) => { p.start = ev.target.value; } }),
+                  h("input", { type: "time", value: p.start, "aria-label": t("hours.period_from", { day: named("weekday", day), n: n + 1 }), onchange: (ev) => { p.start = ev.target.value; } }),
                   h("span", { text: "–" }),
-                  h("input", { type: "time", value: p.end, "aria-label": `${day} period ${n + 1} to`, onchange: (ev) => { p.end = ev.target.value; } }),
+                  h("input", { type: "time", value: p.end, "aria-label": t("hours.period_to", { day: named("weekday", day), n: n + 1 }), onchange: (ev) => { p.end = ev.target.value; } }),
                   h(
                     "select",
-                    { "aria-label": `${day} period ${n + 1} mode`, onchange: (ev) => { p.mode = ev.target.value; } },
-                    ["staffed", "smart"].map((m) => h("option", { value: m, selected: p.mode === m, text: MODES[m] })),
+                    { "aria-label": t("hours.period_mode", { day: named("weekday", day), n: n + 1 }), onchange: (ev) => { p.mode = ev.target.value; } },
+                    ["staffed", "smart"].map((m) => h("option", { value: m, selected: p.mode === m, text: named("mode", m) })),
                   ),
-                  h("button", { type: "button", class: "icon", title: "Remove this period", "aria-label": "Remove this period", text: "✕", onclick: () => { week[day].splice(n, 1); draw(); } }),
+                  h("button", { type: "button", class: "icon", title: t("hours.remove_period"), "aria-label": t("hours.remove_period"), text: "✕", onclick: () => { week[day].splice(n, 1); draw(); } }),
                 ),
               ),
               h("button", {
                 type: "button",
                 class: "secondary small",
-                text: "+ period",
+                text: t("hours.add_period"),
                 onclick: () => {
                   const last = week[day][week[day].length - 1];
                   week[day].push({ start: last ? last.end : "09:00", end: last ? branch.latest_smart_end : "17:00", mode: "smart" });
@@ -1025,17 +1076,17 @@ class SmartLibraryPanel extends HTMLElement {
       h(
         "div",
         { class: "row" },
-        h("label", { class: "field" }, h("span", { text: "Smart hours end at the latest" }), latest),
-        h("label", { class: "field" }, h("span", { text: "Clearance between staffed and smart (minutes)" }), clearance),
+        h("label", { class: "field" }, h("span", { text: t("hours.field.latest_smart_end") }), latest),
+        h("label", { class: "field" }, h("span", { text: t("hours.field.clearance_minutes") }), clearance),
       ),
       h(
         "fieldset",
         {},
-        h("legend", { text: "Doors free to enter in staffed hours" }),
-        branch.doors.map((d, n) => h("label", { class: "check" }, free[n], h("span", { text: d.replaceAll("_", " ") }))),
+        h("legend", { text: t("hours.field.staffed_free_entry") }),
+        branch.doors.map((d, n) => h("label", { class: "check" }, free[n], h("span", { text: named("door", d) }))),
       ),
       errors,
-      h("div", { class: "actions" }, h("button", { type: "submit", class: "primary", text: "Save weekly plan" })),
+      h("div", { class: "actions" }, h("button", { type: "submit", class: "primary", text: t("hours.save_week") })),
     );
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
@@ -1062,7 +1113,7 @@ class SmartLibraryPanel extends HTMLElement {
           errors.replaceChildren(...problems.map((p) => h("p", { text: p })));
           return;
         }
-        this._toast(`Weekly plan of ${branch.title} saved.`);
+        this._toast(t("hours.week_saved", { branch: branch.title }));
         await this._afterReload(branch);
       } catch (err) {
         errors.replaceChildren(h("p", { text: errorText(err) }));
@@ -1070,7 +1121,7 @@ class SmartLibraryPanel extends HTMLElement {
         button.disabled = false;
       }
     });
-    return h("div", { class: "block" }, h("h3", { text: "Weekly plan" }), form);
+    return h("div", { class: "block" }, h("h3", { text: t("hours.week") }), form);
   }
 
   // The weekly plan is saved through the branch's own Reconfigure › Opening hours flow (admin).
@@ -1085,7 +1136,7 @@ class SmartLibraryPanel extends HTMLElement {
     let step = started;
     try {
       if (step.type === "menu") step = await this._hass.callApi("POST", `${base}/${flow}`, { next_step_id: "hours" });
-      if (step.type !== "form" || step.step_id !== "hours") throw new Error("The opening-hours form did not open.");
+      if (step.type !== "form" || step.step_id !== "hours") throw new Error(t("hours.form_not_open"));
       const known = new Set((step.data_schema || []).map((f) => f.name));
       const data = Object.fromEntries(Object.entries(input).filter(([k]) => !known.size || known.has(k)));
       step = await this._hass.callApi("POST", `${base}/${flow}`, data);
@@ -1095,17 +1146,29 @@ class SmartLibraryPanel extends HTMLElement {
         const detail = step.description_placeholders?.detail;
         return Object.entries(step.errors || {}).map(([field, key]) => {
           const text = localize(`component.${DOMAIN}.config_subentries.branch.error.${key}`, step.description_placeholders || {}) || key.replaceAll("_", " ");
-          const where = field === "base" ? "" : `${field.replace("_", " ")}: `;
+          const where = field === "base" ? "" : `${this._fieldName(field)}: `;
           return `${where}${text}${detail && field === "base" ? ` (${detail})` : ""}`;
         });
       }
-      throw new Error(`The flow ended unexpectedly (${step.type}).`);
+      throw new Error(t("hours.flow_ended", { type: step.type }));
     } finally {
       // A form left with errors (or a menu) is still open: close it; a finished flow is gone.
       if (step.type === "form" || step.type === "menu") {
         this._hass.callApi("DELETE", `${base}/${flow}`).catch(() => {});
       }
     }
+  }
+
+  // The integration's error messages (translations/<language>.json) in the user's language, as a
+  // localize function; none when the frontend cannot load them (the action's English is shown).
+  async _errorTexts() {
+    try {
+      const localize = await this._hass.loadBackendTranslation?.("exceptions", DOMAIN);
+      if (typeof localize === "function") return localize;
+    } catch {
+      // the report's own sentences are shown instead
+    }
+    return null;
   }
 
   async _flowTranslations() {
@@ -1116,6 +1179,13 @@ class SmartLibraryPanel extends HTMLElement {
       // the message keys are shown instead
     }
     return this._hass.localize;
+  }
+
+  // A field of the opening-hours form, as the week editor names it ("monday_smart": Monday, Smart).
+  _fieldName(field) {
+    const [, day, mode] = field.match(/^([a-z]+day)_(staffed|smart)$/) || [];
+    if (day) return `${named("weekday", day)}, ${named("mode", mode)}`;
+    return named("hours.field", field);
   }
 
   // Saving the plan reloads the service: wait until its branch answers again.
@@ -1133,8 +1203,8 @@ class SmartLibraryPanel extends HTMLElement {
   }
 
   _today(branch) {
-    const until = h("input", { type: "time", "aria-label": "Open until", required: true, value: branch.latest_smart_end });
-    const at = h("input", { type: "time", "aria-label": "Close at", required: true });
+    const until = h("input", { type: "time", "aria-label": t("hours.open_until"), required: true, value: branch.latest_smart_end });
+    const at = h("input", { type: "time", "aria-label": t("hours.close_at"), required: true });
     const run = (service, data, message) => async (ev) => {
       ev.preventDefault();
       try {
@@ -1145,36 +1215,36 @@ class SmartLibraryPanel extends HTMLElement {
         this._toast(errorText(err), "error");
       }
     };
-    const extend = h("form", { class: "inline-form", onsubmit: run("extend_today", () => ({ until: until.value }), `${branch.title} stays open later today.`) }, h("span", { text: "Extend today until" }), until, h("button", { type: "submit", class: "secondary", text: "Extend today" }));
-    const early = h("form", { class: "inline-form", onsubmit: run("close_early", () => ({ at: at.value }), `${branch.title} closes early today.`) }, h("span", { text: "Close early at" }), at, h("button", { type: "submit", class: "secondary", text: "Close early" }));
-    return h("div", { class: "block" }, h("h3", { text: "Today" }), extend, early);
+    const extend = h("form", { class: "inline-form", onsubmit: run("extend_today", () => ({ until: until.value }), t("hours.extended", { branch: branch.title })) }, h("span", { text: t("hours.extend_until") }), until, h("button", { type: "submit", class: "secondary", text: t("hours.extend") }));
+    const early = h("form", { class: "inline-form", onsubmit: run("close_early", () => ({ at: at.value }), t("hours.closed_early", { branch: branch.title })) }, h("span", { text: t("hours.close_early_at") }), at, h("button", { type: "submit", class: "secondary", text: t("hours.close_early") }));
+    return h("div", { class: "block" }, h("h3", { text: t("hours.today") }), extend, early);
   }
 
   _exceptions(branch) {
     const add = () =>
       this._dialog(
-        `A holiday or changed day at ${branch.title}`,
+        t("hours.day_title", { branch: branch.title }),
         [
-          { name: "date", label: "Date", type: "date", required: true, min: todayIso() },
-          { name: "label", label: "Label", placeholder: "Christmas Day" },
-          { name: "staffed", label: "Staffed hours (empty: none)", placeholder: "09:00-13:00" },
-          { name: "smart", label: "Smart hours (empty: none)", placeholder: "13:00-17:00" },
+          { name: "date", label: t("hours.date"), type: "date", required: true, min: todayIso() },
+          { name: "label", label: t("hours.label"), placeholder: t("hours.label_example") },
+          { name: "staffed", label: t("hours.staffed_hours"), placeholder: "09:00-13:00" },
+          { name: "smart", label: t("hours.smart_hours"), placeholder: "13:00-17:00" },
         ],
-        "Save",
+        t("common.save"),
         async (v) => {
           await this._call("add_exception", { branch: branch.device_id, date: v.date, label: v.label, staffed: v.staffed, smart: v.smart }, false);
-          this._toast(`${this._date(v.date)} saved for ${branch.title}.`);
+          this._toast(t("hours.day_saved", { date: this._date(v.date), branch: branch.title }));
           this._refresh();
         },
-        "No hours at all: closed all day (a holiday).",
+        t("hours.day_intro"),
       );
     const describe = (e) =>
-      e.periods.length ? e.periods.map((p) => `${MODES[p.mode]} ${p.start}–${p.end}`).join(", ") : "Closed all day";
+      e.periods.length ? e.periods.map((p) => `${named("mode", p.mode)} ${p.start}–${p.end}`).join(", ") : t("hours.closed_all_day");
     return h(
       "div",
       { class: "block" },
-      h("div", { class: "head" }, h("h3", { text: "Holidays and changed days" }), h("button", { class: "secondary", text: "Add a day", onclick: add })),
-      branch.exceptions.length ? null : h("p", { class: "muted", text: "None to come." }),
+      h("div", { class: "head" }, h("h3", { text: t("hours.days") }), h("button", { class: "secondary", text: t("hours.add_day"), onclick: add })),
+      branch.exceptions.length ? null : h("p", { class: "muted", text: t("hours.none_to_come") }),
       h(
         "ul",
         { class: "rows" },
@@ -1183,14 +1253,14 @@ class SmartLibraryPanel extends HTMLElement {
             "li",
             {},
             h("span", { class: "when", text: this._date(e.date) }),
-            h("span", { text: `${e.label ? `${e.label}: ` : ""}${describe(e)}` }),
+            h("span", { text: (e.label ? `${e.label}: ` : "") + describe(e) }),
             h("button", {
               class: "secondary small",
-              text: "Remove",
+              text: t("common.remove"),
               onclick: async () => {
                 try {
                   await this._call("remove_exception", { branch: branch.device_id, date: e.date }, false);
-                  this._toast(`${this._date(e.date)} follows the weekly plan again.`);
+                  this._toast(t("hours.day_removed", { date: this._date(e.date) }));
                   this._refresh();
                 } catch (err) {
                   this._toast(errorText(err), "error");
@@ -1206,25 +1276,25 @@ class SmartLibraryPanel extends HTMLElement {
   _events(branch) {
     const add = () =>
       this._dialog(
-        `An event at ${branch.title}`,
+        t("hours.event_title", { branch: branch.title }),
         [
-          { name: "title", label: "Title", required: true, placeholder: "Author talk" },
-          { name: "start", label: "Starts", type: "datetime-local", required: true },
-          { name: "end", label: "Ends", type: "datetime-local", required: true },
+          { name: "title", label: t("hours.event_name"), required: true, placeholder: t("hours.event_example") },
+          { name: "start", label: t("hours.starts"), type: "datetime-local", required: true },
+          { name: "end", label: t("hours.ends"), type: "datetime-local", required: true },
         ],
-        "Add event",
+        t("hours.add_event_button"),
         async (v) => {
           await this._call("add_event", { branch: branch.device_id, title: v.title, start: v.start, end: v.end });
-          this._toast(`Event "${v.title}" added.`);
+          this._toast(t("hours.event_added", { title: v.title }));
           this._refresh();
         },
-        "The branch is open in event mode while it runs; staffed time stays staffed.",
+        t("hours.event_intro"),
       );
     return h(
       "div",
       { class: "block" },
-      h("div", { class: "head" }, h("h3", { text: "Events" }), h("button", { class: "secondary", text: "Add an event", onclick: add })),
-      branch.events.length ? null : h("p", { class: "muted", text: "None to come." }),
+      h("div", { class: "head" }, h("h3", { text: t("hours.events") }), h("button", { class: "secondary", text: t("hours.add_event"), onclick: add })),
+      branch.events.length ? null : h("p", { class: "muted", text: t("hours.none_to_come") }),
       h(
         "ul",
         { class: "rows" },
@@ -1236,11 +1306,11 @@ class SmartLibraryPanel extends HTMLElement {
             h("span", { text: e.title }),
             h("button", {
               class: "secondary small",
-              text: "Remove",
+              text: t("common.remove"),
               onclick: async () => {
                 try {
                   await this._call("remove_event", { branch: branch.device_id, event_id: e.id }, false);
-                  this._toast(`Event "${e.title}" removed.`);
+                  this._toast(t("hours.event_removed", { title: e.title }));
                   this._refresh();
                 } catch (err) {
                   this._toast(errorText(err), "error");
@@ -1261,14 +1331,14 @@ class SmartLibraryPanel extends HTMLElement {
     const { incidents, total } = await this._hass.callWS(data);
     const filter = h(
       "select",
-      { "aria-label": "Which incidents", onchange: (ev) => { this._incidentStatus = ev.target.value; this._refresh(); } },
-      [["open", "To review"], ["complete", "Completed"], ["all", "All"]].map(([v, t]) => h("option", { value: v, selected: v === this._incidentStatus, text: t })),
+      { "aria-label": t("incidents.which"), onchange: (ev) => { this._incidentStatus = ev.target.value; this._refresh(); } },
+      [["open", t("incidents.open")], ["complete", t("incidents.complete")], ["all", t("incidents.all")]].map(([v, t]) => h("option", { value: v, selected: v === this._incidentStatus, text: t })),
     );
     const exportCsv = async () => {
       try {
         const answer = await this._call("export_incidents", { config_entry_id: this._entry });
         this._download(`incidents-${todayIso()}.csv`, answer.csv);
-        this._toast(`${plural(answer.incidents, "incident")} exported.`);
+        this._toast(t("incidents.exported", { count: answer.incidents }));
       } catch (err) {
         this._toast(errorText(err), "error");
       }
@@ -1277,50 +1347,59 @@ class SmartLibraryPanel extends HTMLElement {
       "section",
       {},
       this._section_head(
-        "Incidents",
-        "What happened, where and when; completing one records the actions taken and any police reference.",
-        h("label", { class: "inline" }, h("span", { text: "Show" }), filter),
-        h("button", { class: "secondary", text: "Export CSV", onclick: exportCsv }),
+        t("incidents.title"),
+        t("incidents.intro"),
+        h("label", { class: "inline" }, h("span", { text: t("incidents.show") }), filter),
+        h("button", { class: "secondary", text: t("incidents.export"), onclick: exportCsv }),
       ),
-      h("p", { class: "muted", text: total ? `${plural(total, "incident")}${total > incidents.length ? `, the newest ${incidents.length} shown` : ""}.` : "No incidents here." }),
+      h("p", {
+        class: "muted",
+        text: total
+          ? t(total > incidents.length ? "incidents.count_newest" : "incidents.count", { count: total, shown: incidents.length })
+          : t("incidents.none"),
+      }),
       h("div", { class: "list" }, incidents.map((i) => this._incidentCard(i))),
     );
   }
 
   _incidentCard(i) {
+    // The category's words in the user's language (the stored English title when there are none).
+    const title = TEXTS[`category.${i.category}`] ?? i.title;
     const lines = [
-      ["Id", i.id],
-      ["When", this._time(i.occurred_at)],
-      ["Recorded by", `${i.recorded_by} (${i.source})`],
+      ["id", t("incidents.id"), i.id],
+      ["when", t("incidents.when"), this._time(i.occurred_at)],
+      ["by", t("incidents.recorded_by"), `${i.recorded_by} (${named("source", i.source)})`],
     ];
-    if (i.location) lines.push(["Where", i.location]);
-    if (i.description) lines.push(["What happened", i.description]);
-    if (i.member_card) lines.push(["Member", i.member_card]);
-    if (i.actions_taken) lines.push(["Actions taken", i.actions_taken]);
-    if (i.police_reference) lines.push(["Police reference", i.police_reference]);
-    if (i.completed_at) lines.push(["Completed", `${this._time(i.completed_at)} by ${i.completed_by}`]);
+    if (i.location) lines.push(["where", t("incidents.where"), i.location]);
+    if (i.description) lines.push(["what", t("incidents.what"), i.description]);
+    if (i.member_card) lines.push(["member", t("incidents.member"), i.member_card]);
+    if (i.actions_taken) lines.push(["actions", t("incidents.actions_taken"), i.actions_taken]);
+    if (i.police_reference) lines.push(["police", t("incidents.police_reference"), i.police_reference]);
+    if (i.completed_at) {
+      lines.push(["completed", t("incidents.completed"), t("incidents.completed_by", { at: this._time(i.completed_at), who: i.completed_by })]);
+    }
     return h(
       "article",
       { class: "item", "data-incident": i.id },
-      h("div", { class: "title" }, h("h3", { text: `${i.title} — ${i.branch}` })),
-      h("div", { class: "chips" }, h("span", { class: `chip ${i.status === "open" ? "warn" : "ok"}`, text: i.status === "open" ? "To review" : "Completed" })),
-      h("dl", {}, lines.map(([k, v]) => [h("dt", { text: k }), h("dd", { class: k === "Id" ? "mono" : null, text: v })])),
-      i.timeline ? h("details", {}, h("summary", { text: "Timeline" }), h("pre", { text: i.timeline })) : null,
+      h("div", { class: "title" }, h("h3", { text: `${title} — ${i.branch}` })),
+      h("div", { class: "chips" }, h("span", { class: `chip ${i.status === "open" ? "warn" : "ok"}`, text: i.status === "open" ? t("incidents.open") : t("incidents.complete") })),
+      h("dl", {}, lines.map(([id, k, v]) => [h("dt", { text: k }), h("dd", { class: id === "id" ? "mono" : null, text: v })])),
+      i.timeline ? h("details", {}, h("summary", { text: t("incidents.timeline") }), h("pre", { text: i.timeline })) : null,
       i.status === "open"
         ? h(
             "div",
             { class: "actions" },
             h("button", {
               class: "primary",
-              text: "Complete…",
+              text: t("incidents.complete_button"),
               onclick: () =>
                 this._dialog(
-                  `Complete: ${i.title} — ${i.branch}`,
+                  t("incidents.complete_title", { title, branch: i.branch }),
                   [
-                    { name: "actions_taken", label: "Actions taken", type: "textarea", rows: 3, required: true, value: i.actions_taken },
-                    { name: "police_reference", label: "Police reference (if any)", value: i.police_reference },
+                    { name: "actions_taken", label: t("incidents.actions_taken"), type: "textarea", rows: 3, required: true, value: i.actions_taken },
+                    { name: "police_reference", label: t("incidents.police_reference_if_any"), value: i.police_reference },
                   ],
-                  "Complete",
+                  t("incidents.complete_submit"),
                   async (v) => {
                     await this._call("complete_incident", {
                       config_entry_id: this._entry,
@@ -1328,10 +1407,10 @@ class SmartLibraryPanel extends HTMLElement {
                       actions_taken: v.actions_taken,
                       police_reference: v.police_reference,
                     });
-                    this._toast(`Incident ${i.id} completed.`);
+                    this._toast(t("incidents.completed_toast", { id: i.id }));
                     this._refresh();
                   },
-                  `Recorded ${this._time(i.recorded_at)}; id ${i.id}.`,
+                  t("incidents.recorded", { at: this._time(i.recorded_at), id: i.id }),
                 ),
             }),
           )
@@ -1343,12 +1422,12 @@ class SmartLibraryPanel extends HTMLElement {
 
   async _section_usage() {
     const p = this._period;
-    const start = h("input", { type: "date", value: p.start, max: todayIso(), "aria-label": "From", required: true });
-    const end = h("input", { type: "date", value: p.end, max: todayIso(), "aria-label": "To", required: true });
+    const start = h("input", { type: "date", value: p.start, max: todayIso(), "aria-label": t("usage.from"), required: true });
+    const end = h("input", { type: "date", value: p.end, max: todayIso(), "aria-label": t("usage.to_label"), required: true });
     const preset = h(
       "select",
       {
-        "aria-label": "Period",
+        "aria-label": t("usage.period"),
         onchange: () => {
           const today = todayIso();
           if (preset.value === "1") [start.value, end.value] = [today, today];
@@ -1362,18 +1441,23 @@ class SmartLibraryPanel extends HTMLElement {
           }
         },
       },
-      [["1", "Today"], ["7", "Last 7 days"], ["30", "Last 30 days"], ["month", "This month"], ["last", "Last month"], ["custom", "Chosen dates"]].map(([v, t]) =>
-        h("option", { value: v, selected: v === p.preset, text: t }),
-      ),
+      [
+        ["1", t("usage.today")],
+        ["7", t("usage.last_7")],
+        ["30", t("usage.last_30")],
+        ["month", t("usage.this_month")],
+        ["last", t("usage.last_month")],
+        ["custom", t("usage.chosen")],
+      ].map(([v, text]) => h("option", { value: v, selected: v === p.preset, text })),
     );
     for (const input of [start, end]) input.addEventListener("change", () => { preset.value = "custom"; });
     const form = h(
       "form",
       { class: "inline-form" },
-      h("label", { class: "inline" }, h("span", { text: "Period" }), preset),
-      h("label", { class: "inline" }, h("span", { text: "From" }), start),
-      h("label", { class: "inline" }, h("span", { text: "to" }), end),
-      h("button", { type: "submit", class: "primary", text: "Show" }),
+      h("label", { class: "inline" }, h("span", { text: t("usage.period") }), preset),
+      h("label", { class: "inline" }, h("span", { text: t("usage.from") }), start),
+      h("label", { class: "inline" }, h("span", { text: t("usage.to") }), end),
+      h("button", { type: "submit", class: "primary", text: t("usage.show") }),
     );
     form.addEventListener("submit", (ev) => {
       ev.preventDefault();
@@ -1382,25 +1466,26 @@ class SmartLibraryPanel extends HTMLElement {
       this._refresh();
     });
     if (!this._usage || this._usage.start !== p.start || this._usage.end !== p.end) {
-      this._usage = await this._hass.callWS({ type: WS.usage, start: p.start, end: p.end });
+      if (p.end < p.start) throw new Error(t("usage.backwards"));
+      this._usage = await this._hass.callWS({ type: WS.usage, start: p.start, end: p.end, language: this._locale() });
       this._usage.start = p.start;
       this._usage.end = p.end;
     }
     const usage = this._usage;
-    const head = this._section_head("Usage", "Entries by mode and age band and refusals, counted at the door and never linked to a person: for planning staffed hours.");
+    const head = this._section_head(t("usage.title"), t("usage.intro"));
     if (!usage.recorder) {
-      return h("section", {}, head, form, h("p", { class: "notice", text: "Usage needs Home Assistant's recorder, which is not running." }));
+      return h("section", {}, head, form, h("p", { class: "notice", text: t("usage.no_recorder") }));
     }
     const columns = [
-      ["entries", "Entries"],
-      ["entries_staffed", "Staffed"],
-      ["entries_smart", "Smart"],
-      ["entries_event", "Event"],
-      ["age_under_16", "Under 16"],
+      ["entries", t("usage.column.entries")],
+      ["entries_staffed", t("usage.column.staffed")],
+      ["entries_smart", t("usage.column.smart")],
+      ["entries_event", t("usage.column.event")],
+      ["age_under_16", t("usage.column.under_16")],
       ["age_16_59", "16–59"],
       ["age_60_plus", "60+"],
-      ["refusals", "Refused"],
-      ["peak_inside", "Most inside"],
+      ["refusals", t("usage.column.refused")],
+      ["peak_inside", t("usage.column.most_inside")],
     ];
     const row = (service, name, values, cls) =>
       h("tr", { class: cls }, h("td", { text: service }), h("th", { scope: "row", text: name }), columns.map(([k]) => h("td", { class: "num", text: values[k] ?? "–" })));
@@ -1410,9 +1495,9 @@ class SmartLibraryPanel extends HTMLElement {
       h(
         "table",
         { class: "usage" },
-        h("thead", {}, h("tr", {}, h("th", { text: "Service" }), h("th", { text: "Branch" }), columns.map(([, t]) => h("th", { class: "num", text: t })))),
+        h("thead", {}, h("tr", {}, h("th", { text: t("usage.service") }), h("th", { text: t("usage.branch") }), columns.map(([, text]) => h("th", { class: "num", text })))),
         h("tbody", {}, usage.branches.map((b) => row(b.service, b.branch, b))),
-        h("tfoot", {}, row("", "County total", usage.county, "total")),
+        h("tfoot", {}, row("", t("usage.county_total"), usage.county, "total")),
       ),
     );
     return h(
@@ -1420,14 +1505,22 @@ class SmartLibraryPanel extends HTMLElement {
       {},
       head,
       form,
-      h("p", { class: "county", text: `County total, ${this._date(usage.start)} – ${this._date(usage.end)}: ${plural(usage.county.entries, "entry", "entries")}, ${plural(usage.county.refusals, "refusal")}.` }),
+      h("p", {
+        class: "county",
+        text: t("usage.county", {
+          start: this._date(usage.start),
+          end: this._date(usage.end),
+          entries: t("usage.entries", { count: usage.county.entries }),
+          refusals: t("usage.refusals", { count: usage.county.refusals }),
+        }),
+      }),
       table,
       h(
         "div",
         { class: "actions" },
         h("button", {
           class: "secondary",
-          text: "Download CSV",
+          text: t("usage.download"),
           onclick: () => this._download(`usage-${usage.start}-to-${usage.end}.csv`, usage.csv),
         }),
       ),

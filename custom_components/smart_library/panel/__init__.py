@@ -10,4 +10,8 @@ Every change the panel makes is one of the integration's own admin actions (`enr
 `call_service`, so the admin check and the redaction wrapper apply to it as to any other caller;
 the members and staff cards it lists come from the `list_members` and `list_staff_cards`
 actions. The weekly plan is saved through the branch's own *Reconfigure › Opening hours* flow.
+
+The panel's words are `texts/panel/<language>.json`, sent by `smart_library/panel/texts` in the
+language of the user's profile (helpers/texts.py); errors of the actions come translated by Home
+Assistant (translations/<language>.json), as do the import report's reasons.
 """

@@ -20,6 +20,8 @@ PANEL_PATH: Final = (
     "smart-library-admin"  # the sidebar item's address: /smart-library-admin
 )
 PANEL_ELEMENT: Final = "smart-library-panel"  # the web component the module defines
+# One title for everybody: Home Assistant registers a panel's sidebar title once, for all users
+# (frontend.Panel.sidebar_title); the panel's own words follow each user's language.
 PANEL_TITLE: Final = "Library admin"
 PANEL_ICON: Final = "mdi:card-account-details-outline"
 DATA_PANEL: HassKey[bool] = HassKey(f"{DOMAIN}_panel")

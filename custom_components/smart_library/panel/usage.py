@@ -1,7 +1,8 @@
 """Usage over a period for the panel: each branch's totals, the county's, and a CSV per day.
 
 Read from the long-term statistics the integration records (usage/statistics.py), by local day.
-Counts only, never linked to a person.
+Counts only, never linked to a person. The CSV's columns are codes (for spreadsheets and
+scripts, the same in every language); its county line is named in the panel user's language.
 """
 
 from __future__ import annotations
@@ -98,12 +99,14 @@ async def async_usage_period(
     branches: Mapping[str, tuple[str, str]],
     start: date,
     end: date,
+    *,
+    county: str = COUNTY,
 ) -> dict[str, Any]:
     """Return the branches' use from `start` to `end` (local days, both included).
 
     `branches`: (service, branch name) by branch id. The answer: each branch's totals, the
     county's (every branch of every service), and a CSV with a line per branch per day that
-    saw anything and a county line per day.
+    saw anything and a county line per day (named `county`).
     """
     for usage in hass.data.get(DATA_USAGE, {}).values():
         await usage.async_flush()  # the last minutes' counts too
@@ -138,10 +141,10 @@ async def async_usage_period(
                 continue
             _add(totals[bid], metric, row)
             _add(days.setdefault((day, bid), _empty()), metric, row)
-    county = _empty()
+    everything = _empty()
     for part in totals.values():
-        _merge(county, part)
-    reasons = sorted(county["refusals_by_reason"])
+        _merge(everything, part)
+    reasons = sorted(everything["refusals_by_reason"])
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     columns = [
@@ -159,7 +162,7 @@ async def async_usage_period(
                 continue
             _merge(county_day, line)
             writer.writerow(_csv_line(day, *branches[bid], line, reasons))
-        writer.writerow(_csv_line(day, "", COUNTY, county_day, reasons))
+        writer.writerow(_csv_line(day, "", county, county_day, reasons))
     return {
         "start": start.isoformat(),
         "end": end.isoformat(),
@@ -168,7 +171,7 @@ async def async_usage_period(
             | _whole(totals[bid])
             for bid in sorted(branches, key=lambda b: branches[b])
         ],
-        "county": _whole(county),
+        "county": _whole(everything),
         "csv": out.getvalue(),
     }
 

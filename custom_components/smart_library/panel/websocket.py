@@ -1,5 +1,9 @@
 """What the administrator's panel reads: one websocket command per section, administrators only.
 
+The panel's words come from `texts/panel/<language>.json` in the language of the user's profile
+(`smart_library/panel/texts`); what an answer holds in words for people (the usage CSV's county
+line, a refused period) is in the language the panel sends with the command.
+
 Each command is read-only and admin-only (`websocket_api.require_admin`): a read-only user or a
 non-admin member of staff is refused before anything is read. No answer holds a full card
 number or a PIN (incidents name a member by masked card only; members and staff cards are
@@ -24,6 +28,7 @@ from ..const import CONF_STAFFED_FREE_ENTRY, DOMAIN
 from ..engine.building.schedule import WEEKDAYS, format_time
 from ..engine.safety.alerts import MAX_ESCALATION_MINUTES, MIN_ESCALATION_MINUTES
 from ..engine.safety.incidents import Incident, Status
+from ..helpers.texts import Catalogue, TextSet
 from ..runtime import SmartLibraryConfigEntry, loaded_entries
 from ..safety.alerts import MOBILE_APP, notify_target
 from ..services.members import STAFF_ROLES
@@ -34,13 +39,21 @@ WS_PHONES: Final = f"{DOMAIN}/panel/phones"
 WS_HOURS: Final = f"{DOMAIN}/panel/hours"
 WS_INCIDENTS: Final = f"{DOMAIN}/panel/incidents"
 WS_USAGE: Final = f"{DOMAIN}/panel/usage"
+WS_TEXTS: Final = f"{DOMAIN}/panel/texts"
 MAX_INCIDENTS: Final = 500
+# The panel's words in every language the integration ships (read once, at import).
+TEXTS: Final = TextSet("panel")
+# Texts only the server writes (the panel is not sent them).
+SERVER_TEXTS: Final = "server."
+# A language as a profile or a browser names one ("cy", "nb-NO", "zh-Hant-TW"): any text, none
+# longer than a language tag gets; one the integration does not ship reads English.
+LANGUAGE: Final = probatio.All(str, probatio.Length(max=35))
 
 
 @callback
 def async_register_commands(hass: HomeAssistant) -> None:
     """Register the panel's commands (once, from the panel's set-up)."""
-    for command in (ws_overview, ws_phones, ws_hours, ws_incidents, ws_usage):
+    for command in (ws_texts, ws_overview, ws_phones, ws_hours, ws_incidents, ws_usage):
         websocket_api.async_register_command(hass, command)
 
 
@@ -58,6 +71,37 @@ def _device_id(hass: HomeAssistant, branch: Branch) -> str | None:
 
 def _iso(value: datetime | date | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+# -- the panel's words -----------------------------------------------------------------------------
+
+
+def panel_texts(catalogue: Catalogue) -> dict[str, str]:
+    """Return every text the panel shows, flat by key, in the catalogue's language over English."""
+    words = {
+        key: text
+        for key, text in catalogue.english.items()
+        if not key.startswith(SERVER_TEXTS)
+    }
+    words.update(
+        (key, text) for key, text in catalogue.texts.items() if text and key in words
+    )
+    return words
+
+
+@websocket_api.require_admin
+@websocket_api.websocket_command(
+    {probatio.Required("type"): WS_TEXTS, probatio.Required("language"): LANGUAGE}
+)
+@callback
+def ws_texts(
+    hass: HomeAssistant, connection: websocket_api.ActiveConnection, msg: dict[str, Any]
+) -> None:
+    """Answer the panel's words in the user's language (English for one not shipped)."""
+    catalogue = TEXTS(msg["language"])
+    connection.send_result(
+        msg["id"], {"language": catalogue.language, "texts": panel_texts(catalogue)}
+    )
 
 
 # -- services and branches -------------------------------------------------------------------------
@@ -294,6 +338,7 @@ async def ws_incidents(
         probatio.Required("type"): WS_USAGE,
         probatio.Required("start"): cv.date,
         probatio.Required("end"): cv.date,
+        probatio.Optional("language"): LANGUAGE,
     }
 )
 @websocket_api.async_response
@@ -303,11 +348,12 @@ async def ws_usage(
     """Answer each branch's use over a period (first to last day), the county's, and a CSV."""
     start: date = msg["start"]
     end: date = msg["end"]
+    words = TEXTS(msg.get("language"))
     if end < start or end - start > timedelta(days=MAX_PERIOD_DAYS - 1):
         connection.send_error(
             msg["id"],
             websocket_api.ERR_INVALID_FORMAT,
-            f"The period must run forwards and be at most {MAX_PERIOD_DAYS} days",
+            words("server.usage_period", days=MAX_PERIOD_DAYS),
         )
         return
     if "recorder" not in hass.config.components:
@@ -320,5 +366,8 @@ async def ws_usage(
     }
     connection.send_result(
         msg["id"],
-        {"recorder": True} | await async_usage_period(hass, branches, start, end),
+        {"recorder": True}
+        | await async_usage_period(
+            hass, branches, start, end, county=words("server.csv_county")
+        ),
     )
