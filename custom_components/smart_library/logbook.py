@@ -23,7 +23,7 @@ from .building.coordinator import (
 )
 from .const import DOMAIN, EVENT_ACCESS, EVENT_TAILGATING
 from .engine.safety.incidents import Category
-from .helpers.staff_texts import STAFF, category_title
+from .helpers.staff_texts import STAFF, category_title, place
 from .helpers.texts import Catalogue
 from .pages.induction import EVENT_INDUCTION
 from .safety.common import EVENT_HELP, EVENT_INCIDENT, EVENT_LOCKDOWN
@@ -61,8 +61,8 @@ def _reason(cat: Catalogue, reason: object) -> str:
 
 
 def _door(cat: Catalogue, data: Mapping[str, Any]) -> str:
-    door = str(data.get("door") or "").replace("_", " ").strip()
-    return door or cat("logbook.door")
+    door = str(data.get("door") or "").strip()
+    return place(cat, door) if door else cat("logbook.door")
 
 
 def _line(data: Mapping[str, Any], message: str) -> dict[str, str]:
@@ -74,9 +74,8 @@ def _line(data: Mapping[str, Any], message: str) -> dict[str, str]:
 
 def _alarm(cat: Catalogue, data: Mapping[str, Any]) -> str:
     kind = str(data.get("kind"))
-    words = {
-        k: str(data.get(k, "")).replace("_", " ") for k in ("door", "button", "module")
-    }
+    words = {k: place(cat, str(data.get(k, ""))) for k in ("door", "button")}
+    words["module"] = str(data.get("module", "")).replace("_", " ")
     what = cat(f"logbook.alarms.{kind}", **words) if kind in ALARM_KINDS else kind
     return cat("logbook.alarm", what=what)
 
@@ -140,8 +139,12 @@ def _induction(cat: Catalogue, data: Mapping[str, Any]) -> str:
 
 
 def _help(cat: Catalogue, data: Mapping[str, Any]) -> str:
-    point = str(data.get("point", "")).replace("_", " ").strip()
-    return cat("logbook.help_at", point=point) if point else cat("logbook.help")
+    point = str(data.get("point", "")).strip()
+    return (
+        cat("logbook.help_at", point=place(cat, point))
+        if point
+        else cat("logbook.help")
+    )
 
 
 @callback

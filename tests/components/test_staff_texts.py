@@ -94,13 +94,13 @@ def _buttons(alert: dict[str, Any]) -> list[tuple[str, str]]:
         (
             "da",
             "Overfaldsalarm — Oadby Library",
-            "Overfaldsknap trykket, overfaldsknap ved counter, 20:00, åbent bibliotek",
+            "Overfaldsknap trykket, overfaldsknappen ved skranken, 20:00, åbent bibliotek",
             ["Kvittér", "Luk ned", "Jeg er på vej"],
         ),
         (
             "cy",
             "Larwm panig — Oadby Library",
-            "Botwm panig wedi'i wasgu, botwm panig counter, 20:00, oriau hunanwasanaeth",
+            "Botwm panig wedi'i wasgu, botwm panig y cownter, 20:00, oriau hunanwasanaeth",
             ["Cydnabod", "Cloi i lawr", "Rwy ar fy ffordd"],
         ),
     ],
@@ -150,7 +150,7 @@ async def test_a_danish_button_answers_like_an_english_one_and_the_record_stays_
     (panic,) = await incidents(hass)
     assert ("På vej", "Bea") in [(e.text, e.by) for e in panic.log]
     assert panic.log[0].text == "Registreret"
-    assert panic.location == "overfaldsknap ved counter"
+    assert panic.location == "overfaldsknappen ved skranken"
 
     hass.config.language = "en"
     (panic,) = await incidents(hass)
@@ -158,7 +158,7 @@ async def test_a_danish_button_answers_like_an_english_one_and_the_record_stays_
     await settle(hass)
     items = await _todo_items(hass)
     assert [i["summary"] for i in items] == [
-        "Panic alarm at Oadby Library, overfaldsknap ved counter (24 Nov 20:00)"
+        "Panic alarm at Oadby Library, overfaldsknappen ved skranken (24 Nov 20:00)"
     ]
 
 
@@ -317,7 +317,7 @@ async def test_the_logbook_describes_in_home_assistants_language_when_read(
          "reason": "wrong_pin", "card": "****1234"},
     )  # fmt: skip
     assert described[refused.event_type](refused)["message"] == (
-        "wedi'i wrthod wrth y entrance: PIN anghywir (cerdyn ****1234)"
+        "wedi'i wrthod wrth y fynedfa: PIN anghywir (cerdyn ****1234)"
     )
     hass.config.language = "da"
     alarm = Event(
@@ -325,7 +325,7 @@ async def test_the_logbook_describes_in_home_assistants_language_when_read(
         {"branch": "Oadby Library", "kind": "panic", "button": "counter"},
     )
     assert described[alarm.event_type](alarm)["message"] == (
-        "alarm: overfaldsknap (counter) trykket (aktiv indtil kvittering)"
+        "alarm: overfaldsknappen ved skranken trykket (aktiv indtil kvittering)"
     )
 
 

@@ -64,6 +64,17 @@ def staff_texts(hass: HomeAssistant) -> Catalogue:
     return STAFF(hass.config.language)
 
 
+def place(cat: Catalogue, name: str) -> str:
+    """Return a door's, panic button's or help point's place in words ("entrance" → "indgangen").
+
+    The point map names places by id (`entrance`, `meeting_room`, `counter`); an id the texts do
+    not know reads as itself with spaces ("staff_room" → "staff room").
+    """
+    key = f"places.{name.strip()}"
+    text = cat(key)
+    return name.replace("_", " ").strip() if text == key else text
+
+
 def category_title(cat: Catalogue, category: Category) -> str:
     """Return an incident category's title ("Fire alarm", "Larwm tân")."""
     return cat(f"categories.{category.value}")

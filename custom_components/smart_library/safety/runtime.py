@@ -58,7 +58,7 @@ from ..const import DOMAIN, LOGGER
 from ..engine.database import remove_database
 from ..engine.safety import incidents as rules
 from ..engine.safety.incidents import Category, Priority, Source
-from ..helpers.staff_texts import staff_texts
+from ..helpers.staff_texts import place, staff_texts
 from ..helpers.texts import Catalogue
 from .alerts import StaffAlerts
 from .bans import BanReviews
@@ -297,10 +297,9 @@ class SafetyRuntime(SafetyBase):
 
 def _named(cat: Catalogue, thing: str, placeholder: str, name: str) -> str:
     """Return "entrance door" for a named thing, "door" for one with no name."""
-    name = name.replace("_", " ").strip()
-    if not name:
+    if not name.strip():
         return cat(f"incident.{thing}")
-    return cat(f"incident.{thing}_named", **{placeholder: name})
+    return cat(f"incident.{thing}_named", **{placeholder: place(cat, name)})
 
 
 def _alarm_words(cat: Catalogue, kind: str, subject: str) -> tuple[str, str]:
