@@ -931,7 +931,7 @@ class SmartLibraryUsageCard extends HTMLElement {
 // period of the weeks ahead during which none of its branch's neighbours is staffed, read from the
 // integration's subscription `smart_library/cover/subscribe` (branch names and times only; sent
 // again whenever any branch's hours or neighbours change). Compact: one line per branch with its
-// first periods; hidden altogether while every smart period has a staffed library nearby.
+// first periods; out of sight while every smart period has a staffed library nearby.
 //   type: custom:smart-library-cover-card
 //   shown: 3          (periods listed per branch before "and N more")
 class SmartLibraryCoverCard extends HTMLElement {
@@ -981,11 +981,11 @@ class SmartLibraryCoverCard extends HTMLElement {
       });
   }
 
+  // Out of sight while there is nothing to list. Not through the `hidden` attribute: Home
+  // Assistant's card wrapper then takes the card out of the page, which would end its
+  // subscription, and it would never learn of periods to show again.
   _hide(hidden) {
-    if (hidden === this.hasAttribute("hidden")) return;
     this.style.display = hidden ? "none" : "";
-    this.toggleAttribute("hidden", hidden);
-    this.dispatchEvent(new CustomEvent("card-visibility-changed", { detail: { value: !hidden }, bubbles: true, composed: true }));
   }
 
   // "Mon 30 Nov 13:00–17:00" in Home Assistant's time zone.
