@@ -280,6 +280,7 @@ try {
         check(await matlock.isChecked(), `${label}: Matlock not ticked after saving`);
         await noError(panel, `cover ${label}`);
         await fitsWidth(target, viewport, `cover ${label}`);
+        await block.locator("h3").evaluate((el) => el.scrollIntoView({ block: "center" }));
         await shot(target, "panel-cover-uncovered", { readme });
       });
 
@@ -310,6 +311,7 @@ try {
         await visible(block.getByText("Every smart period has a staffed library nearby."), `${label}: covered`);
         check((await panel.locator(".cover li").count()) === 0, `${label}: periods still listed`);
         await noError(panel, `covered ${label}`);
+        await block.scrollIntoViewIfNeeded();
         await shot(target, "panel-cover-covered");
       });
 
