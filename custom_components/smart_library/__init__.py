@@ -20,10 +20,17 @@ from .access.reader_keys import async_remove_reader_keys
 from .access.tablet import async_setup_tablet
 from .branch import Branch
 from .building.coordinator import BranchCoordinator, controller_for
+from .building.cover import async_setup_cover
 from .building.events import BuildingEvents
 from .building.hours import BranchHours, HoursStore
 from .building.module_checks import async_check_modules, async_delete_module_issues
-from .const import CONF_SCHEDULE, CONF_STAFFED_FREE_ENTRY, DOMAIN, SUBENTRY_BRANCH
+from .const import (
+    CONF_NEIGHBOURS,
+    CONF_SCHEDULE,
+    CONF_STAFFED_FREE_ENTRY,
+    DOMAIN,
+    SUBENTRY_BRANCH,
+)
 from .dashboard.strategy import async_setup_dashboard
 from .engine.building.schedule import Schedule
 from .engine.database import remove_database
@@ -42,7 +49,7 @@ from .usage.statistics import async_setup_usage_statistics
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 # What a branch's opening-hours form changes: taken without a reload (see _async_entry_updated).
-HOURS_KEYS = frozenset({CONF_SCHEDULE, CONF_STAFFED_FREE_ENTRY})
+HOURS_KEYS = frozenset({CONF_SCHEDULE, CONF_STAFFED_FREE_ENTRY, CONF_NEIGHBOURS})
 # How long set-up waits for the branches' first polls; a slower one goes on in the background.
 FIRST_POLL_WAIT = 1.0
 
@@ -64,6 +71,7 @@ PLATFORMS: list[Platform] = [
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Set up the integration (actions are registered here, once)."""
     async_setup_services(hass)
+    async_setup_cover(hass)
     await async_setup_dashboard(hass)
     await async_setup_panel(hass)
     hass.http.register_view(AccessView)
@@ -142,6 +150,12 @@ async def async_setup_entry(
         )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(await async_setup_usage_statistics(hass, entry))
+    # Staffed cover nearby: worked out again whenever a branch's hours change.
+    entry.async_on_unload(
+        async_setup_cover(hass).async_add_service(
+            entry, {bid: b.hours for bid, b in branches.items()}
+        )
+    )
     for branch in branches.values():
         entry.async_on_unload(branch.hours.async_start())
         entry.async_create_background_task(

@@ -31,6 +31,9 @@ CONF_SCHEDULE: Final = (
 CONF_STAFFED_FREE_ENTRY: Final = (
     "staffed_free_entry"  # doors held open in staffed hours
 )
+# Branches (sub-entry ids, of any library service) whose staffed hours cover this branch's smart
+# hours: set in the branch's opening-hours step (building/cover.py).
+CONF_NEIGHBOURS: Final = "neighbours"
 # A branch's optional rule: closed, every door locked and the people counter still for this many
 # hours -> nobody is counted inside (set in the branch's safety step; absent: no such rule).
 CONF_EMPTY_AFTER_HOURS: Final = "empty_after_hours"

@@ -248,6 +248,86 @@ try {
     });
 
     if (readme) {
+      // Staffed cover nearby (seed 000): Wigston names Matlock (Dale Libraries) as its neighbour;
+      // with both on the example plan (smart most of the day) Wigston's smart periods are
+      // uncovered. Matlock's hours made staffed, the hours editor says they are covered; then
+      // Matlock's plan and Wigston's neighbours go back as they were (the later walks use them).
+      const hours = async (serviceName, branchName) => {
+        await panel.getByRole("button", { name: "Opening hours", exact: true }).click();
+        await panel.getByLabel("Library service").selectOption({ label: serviceName });
+        await visible(panel.getByRole("heading", { name: "Opening hours" }), `${label}: opening hours of ${serviceName}`);
+        await panel.getByLabel("Branch", { exact: true }).selectOption({ label: branchName });
+        await visible(panel.getByRole("heading", { name: "Staffed cover nearby" }), `${label}: the cover block of ${branchName}`);
+      };
+      const save = async (branchName) => {
+        await panel.getByRole("button", { name: "Save weekly plan" }).click();
+        await visible(panel.getByText(`Weekly plan of ${branchName} saved.`), `${label}: ${branchName}'s plan saved`);
+        await visible(panel.getByRole("heading", { name: "Staffed cover nearby" }), `${label}: the hours editor again`);
+      };
+      const matlock = panel.getByLabel("Matlock Library (Dale Libraries)");
+      const modes = panel.locator('.week select[aria-label$=" mode"]');
+      let before = [];
+
+      await step(`name a neighbour: smart periods with none staffed (${label})`, async () => {
+        await hours("Shire Libraries", "Wigston Library");
+        await visible(panel.getByText(/^No neighbours named/), `${label}: "No neighbours named"`);
+        await matlock.check();
+        await save("Wigston Library");
+        const block = panel.locator('.cover[data-cover="uncovered"]');
+        await visible(block.getByText(/smart periods? with no neighbour staffed/), `${label}: the uncovered periods`);
+        await visible(block.getByText("Neighbours: Matlock Library. The next 4 weeks:"), `${label}: the neighbour named`);
+        const first = (await block.locator("li").first().innerText()).trim();
+        check(/^[A-Z][a-z]+day,? \d{1,2} [A-Z][a-z]+\s*\d{2}:\d{2}–\d{2}:\d{2}$/.test(first), `${label}: an uncovered period reads "${first}"`);
+        check(await matlock.isChecked(), `${label}: Matlock not ticked after saving`);
+        await noError(panel, `cover ${label}`);
+        await fitsWidth(target, viewport, `cover ${label}`);
+        await block.locator("h3").evaluate((el) => el.scrollIntoView({ block: "center" }));
+        await shot(target, "panel-cover-uncovered", { readme });
+      });
+
+      await step(`the overview lists them (${label})`, async () => {
+        const overview = await target.context().newPage();
+        try {
+          await overview.goto(`${stack.url}/${stack.dashboard}/overview`);
+          const card = overview.locator("smart-library-cover-card");
+          await visible(card.getByText(/with no staffed library nearby$/), `${label}: the overview's cover card`);
+          await visible(card.getByText("Wigston Library", { exact: true }), `${label}: Wigston in the overview's card`);
+        } finally {
+          await overview.close();
+        }
+      });
+
+      await step(`the neighbour staffed: covered (${label})`, async () => {
+        await hours("Dale Libraries", "Matlock Library");
+        const n = await modes.count();
+        check(n > 0, `${label}: Matlock has no period to change`);
+        before = [];
+        for (let i = 0; i < n; i++) {
+          before.push(await modes.nth(i).inputValue());
+          await modes.nth(i).selectOption("staffed");
+        }
+        await save("Matlock Library");
+        await hours("Shire Libraries", "Wigston Library");
+        const block = panel.locator('.cover[data-cover="covered"]');
+        await visible(block.getByText("Every smart period has a staffed library nearby."), `${label}: covered`);
+        check((await panel.locator(".cover li").count()) === 0, `${label}: periods still listed`);
+        await noError(panel, `covered ${label}`);
+        await block.scrollIntoViewIfNeeded();
+        await shot(target, "panel-cover-covered");
+      });
+
+      await step(`back as it was (${label})`, async () => {
+        await hours("Dale Libraries", "Matlock Library");
+        for (let i = 0; i < before.length; i++) await modes.nth(i).selectOption(before[i]);
+        await save("Matlock Library");
+        await hours("Shire Libraries", "Wigston Library");
+        await matlock.uncheck();
+        await save("Wigston Library");
+        await visible(panel.getByText(/^No neighbours named/), `${label}: Wigston names nobody again`);
+      });
+    }
+
+    if (readme) {
       // The other sections, for the README (each must load without an error).
       // (The stack has no companion-app phone: the on-call section rightly warns that nobody is
       // on call, so that one alert is expected.)

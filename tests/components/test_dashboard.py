@@ -170,12 +170,19 @@ async def test_every_branch_of_every_service_appears_with_no_hand_edit(
     titles = [v["title"] for v in config["views"]]
     assert titles == ["Overview", "Matlock Library", "Oadby Library", "Usage"]
     overview = _view(config, "Overview")
-    headings = [s["cards"][0] for s in overview["sections"]]
+    *blocks, cover = overview["sections"]
+    headings = [s["cards"][0] for s in blocks]
     assert [h["heading"] for h in headings] == [
         "Needs attention now",
         "Matlock Library",
         "Oadby Library",
     ]
+    # Last, full width: the smart periods ahead with no neighbour staffed (hidden while none).
+    assert cover == {
+        "type": "grid",
+        "column_span": 4,
+        "cards": [{"type": "custom:smart-library-cover-card"}],
+    }
     oadby = overview["sections"][2]
     assert oadby["cards"][0]["tap_action"]["navigation_path"] == (
         "/smart-library/oadby-library"
@@ -569,7 +576,7 @@ async def test_new_kinds_of_entity_slot_in(
         next(
             s
             for s in overview["sections"]
-            if s["cards"][0]["heading"] == "Oadby Library"
+            if s["cards"][0].get("heading") == "Oadby Library"
         )
     )
     assert lms not in _entity_ids(_view(config, "Matlock Library"))

@@ -377,7 +377,12 @@ async def test_the_week_editor_saves_through_the_branchs_own_hours_flow(
     )  # before any client: its views
     panel = Panel(await hass_ws_client(hass))
     source = PANEL_FILE.read_text()
-    for field in ("${day}_${mode}", "latest_smart_end", "clearance_minutes"):
+    for field in (
+        "${day}_${mode}",
+        "latest_smart_end",
+        "clearance_minutes",
+        "neighbours:",
+    ):
         assert field in source, field
     client = await hass_client()
     base = "/api/config/config_entries/subentries/flow"

@@ -83,6 +83,7 @@ ATTEMPTS_CARD: Final = "smart-library-attempts-card"
 BANNER_CARD: Final = "smart-library-banner-card"
 INCIDENTS_CARD: Final = "smart-library-incidents-card"
 USAGE_CARD: Final = "smart-library-usage-card"
+COVER_CARD: Final = "smart-library-cover-card"
 # Who is asking: what the layout offers them.
 ADMIN: Final = "admin"
 STAFF: Final = "staff"
@@ -1475,6 +1476,11 @@ def build_dashboard(
     ]
     if (alarms := attention(branches, role, cat=cat)) is not None:
         sections.insert(0, alarms)
+    # Staffed cover nearby: smart periods ahead with no neighbour staffed (the card hides itself
+    # while there are none; it follows every change of hours or neighbours by itself).
+    sections.append(
+        {"type": "grid", "column_span": 4, "cards": [{"type": f"custom:{COVER_CARD}"}]}
+    )
     overview = {
         "title": cat("views.overview"),
         "path": "overview",

@@ -10,11 +10,14 @@ from homeassistant.config_entries import (
     SubentryFlowResult,
 )
 from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
+from homeassistant.helpers.selector import SelectOptionDict
 
+from ..building.cover import named_neighbours, neighbour_choices
 from ..const import (
     CONF_CONTROLLER_ID,
     CONF_EMPTY_AFTER_HOURS,
     CONF_MODULES,
+    CONF_NEIGHBOURS,
     CONF_POINT_MAP,
     CONF_SCHEDULE,
     CONF_STAFFED_FREE_ENTRY,
@@ -57,6 +60,7 @@ from .validation import (
 KEPT_ON_RECONNECT = (
     CONF_CONTROLLER_ID,
     CONF_SCHEDULE,
+    CONF_NEIGHBOURS,
     CONF_STAFFED_FREE_ENTRY,
     CONF_EMPTY_AFTER_HOURS,
     *BRANCH_KEYS,
@@ -101,11 +105,25 @@ class BranchSubentryFlow(ConfigSubentryFlow):
     async def async_step_hours(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        """Edit the weekly plan: staffed and smart periods per weekday, without YAML."""
+        """Edit the weekly plan: staffed and smart periods per weekday, without YAML.
+
+        And the branch's neighbours: the other branches (of any library service) whose staffed
+        hours should cover its smart hours. A neighbour removed since drops out of the choice.
+        """
         subentry = self._get_reconfigure_subentry()
         current = Schedule.from_dict(subentry.data.get(CONF_SCHEDULE) or {})
         errors: dict[str, str] = {}
         doors = [d.id for d in POINT_MAPS[subentry.data[CONF_POINT_MAP]].doors]
+        choices = neighbour_choices(self.hass, subentry.subentry_id)
+        services = {c.service for c in choices} | {self._get_entry().title}
+        options = [
+            SelectOptionDict(
+                value=c.id,
+                label=c.title if len(services) == 1 else f"{c.title} ({c.service})",
+            )
+            for c in choices
+        ]
+        known = {c.id for c in choices}
         if user_input is not None:
             schedule, errors = schedule_from_form(user_input)
             if schedule is not None:
@@ -116,6 +134,7 @@ class BranchSubentryFlow(ConfigSubentryFlow):
                     CONF_STAFFED_FREE_ENTRY: list(
                         user_input.get(CONF_STAFFED_FREE_ENTRY, [])
                     ),
+                    CONF_NEIGHBOURS: named_neighbours(user_input, known),
                 }
                 return self.async_update_and_abort(
                     self._get_entry(), subentry, data=data
@@ -126,6 +145,7 @@ class BranchSubentryFlow(ConfigSubentryFlow):
             CONF_STAFFED_FREE_ENTRY: subentry.data.get(
                 CONF_STAFFED_FREE_ENTRY, doors[:1]
             ),
+            CONF_NEIGHBOURS: named_neighbours(subentry.data, known),
         }
         for n, day in enumerate(WEEKDAYS):
             shown[f"{day}_staffed"] = format_periods(current.week[n], Mode.STAFFED)
@@ -136,6 +156,7 @@ class BranchSubentryFlow(ConfigSubentryFlow):
             doors,
             latest_smart_end=shown[CONF_LATEST_SMART_END],
             clearance=shown[CONF_CLEARANCE],
+            neighbours=options,
         )
         latest = shown[CONF_LATEST_SMART_END]
         return self.async_show_form(

@@ -66,6 +66,7 @@ from ..const import (
     CONF_LOCKOUT_ATTEMPTS,
     CONF_LOCKOUT_MINUTES,
     CONF_LOCKOUT_WINDOW,
+    CONF_NEIGHBOURS,
     CONF_POINT_MAP,
     CONF_READER_REFUSALS,
     CONF_READER_THROTTLE_MINUTES,
@@ -311,13 +312,22 @@ def module_schema(defaults: Mapping[str, Any]) -> probatio.Schema:
 HOURS_SUGGESTED: Final = (
     *(f"{day}_{mode}" for day in WEEKDAYS for mode in ("staffed", "smart")),
     CONF_STAFFED_FREE_ENTRY,
+    CONF_NEIGHBOURS,
 )
 
 
 def hours_schema(
-    doors: Iterable[str], *, latest_smart_end: str, clearance: int
+    doors: Iterable[str],
+    *,
+    latest_smart_end: str,
+    clearance: int,
+    neighbours: Iterable[SelectOptionDict] = (),
 ) -> probatio.Schema:
-    """Return the form for the weekly plan: staffed and smart periods per weekday, as text."""
+    """Return the form for the weekly plan: staffed and smart periods per weekday, as text.
+
+    With other branches configured, it also asks for the branch's neighbours: the branches whose
+    staffed hours should cover its smart hours (any branch of any library service, by name).
+    """
     fields: dict[Any, Any] = {
         probatio.Optional(f"{day}_{mode}"): TextSelector()
         for day in WEEKDAYS
@@ -330,6 +340,10 @@ def hours_schema(
     fields[probatio.Optional(CONF_STAFFED_FREE_ENTRY)] = SelectSelector(
         SelectSelectorConfig(options=list(doors), multiple=True)
     )
+    if choices := list(neighbours):
+        fields[probatio.Optional(CONF_NEIGHBOURS)] = SelectSelector(
+            SelectSelectorConfig(options=choices, multiple=True)
+        )
     return probatio.Schema(fields)
 
 

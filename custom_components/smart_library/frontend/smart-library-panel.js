@@ -1014,6 +1014,7 @@ class SmartLibraryPanel extends HTMLElement {
       this._section_head(t("hours.title"), t("hours.intro"), h("label", { class: "inline" }, h("span", { text: t("hours.branch") }), picker)),
       h("p", { class: "now", text: now.join(" · ") }),
       this._weekEditor(branch),
+      this._cover(branch),
       this._today(branch),
       this._exceptions(branch),
       this._events(branch),
@@ -1069,6 +1070,10 @@ class SmartLibraryPanel extends HTMLElement {
     const latest = h("input", { type: "time", value: branch.latest_smart_end, required: true });
     const clearance = h("input", { type: "number", min: 0, max: 120, value: branch.clearance_minutes, required: true });
     const free = branch.doors.map((d) => h("input", { type: "checkbox", value: d, checked: branch.staffed_free_entry.includes(d) }));
+    // Staffed cover nearby: the branches (of any service) that should be staffed while this one is smart.
+    const choices = branch.cover.neighbour_choices;
+    const near = choices.map((c) => h("input", { type: "checkbox", value: c.id, checked: branch.cover.neighbours.includes(c.id) }));
+    const nearLabel = (c) => (c.service === branch.service ? c.title : `${c.title} (${c.service})`);
     const form = h(
       "form",
       { class: "stack" },
@@ -1085,6 +1090,14 @@ class SmartLibraryPanel extends HTMLElement {
         h("legend", { text: t("hours.field.staffed_free_entry") }),
         branch.doors.map((d, n) => h("label", { class: "check" }, free[n], h("span", { text: named("door", d) }))),
       ),
+      choices.length
+        ? h(
+            "fieldset",
+            { class: "neighbours" },
+            h("legend", { text: "Neighbours: staffed while this branch is smart" }),
+            choices.map((c, n) => h("label", { class: "check" }, near[n], h("span", { text: nearLabel(c) }))),
+          )
+        : null,
       errors,
       h("div", { class: "actions" }, h("button", { type: "submit", class: "primary", text: t("hours.save_week") })),
     );
@@ -1095,6 +1108,7 @@ class SmartLibraryPanel extends HTMLElement {
         latest_smart_end: latest.value,
         clearance_minutes: Number(clearance.value),
         staffed_free_entry: free.filter((i) => i.checked).map((i) => i.value),
+        neighbours: near.filter((i) => i.checked).map((i) => i.value),
       };
       for (const day of WEEKDAYS) {
         for (const mode of ["staffed", "smart"]) {
@@ -1200,6 +1214,64 @@ class SmartLibraryPanel extends HTMLElement {
       }
     }
     return this._refresh();
+  }
+
+  // Staffed cover nearby: every smart period of the weeks ahead with no neighbour staffed.
+  _cover(branch) {
+    const cover = branch.cover;
+    const title = h("h3", { text: "Staffed cover nearby" });
+    if (!cover.checked) {
+      return h(
+        "div",
+        { class: "block cover", "data-cover": "unchecked" },
+        title,
+        h("p", { class: "muted", text: "No neighbours named: tick the branches nearby that should be staffed while this one is smart, then save the weekly plan." }),
+      );
+    }
+    const names = cover.neighbour_choices.filter((c) => cover.neighbours.includes(c.id)).map((c) => c.title);
+    const intro = `Neighbours: ${names.join(", ")}. The next ${cover.weeks} weeks:`;
+    if (!cover.uncovered.length) {
+      return h(
+        "div",
+        { class: "block cover", "data-cover": "covered" },
+        title,
+        h("p", { class: "muted", text: intro }),
+        h("p", { class: "notice ok", role: "status", text: "Every smart period has a staffed library nearby." }),
+      );
+    }
+    return h(
+      "div",
+      { class: "block cover", "data-cover": "uncovered" },
+      title,
+      h("p", { class: "muted", text: intro }),
+      h("p", {
+        class: "notice warn",
+        role: "status",
+        text: `${plural(cover.uncovered.length, "smart period")} with no neighbour staffed: plan staffed hours at a neighbour for these times, or name another neighbour.`,
+      }),
+      h(
+        "ul",
+        { class: "rows uncovered" },
+        cover.uncovered.map((u) => h("li", {}, h("span", { class: "when", text: this._day(u.start) }), h("span", { text: this._stretch(u.start, u.end) }))),
+      ),
+    );
+  }
+
+  // "Monday 30 November" in Home Assistant's time zone.
+  _day(iso) {
+    return new Date(iso).toLocaleDateString(this._locale(), {
+      weekday: "long",
+      day: "numeric",
+      month: "long",
+      timeZone: this._hass.config.time_zone,
+    });
+  }
+
+  // "13:00–17:00" (with the end's day when it is another day).
+  _stretch(start, end) {
+    const sameDay = this._day(start) === this._day(end);
+    const to = sameDay ? this._time(end, false) : `${this._day(end)} ${this._time(end, false)}`;
+    return `${this._time(start, false)}–${to}`;
   }
 
   _today(branch) {
@@ -1570,6 +1642,8 @@ h3 { font-size: 16px; font-weight: 500; margin: 0; }
 .muted { color: var(--secondary-text-color, #727272); margin: 0; }
 .notice { padding: 12px 16px; border-radius: var(--sl-radius); background: var(--sl-card); border-left: 4px solid var(--sl-info); }
 .notice.bad { border-left-color: var(--sl-bad); }
+.notice.warn { border-left-color: var(--sl-warn); }
+.notice.ok { border-left-color: var(--sl-ok); }
 .list { display: grid; grid-template-columns: repeat(auto-fill, minmax(320px, 1fr)); gap: 12px; }
 .item, .block, .report, .newkey {
   background: var(--sl-card); border-radius: var(--sl-radius); padding: 16px;

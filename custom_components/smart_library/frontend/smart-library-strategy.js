@@ -1038,12 +1038,118 @@ class SmartLibraryUsageCard extends HTMLElement {
   }
 }
 
+// The card `custom:smart-library-cover-card`: staffed cover nearby. Every smart (self-access)
+// period of the weeks ahead during which none of its branch's neighbours is staffed, read from the
+// integration's subscription `smart_library/cover/subscribe` (branch names and times only; sent
+// again whenever any branch's hours or neighbours change). Compact: one line per branch with its
+// first periods; out of sight while every smart period has a staffed library nearby.
+//   type: custom:smart-library-cover-card
+//   shown: 3          (periods listed per branch before "and N more")
+class SmartLibraryCoverCard extends HTMLElement {
+  setConfig(config) {
+    this._config = { shown: 3, ...config };
+    this._periods = [];
+    this._weeks = 4;
+    this._render();
+  }
+
+  set hass(hass) {
+    this._hass = hass;
+    if (!this._unsubscribe && this.isConnected) this._subscribe();
+  }
+
+  connectedCallback() {
+    if (this._hass && !this._unsubscribe) this._subscribe();
+  }
+
+  disconnectedCallback() {
+    if (this._unsubscribe) {
+      this._unsubscribe.then((unsubscribe) => unsubscribe()).catch(() => {});
+      this._unsubscribe = undefined;
+    }
+  }
+
+  getCardSize() {
+    return this._periods.length ? 3 : 0;
+  }
+
+  getGridOptions() {
+    return { columns: "full", rows: "auto" };
+  }
+
+  _subscribe() {
+    this._unsubscribe = this._hass.connection
+      .subscribeMessage(
+        (message) => {
+          this._periods = message.periods || [];
+          this._weeks = message.weeks || 4;
+          this._render();
+        },
+        { type: "smart_library/cover/subscribe" },
+      )
+      .catch(() => {
+        this._unsubscribe = undefined; // not running: nothing to show
+      });
+  }
+
+  // Out of sight while there is nothing to list. Not through the `hidden` attribute: Home
+  // Assistant's card wrapper then takes the card out of the page, which would end its
+  // subscription, and it would never learn of periods to show again.
+  _hide(hidden) {
+    this.style.display = hidden ? "none" : "";
+  }
+
+  // "Mon 30 Nov 13:00–17:00" in Home Assistant's time zone.
+  _when(p) {
+    const zone = this._hass?.config?.time_zone;
+    const locale = this._hass?.locale?.language || undefined;
+    const day = (iso) => new Date(iso).toLocaleDateString(locale, { weekday: "short", day: "numeric", month: "short", timeZone: zone });
+    const time = (iso) => new Date(iso).toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit", timeZone: zone });
+    const end = day(p.end) === day(p.start) ? time(p.end) : `${day(p.end)} ${time(p.end)}`;
+    return `${day(p.start)} ${time(p.start)}–${end}`;
+  }
+
+  _render() {
+    if (!this._config) return;
+    if (!this.shadowRoot) this.attachShadow({ mode: "open" });
+    this._hide(!this._periods.length);
+    if (!this._periods.length) {
+      this.shadowRoot.innerHTML = "";
+      return;
+    }
+    const byBranch = new Map();
+    for (const p of this._periods) {
+      const key = p.branch_id;
+      if (!byBranch.has(key)) byBranch.set(key, { name: p.branch, periods: [] });
+      byBranch.get(key).periods.push(p);
+    }
+    const shown = Number(this._config.shown) || 3;
+    const rows = [...byBranch.values()]
+      .map((b) => {
+        const first = b.periods.slice(0, shown).map((p) => escape(this._when(p))).join(", ");
+        const more = b.periods.length > shown ? ` and ${b.periods.length - shown} more` : "";
+        return `<li><b>${escape(b.name)}</b>: ${first}${more}</li>`;
+      })
+      .join("");
+    const title = `${plural(this._periods.length, "smart period", "smart periods")} with no staffed library nearby`;
+    this.shadowRoot.innerHTML = `<style>
+        ha-card { padding: 12px 16px; border-left: 6px solid var(--warning-color, #ffa600); }
+        h2 { margin: 0; font-size: 1.1em; display: flex; gap: 8px; align-items: center; }
+        ul { margin: 6px 0 0; padding-left: 20px; }
+        li { margin: 2px 0; }
+        p { margin: 6px 0 0; color: var(--secondary-text-color); font-size: 0.9em; }
+      </style><ha-card class="cover"><h2><ha-icon icon="mdi:account-clock"></ha-icon><span>${escape(title)}</span></h2>
+        <ul>${rows}</ul><p>The next ${escape(this._weeks)} weeks. Plan staffed hours at a neighbour for these times (Library admin › Opening hours).</p></ha-card>`;
+  }
+}
+
 const CARD = "smart-library-attempts-card";
 const CARDS = [
   [CARD, SmartLibraryAttemptsCard, "recent attempts", "A branch's recent attempts at its doors, with reason and masked card."],
   ["smart-library-banner-card", SmartLibraryBannerCard, "state banner", "A fire alarm, a reset needed, a lockdown or nobody on call, full width."],
   ["smart-library-incidents-card", SmartLibraryIncidentsCard, "incidents to review", "A branch's incidents, completed with the actions taken and a police reference."],
   ["smart-library-usage-card", SmartLibraryUsageCard, "usage", "Entries, refusals and people inside by hour or day, per branch or county."],
+  ["smart-library-cover-card", SmartLibraryCoverCard, "staffed cover nearby", "Smart periods of the weeks ahead with no neighbouring library staffed; hidden while there are none."],
 ];
 window.customCards = window.customCards || [];
 for (const [type, , name, description] of CARDS) {

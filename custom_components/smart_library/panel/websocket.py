@@ -24,6 +24,7 @@ import probatio
 
 from ..access.library_system import is_sip2
 from ..branch import Branch
+from ..building.cover import cover_tracker
 from ..const import CONF_STAFFED_FREE_ENTRY, DOMAIN
 from ..engine.building.schedule import WEEKDAYS, format_time
 from ..engine.safety.alerts import MAX_ESCALATION_MINUTES, MIN_ESCALATION_MINUTES
@@ -236,6 +237,9 @@ def _hours(
             for e in sorted(schedule.events, key=lambda e: e.start)
             if e.end > now
         ],
+        # Staffed cover nearby: the neighbours named, those that may be, the smart periods of the
+        # weeks ahead with none of them staffed.
+        "cover": cover_tracker(hass).branch_status(branch.id),
         "mode": hours.mode.value,
         "override": hours.override,
         "closes_at": _iso(hours.closes_at),
