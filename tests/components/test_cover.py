@@ -213,8 +213,8 @@ async def test_neighbours_are_named_in_the_hours_step(
     assert placeholders["more"] == "18"
     lines = placeholders["periods"].splitlines()
     assert len(lines) == 10
-    assert lines[0] == "- Oadby Library: 2026-11-23 13:00–17:00"
-    assert lines[1] == "- Oadby Library: 2026-11-24 13:00–17:00"
+    assert lines[0] == "- Oadby Library: Monday 23 Nov 13:00–17:00"
+    assert lines[1] == "- Oadby Library: Tuesday 24 Nov 13:00–17:00"
 
     # Shown again, the form has them ticked.
     form = await _hours_form(hass, shire, "branch_oadby")
@@ -249,7 +249,7 @@ async def test_the_issue_goes_when_a_neighbour_is_staffed(
     assert issue is not None
     placeholders = issue.translation_placeholders or {}
     assert placeholders["periods"].splitlines()[0] == (
-        "- Oadby Library: 2026-11-23 15:00–17:00"
+        "- Oadby Library: Monday 23 Nov 15:00–17:00"
     )
     # Central staffed 15:00-18:00: with Wigston, every afternoon is covered.
     await _save_hours(
@@ -291,7 +291,7 @@ async def test_a_holiday_and_the_daily_tick(
     issue = _issue(hass)
     assert issue is not None and issue.translation_key == ISSUE_ID
     assert (issue.translation_placeholders or {})["periods"] == (
-        "- Oadby Library: 2026-11-24 13:00–17:00"
+        "- Oadby Library: Tuesday 24 Nov 13:00–17:00"
     )
     # The day after the holiday, just after midnight: the tick finds nothing left.
     clock.move_to("2026-11-25 00:00:05+00:00")

@@ -43,6 +43,7 @@ import probatio
 from ..const import CONF_NEIGHBOURS, DOMAIN, SUBENTRY_BRANCH
 from ..engine.building.cover import DEFAULT_WEEKS, Uncovered, uncovered_periods
 from ..engine.building.schedule import Schedule
+from ..helpers.staff_texts import short_date, staff_texts, weekday
 from .hours import BranchHours
 
 ISSUE_ID: Final = "uncovered_smart_hours"
@@ -238,6 +239,9 @@ class CoverTracker:
             return
         titles = self.titles()
         zone = dt_util.get_default_time_zone()
+        # Days and months in Home Assistant's language (a repair's placeholders are one text
+        # for every reader): "Mon 7 Dec 08:00–21:30", "man 7 dec 08:00–21:30".
+        cat = staff_texts(self.hass)
         lines = []
         for u in self.found[:MAX_LISTED]:
             start, end = u.start.astimezone(zone), u.end.astimezone(zone)
@@ -245,9 +249,11 @@ class CoverTracker:
             to = (
                 f"{end:%H:%M}"
                 if end.date() == start.date()
-                else f"{end:%Y-%m-%d %H:%M}"
+                else f"{weekday(cat, end)} {short_date(cat, end)}"
             )
-            lines.append(f"- {name}: {start:%Y-%m-%d %H:%M}–{to}")
+            lines.append(
+                f"- {name}: {weekday(cat, start)} {short_date(cat, start)}–{to}"
+            )
         more = len(self.found) - MAX_LISTED
         ir.async_create_issue(
             self.hass,

@@ -1094,7 +1094,7 @@ class SmartLibraryPanel extends HTMLElement {
         ? h(
             "fieldset",
             { class: "neighbours" },
-            h("legend", { text: "Neighbours: staffed while this branch is smart" }),
+            h("legend", { text: t("hours.field.neighbours") }),
             choices.map((c, n) => h("label", { class: "check" }, near[n], h("span", { text: nearLabel(c) }))),
           )
         : null,
@@ -1219,24 +1219,24 @@ class SmartLibraryPanel extends HTMLElement {
   // Staffed cover nearby: every smart period of the weeks ahead with no neighbour staffed.
   _cover(branch) {
     const cover = branch.cover;
-    const title = h("h3", { text: "Staffed cover nearby" });
+    const title = h("h3", { text: t("hours.cover.title") });
     if (!cover.checked) {
       return h(
         "div",
         { class: "block cover", "data-cover": "unchecked" },
         title,
-        h("p", { class: "muted", text: "No neighbours named: tick the branches nearby that should be staffed while this one is smart, then save the weekly plan." }),
+        h("p", { class: "muted", text: t("hours.cover.none_named") }),
       );
     }
     const names = cover.neighbour_choices.filter((c) => cover.neighbours.includes(c.id)).map((c) => c.title);
-    const intro = `Neighbours: ${names.join(", ")}. The next ${cover.weeks} weeks:`;
+    const intro = t("hours.cover.intro", { names: names.join(", "), weeks: cover.weeks });
     if (!cover.uncovered.length) {
       return h(
         "div",
         { class: "block cover", "data-cover": "covered" },
         title,
         h("p", { class: "muted", text: intro }),
-        h("p", { class: "notice ok", role: "status", text: "Every smart period has a staffed library nearby." }),
+        h("p", { class: "notice ok", role: "status", text: t("hours.cover.all_covered") }),
       );
     }
     return h(
@@ -1247,7 +1247,7 @@ class SmartLibraryPanel extends HTMLElement {
       h("p", {
         class: "notice warn",
         role: "status",
-        text: `${plural(cover.uncovered.length, "smart period")} with no neighbour staffed: plan staffed hours at a neighbour for these times, or name another neighbour.`,
+        text: t("hours.cover.uncovered", { count: cover.uncovered.length }),
       }),
       h(
         "ul",

@@ -115,7 +115,11 @@ const ENGLISH = /* texts/dashboard/en.json: frontend */ {
   "series.under_16": "Under 16 (accompanied)",
   "series.16_59": "16–59",
   "series.60_plus": "60 and over",
-  "series.occupancy": "Peak inside"
+  "series.occupancy": "Peak inside",
+  "cover.title.one": "{count} smart period with no staffed library nearby",
+  "cover.title.other": "{count} smart periods with no staffed library nearby",
+  "cover.more": "and {count} more",
+  "cover.weeks": "The next {weeks} weeks. Plan staffed hours at a neighbour for these times (Library admin › Opening hours)."
 } /* end */;
 let TEXTS = {};
 
@@ -1127,11 +1131,11 @@ class SmartLibraryCoverCard extends HTMLElement {
     const rows = [...byBranch.values()]
       .map((b) => {
         const first = b.periods.slice(0, shown).map((p) => escape(this._when(p))).join(", ");
-        const more = b.periods.length > shown ? ` and ${b.periods.length - shown} more` : "";
+        const more = b.periods.length > shown ? ` ${escape(t("cover.more", { count: b.periods.length - shown }))}` : "";
         return `<li><b>${escape(b.name)}</b>: ${first}${more}</li>`;
       })
       .join("");
-    const title = `${plural(this._periods.length, "smart period", "smart periods")} with no staffed library nearby`;
+    const title = tn("cover.title", this._periods.length);
     this.shadowRoot.innerHTML = `<style>
         ha-card { padding: 12px 16px; border-left: 6px solid var(--warning-color, #ffa600); }
         h2 { margin: 0; font-size: 1.1em; display: flex; gap: 8px; align-items: center; }
@@ -1139,7 +1143,7 @@ class SmartLibraryCoverCard extends HTMLElement {
         li { margin: 2px 0; }
         p { margin: 6px 0 0; color: var(--secondary-text-color); font-size: 0.9em; }
       </style><ha-card class="cover"><h2><ha-icon icon="mdi:account-clock"></ha-icon><span>${escape(title)}</span></h2>
-        <ul>${rows}</ul><p>The next ${escape(this._weeks)} weeks. Plan staffed hours at a neighbour for these times (Library admin › Opening hours).</p></ha-card>`;
+        <ul>${rows}</ul><p>${escape(t("cover.weeks", { weeks: this._weeks }))}</p></ha-card>`;
   }
 }
 
