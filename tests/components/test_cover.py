@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import time
 from http import HTTPStatus
+from types import MappingProxyType
 from typing import Any
 
 import freezegun
 from homeassistant.auth.const import GROUP_ID_USER
-from homeassistant.config_entries import ConfigEntryState
-from homeassistant.core import HomeAssistant
+from homeassistant.config_entries import ConfigEntryDisabler, ConfigEntryState
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.data_entry_flow import InvalidData
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.setup import async_setup_component
@@ -418,3 +419,71 @@ async def test_only_administrators_change_neighbours(
         assert response.status == HTTPStatus.UNAUTHORIZED
     assert CONF_NEIGHBOURS not in shire.subentries["branch_oadby"].data
     assert _issue(hass) is None
+
+
+async def test_no_false_warning_while_a_neighbours_service_starts_or_reloads(
+    hass: HomeAssistant,
+    clock: Any,
+    building: SimulatedBuilding,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    """Central covers Oadby: starting, or reloading City, never shows Oadby uncovered.
+
+    While a service is being set up or reloaded its branches are neither running nor gone; the
+    cover waits for it rather than warn (the repair issue and the overview's card would flash
+    every afternoon of four weeks). A service that does not come back (disabled) still counts
+    as not staffed.
+    """
+    await hass.config.async_update(time_zone="Europe/London")
+    staffed = Schedule(week=((Period(time(12), time(18), Mode.STAFFED),),) * 7)
+    # (The cover waits for a set-up in the background: the test waits for that too.)
+    shire = _service(
+        building,
+        SHIRE,
+        "Shire Libraries",
+        [("branch_oadby", "Oadby Library", 1, AFTERNOONS)],
+    )
+    oadby = shire.subentries["branch_oadby"]
+    object.__setattr__(
+        oadby,
+        "data",
+        MappingProxyType({**oadby.data, CONF_NEIGHBOURS: ["branch_central"]}),
+    )
+    city = _service(
+        building,
+        CITY,
+        "City Libraries",
+        [("branch_central", "Central Library", 3, staffed)],
+    )
+    warned: list[str] = []
+
+    @callback
+    def issue_changed(event: Event[Any]) -> None:
+        if event.data.get("issue_id") == ISSUE_ID:
+            warned.append(event.data["action"])
+
+    hass.bus.async_listen(ir.EVENT_REPAIRS_ISSUE_REGISTRY_UPDATED, issue_changed)
+    for entry in (shire, city):
+        entry.add_to_hass(hass)
+    # As at Home Assistant's start: both services set up together.
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert shire.state is city.state is ConfigEntryState.LOADED
+    assert warned == []
+
+    viewer = await hass_ws_client(hass)
+    await viewer.send_json_auto_id({"type": WS_SUBSCRIBE})
+    assert (await viewer.receive_json())["success"]
+    assert (await viewer.receive_json())["event"]["periods"] == []
+    assert await hass.config_entries.async_reload(city.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert warned == []
+    assert _issue(hass) is None
+
+    # Disabled, City does not come back: Central is not staffed, Oadby's afternoons are listed.
+    await hass.config_entries.async_set_disabled_by(
+        city.entry_id, ConfigEntryDisabler.USER
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert warned == ["create"]
+    assert len((await viewer.receive_json())["event"]["periods"]) == 28

@@ -9,7 +9,9 @@ neighbour is staffed. It works again
 
 - whenever a branch's hours change (its weekly plan, neighbours, holidays, events, extend today,
   close early, and each change of mode as the day goes by): every branch's hours tell it;
-- when a library service is set up or unloaded (a branch added or removed);
+- when a library service is set up or unloaded (a branch added or removed); while any service
+  is being set up or reloaded (Home Assistant starting, a reload), it waits until that is done,
+  so a neighbour on its way back never reads as not staffed for a moment;
 - once a day just after midnight, so stretches that have passed drop out.
 
 What it finds it keeps in one repair issue (listing up to ten stretches, then "and N more"),
@@ -103,6 +105,7 @@ class CoverTracker:
         self._services: dict[str, _Service] = {}
         self._subscribers: list[Callable[[], None]] = []
         self._pending = False
+        self._waiting = False
         self._unsub_tick: CALLBACK_TYPE | None = None
 
     # -- services come and go ---------------------------------------------------------------------
@@ -151,7 +154,31 @@ class CoverTracker:
     @callback
     def _async_run(self) -> None:
         self._pending = False
+        busy = [
+            entry
+            for entry in self.hass.config_entries.async_entries(DOMAIN)
+            if entry.setup_lock.locked()
+        ]
+        if busy:
+            # A service being set up or reloaded is neither running nor gone: worked out now,
+            # its branches would read as not staffed and every period they cover would flash
+            # up as uncovered (at each start, at each reload). Work it out once it is done.
+            if not self._waiting:
+                self._waiting = True
+                self.hass.async_create_background_task(
+                    self._async_after(busy), f"{DOMAIN} cover waits for set-up"
+                )
+            return
         self.async_update()
+
+    async def _async_after(self, busy: list[ConfigEntry[Any]]) -> None:
+        try:
+            for entry in busy:
+                async with entry.setup_lock:
+                    pass
+        finally:
+            self._waiting = False
+        self.async_schedule_update()
 
     @callback
     def async_update(self) -> None:
