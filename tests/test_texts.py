@@ -11,6 +11,7 @@ from custom_components.smart_library.helpers.texts import (
     LANGUAGES,
     TextSet,
     accepted_language,
+    offered_language,
     pick_language,
 )
 
@@ -113,3 +114,24 @@ def test_every_shipped_set_reads() -> None:
         texts = TextSet(name)
         for language in LANGUAGES:
             assert texts(language).language == language
+
+
+@pytest.mark.parametrize(
+    ("requested", "expected"),
+    [
+        ("da", "da"),
+        ("da-DK", "da"),
+        ("CY", "cy"),
+        ("nb", None),  # shipped, but this library does not offer it
+        ("fr", None),
+        ("", None),
+        (None, None),
+        ("<script>", None),
+        ("d" * 5000, None),
+    ],
+)
+def test_a_hand_typed_language_names_an_offered_one_or_none(
+    requested: str | None, expected: str | None
+) -> None:
+    """A page's `?lang=` finds the offered language it names, never anything else."""
+    assert offered_language(requested, ["cy", "da", "en"]) == expected

@@ -1059,11 +1059,17 @@ class SmartLibraryCoverCard extends HTMLElement {
 
   set hass(hass) {
     this._hass = hass;
-    if (!this._unsubscribe && this.isConnected) this._subscribe();
+    if (!this._unsubscribe && this.isConnected && this._mayRetry()) this._subscribe();
   }
 
   connectedCallback() {
-    if (this._hass && !this._unsubscribe) this._subscribe();
+    if (this._hass && !this._unsubscribe && this._mayRetry()) this._subscribe();
+  }
+
+  // Not while a refused subscription is recent: the frontend sets `hass` at every state change,
+  // and an integration that is not running would be asked again each time.
+  _mayRetry() {
+    return !this._failedAt || Date.now() - this._failedAt > 60000;
   }
 
   disconnectedCallback() {
@@ -1092,7 +1098,8 @@ class SmartLibraryCoverCard extends HTMLElement {
         { type: "smart_library/cover/subscribe" },
       )
       .catch(() => {
-        this._unsubscribe = undefined; // not running: nothing to show
+        this._unsubscribe = undefined; // not running: nothing to show, asked again in a minute
+        this._failedAt = Date.now();
       });
   }
 

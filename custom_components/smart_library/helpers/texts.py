@@ -73,6 +73,14 @@ def member_languages(configured: Iterable[str] | None) -> tuple[str, ...]:
     return chosen or (ENGLISH,)
 
 
+def offered_language(requested: str | None, offered: Iterable[str]) -> str | None:
+    """Return the offered language a code names ("da-DK" → "da"), or None if it names none."""
+    if not requested:
+        return None
+    base = _base(requested[:35])
+    return base if base in offered and base in LANGUAGES else None
+
+
 def accepted_language(header: str | None, offered: Iterable[str]) -> str:
     """Return the offered language a browser's Accept-Language header prefers most.
 

@@ -45,7 +45,7 @@ from homeassistant.util import dt as dt_util
 
 from ..const import DOMAIN
 from ..engine.building.opening import build_ics
-from ..helpers.texts import accepted_language
+from ..helpers.texts import accepted_language, offered_language
 from .induction import Outcome, Session
 from .public import ASSETS, PUBLIC, PublicPages
 from .render import (
@@ -94,10 +94,10 @@ SWITCH_PREFIX: Final = "lang:"  # a language switch button's `go` value
 def choose_language(
     pages: PublicPages, request: web.Request, chosen: str | None = None
 ) -> str:
-    """Return the page's language: `chosen` if offered, else Accept-Language's, else the first."""
+    """Return the page's language: `chosen`'s if offered, else Accept-Language's, else the first."""
     offered = pages.languages
-    if chosen is not None and chosen in offered:
-        return chosen
+    if (picked := offered_language(chosen, offered)) is not None:
+        return picked  # "da" or "da-DK" typed by hand: only ever an offered code
     return accepted_language(request.headers.get("Accept-Language"), offered)
 
 
