@@ -16,7 +16,7 @@ import time
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-BENCHES = ["poll", "sip2", "access", "safety"]
+BENCHES = ["poll", "sip2", "access", "safety", "cover"]
 NOT_BENCHES = {"__init__", "common"}  # bench/'s shared code
 
 
