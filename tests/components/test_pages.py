@@ -723,3 +723,26 @@ async def test_what_an_administrator_wrote_is_shown_as_written_in_every_language
     assert "Brandalarmen hyler og blinker." in page.text  # the default, in Danish
     page = await walker.send(**(right_answers() | {"q4": "1"}))
     assert page.title == "Aftalen"
+
+
+@pytest.mark.usefixtures("library")
+async def test_a_language_switch_on_the_quiz_keeps_what_was_ticked(
+    hass: HomeAssistant, hass_client_no_auth: ClientFactory
+) -> None:
+    """Ticked answers survive a switch to Welsh; odd answer values are no answer, no error."""
+    await offer_languages(hass, ["en", "cy", "da"])
+    walker = Walker(await hass_client_no_auth())
+    await walker.open("?lang=da")
+    page = await walker.sign_in(ADULT, ADULT_PIN)
+    while page.hidden("step") != "quiz":
+        page = await walker.send()
+    ticked = right_answers()
+    page = await walker.send(go="lang:cy", **ticked)
+    assert page.language == "cy" and page.hidden("step") == "quiz"
+    checked = re.findall(r'name="(q\d+)" value="(\d+)"[^>]*checked', page.text)
+    assert dict(checked) == ticked
+    # Digits Python's int() refuses, and huge numbers: read as not answered.
+    page = await walker.send(q0="²", q1="9" * 5000, q2="1")
+    assert page.status == 200 and page.hidden("step") == "quiz"
+    page = await walker.send(**right_answers())
+    assert page.hidden("step") == "agreement"

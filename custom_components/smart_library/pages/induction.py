@@ -339,6 +339,17 @@ class InductionDesk:
 
     # -- the steps ------------------------------------------------------------------------------
 
+    @staticmethod
+    def _answers(session: Session, form: Mapping[str, str]) -> dict[int, int | None]:
+        """Return the quiz's answers a form ticked (None: not answered or not a number)."""
+        answers: dict[int, int | None] = {}
+        for number in range(len(session.version.content.quiz)):
+            value = form.get(f"q{number}", "")
+            # ASCII digits only ("²" is a digit to str.isdigit, not to int), and short.
+            ok = value.isascii() and value.isdigit() and len(value) <= 6
+            answers[number] = int(value) if ok else None
+        return answers
+
     async def async_step(
         self, session: Session, form: Mapping[str, str], now: datetime
     ) -> StepResult:
@@ -352,6 +363,13 @@ class InductionDesk:
                 self._enter(session, target, now)
             return StepResult()
         if go != "next":
+            if session.step == QUIZ and go.startswith("lang:"):
+                # A language switch sends the step's form: what was ticked stays ticked.
+                session.answers = {
+                    n: a
+                    for n, a in self._answers(session, form).items()
+                    if a is not None
+                }
             return StepResult()
         step = session.step
         if step == "video":
@@ -362,10 +380,7 @@ class InductionDesk:
             if seconds and (now - started).total_seconds() < seconds - 2:
                 return StepResult(error="video_not_watched")
         elif step == QUIZ:
-            answers: dict[int, int | None] = {}
-            for number in range(len(session.version.content.quiz)):
-                value = form.get(f"q{number}", "")
-                answers[number] = int(value) if value.isdigit() else None
+            answers = self._answers(session, form)
             result = check_quiz(session.version.content.quiz, answers)
             session.answers = {n: a for n, a in answers.items() if a is not None}
             if not result.passed:
