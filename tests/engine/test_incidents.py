@@ -548,3 +548,10 @@ def test_a_message_plays_in_each_chosen_language_in_turn() -> None:
     with pytest.raises(KeyError):
         recordings(lockdown, ["xx"])
     assert max(LANGUAGE_BANKS.values()) + 99 <= 0xFFFF
+
+
+@pytest.mark.parametrize("ref", ["²", "9" * 5000, "99", "nothing"])
+def test_a_message_that_is_not_there_is_a_key_error(ref: str) -> None:
+    """A stored message asked for by an odd number or name is "none", never another error."""
+    with pytest.raises(KeyError):
+        announcement(ref)

@@ -107,6 +107,22 @@ def test_import_without_needed_columns_writes_nothing(tmp_path: Path) -> None:
     assert store.count() == 0
 
 
+def test_an_induction_version_that_is_no_number_refuses_its_row(tmp_path: Path) -> None:
+    """'²' (a digit to str.isdigit, not to int), 0 or 5,000 digits: that row's error only."""
+    store = MembershipStore(tmp_path / "m.db")
+    report = store.import_csv(
+        "card,name,birth_date,card_expiry,induction_version\n"
+        "30000001,A,1980-01-01,2028-01-01,²\n"
+        "30000002,B,1980-01-01,2028-01-01,0\n"
+        "30000003,C,1980-01-01,2028-01-01,2\n"
+        f"30000004,D,1980-01-01,2028-01-01,{'9' * 5000}\n",
+        TODAY,
+    ).as_dict()
+    assert report["taken"] == 1
+    assert [r["reason"] for r in report["refused"]] == ["invalid_induction_version"] * 3
+    assert store.require("30000003").induction_version == 2
+
+
 def test_export_round_trip_never_has_pins(tmp_path: Path) -> None:
     """An export re-imports to the same members and carries no PIN or hash."""
     store = MembershipStore(tmp_path / "m.db")

@@ -82,7 +82,9 @@ _BY_KEY = {a.key: a for a in ANNOUNCEMENTS}
 
 def announcement(ref: int | str) -> Announcement:
     """Return a stored message by number or key; KeyError if there is none."""
-    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+    if isinstance(ref, int):
+        return _BY_NUMBER[ref]
+    if ref.isascii() and ref.isdigit() and len(ref) <= 6:  # not "²", not 5,000 digits
         return _BY_NUMBER[int(ref)]
     return _BY_KEY[ref]
 

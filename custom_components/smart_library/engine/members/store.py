@@ -701,7 +701,10 @@ class MembershipStore(PrivateDatabase):
             text = cell("induction_version")
             if not text:
                 values["induction_version"] = None
-            elif not text.isdigit() or int(text) < 1:
+            elif (
+                not (text.isascii() and text.isdigit() and len(text) <= 6)
+                or int(text) < 1
+            ):
                 raise MemberError("invalid_induction_version")
             else:
                 values["induction_version"] = int(text)
