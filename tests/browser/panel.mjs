@@ -247,8 +247,8 @@ try {
       await shot(target, `panel-key-revoked-${label}`);
     });
 
-    if (readme) {
-      // Staffed cover nearby (seed 000): Wigston names Matlock (Dale Libraries) as its neighbour;
+    {
+      // Staffed cover nearby (seed 000), at both widths: Wigston names Matlock (Dale Libraries) as its neighbour;
       // with both on the example plan (smart most of the day) Wigston's smart periods are
       // uncovered. Matlock's hours made staffed, the hours editor says they are covered; then
       // Matlock's plan and Wigston's neighbours go back as they were (the later walks use them).
@@ -282,7 +282,7 @@ try {
         await noError(panel, `cover ${label}`);
         await fitsWidth(target, viewport, `cover ${label}`);
         await block.locator("h3").evaluate((el) => el.scrollIntoView({ block: "center" }));
-        await shot(target, "panel-cover-uncovered", { readme });
+        await shot(target, readme ? "panel-cover-uncovered" : "panel-cover-uncovered-phone", { readme });
       });
 
       await step(`the overview lists them (${label})`, async () => {
@@ -313,7 +313,7 @@ try {
         check((await panel.locator(".cover li").count()) === 0, `${label}: periods still listed`);
         await noError(panel, `covered ${label}`);
         await block.scrollIntoViewIfNeeded();
-        await shot(target, "panel-cover-covered");
+        await shot(target, readme ? "panel-cover-covered" : "panel-cover-covered-phone");
       });
 
       await step(`back as it was (${label})`, async () => {
