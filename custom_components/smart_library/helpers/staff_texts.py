@@ -23,21 +23,13 @@ from typing import Final
 
 from homeassistant.core import HomeAssistant
 
+from ..engine.building.schedule import WEEKDAYS
 from ..engine.safety.alerts import Answer
 from ..engine.safety.incidents import Category
 from .texts import LANGUAGES, Catalogue, TextSet
 
 STAFF: Final = TextSet("staff")
 
-WEEKDAYS: Final = (
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-)
 MONTHS: Final = (
     "jan",
     "feb",
