@@ -60,7 +60,16 @@ ENTRIES = "sensor.oadby_library_entries_today"
 
 
 async def _poll(hass: HomeAssistant) -> None:
+    """Let one poll of every branch happen (the scheduled one, then one for sure).
+
+    The scheduled one alone may not read what the test just changed: a poll already under way
+    when the simulator changed schedules its successor after the time the test moved to.
+    """
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=2))
+    await hass.async_block_till_done(wait_background_tasks=True)
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        for branch in entry.runtime_data.branches.values():
+            await branch.coordinator.async_refresh()
     await hass.async_block_till_done(wait_background_tasks=True)
 
 

@@ -19,6 +19,7 @@ from unittest.mock import patch
 
 from aiohttp.test_utils import TestClient
 from homeassistant.auth.const import GROUP_ID_READ_ONLY
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
@@ -403,3 +404,19 @@ async def test_a_restart_keeps_a_throttled_reader_throttled(
     await hass.async_block_till_done()
     again = await ReaderKeys.async_load(hass)  # what a restart loads
     assert again.admit(key) is not None
+
+
+async def test_home_assistant_stopping_then_the_service_unloading_logs_no_error(
+    hass: HomeAssistant,
+    clock: Any,
+    mock_config_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The stop handler runs once; the unload after it does not remove it again (an error log)."""
+    await setup_branch(hass, mock_config_entry)
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert "Unable to remove unknown job listener" not in caplog.text
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]

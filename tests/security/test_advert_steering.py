@@ -92,6 +92,9 @@ async def known_branch(
     """Return the service once its branch has learnt controller SL-0001 from an advert."""
     result = await _advertise(hass, _advert(port=building.port))
     assert result["reason"] == "already_configured"
+    # The id learnt is saved in the branch (its service reloads): let that finish, or a test
+    # may end in the middle of it (a set-up cancelled, a store's write left pending).
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert init_integration.subentries["branch_oadby"].data[CONF_CONTROLLER_ID] == (
         "SL-0001"
     )

@@ -30,7 +30,6 @@ issue (bans.py).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from contextlib import suppress
 from datetime import datetime
 import shutil
 
@@ -95,6 +94,9 @@ class SafetyRuntime(SafetyBase):
         self.alerts.start_lockdown = self.lockdowns.async_start
         self.bans = BanReviews(self, self.log)
         self._unsubs: list[CALLBACK_TYPE] = []
+        # Kept apart: once Home Assistant's stop has run it, removing it again is an error
+        # Home Assistant logs ("Unable to remove unknown job listener").
+        self._unsub_stop: CALLBACK_TYPE | None = None
 
     # -- start and stop ------------------------------------------------------------------------
 
@@ -109,12 +111,14 @@ class SafetyRuntime(SafetyBase):
             self.hass.bus.async_listen(
                 "mobile_app_notification_action", self.alerts.async_on_action
             ),
-            self.hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, self._on_stop),
             self.hass.bus.async_listen(
                 dr.EVENT_DEVICE_REGISTRY_UPDATED, self.alerts.async_on_device_changed
             ),
             async_track_time_change(self.hass, self._async_daily, **DAILY_AT),
         ]
+        self._unsub_stop = self.hass.bus.async_listen_once(
+            EVENT_HOMEASSISTANT_STOP, self._on_stop
+        )
         await self.log.async_open()
         await self.alerts.async_load()
         # From set-up on, not only at the first alarm: would an alert reach anybody?
@@ -131,13 +135,16 @@ class SafetyRuntime(SafetyBase):
 
     @callback
     def _on_stop(self, _event: Event) -> None:
+        self._unsub_stop = None  # run: nothing to remove any more
         self.alerts.async_stop()
 
     async def async_stop(self) -> None:
         """Stop listening and close the store (pending alerts are stored, not forgotten)."""
         while self._unsubs:
-            with suppress(ValueError):  # a once-listener that already ran
-                self._unsubs.pop()()
+            self._unsubs.pop()()
+        if self._unsub_stop is not None:
+            self._unsub_stop()
+            self._unsub_stop = None
         self.alerts.async_stop()
         await self.alerts.async_save()
         await self.log.async_close()
