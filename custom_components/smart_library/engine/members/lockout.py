@@ -180,7 +180,9 @@ class Lockout:
             )
         except StorageError as err:
             # The attempt stays taken (counted) until its window passes.
-            _LOGGER.warning("A wrong PIN could not be recorded: %s", err.code)
+            _LOGGER.warning(
+                "A failed attempt could not be recorded (storage: %s)", err.code
+            )
             return None
 
     def succeeded(self, attempt: Attempt) -> None:
@@ -193,7 +195,9 @@ class Lockout:
         try:
             self.store.pin_attempt_succeeded(attempt.id, attempt.key)
         except StorageError as err:  # the attempt stays counted: the safe side
-            _LOGGER.warning("A right PIN could not be recorded: %s", err.code)
+            _LOGGER.warning(
+                "A successful attempt could not be recorded (storage: %s)", err.code
+            )
 
     def release(self, attempt: Attempt) -> None:
         """Give back an attempt whose PIN was not evaluated after all (it counts for nothing)."""
