@@ -192,6 +192,14 @@ async def test_neighbours_are_named_in_the_hours_step(
                 {"latest_smart_end": "21:30:00", "clearance_minutes": 0}
                 | {CONF_NEIGHBOURS: ["branch_wigston", wrong]},
             )
+    # So is a number where a branch's id belongs, or one id where a list belongs.
+    for odd in (["branch_wigston", 7], 7, "branch_wigston"):
+        with pytest.raises(InvalidData):
+            await hass.config_entries.subentries.async_configure(
+                form["flow_id"],
+                {"latest_smart_end": "21:30:00", "clearance_minutes": 0}
+                | {CONF_NEIGHBOURS: odd},
+            )
     assert CONF_NEIGHBOURS not in shire.subentries["branch_oadby"].data
     await _save_hours(
         hass,
